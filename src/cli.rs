@@ -1,0 +1,170 @@
+//! The command line: clap types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::resource::Resource;
+
+/// Keeps a local SQLite copy of Cliniko clinic data for many organisations.
+#[derive(Debug, Parser)]
+#[command(name = "routiq-sync", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml,
+    /// then /etc/routiq-sync/config.toml)
+    #[arg(short, long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less log output (-q warnings only, -qq errors only)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Never show progress bars (they only appear when stderr is a terminal anyway)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Incremental sync of the selected orgs (full where no cursor exists or one is due)
+    Sync(SyncArgs),
+    /// Full sync of the selected orgs now, reconciling records deleted upstream
+    Full(FullArgs),
+    /// Show each org's last run, cursors and totals; exit 1 if any org is unhealthy
+    Status(StatusArgs),
+    /// Run the real sync against a built-in fake Cliniko (no account needed)
+    Demo(DemoArgs),
+    /// Print a shell completion script to stdout
+    Completions(CompletionsArgs),
+}
+
+/// Which orgs a sync covers.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct OrgSelection {
+    /// Every org in the config
+    #[arg(long)]
+    pub all: bool,
+    /// Only these org ids (repeat or separate with spaces)
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    pub org: Vec<String>,
+}
+
+/// Options shared by `sync` and `full`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub orgs: OrgSelection,
+    /// Only these resources (default: each org's configured resources)
+    #[arg(long, value_name = "NAME", num_args = 1.., value_parser = resource_parser())]
+    pub resource: Vec<String>,
+    /// Sync up to N orgs at once (default: `jobs` from the config)
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+}
+
+/// `sync` options.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Sync even if the org was synced less than `min_interval` ago
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `full` options.
+#[derive(Debug, Args)]
+pub struct FullArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these org ids
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    pub org: Vec<String>,
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Also count an org as unhealthy when its last success is older than this (e.g. 6h)
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+}
+
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of fake clinic orgs
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub orgs: u32,
+    /// Patients per org
+    #[arg(long, default_value_t = 650, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub patients: u32,
+    /// Appointments per patient
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub appointments_per_patient: u32,
+    /// Upstream changes made between the full and the incremental run
+    #[arg(long, default_value_t = 20)]
+    pub changes: u32,
+    /// Keep the config and database in this folder (default: a temporary folder, removed after)
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells we generate completions for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+fn resource_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(Resource::ALL.map(Resource::name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sync_needs_all_or_org() {
+        assert!(Cli::try_parse_from(["routiq-sync", "sync"]).is_err());
+        assert!(Cli::try_parse_from(["routiq-sync", "sync", "--all", "--org", "a"]).is_err());
+        let cli =
+            Cli::try_parse_from(["routiq-sync", "sync", "--org", "a", "b", "--force"]).unwrap();
+        let Command::Sync(args) = cli.command else {
+            panic!("not sync")
+        };
+        assert_eq!(args.run.orgs.org, ["a", "b"]);
+        assert!(args.force);
+    }
+}

@@ -1,0 +1,323 @@
+//! The one HTTP chokepoint to Cliniko: auth and required headers, rate limiting,
+//! retries, timeouts, and error classification.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::ApiError;
+use super::endpoints::Endpoint;
+use super::parse::{PageBody, parse_page};
+use super::query::ListQuery;
+use super::ratelimit::RateLimiter;
+use super::retry::{RetryPolicy, rate_limit_wait};
+use crate::secret::ApiKey;
+
+/// The largest response body read (a page of 100 records is far below this).
+const MAX_BODY: u64 = 64 * 1024 * 1024;
+
+/// Everything a client needs besides the key.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// e.g. `https://api.au1.cliniko.com/v1`, no trailing slash.
+    pub base_url: String,
+    /// `App name (contact@email)`, required by Cliniko.
+    pub user_agent: String,
+    /// Limit on connecting and on the whole of one request.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// A Cliniko API client for one API key.
+pub struct Client {
+    agent: ureq::Agent,
+    settings: ClientSettings,
+    authorization: String,
+    limiter: Arc<RateLimiter>,
+    cancel: Arc<AtomicBool>,
+    calls: AtomicU64,
+}
+
+/// What one transient failure was, kept for the final error if retries run out.
+enum Transient {
+    Network(String),
+    Server(u16),
+    Body(String),
+}
+
+impl Client {
+    /// A client for `key`, spacing its requests with `limiter` and stopping (between
+    /// requests and during waits) once `cancel` is set.
+    pub fn new(
+        key: &ApiKey,
+        settings: ClientSettings,
+        limiter: Arc<RateLimiter>,
+        cancel: Arc<AtomicBool>,
+    ) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // A redirect would leave the host the key belongs to; report it instead.
+            .max_redirects(0)
+            .timeout_connect(Some(settings.request_timeout))
+            .timeout_global(Some(settings.request_timeout))
+            .user_agent(settings.user_agent.as_str())
+            .accept("application/json")
+            .build();
+        Client {
+            agent: config.into(),
+            authorization: basic_auth(key),
+            settings,
+            limiter,
+            cancel,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent so far (retries included).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Fetches one page of a list route.
+    pub fn list_page(&self, endpoint: &Endpoint, query: &ListQuery) -> Result<PageBody, ApiError> {
+        let url = format!(
+            "{}{}?{}",
+            self.settings.base_url,
+            endpoint.path,
+            query.encode()
+        );
+        log::debug!("GET {} {:?}", endpoint.path, query.filters());
+        self.get(&url, |body| parse_page(endpoint, body))
+    }
+
+    /// Fetches `path` (e.g. `/user`) and checks it is JSON: a cheap probe of the key.
+    pub fn probe(&self, path: &str) -> Result<(), ApiError> {
+        let url = format!("{}{path}", self.settings.base_url);
+        self.get(&url, |body| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .map(drop)
+                .map_err(|e| format!("response is not valid JSON ({e})"))
+        })
+    }
+
+    /// GETs `url` and parses the body with `parse`, retrying transient failures.
+    fn get<T>(&self, url: &str, parse: impl Fn(&[u8]) -> Result<T, String>) -> Result<T, ApiError> {
+        let policy = self.settings.retry;
+        let mut failures = 0u32;
+        let mut rate_limited = 0u32;
+        loop {
+            self.sleep(self.limiter.reserve())?;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let transient = match self
+                .agent
+                .get(url)
+                .header("Authorization", &self.authorization)
+                .call()
+            {
+                Err(e) => Transient::Network(network_detail(&e)),
+                Ok(mut resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    match status {
+                        200..=299 => {
+                            match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
+                                Ok(body) => match parse(&body) {
+                                    Ok(v) => return Ok(v),
+                                    Err(e) => Transient::Body(e),
+                                },
+                                Err(e) => Transient::Body(format!(
+                                    "response body could not be read ({})",
+                                    network_detail(&e)
+                                )),
+                            }
+                        }
+                        429 => {
+                            rate_limited += 1;
+                            let asked = rate_limit_wait(
+                                header("x-ratelimit-reset").as_deref(),
+                                header("retry-after").as_deref(),
+                                header("date").as_deref(),
+                            );
+                            let wait = asked
+                                .unwrap_or_else(|| policy.backoff(rate_limited))
+                                .max(Duration::from_millis(200))
+                                + super::retry::jitter(Duration::from_millis(500), 1.0);
+                            if wait > policy.max_wait || rate_limited > policy.max_rate_limited {
+                                return Err(ApiError::RateLimited {
+                                    wait,
+                                    max_wait: policy.max_wait,
+                                    times: rate_limited,
+                                });
+                            }
+                            log::info!(
+                                "rate limited by Cliniko (HTTP 429): waiting {:.1}s before retrying",
+                                wait.as_secs_f64()
+                            );
+                            self.limiter.pause_until(Instant::now() + wait);
+                            continue;
+                        }
+                        401 | 403 => return Err(ApiError::KeyRejected { status }),
+                        500..=599 => Transient::Server(status),
+                        _ => {
+                            let body = resp
+                                .body_mut()
+                                .with_config()
+                                .limit(64 * 1024)
+                                .read_to_vec()
+                                .unwrap_or_default();
+                            return Err(ApiError::Http {
+                                status,
+                                message: cliniko_message(&body),
+                                location: header("location"),
+                            });
+                        }
+                    }
+                }
+            };
+            failures += 1;
+            let detail = match &transient {
+                Transient::Network(d) | Transient::Body(d) => d.clone(),
+                Transient::Server(s) => format!("HTTP {s} from Cliniko"),
+            };
+            if failures >= policy.attempts {
+                return Err(match transient {
+                    Transient::Network(detail) => ApiError::Network {
+                        detail,
+                        attempts: failures,
+                    },
+                    Transient::Server(status) => ApiError::Server {
+                        status,
+                        attempts: failures,
+                    },
+                    Transient::Body(detail) => ApiError::BadResponse {
+                        detail,
+                        attempts: failures,
+                    },
+                });
+            }
+            let wait = policy.backoff(failures);
+            log::warn!(
+                "{detail}; retrying in {:.1}s (attempt {} of {})",
+                wait.as_secs_f64(),
+                failures + 1,
+                policy.attempts
+            );
+            self.sleep(wait)?;
+        }
+    }
+
+    /// Sleeps `d`, waking early with [`ApiError::Interrupted`] when the run is cancelled.
+    fn sleep(&self, d: Duration) -> Result<(), ApiError> {
+        let until = Instant::now() + d;
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(ApiError::Interrupted);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// `Basic base64(key + ":")`: the key is the user name, the password empty.
+pub fn basic_auth(key: &ApiKey) -> String {
+    format!("Basic {}", base64(format!("{}:", key.expose()).as_bytes()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Describes a transport error without the URL's query (which is harmless, but long).
+fn network_detail(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!("request timed out ({t})"),
+        ureq::Error::HostNotFound => "host not found (check base_url or DNS)".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        ureq::Error::Io(io) => format!("network error: {io}"),
+        other => format!("network error: {other}"),
+    }
+}
+
+/// Cliniko's `message` field from an error body, when the body is JSON and has one.
+fn cliniko_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = v.get("message")?.as_str()?.to_string();
+    let details = v
+        .get("errors")
+        .and_then(|e| e.as_object())
+        .map(|errs| {
+            errs.iter()
+                .map(|(k, v)| format!("{k} {}", v.as_str().map_or(v.to_string(), str::to_string)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|s| !s.is_empty());
+    Some(match details {
+        Some(d) => format!("{message}: {d}"),
+        None => message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_matches_cliniko_docs_example() {
+        let key = ApiKey::new("MxJrZXkiOiI1Njd1amJmZTQ1NyJ9-au2");
+        assert_eq!(
+            basic_auth(&key),
+            "Basic TXhKclpYa2lPaUkxTmpkMWFtSm1aVFExTnlKOS1hdTI6"
+        );
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+    }
+
+    #[test]
+    fn messages_from_error_fixtures() {
+        let read = |n: &str| {
+            std::fs::read(format!(
+                "{}/../shared/fixtures/cliniko/{n}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            cliniko_message(&read("issue-231-400-column-not-searchable.json")).as_deref(),
+            Some("This column is not searchable.")
+        );
+        let m = cliniko_message(&read("issue-379-422-validation-failed.json")).unwrap();
+        assert!(
+            m.starts_with("Validation Failed: max_attendees is not a number"),
+            "{m}"
+        );
+        assert_eq!(cliniko_message(b"HTTP Basic: Access denied."), None);
+    }
+}

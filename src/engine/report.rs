@@ -1,0 +1,145 @@
+//! What happened to one org in a run, and the one-line summary printed for it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::store::ResourceCounts;
+use crate::timestamp::Timestamp;
+
+/// How an org's turn ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgResult {
+    Ok,
+    /// The org failed; the message says what, and what to do.
+    Failed(String),
+    /// Stopped by a signal between pages.
+    Interrupted,
+    /// Synced successfully less than `min_interval` ago.
+    SkippedRecent {
+        next_due_at: Timestamp,
+    },
+    /// Another process holds the org's lock.
+    SkippedLocked,
+}
+
+/// The outcome of one org in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgReport {
+    pub org_id: String,
+    pub result: OrgResult,
+    /// `full`, `incremental`, `mixed`, or `skipped`.
+    pub mode: String,
+    pub resources: BTreeMap<String, ResourceCounts>,
+    /// Rows present (not deleted upstream) per resource after the run.
+    pub totals: BTreeMap<String, u64>,
+    pub api_calls: u64,
+    pub duration: Duration,
+}
+
+impl OrgReport {
+    /// A report for an org that was not synced.
+    pub fn skipped(org_id: &str, result: OrgResult) -> OrgReport {
+        OrgReport {
+            org_id: org_id.to_string(),
+            result,
+            mode: "skipped".into(),
+            resources: BTreeMap::new(),
+            totals: BTreeMap::new(),
+            api_calls: 0,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// Whether the org counts as failed for the exit code (interrupted runs do too).
+    pub fn failed(&self) -> bool {
+        matches!(self.result, OrgResult::Failed(_) | OrgResult::Interrupted)
+    }
+
+    /// One line for logs, e.g. `org_123 incremental ok: patients 12 fetched, 12 written
+    /// (652 total); appointments 23 fetched, 23 written (1310 total); 2 API calls, 0.8s`.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{} ", self.org_id);
+        match &self.result {
+            OrgResult::SkippedRecent { next_due_at } => {
+                let _ = write!(
+                    s,
+                    "skipped: synced recently, next due at {next_due_at} (use --force to sync now)"
+                );
+                return s;
+            }
+            OrgResult::SkippedLocked => {
+                s.push_str("skipped: another routiq-sync run holds its lock");
+                return s;
+            }
+            OrgResult::Ok => {
+                let _ = write!(s, "{} ok: ", self.mode);
+            }
+            OrgResult::Failed(_) => {
+                let _ = write!(s, "{} FAILED: ", self.mode);
+            }
+            OrgResult::Interrupted => {
+                let _ = write!(s, "{} interrupted: ", self.mode);
+            }
+        }
+        let parts: Vec<String> = self
+            .resources
+            .iter()
+            .map(|(name, c)| {
+                let mut p = format!("{name} {} fetched, {} written", c.fetched, c.written);
+                if c.archived > 0 {
+                    let _ = write!(p, ", {} archived", c.archived);
+                }
+                if c.deleted > 0 {
+                    let _ = write!(p, ", {} deleted upstream", c.deleted);
+                }
+                if let Some(total) = self.totals.get(name) {
+                    let _ = write!(p, " ({total} total)");
+                }
+                p
+            })
+            .collect();
+        s.push_str(&parts.join(", "));
+        if !parts.is_empty() {
+            s.push_str(", ");
+        }
+        let _ = write!(
+            s,
+            "{} API call{}, {:.1}s",
+            self.api_calls,
+            if self.api_calls == 1 { "" } else { "s" },
+            self.duration.as_secs_f64()
+        );
+        if let OrgResult::Failed(e) = &self.result {
+            let _ = write!(s, ": {e}");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_shape() {
+        let mut r = OrgReport::skipped("org_123", OrgResult::Ok);
+        r.mode = "incremental".into();
+        r.resources.insert(
+            "patients".into(),
+            ResourceCounts {
+                mode: "incremental".into(),
+                fetched: 12,
+                written: 12,
+                ..Default::default()
+            },
+        );
+        r.totals.insert("patients".into(), 652);
+        r.api_calls = 2;
+        r.duration = Duration::from_millis(812);
+        assert_eq!(
+            r.summary(),
+            "org_123 incremental ok: patients 12 fetched, 12 written (652 total), 2 API calls, 0.8s"
+        );
+    }
+}

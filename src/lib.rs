@@ -1,0 +1,20 @@
+//! routiq-sync: keeps a local SQLite copy of Cliniko clinic data for many organisations.
+//!
+//! Layers, top to bottom: [`cli`] (clap types) → [`commands`] (one module per subcommand)
+//! → [`engine`] (plans and runs one org's sync) → [`cliniko`] (HTTP client), [`store`]
+//! (SQLite), [`lock`], [`config`]. [`fake`] is a fake Cliniko server used by `demo`,
+//! the tests and the benchmark. Lower layers never import higher ones.
+
+pub mod cli;
+pub mod cliniko;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod fake;
+pub mod lock;
+pub mod logging;
+pub mod record;
+pub mod resource;
+pub mod secret;
+pub mod store;
+pub mod timestamp;

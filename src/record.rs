@@ -1,0 +1,43 @@
+//! One Cliniko record as it is written to the store: key fields, extracted columns, raw JSON.
+
+use crate::timestamp::Timestamp;
+
+/// A record parsed from an API page, ready to upsert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Cliniko's id, always a decimal string (never a float).
+    pub id: String,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub archived_at: Option<Timestamp>,
+    /// Whether the record is hidden upstream by default (archived, or cancelled appointment).
+    pub hidden: bool,
+    /// Resource-specific columns, in the order the store's table declares them.
+    pub columns: Vec<Option<String>>,
+    /// The record exactly as Cliniko sent it (re-serialised), unknown fields included.
+    pub raw_json: String,
+}
+
+/// Orders Cliniko ids (64-bit integers sent as strings) numerically, not as text.
+pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => (a.len(), a).cmp(&(b.len(), b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn ids_compare_numerically() {
+        assert_eq!(id_order("9", "10"), Ordering::Less);
+        assert_eq!(
+            id_order("1665207664587580802", "1665207664587580802"),
+            Ordering::Equal
+        );
+        assert_eq!(id_order("200", "1000"), Ordering::Less);
+    }
+}

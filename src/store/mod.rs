@@ -1,0 +1,170 @@
+//! The SQLite store: records, per-org sync state and run history in one file.
+//!
+//! Every connection uses WAL and a busy timeout, and every write transaction starts
+//! `IMMEDIATE`, so several processes and threads can share one file without
+//! `database is locked` errors.
+
+mod records;
+mod runs;
+mod schema;
+mod state;
+mod tables;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use records::PageWrite;
+pub use runs::{ResourceCounts, RunOutcome, RunRecord, RunStatus};
+pub use schema::CURRENT_VERSION;
+pub use state::{FullWalkState, OrgState, ResourceState};
+pub use tables::{TableSpec, table};
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why the store could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{path} is not a routiq-sync database (not SQLite, or damaged): {detail}; point `database` in the config at another file"
+    )]
+    NotADatabase { path: String, detail: String },
+    #[error(
+        "the database {path} has schema version {found}, newer than this routiq-sync supports ({supported}); upgrade routiq-sync"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Whether this is a problem with the file the operator pointed us at (exit code 2),
+    /// rather than a failure while running.
+    pub fn is_setup_error(&self) -> bool {
+        !matches!(self, StoreError::Sqlite(_))
+    }
+}
+
+/// An open connection to the database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it forward.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        Self::open_with(path, OpenFlags::default(), true)
+    }
+
+    /// Opens an existing database for reading, without creating or migrating anything.
+    /// Returns `Ok(None)` when the file does not exist yet.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(path, flags, false).map(Some)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags, write: bool) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let mut conn =
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The first real read tells a SQLite file from anything else.
+        let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
+        if version > CURRENT_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: shown,
+                found: version,
+                supported: CURRENT_VERSION,
+            });
+        }
+        if write {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| not_a_database(&shown, e))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            schema::migrate(&mut conn, &shown)?;
+        } else if version < CURRENT_VERSION {
+            // Read-only callers never migrate; an old file simply looks empty to them.
+            return Err(StoreError::NotADatabase {
+                path: shown,
+                detail: format!(
+                    "schema version {version} is older than {CURRENT_VERSION}; run a sync first"
+                ),
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for read-only queries by callers (status, tests).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(())` when it reports `ok`.
+    pub fn integrity_check(&self) -> Result<(), String> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if result == "ok" { Ok(()) } else { Err(result) }
+    }
+}
+
+fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(ref f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            StoreError::NotADatabase {
+                path: path.to_string(),
+                detail: e.to_string(),
+            }
+        }
+        e => StoreError::Open {
+            path: path.to_string(),
+            source: e,
+        },
+    }
+}

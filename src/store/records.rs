@@ -1,0 +1,125 @@
+//! Writing pages of records: upsert, cursor advance and full-sync reconciliation.
+
+use rusqlite::{TransactionBehavior, params, params_from_iter, types::Value};
+
+use super::tables::table;
+use super::{Store, StoreError};
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::timestamp::Timestamp;
+
+/// What writing one page changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageWrite {
+    /// Rows inserted or replaced by a newer copy.
+    pub written: u64,
+    /// Of those, rows that are archived or cancelled upstream.
+    pub archived: u64,
+}
+
+impl Store {
+    /// Upserts one page of `resource` rows for `org_id` and advances the cursor to the
+    /// newest `updated_at` on the page, all in one transaction: a crash leaves either the
+    /// whole page and its cursor, or neither.
+    ///
+    /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
+    pub fn write_page(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let spec = table(resource);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut result = PageWrite::default();
+        {
+            let mut upsert = tx.prepare_cached(&spec.upsert_sql())?;
+            let mut mark_seen = tx.prepare_cached(&format!(
+                "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
+                spec.name
+            ))?;
+            let synced = synced_at.to_string();
+            for rec in records {
+                let mut values: Vec<Value> = Vec::with_capacity(8 + rec.columns.len());
+                values.push(Value::Text(org_id.to_string()));
+                values.push(Value::Text(rec.id.clone()));
+                values.push(opt_ts(rec.created_at));
+                values.push(Value::Text(rec.updated_at.to_string()));
+                values.push(opt_ts(rec.archived_at));
+                values.extend(rec.columns.iter().map(|c| match c {
+                    Some(s) => Value::Text(s.clone()),
+                    None => Value::Null,
+                }));
+                values.push(Value::Text(rec.raw_json.clone()));
+                values.push(Value::Text(synced.clone()));
+                values.push(full_run.map_or(Value::Null, Value::Integer));
+                if upsert.execute(params_from_iter(values))? > 0 {
+                    result.written += 1;
+                    result.archived += u64::from(rec.hidden);
+                } else if let Some(run) = full_run {
+                    // Unchanged row: still seen by this full walk.
+                    mark_seen.execute(params![org_id, rec.id, run])?;
+                }
+            }
+        }
+        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+            Store::advance_cursor(&tx, org_id, resource, newest)?;
+            if full_run.is_some() {
+                Store::advance_full_position(&tx, org_id, resource, newest)?;
+            }
+        }
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// Ends a full walk of `resource` that reached the last page without error: rows the
+    /// walk did not see are marked `deleted_upstream_at = now` (never removed), and the
+    /// resource's last full sync becomes `started_at` (when the walk began, since changes
+    /// made after that were seen by it only if they moved past its position). Returns how
+    /// many rows were marked.
+    pub fn finish_full(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        run_id: i64,
+        started_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let spec = table(resource);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let marked = tx.execute(
+            &format!(
+                "UPDATE {} SET deleted_upstream_at = ?3
+                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL
+                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
+                spec.name
+            ),
+            params![org_id, run_id, now.to_string()],
+        )?;
+        Store::end_full(&tx, org_id, resource, started_at)?;
+        tx.commit()?;
+        Ok(marked as u64)
+    }
+
+    /// Rows of `resource` for `org_id` not marked deleted upstream.
+    pub fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
+                table(resource).name
+            ))?
+            .query_row([org_id], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::Text(t.to_string()))
+}

@@ -1,0 +1,162 @@
+//! Per-org, per-resource sync state: the cursor and when the last full sync finished.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::resource::Resource;
+use crate::timestamp::Timestamp;
+
+/// What the store remembers about one resource of one org.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResourceState {
+    /// The newest `updated_at` committed for this resource (Cliniko's clock).
+    pub cursor: Option<Timestamp>,
+    /// When the last complete full walk of this resource started (our clock).
+    pub last_full_at: Option<Timestamp>,
+    /// A full walk that started but has not reached its end (the process died or failed).
+    pub full_in_progress: Option<FullWalkState>,
+}
+
+/// An unfinished full walk, which a later run can resume instead of starting over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullWalkState {
+    /// The run that started the walk; rows it saw carry this id in `seen_full_run`.
+    pub run_id: i64,
+    pub started_at: Timestamp,
+    /// The newest `updated_at` the walk has committed, if any page was.
+    pub position: Option<Timestamp>,
+}
+
+/// What the planner needs to know about one org.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgState {
+    /// When the last successful run finished.
+    pub last_success_at: Option<Timestamp>,
+    pub resources: BTreeMap<Resource, ResourceState>,
+}
+
+impl Store {
+    /// The stored state of every resource of `org_id` (absent resources have no state).
+    pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
+             FROM sync_state WHERE org_id = ?1",
+        )?;
+        let mut resources = BTreeMap::new();
+        let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
+        let rows = stmt.query_map([org_id], |r| {
+            let state = ResourceState {
+                cursor: ts(r.get(1)?),
+                last_full_at: ts(r.get(2)?),
+                full_in_progress: match (r.get::<_, Option<i64>>(3)?, ts(r.get(4)?)) {
+                    (Some(run_id), Some(started_at)) => Some(FullWalkState {
+                        run_id,
+                        started_at,
+                        position: ts(r.get(5)?),
+                    }),
+                    _ => None,
+                },
+            };
+            Ok((r.get::<_, String>(0)?, state))
+        })?;
+        for row in rows {
+            let (name, state) = row?;
+            if let Ok(resource) = name.parse::<Resource>() {
+                resources.insert(resource, state);
+            }
+        }
+        Ok(OrgState {
+            last_success_at: self.last_success_at(org_id)?,
+            resources,
+        })
+    }
+
+    /// When `org_id`'s last successful run finished.
+    pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([org_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(at.as_deref().and_then(Timestamp::parse))
+    }
+
+    /// Records that run `run_id` starts a fresh full walk of `resource`.
+    pub fn begin_full(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        run_id: i64,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
+                   full_started_at = excluded.full_started_at, full_position = NULL",
+            )?
+            .execute(params![
+                org_id,
+                resource.name(),
+                run_id,
+                started_at.to_string()
+            ])?;
+        Ok(())
+    }
+
+    /// Records that the full walk of `resource`, started at `started_at`, reached its end.
+    pub(super) fn end_full(
+        tx: &rusqlite::Transaction<'_>,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        tx.prepare_cached(
+            "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
+               full_started_at = NULL, full_position = NULL
+             WHERE org_id = ?1 AND resource = ?2",
+        )?
+        .execute(params![org_id, resource.name(), started_at.to_string()])?;
+        Ok(())
+    }
+
+    /// Moves the position of the full walk in progress forward, inside the page's transaction.
+    pub(super) fn advance_full_position(
+        tx: &rusqlite::Transaction<'_>,
+        org_id: &str,
+        resource: Resource,
+        to: Timestamp,
+    ) -> Result<(), StoreError> {
+        tx.prepare_cached(
+            "UPDATE sync_state SET full_position = ?3
+             WHERE org_id = ?1 AND resource = ?2
+               AND (full_position IS NULL OR full_position < ?3)",
+        )?
+        .execute(params![org_id, resource.name(), to.to_string()])?;
+        Ok(())
+    }
+
+    /// Moves the cursor forward to `to` (never backwards), inside the page's transaction.
+    pub(super) fn advance_cursor(
+        tx: &rusqlite::Transaction<'_>,
+        org_id: &str,
+        resource: Resource,
+        to: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Timestamps are stored in one fixed-width format, so text order is time order.
+        tx.prepare_cached(
+            "INSERT INTO sync_state (org_id, resource, cursor) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET cursor = excluded.cursor
+             WHERE sync_state.cursor IS NULL OR sync_state.cursor < excluded.cursor",
+        )?
+        .execute(params![org_id, resource.name(), to.to_string()])?;
+        Ok(())
+    }
+}
