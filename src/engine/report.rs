@@ -82,9 +82,10 @@ impl OrgReport {
                 let _ = write!(s, "{} interrupted: ", self.mode);
             }
         }
-        let parts: Vec<String> = self
-            .resources
+        // In walk order, not alphabetical.
+        let parts: Vec<String> = crate::resource::Resource::ALL
             .iter()
+            .filter_map(|r| self.resources.get_key_value(r.name()))
             .map(|(name, c)| {
                 let mut p = format!("{name} {} fetched, {} written", c.fetched, c.written);
                 if c.archived > 0 {

@@ -1,0 +1,358 @@
+//! Checks the top-level settings of a [`RawConfig`] and builds the validated [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::Problem;
+use super::raw::{RawConfig, RawWindow};
+use super::{
+    AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
+    DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RETRY_ATTEMPTS, KeySource, SETTINGS, Source, format_duration, org, parse_duration,
+    paths,
+};
+
+/// Problems found so far, with helpers that fill in the key path and org.
+#[derive(Debug, Default)]
+pub(super) struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    /// A problem with a top-level key.
+    pub(super) fn top(&mut self, key: &str, message: impl Into<String>) {
+        self.0.push(Problem {
+            key: key.to_string(),
+            org: None,
+            message: message.into(),
+        });
+    }
+
+    /// A problem inside an org (`key` is the full path, e.g. `org[2].api_key_env`).
+    pub(super) fn in_org(&mut self, key: String, org: Option<&str>, message: impl Into<String>) {
+        self.0.push(Problem {
+            key,
+            org: org.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    /// How many problems so far (to tell whether a step added any).
+    pub(super) fn count(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Validates everything; on failure returns every problem found, not just the first.
+pub(super) fn validate(
+    raw: RawConfig,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    file_mode: Option<u32>,
+) -> Result<Config, Vec<Problem>> {
+    let mut problems = Problems::default();
+    let mut warnings = Vec::new();
+    let sources = sources(&raw);
+
+    let database = match raw.database.as_deref() {
+        Some(value) => paths::resolve(value, path, env),
+        None => paths::default_database(env),
+    }
+    .unwrap_or_else(|message| {
+        problems.top("database", message);
+        PathBuf::new()
+    });
+    let lock_dir = match raw.lock_dir.as_deref() {
+        Some(value) => paths::resolve(value, path, env).unwrap_or_else(|message| {
+            problems.top("lock_dir", message);
+            PathBuf::new()
+        }),
+        None => paths::default_lock_dir(&database),
+    };
+
+    let user_agent = match raw.user_agent {
+        None => {
+            problems.top(
+                "user_agent",
+                format!("missing; {UA_RULE}, e.g. user_agent = \"Routiq Sync (ops@example.com)\""),
+            );
+            String::new()
+        }
+        Some(ua) => {
+            if let Err(why) = check_user_agent(&ua) {
+                problems.top("user_agent", format!("`{ua}` {why}; {UA_RULE}"));
+            }
+            ua.trim().to_string()
+        }
+    };
+
+    let mut duration = |key: &str, value: Option<String>, default: Duration| match value {
+        None => default,
+        Some(text) => parse_duration(&text).unwrap_or_else(|message| {
+            problems.top(key, message);
+            default
+        }),
+    };
+    let min_interval = duration("min_interval", raw.min_interval, DEFAULT_MIN_INTERVAL);
+    let full_sync_every = duration(
+        "full_sync_every",
+        raw.full_sync_every,
+        DEFAULT_FULL_SYNC_EVERY,
+    );
+    let request_timeout = duration(
+        "request_timeout",
+        raw.request_timeout,
+        DEFAULT_REQUEST_TIMEOUT,
+    );
+    let max_wait = duration("max_wait", raw.max_wait, DEFAULT_MAX_WAIT);
+    if request_timeout.is_zero() {
+        problems.top(
+            "request_timeout",
+            "must be more than zero, e.g. request_timeout = \"30s\"",
+        );
+    }
+
+    let jobs = match raw.jobs {
+        None => DEFAULT_JOBS,
+        Some(n) => match usize::try_from(n) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                problems.top(
+                    "jobs",
+                    format!("is {n}; it must be at least 1 (orgs synced at once), e.g. jobs = 4"),
+                );
+                DEFAULT_JOBS
+            }
+        },
+    };
+
+    let requests_per_minute = raw
+        .requests_per_minute
+        .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
+    if !(requests_per_minute.is_finite() && requests_per_minute > 0.0) {
+        problems.top(
+            "requests_per_minute",
+            format!(
+                "is {requests_per_minute}; it must be a positive number (requests per API key \
+                 per minute), e.g. requests_per_minute = 180"
+            ),
+        );
+    } else if requests_per_minute > CLINIKO_REQUESTS_PER_MINUTE {
+        warnings.push(format!(
+            "{}: requests_per_minute = {requests_per_minute} is above Cliniko's documented \
+             limit of {CLINIKO_REQUESTS_PER_MINUTE} per user; expect 429 responses unless \
+             your limit was raised or a proxy allows more",
+            path.display()
+        ));
+    }
+
+    let retry_attempts = match raw.retry_attempts {
+        None => DEFAULT_RETRY_ATTEMPTS,
+        Some(n) => match u32::try_from(n) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                problems.top(
+                    "retry_attempts",
+                    format!("is {n}; it must be a whole number from 1 (no retries) up, e.g. retry_attempts = 5"),
+                );
+                DEFAULT_RETRY_ATTEMPTS
+            }
+        },
+    };
+
+    if max_wait < Duration::from_secs(60) {
+        warnings.push(format!(
+            "{}: max_wait = {} is shorter than Cliniko's one-minute rate-limit window; an org \
+             may fail on a 429 that would have cleared by waiting",
+            path.display(),
+            format_duration(max_wait)
+        ));
+    }
+
+    let appointment_window = raw
+        .appointment_window
+        .and_then(|window| check_window(window, &mut problems));
+
+    let orgs = match raw.org {
+        Some(raw_orgs) if !raw_orgs.is_empty() => {
+            org::validate_orgs(raw_orgs, env, &mut problems, &mut warnings)
+        }
+        _ => {
+            problems.top(
+                "org",
+                "no orgs; add at least one [[org]] table with an id and api_key_env, e.g.\n    \
+                 [[org]]\n    id = \"org_123\"\n    api_key_env = \"CLINIKO_KEY_ORG_123\"",
+            );
+            Vec::new()
+        }
+    };
+
+    let inline: Vec<String> = orgs
+        .iter()
+        .filter(|o| o.key_source == KeySource::Inline)
+        .map(|o| format!("`{}`", o.id))
+        .collect();
+    if let Some(mode) = file_mode
+        && mode & 0o044 != 0
+        && !inline.is_empty()
+    {
+        warnings.push(format!(
+            "{path}: holds an inline api_key (org {orgs}) but is readable by group or others \
+             (mode {mode:03o}); run `chmod 600 {path}`, or move the keys to environment \
+             variables with api_key_env",
+            path = path.display(),
+            orgs = inline.join(", "),
+            mode = mode & 0o777,
+        ));
+    }
+
+    if !problems.0.is_empty() {
+        return Err(problems.0);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        database,
+        lock_dir,
+        user_agent,
+        min_interval,
+        full_sync_every,
+        jobs,
+        requests_per_minute,
+        request_timeout,
+        retry_attempts,
+        max_wait,
+        appointment_window,
+        orgs,
+        warnings,
+        sources,
+    })
+}
+
+/// Cliniko's User-Agent rule, for messages.
+const UA_RULE: &str = "Cliniko requires a User-Agent of the form `App name (contact@email)` \
+                       (an app name, then a valid contact email in parentheses) and may \
+                       block requests without one";
+
+/// Checks `Name (email@domain)`: a name, then one email address in parentheses at the end.
+fn check_user_agent(ua: &str) -> Result<(), &'static str> {
+    if ua.chars().any(char::is_control) {
+        return Err("contains control characters (such as a newline)");
+    }
+    let Some((name, email)) = ua
+        .trim()
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+    else {
+        return Err("does not end with a contact email in parentheses");
+    };
+    if name.trim().is_empty() {
+        return Err("has no app name before the email");
+    }
+    if !looks_like_email(email.trim()) {
+        return Err("does not have a valid email inside the parentheses");
+    }
+    Ok(())
+}
+
+/// `local@domain.tld` with no spaces: enough to catch typos, not an RFC 5322 parser.
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+fn check_window(window: RawWindow, problems: &mut Problems) -> Option<AppointmentWindow> {
+    let before = problems.count();
+    let mut days = |name: &str, value: Option<i64>| -> u32 {
+        let key = format!("appointment_window.{name}");
+        match value {
+            None => {
+                problems.top(
+                    &key,
+                    "missing; give both past_days and future_days, e.g. appointment_window = \
+                     { past_days = 7, future_days = 30 }, or remove appointment_window",
+                );
+                0
+            }
+            Some(n) => u32::try_from(n).unwrap_or_else(|_| {
+                problems.top(
+                    &key,
+                    format!("is {n}; it must be a whole number of days, 0 or more"),
+                );
+                0
+            }),
+        }
+    };
+    let past_days = days("past_days", window.past_days);
+    let future_days = days("future_days", window.future_days);
+    (problems.count() == before).then_some(AppointmentWindow {
+        past_days,
+        future_days,
+    })
+}
+
+/// File or default, for each top-level setting.
+fn sources(raw: &RawConfig) -> BTreeMap<&'static str, Source> {
+    let present = |name: &str| match name {
+        "database" => raw.database.is_some(),
+        "lock_dir" => raw.lock_dir.is_some(),
+        "user_agent" => raw.user_agent.is_some(),
+        "min_interval" => raw.min_interval.is_some(),
+        "full_sync_every" => raw.full_sync_every.is_some(),
+        "jobs" => raw.jobs.is_some(),
+        "requests_per_minute" => raw.requests_per_minute.is_some(),
+        "request_timeout" => raw.request_timeout.is_some(),
+        "retry_attempts" => raw.retry_attempts.is_some(),
+        "max_wait" => raw.max_wait.is_some(),
+        "appointment_window" => raw.appointment_window.is_some(),
+        _ => false,
+    };
+    SETTINGS
+        .iter()
+        .map(|&name| {
+            let source = if present(name) {
+                Source::File
+            } else {
+                Source::Default
+            };
+            (name, source)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        for good in [
+            "Routiq Sync (ops@example.com)",
+            "Really helpful app (devs@helpfulapp.com)",
+            "x (a@b.co)",
+            "App/1.0 (Team) (ops@example.com.au)",
+        ] {
+            assert_eq!(check_user_agent(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "Routiq Sync",
+            "(ops@example.com)",
+            "Routiq Sync ops@example.com",
+            "Routiq (ops)",
+            "Routiq (ops@localhost)",
+            "Routiq (@example.com)",
+            "Routiq (a b@example.com)",
+            "Routiq (ops@example.com) trailing",
+            "Routiq\n(ops@example.com)",
+        ] {
+            assert!(check_user_agent(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Command-line contract: config errors, status output and exit codes.
+
+mod common;
+
+use common::{TestEnv, write_private};
+
+#[test]
+fn config_errors_exit_2_and_name_the_problem() {
+    let env = TestEnv::new(1, 5, 0);
+    let base = format!(
+        "database = {:?}\nuser_agent = \"t (t@example.com)\"\n",
+        env.db_path().display().to_string()
+    );
+    let org = "[[org]]\nid = \"org_1\"\napi_key = \"abcdefgh-au1\"\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "unknown key",
+            format!("{base}colour = \"blue\"\n{org}"),
+            "colour",
+        ),
+        (
+            "bad duration",
+            format!("{base}min_interval = \"soon\"\n{org}"),
+            "min_interval",
+        ),
+        ("duplicate org", format!("{base}{org}{org}"), "org_1"),
+        (
+            "missing env var",
+            format!("{base}[[org]]\nid = \"org_9\"\napi_key_env = \"ROUTIQ_TEST_UNSET_VAR\"\n"),
+            "ROUTIQ_TEST_UNSET_VAR",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        write_private(&env.config_path(), &text);
+        let run = env.run(&["sync", "--all"]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("config.toml"),
+            "{name} names the file: {}",
+            run.stderr
+        );
+        assert!(!env.db_path().exists(), "{name}: nothing was synced");
+    }
+    let run = env.run_bare(&["-c", "/nonexistent/routiq.toml", "status"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/routiq.toml"),
+        "{}",
+        run.stderr
+    );
+    // With no config anywhere, the error names every place tried.
+    let run = env.run_bare(&["status"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/etc/routiq-sync/config.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(".config/routiq-sync/config.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code() {
+    let env = TestEnv::new(1, 15, 1);
+    env.run(&["status"]).expect_code(1); // never synced
+    env.run(&["sync", "--all"]).expect_code(0);
+    let run = env.run(&["status", "--json"]);
+    run.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    for field in ["generated_at", "database", "healthy", "orgs"] {
+        assert!(v.get(field).is_some(), "missing {field}");
+    }
+    let org = &v["orgs"][0];
+    for field in [
+        "id",
+        "name",
+        "healthy",
+        "sync_running",
+        "last_success_at",
+        "last_full_sync_at",
+        "next_due_at",
+        "last_run",
+        "cursors",
+        "totals",
+    ] {
+        assert!(org.get(field).is_some(), "missing orgs[0].{field}");
+    }
+    let last = &org["last_run"];
+    for field in [
+        "mode",
+        "status",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "api_calls",
+        "error",
+        "resources",
+    ] {
+        assert!(last.get(field).is_some(), "missing last_run.{field}");
+    }
+    assert_eq!(last["status"], "ok");
+    assert_eq!(last["mode"], "full");
+    assert_eq!(org["totals"]["patients"], 15);
+    assert!(last["resources"]["patients"]["fetched"].as_u64().unwrap() >= 15);
+    assert!(org["cursors"]["appointments"].is_string());
+    assert_eq!(org["sync_running"], false);
+
+    env.run(&["status", "--max-age", "6h"]).expect_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    env.run(&["status", "--max-age", "1s"]).expect_code(1);
+    env.run(&["status", "--max-age", "bogus"]).expect_code(2);
+}
+
+#[test]
+fn help_describes_every_command() {
+    let env = TestEnv::new(1, 1, 0);
+    let run = env.run(&["--help"]);
+    run.expect_code(0);
+    for cmd in ["sync", "full", "status", "demo", "completions"] {
+        assert!(run.stdout.contains(cmd), "{cmd} missing from --help");
+        env.run(&[cmd, "--help"]).expect_code(0);
+    }
+    // Usage errors are exit 2 too.
+    assert_eq!(env.run(&["sync"]).code, 2);
+}

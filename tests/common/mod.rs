@@ -1,0 +1,260 @@
+//! Shared harness for the binary tests: a fake Cliniko on 127.0.0.1, a config and a
+//! database in a temp dir, and the real `routiq-sync` binary run as a process.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use routiq_sync::fake::{FakeCliniko, FakeOptions, World};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+/// One test's world: fake server, temp dir, config.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub fake: FakeCliniko,
+    /// `(org_id, api_key)` of every generated org.
+    pub orgs: Vec<(String, String)>,
+}
+
+/// The result of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams when the exit code is not `code`.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (wanted {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl TestEnv {
+    /// `orgs` generated clinics of `patients` patients with `appts` appointments each.
+    pub fn new(orgs: usize, patients: usize, appts: usize) -> TestEnv {
+        Self::with_options(orgs, patients, appts, FakeOptions::default())
+    }
+
+    /// Like [`TestEnv::new`] with fake-server options.
+    pub fn with_options(orgs: usize, patients: usize, appts: usize, opts: FakeOptions) -> TestEnv {
+        let (world, orgs) = World::demo(orgs, patients, appts, 11);
+        Self::from_world(world, orgs, opts)
+    }
+
+    /// A test env over a prepared world.
+    pub fn from_world(world: World, orgs: Vec<(String, String)>, opts: FakeOptions) -> TestEnv {
+        let fake = FakeCliniko::start(world, opts).expect("start fake Cliniko");
+        let env = TestEnv {
+            dir: tempfile::tempdir().expect("temp dir"),
+            fake,
+            orgs,
+        };
+        env.write_config("");
+        env
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("routiq.db")
+    }
+
+    pub fn lock_dir(&self) -> PathBuf {
+        self.dir.path().join("locks")
+    }
+
+    pub fn key(&self, org: &str) -> String {
+        self.orgs
+            .iter()
+            .find(|(id, _)| id == org)
+            .map(|(_, k)| k.clone())
+            .expect("known org")
+    }
+
+    /// Writes the config with every org (inline keys, the fake's base URL); `extra` is
+    /// added to the top-level settings.
+    pub fn write_config(&self, extra: &str) {
+        let orgs: Vec<(String, String)> = self.orgs.clone();
+        self.write_config_with(extra, &orgs);
+    }
+
+    /// Writes a config with the given `(org_id, key)` pairs.
+    pub fn write_config_with(&self, extra: &str, orgs: &[(String, String)]) {
+        let mut text = format!(
+            "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n\
+             requests_per_minute = 100000\nretry_attempts = 3\n{extra}\n",
+            self.db_path().display().to_string(),
+            self.lock_dir().display().to_string(),
+        );
+        for (id, key) in orgs {
+            text.push_str(&format!(
+                "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n\n",
+                self.fake.base_url()
+            ));
+        }
+        write_private(&self.config_path(), &text);
+    }
+
+    /// Runs the binary with `-c config` and `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Runs the binary with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("run routiq-sync"))
+    }
+
+    /// The command with `-c config`, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.bare_command(&[]);
+        cmd.arg("-c").arg(self.config_path()).args(args);
+        cmd
+    }
+
+    /// Runs the binary without `-c` (the search order applies).
+    pub fn run_bare(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.bare_command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("run routiq-sync"))
+    }
+
+    /// The command with a clean environment and no `-c`.
+    pub fn bare_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_routiq-sync"));
+        cmd.args(args);
+        cmd.env_remove("RUST_LOG")
+            .env_remove("ROUTIQ_SYNC_CONFIG")
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME");
+        cmd
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.db_path()).expect("open db")
+    }
+
+    /// `id -> (updated_at, archived_at, cancelled_at)` of every record the server has.
+    pub fn server_rows(&self, org: &str, resource: &str) -> BTreeMap<String, String> {
+        let key = self.key(org);
+        self.fake.with_world(|w| {
+            w.records(&key, resource)
+                .iter()
+                .map(|r| {
+                    let f = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    (
+                        f("id"),
+                        format!(
+                            "{}|{}|{}",
+                            f("updated_at"),
+                            f("archived_at"),
+                            f("cancelled_at")
+                        ),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// The same view of the local table, for rows not marked deleted upstream.
+    pub fn local_rows(&self, org: &str, table: &str) -> BTreeMap<String, String> {
+        let cancelled = if table == "appointments" {
+            "cancelled_at"
+        } else {
+            "NULL"
+        };
+        let db = self.db();
+        let mut stmt = db
+            .prepare(&format!(
+                "SELECT id, updated_at, archived_at, {cancelled} FROM {table}
+                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL"
+            ))
+            .expect("prepare");
+        stmt.query_map([org], |r| {
+            let s = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
+            Ok((
+                r.get::<_, String>(0)?,
+                format!("{}|{}|{}", s(1)?, s(2)?, s(3)?),
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// Asserts the local copy of `org` equals the server's data exactly.
+    pub fn assert_in_sync(&self, org: &str) {
+        for (resource, table) in [
+            ("patients", "patients"),
+            ("individual_appointments", "appointments"),
+        ] {
+            let server = self.server_rows(org, resource);
+            let local = self.local_rows(org, table);
+            if server != local {
+                let missing: Vec<_> = server
+                    .keys()
+                    .filter(|k| !local.contains_key(*k))
+                    .take(5)
+                    .collect();
+                let extra: Vec<_> = local
+                    .keys()
+                    .filter(|k| !server.contains_key(*k))
+                    .take(5)
+                    .collect();
+                let differ: Vec<_> = server
+                    .iter()
+                    .filter(|(k, v)| local.get(*k).is_some_and(|l| l != *v))
+                    .take(5)
+                    .collect();
+                panic!(
+                    "{org} {table}: server {} rows, local {}; missing {missing:?}, extra {extra:?}, differ {differ:?}",
+                    server.len(),
+                    local.len()
+                );
+            }
+        }
+    }
+
+    /// Requests the fake has answered for `org` so far.
+    pub fn requests(&self, org: &str) -> u64 {
+        self.fake.stats(&self.key(org)).requests
+    }
+}
+
+pub fn write_private(path: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("write config");
+    f.write_all(text.as_bytes()).expect("write config");
+}

@@ -1,0 +1,279 @@
+//! Whole-program sync behaviour: the real binary against the fake Cliniko over HTTP.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestEnv;
+use routiq_sync::fake::{FakeOptions, Fault, World};
+use routiq_sync::lock::{self, LockOutcome};
+use routiq_sync::timestamp::Timestamp;
+
+fn count(env: &TestEnv, sql: &str) -> i64 {
+    env.db().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn full_then_incremental_makes_the_minimum_requests() {
+    let env = TestEnv::new(1, 250, 2);
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    env.assert_in_sync("org_1");
+    // 250 patients and 500 appointments: 3 + 5 pages, plus nothing else.
+    let full_requests = env.requests("org_1");
+    assert!(
+        full_requests <= 10,
+        "full sync used {full_requests} requests"
+    );
+
+    let key = env.key("org_1");
+    env.fake
+        .with_world(|w| w.apply_random_changes(&key, 20, 3))
+        .unwrap();
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("org_1 incremental ok"),
+        "{}",
+        run.stderr
+    );
+    let stats = env.fake.stats(&key);
+    assert_eq!(
+        stats.requests, 2,
+        "one request per resource: {:#?}",
+        stats.log
+    );
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn a_quiet_clinic_costs_one_request_per_resource() {
+    let env = TestEnv::new(1, 30, 1);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert_eq!(env.requests("org_1"), 2);
+    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
+}
+
+#[test]
+fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full() {
+    let env = TestEnv::new(1, 40, 2);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let key = env.key("org_1");
+    let (archived, cancelled, deleted) = env.fake.with_world(|w| {
+        w.advance(std::time::Duration::from_secs(5));
+        let patients = w.ids(&key, "patients");
+        let appts = w.ids(&key, "individual_appointments");
+        w.archive(&key, "patients", &patients[0]).unwrap();
+        w.cancel(&key, "individual_appointments", &appts[0], 10)
+            .unwrap();
+        w.hard_delete(&key, "patients", &patients[1]).unwrap();
+        (patients[0].clone(), appts[0].clone(), patients[1].clone())
+    });
+    env.fake
+        .with_world(|w| w.apply_random_changes(&key, 3, 9))
+        .unwrap();
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    let archived_at: Option<String> = env
+        .db()
+        .query_row(
+            "SELECT archived_at FROM patients WHERE id = ?1",
+            [&archived],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        archived_at.is_some(),
+        "archived patient arrives with archived_at"
+    );
+    let cancelled_at: Option<String> = env
+        .db()
+        .query_row(
+            "SELECT cancelled_at FROM appointments WHERE id = ?1",
+            [&cancelled],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        cancelled_at.is_some(),
+        "cancelled appointment arrives with cancelled_at"
+    );
+    // An incremental sync cannot see a hard delete.
+    let marked = format!(
+        "SELECT COUNT(*) FROM patients WHERE id = '{deleted}' AND deleted_upstream_at IS NOT NULL"
+    );
+    assert_eq!(count(&env, &marked), 0);
+
+    let run = env.run(&["full", "--all"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    assert_eq!(
+        count(&env, &marked),
+        1,
+        "hard-deleted patient is marked, not removed"
+    );
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn a_full_walk_that_fails_part_way_marks_nothing() {
+    let env = TestEnv::new(1, 250, 0);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let key = env.key("org_1");
+    let gone = env.fake.with_world(|w| {
+        let id = w.ids(&key, "patients")[5].clone();
+        w.hard_delete(&key, "patients", &id).unwrap();
+        id
+    });
+    // Page 1 answers normally (a zero delay); page 2 gets a 400, which is not retried.
+    env.fake
+        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
+    env.fake.push_fault(&key, Fault::Status(400));
+    let run = env.run(&["full", "--all", "--resource", "patients"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    let marked = "SELECT COUNT(*) FROM patients WHERE deleted_upstream_at IS NOT NULL";
+    assert_eq!(
+        count(&env, marked),
+        0,
+        "an incomplete walk reconciles nothing"
+    );
+    env.run(&["full", "--all"]).expect_code(0);
+    let gone_marked = format!(
+        "SELECT COUNT(*) FROM patients WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
+    );
+    assert_eq!(count(&env, marked), 1);
+    assert_eq!(count(&env, &gone_marked), 1);
+}
+
+#[test]
+fn a_record_updated_mid_walk_is_not_lost() {
+    let (world, orgs) = World::demo(1, 400, 1, 5);
+    let key = orgs[0].1.clone();
+    let hook_key = key.clone();
+    let opts = FakeOptions {
+        on_request: Some(Arc::new(
+            move |w: &mut World, info: &routiq_sync::fake::RequestInfo| {
+                // While the walk is on its third page, change rows it has already passed
+                // and rows still ahead of it.
+                if info.request_number == 3 {
+                    let ids = w.ids(&hook_key, "patients");
+                    for id in ids.iter().step_by(37) {
+                        let _ = w.touch(&hook_key, "patients", id);
+                    }
+                    let _ = w.archive(&hook_key, "patients", &ids[1]);
+                }
+            },
+        )),
+        ..FakeOptions::default()
+    };
+    let env = TestEnv::from_world(world, orgs, opts);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+    let patient_pages = env.fake.stats(&key).path_count("/v1/patients");
+    assert!(
+        patient_pages > 4,
+        "touched rows were walked again ({patient_pages} pages)"
+    );
+}
+
+#[test]
+fn more_than_a_page_sharing_one_second_is_walked_completely() {
+    let (mut world, orgs) = World::demo(1, 300, 1, 8);
+    let key = orgs[0].1.clone();
+    let ids = world.ids(&key, "patients");
+    let bulk = Timestamp::parse("2026-01-05T10:00:00Z").unwrap();
+    world
+        .set_updated_at_many(&key, "patients", &ids[..250], bulk)
+        .unwrap();
+    let opts = FakeOptions {
+        shuffle_ties: true,
+        ..FakeOptions::default()
+    };
+    let env = TestEnv::from_world(world, orgs, opts);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+    let stepped_inside_the_second = env
+        .fake
+        .stats(&key)
+        .log
+        .iter()
+        .any(|r| r.query.contains("id:>"));
+    assert!(
+        stepped_inside_the_second,
+        "the walk used an id:> filter inside the tie"
+    );
+
+    // And incrementally: a second bulk update at one second, after the cursor.
+    let bulk2 = env.fake.with_world(|w| w.now());
+    env.fake
+        .with_world(|w| w.set_updated_at_many(&key, "patients", &ids[20..290], bulk2))
+        .unwrap();
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn a_locked_org_is_skipped_and_the_others_still_sync() {
+    let env = TestEnv::new(2, 20, 1);
+    let held = match lock::try_lock(&env.lock_dir(), "org_1").unwrap() {
+        LockOutcome::Acquired(l) => l,
+        LockOutcome::Busy => panic!("lock busy"),
+    };
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("org_1 skipped: another routiq-sync run holds its lock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 0);
+    env.assert_in_sync("org_2");
+    drop(held);
+}
+
+#[test]
+fn a_wrong_key_fails_its_org_only() {
+    let env = TestEnv::new(2, 30, 1);
+    let bad = "wrongwrongwrongwrongkey-au1".to_string();
+    env.write_config_with(
+        "",
+        &[
+            ("org_1".into(), env.key("org_1")),
+            ("org_2".into(), bad.clone()),
+        ],
+    );
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("org_2"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rejected the API key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&bad) && !run.stdout.contains(&bad));
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn recently_synced_orgs_are_skipped_unless_forced() {
+    let env = TestEnv::new(1, 10, 1);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("skipped: synced recently"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 0);
+    env.run(&["sync", "--org", "org_1", "--force"])
+        .expect_code(0);
+    assert_eq!(env.requests("org_1"), 2);
+}
