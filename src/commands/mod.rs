@@ -103,6 +103,7 @@ pub fn client_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
         retry: RetryPolicy {
             attempts: config.retry_attempts,
             max_wait: config.max_wait,
+            base_delay: config.retry_delay,
             ..RetryPolicy::default()
         },
     }

@@ -49,9 +49,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
 /// Default for `max_wait`.
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5 * 60);
+/// Default for `retry_delay`: the first backoff after a failed request, doubled each time.
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Names of the top-level settings whose [`Source`] is recorded, in file-documentation order.
-pub const SETTINGS: [&str; 11] = [
+pub const SETTINGS: [&str; 12] = [
     "database",
     "lock_dir",
     "user_agent",
@@ -61,6 +63,7 @@ pub const SETTINGS: [&str; 11] = [
     "requests_per_minute",
     "request_timeout",
     "retry_attempts",
+    "retry_delay",
     "max_wait",
     "appointment_window",
 ];
@@ -120,6 +123,8 @@ pub struct Config {
     pub retry_attempts: u32,
     /// The longest single wait for a 429 before the org fails.
     pub max_wait: Duration,
+    /// The first backoff after a failed request (doubled after each further failure).
+    pub retry_delay: Duration,
     /// Limits incremental appointment pulls to this window around now, when set.
     pub appointment_window: Option<AppointmentWindow>,
     /// The orgs, in file order; never empty, ids unique.

@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub request_timeout: Option<String>,
     pub retry_attempts: Option<i64>,
     pub max_wait: Option<String>,
+    pub retry_delay: Option<String>,
     pub appointment_window: Option<RawWindow>,
     pub org: Option<Vec<RawOrg>>,
 }
@@ -50,7 +51,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
     Some(match key {
         "database" | "lock_dir" => "a path in quotes, e.g. \"/var/lib/routiq-sync/routiq.db\"",
         "user_agent" => "a string like \"Routiq Sync (ops@example.com)\"",
-        "min_interval" | "full_sync_every" | "request_timeout" | "max_wait" => {
+        "min_interval" | "full_sync_every" | "request_timeout" | "max_wait" | "retry_delay" => {
             "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\""
         }
         "jobs" | "retry_attempts" => "a whole number of at least 1, e.g. 4",

@@ -353,6 +353,7 @@ fn every_setting_from_the_file() {
          request_timeout = \"500ms\"\n\
          retry_attempts = 3\n\
          max_wait = \"10m\"\n\
+         retry_delay = \"250ms\"\n\
          appointment_window = {{ past_days = 7, future_days = 30 }}\n\
          [[org]]\nid = \"Org_1\"\nname = \"Bondi Physio\"\napi_key_env = \"CLINIKO_KEY_A\"\n\
          resources = [\"appointments\"]\n\
@@ -371,6 +372,7 @@ fn every_setting_from_the_file() {
     assert_eq!(config.request_timeout, Duration::from_millis(500));
     assert_eq!(config.retry_attempts, 3);
     assert_eq!(config.max_wait, Duration::from_secs(600));
+    assert_eq!(config.retry_delay, Duration::from_millis(250));
     assert_eq!(
         config.appointment_window,
         Some(AppointmentWindow {

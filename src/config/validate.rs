@@ -8,7 +8,7 @@ use super::error::Problem;
 use super::raw::{RawConfig, RawWindow};
 use super::{
     AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
-    DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_MAX_WAIT, DEFAULT_RETRY_DELAY, DEFAULT_MIN_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_RETRY_ATTEMPTS, KeySource, SETTINGS, Source, format_duration, org, parse_duration,
     paths,
 };
@@ -104,6 +104,7 @@ pub(super) fn validate(
         DEFAULT_REQUEST_TIMEOUT,
     );
     let max_wait = duration("max_wait", raw.max_wait, DEFAULT_MAX_WAIT);
+    let retry_delay = duration("retry_delay", raw.retry_delay, DEFAULT_RETRY_DELAY);
     if request_timeout.is_zero() {
         problems.top(
             "request_timeout",
@@ -220,6 +221,7 @@ pub(super) fn validate(
         request_timeout,
         retry_attempts,
         max_wait,
+        retry_delay,
         appointment_window,
         orgs,
         warnings,
@@ -310,6 +312,7 @@ fn sources(raw: &RawConfig) -> BTreeMap<&'static str, Source> {
         "request_timeout" => raw.request_timeout.is_some(),
         "retry_attempts" => raw.retry_attempts.is_some(),
         "max_wait" => raw.max_wait.is_some(),
+        "retry_delay" => raw.retry_delay.is_some(),
         "appointment_window" => raw.appointment_window.is_some(),
         _ => false,
     };
