@@ -19,6 +19,8 @@ const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// Everything a client needs besides the key.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
+    /// Who the client works for (the org id), to prefix its log lines.
+    pub label: String,
     /// e.g. `https://api.au1.cliniko.com/v1`, no trailing slash.
     pub base_url: String,
     /// `App name (contact@email)`, required by Cliniko.
@@ -86,7 +88,12 @@ impl Client {
             endpoint.path,
             query.encode()
         );
-        log::debug!("GET {} {:?}", endpoint.path, query.filters());
+        log::debug!(
+            "{}: GET {} {:?}",
+            self.settings.label,
+            endpoint.path,
+            query.filters()
+        );
         self.get(&url, |body| parse_page(endpoint, body))
     }
 
@@ -156,7 +163,8 @@ impl Client {
                                 });
                             }
                             log::info!(
-                                "rate limited by Cliniko (HTTP 429): waiting {:.1}s before retrying",
+                                "{}: rate limited by Cliniko (HTTP 429): waiting {:.1}s before retrying",
+                                self.settings.label,
                                 wait.as_secs_f64()
                             );
                             self.limiter.pause_until(Instant::now() + wait);
@@ -203,7 +211,8 @@ impl Client {
             }
             let wait = policy.backoff(failures);
             log::warn!(
-                "{detail}; retrying in {:.1}s (attempt {} of {})",
+                "{}: {detail}; retrying in {:.1}s (attempt {} of {})",
+                self.settings.label,
                 wait.as_secs_f64(),
                 failures + 1,
                 policy.attempts

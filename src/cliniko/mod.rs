@@ -31,7 +31,7 @@ pub enum ApiError {
         message: Option<String>,
         location: Option<String>,
     },
-    #[error("Cliniko failed with HTTP {status} {attempts} times in a row; try again later")]
+    #[error("Cliniko answered HTTP {status} (the last of {attempts} attempts)")]
     Server { status: u16, attempts: u32 },
     #[error("{detail} ({attempts} attempts)")]
     Network { detail: String, attempts: u32 },

@@ -97,6 +97,7 @@ pub fn key_hint(config: &Config, org: &OrgConfig) -> String {
 /// The HTTP settings of one org.
 pub fn client_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
     ClientSettings {
+        label: org.id.clone(),
         base_url: org.base_url.clone(),
         user_agent: config.user_agent.clone(),
         request_timeout: config.request_timeout,

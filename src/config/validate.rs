@@ -8,9 +8,9 @@ use super::error::Problem;
 use super::raw::{RawConfig, RawWindow};
 use super::{
     AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
-    DEFAULT_MAX_WAIT, DEFAULT_RETRY_DELAY, DEFAULT_MIN_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_RETRY_ATTEMPTS, KeySource, SETTINGS, Source, format_duration, org, parse_duration,
-    paths,
+    DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_DELAY, KeySource, SETTINGS, Source, format_duration, org,
+    parse_duration, paths,
 };
 
 /// Problems found so far, with helpers that fill in the key path and org.

@@ -99,11 +99,23 @@ impl TestEnv {
     /// Writes a config with the given `(org_id, key)` pairs.
     pub fn write_config_with(&self, extra: &str, orgs: &[(String, String)]) {
         let mut text = format!(
-            "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n\
-             requests_per_minute = 100000\nretry_attempts = 3\n{extra}\n",
+            "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
             self.db_path().display().to_string(),
             self.lock_dir().display().to_string(),
         );
+        // Fast defaults for tests, unless `extra` sets the key itself.
+        for (key, line) in [
+            ("requests_per_minute", "requests_per_minute = 100000"),
+            ("retry_attempts", "retry_attempts = 3"),
+            ("retry_delay", "retry_delay = \"100ms\""),
+        ] {
+            if !extra.contains(key) {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text.push_str(extra);
+        text.push('\n');
         for (id, key) in orgs {
             text.push_str(&format!(
                 "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n\n",
@@ -257,4 +269,57 @@ pub fn write_private(path: &Path, text: &str) {
         .open(path)
         .expect("write config");
     f.write_all(text.as_bytes()).expect("write config");
+}
+
+impl TestEnv {
+    /// The stored cursor of `org`'s `resource`.
+    pub fn cursor(&self, org: &str, resource: &str) -> Option<String> {
+        self.db()
+            .query_row(
+                "SELECT cursor FROM sync_state WHERE org_id = ?1 AND resource = ?2",
+                [org, resource],
+                |r| r.get(0),
+            )
+            .unwrap_or(None)
+    }
+
+    /// The newest `updated_at` committed in `table` for `org`.
+    pub fn newest_row(&self, org: &str, table: &str) -> Option<String> {
+        self.db()
+            .query_row(
+                &format!("SELECT MAX(updated_at) FROM {table} WHERE org_id = ?1"),
+                [org],
+                |r| r.get(0),
+            )
+            .unwrap_or(None)
+    }
+
+    /// Asserts SQLite's integrity check passes and no cursor points past committed rows.
+    pub fn assert_consistent(&self, org: &str) {
+        let db = self.db();
+        let check: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity_check");
+        assert_eq!(check, "ok");
+        for (resource, table) in [("patients", "patients"), ("appointments", "appointments")] {
+            if let Some(cursor) = self.cursor(org, resource) {
+                let newest = self.newest_row(org, table).expect("a cursor implies rows");
+                assert!(
+                    cursor <= newest,
+                    "{org} {resource}: cursor {cursor} is past the newest committed row {newest}"
+                );
+            }
+        }
+    }
+
+    /// The status of `org`'s newest run.
+    pub fn last_run_status(&self, org: &str) -> Option<String> {
+        self.db()
+            .query_row(
+                "SELECT status FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
+                [org],
+                |r| r.get(0),
+            )
+            .ok()
+    }
 }

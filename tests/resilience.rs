@@ -1,0 +1,207 @@
+//! Surviving the real world: 429s, 5xx, bad bodies, timeouts and rejected keys, through
+//! the real binary against the fake Cliniko's fault modes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestEnv;
+use routiq_sync::fake::{FakeOptions, Fault, ResetHeader};
+
+/// Page 1 answers normally; the faults after it hit page 2 and on.
+fn after_first_page(env: &TestEnv, org: &str, faults: &[Fault]) {
+    let key = env.key(org);
+    env.fake.push_fault(&key, Fault::Delay(Duration::ZERO));
+    for f in faults {
+        env.fake.push_fault(&key, f.clone());
+    }
+}
+
+#[test]
+fn a_429_is_waited_out_whatever_header_says_when() {
+    for header in [
+        ResetHeader::XRateLimitReset,
+        ResetHeader::RetryAfterSeconds,
+        ResetHeader::RetryAfterHttpDate,
+        ResetHeader::None,
+    ] {
+        let env = TestEnv::new(1, 150, 1);
+        after_first_page(
+            &env,
+            "org_1",
+            &[Fault::RateLimited {
+                reset_in_secs: 1,
+                header,
+            }],
+        );
+        let run = env.run(&["sync", "--all"]);
+        run.expect_code(0);
+        assert!(
+            run.stderr
+                .contains("rate limited by Cliniko (HTTP 429): waiting"),
+            "{header:?}: {}",
+            run.stderr
+        );
+        let stats = env.fake.stats(&env.key("org_1"));
+        assert_eq!(stats.rate_limited, 1, "{header:?}");
+        env.assert_in_sync("org_1");
+    }
+}
+
+#[test]
+fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
+    let env = TestEnv::new(1, 150, 1);
+    env.write_config("max_wait = \"2s\"");
+    after_first_page(
+        &env,
+        "org_1",
+        &[Fault::RateLimited {
+            reset_in_secs: 120,
+            header: ResetHeader::XRateLimitReset,
+        }],
+    );
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("rate limited"), "{}", run.stderr);
+    assert!(run.stderr.contains("max_wait"), "{}", run.stderr);
+    env.assert_consistent("org_1");
+    assert_eq!(env.last_run_status("org_1").as_deref(), Some("failed"));
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
+    let env = TestEnv::new(1, 250, 1);
+    env.write_config("retry_attempts = 6");
+    after_first_page(
+        &env,
+        "org_1",
+        &[
+            Fault::Status(503),
+            Fault::Garbage,
+            Fault::Truncated,
+            Fault::MissingEnvelope,
+            Fault::Status(502),
+        ],
+    );
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("retrying in"), "{}", run.stderr);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
+    let env = TestEnv::new(1, 250, 0);
+    after_first_page(
+        &env,
+        "org_1",
+        &[Fault::Status(500), Fault::Status(500), Fault::Status(500)],
+    );
+    let run = env.run(&["sync", "--all", "--resource", "patients"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("HTTP 500 (the last of 3 attempts)"),
+        "{}",
+        run.stderr
+    );
+    let committed: i64 = env
+        .db()
+        .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(committed, 100, "exactly the first page is committed");
+    env.assert_consistent("org_1");
+    assert_eq!(
+        env.cursor("org_1", "patients"),
+        env.newest_row("org_1", "patients")
+    );
+    // Four requests: one good page, three failed attempts at the next.
+    assert_eq!(env.requests("org_1"), 4);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn a_slow_response_times_out_and_is_retried() {
+    let env = TestEnv::new(1, 50, 1);
+    env.write_config("request_timeout = \"1s\"");
+    env.fake
+        .push_fault(&env.key("org_1"), Fault::Delay(Duration::from_secs(3)));
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
+    let env = TestEnv::new(1, 20, 1);
+    env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("rejected the API key (HTTP 403)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("api_key of org org_1 in"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.requests("org_1"),
+        1,
+        "no retry, and the other resource is not tried"
+    );
+}
+
+#[test]
+fn client_errors_are_not_retried_and_show_clinikos_message() {
+    let env = TestEnv::new(1, 20, 1);
+    env.fake.push_fault(
+        &env.key("org_1"),
+        Fault::StatusText(
+            422,
+            r#"{"message":"Validation Failed","errors":{"q":"is odd"}}"#.into(),
+        ),
+    );
+    let run = env.run(&["sync", "--all", "--resource", "patients"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("HTTP 422: Validation Failed: q is odd"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 1);
+}
+
+#[test]
+fn random_server_errors_still_converge_with_bounded_requests() {
+    let opts = FakeOptions {
+        random_5xx: Some((0.15, 99)),
+        ..FakeOptions::default()
+    };
+    let env = TestEnv::with_options(1, 600, 1, opts);
+    env.write_config("retry_attempts = 6\nretry_delay = \"20ms\"");
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    env.assert_in_sync("org_1");
+    // 600 + 600 rows take about 14 pages; every failure costs one more request.
+    let requests = env.requests("org_1");
+    assert!(requests < 40, "{requests} requests");
+}
+
+#[test]
+fn an_unreachable_server_fails_the_org_after_bounded_attempts() {
+    let env = TestEnv::new(1, 5, 0);
+    let text = std::fs::read_to_string(env.config_path())
+        .unwrap()
+        .replace(&env.fake.base_url(), "http://127.0.0.1:1/v1");
+    common::write_private(&env.config_path(), &text);
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("(3 attempts)"), "{}", run.stderr);
+    assert!(run.stderr.contains("next run retries"), "{}", run.stderr);
+}
