@@ -58,12 +58,24 @@ pub fn try_lock(lock_dir: &Path, org_id: &str) -> Result<LockOutcome, LockError>
         .write(true)
         .open(&path)
         .map_err(err)?;
-    match file.try_lock() {
-        Ok(()) => Ok(LockOutcome::Acquired(OrgLock { _file: file, path })),
-        Err(TryLockError::WouldBlock) => Ok(LockOutcome::Busy),
-        Err(TryLockError::Error(e)) => Err(err(e)),
+    // `status` probes the lock for a few microseconds; a few quick retries keep such a
+    // probe from making a sync skip the org. A real run holds it for seconds.
+    for attempt in 0..PROBE_RETRIES {
+        match file.try_lock() {
+            Ok(()) => return Ok(LockOutcome::Acquired(OrgLock { _file: file, path })),
+            Err(TryLockError::WouldBlock) if attempt + 1 < PROBE_RETRIES => {
+                std::thread::sleep(PROBE_PAUSE);
+            }
+            Err(TryLockError::WouldBlock) => break,
+            Err(TryLockError::Error(e)) => return Err(err(e)),
+        }
     }
+    Ok(LockOutcome::Busy)
 }
+
+/// Attempts at a busy lock before giving up, and the pause between them.
+const PROBE_RETRIES: u32 = 3;
+const PROBE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Whether some process holds `org_id`'s lock right now (a sync is running).
 ///
