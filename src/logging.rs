@@ -2,13 +2,13 @@
 //! keeps progress bars from being torn by log lines.
 
 use std::io::Write;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Mutex, RwLock};
 
 use indicatif::MultiProgress;
 use log::{LevelFilter, Log, Metadata, Record};
 
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
-static BARS: OnceLock<MultiProgress> = OnceLock::new();
+static BARS: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// Registers a string that must never reach the log (an API key, an auth header).
 pub fn redact(secret: &str) {
@@ -32,9 +32,9 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
-/// Routes log lines above the progress bars while `bars` are shown.
-pub fn attach_progress(bars: MultiProgress) {
-    let _ = BARS.set(bars);
+/// Routes log lines above `bars` while they are shown; `None` detaches them.
+pub fn attach_progress(bars: Option<MultiProgress>) {
+    *BARS.lock().unwrap_or_else(|e| e.into_inner()) = bars;
 }
 
 struct Redacting {
@@ -56,7 +56,8 @@ impl Log for Redacting {
             record.level(),
             record.args()
         ));
-        match BARS.get() {
+        let bars = BARS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match bars {
             Some(bars) if !bars.is_hidden() => bars.suspend(|| eprintln!("{line}")),
             _ => {
                 let _ = writeln!(std::io::stderr().lock(), "{line}");

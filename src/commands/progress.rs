@@ -23,7 +23,7 @@ impl Bars {
         let multi = (wanted && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         if let Some(m) = &multi {
-            crate::logging::attach_progress(m.clone());
+            crate::logging::attach_progress(Some(m.clone()));
         }
         Bars {
             multi,
@@ -37,7 +37,7 @@ impl Bars {
         let bar = bars.entry(org.to_string()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new(0));
             let style = ProgressStyle::with_template(
-                "{spinner} {prefix:<12} {msg:<28} [{bar:30}] {pos}/{len} {per_sec}",
+                "{spinner} {prefix:<12} {msg:<28} [{bar:30}] {pos}/{len} {elapsed}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -47,6 +47,14 @@ impl Bars {
             bar
         });
         f(bar);
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if self.multi.is_some() {
+            crate::logging::attach_progress(None);
+        }
     }
 }
 
