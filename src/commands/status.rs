@@ -270,8 +270,7 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
     }
     let unhealthy: Vec<&OrgStatus> = report.orgs.iter().filter(|o| !o.healthy).collect();
     for o in &unhealthy {
-        let problem = o.problem.as_deref().unwrap_or("unhealthy");
-        let text = format!("{}: {}", o.id, one_line(problem));
+        let text = format!("{}: {}", o.id, one_line(&problem_text(o)));
         out.push_str(&format!("{} {}\n", style.paint(Colour::Red, "!"), text));
     }
     let total = report.orgs.len();
@@ -293,8 +292,15 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
 /// The cells of one org's line, each with the colour it is shown in.
 fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 8] {
     let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
-    let records = o
-        .totals
+    // Resources in walk order (patients first), then any other totals by name.
+    let mut totals: Vec<(&String, &u64)> = o.totals.iter().collect();
+    totals.sort_by_key(|(k, _)| {
+        let rank = crate::resource::Resource::ALL
+            .iter()
+            .position(|r| r.name() == k.as_str());
+        (rank.unwrap_or(usize::MAX), k.to_string())
+    });
+    let records = totals
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
@@ -341,6 +347,20 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 8] {
         (next_due, None),
         running,
     ]
+}
+
+/// Why an org is unhealthy, with the last run's error when the problem does not
+/// already say it (an org that never synced may have failed every time).
+fn problem_text(o: &OrgStatus) -> String {
+    let mut text = o.problem.clone().unwrap_or_else(|| "unhealthy".to_string());
+    if let Some(run) = &o.last_run
+        && run.status != "ok"
+        && let Some(error) = &run.error
+        && !text.contains(error.as_str())
+    {
+        text.push_str(&format!("; last run {}: {error}", run.status));
+    }
+    text
 }
 
 /// `text` with every run of whitespace (newlines included) turned into one space.
