@@ -9,7 +9,13 @@ use crate::resource::Resource;
 
 /// Keeps a local SQLite copy of Cliniko clinic data for many organisations.
 #[derive(Debug, Parser)]
-#[command(name = "routiq-sync", version, about, propagate_version = true)]
+#[command(
+    name = "routiq-sync",
+    version,
+    about,
+    propagate_version = true,
+    after_long_help = AFTER_LONG_HELP
+)]
 pub struct Cli {
     /// Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml,
     /// then /etc/routiq-sync/config.toml)
@@ -41,6 +47,8 @@ pub enum Command {
     Full(FullArgs),
     /// Show each org's last run, cursors and totals; exit 1 if any org is unhealthy
     Status(StatusArgs),
+    /// Validate the config, show where each setting came from, and probe each org's API key
+    Check(CheckArgs),
     /// Run the real sync against a built-in fake Cliniko (no account needed)
     Demo(DemoArgs),
     /// Print a shell completion script to stdout
@@ -103,6 +111,14 @@ pub struct StatusArgs {
     pub max_age: Option<String>,
 }
 
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only these org ids (default: every org)
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    pub org: Vec<String>,
+}
+
 /// `demo` options.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -140,6 +156,23 @@ pub enum Shell {
     Elvish,
     Powershell,
 }
+
+/// The end of `--help` (and of the man page): exit codes and environment.
+const AFTER_LONG_HELP: &str = "\
+Exit codes:
+  0  sync/full: every selected org synced or was skipped (synced recently, or locked by
+     another run); status/check: every selected org is healthy / passed
+  1  at least one org failed (the others still ran), is unhealthy, or failed its check
+  2  usage or config error: nothing was run
+
+Environment:
+  ROUTIQ_SYNC_CONFIG  config file when --config is not given
+  RUST_LOG            log filter, overrides -v/-q (e.g. RUST_LOG=debug)
+  NO_COLOR            when set (and not empty), `status` never uses colours
+  The API key variables named by `api_key_env` in the config.
+
+Config file search order: --config, $ROUTIQ_SYNC_CONFIG,
+$XDG_CONFIG_HOME/routiq-sync/config.toml (or ~/.config/...), /etc/routiq-sync/config.toml";
 
 fn resource_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(Resource::ALL.map(Resource::name))

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             &RunRequest::from_args(engine::Command::Full, &a.run, false),
         ),
         Command::Status(a) => commands::status::run(&globals, a),
+        Command::Check(a) => commands::check::run(&globals, a),
         Command::Demo(a) => commands::demo::run(&globals, a),
         Command::Completions(a) => Ok(commands::completions::run(a.shell)),
     };

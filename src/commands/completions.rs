@@ -22,6 +22,19 @@ pub fn script(shell: Shell) -> Vec<u8> {
     out
 }
 
+/// The conventional file name of the script for `shell` (as in the repository's
+/// `completions/` folder): `routiq-sync.bash`, `_routiq-sync`, `routiq-sync.fish`,
+/// `routiq-sync.elv`, `_routiq-sync.ps1`.
+pub fn file_name(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => "routiq-sync.bash",
+        Shell::Zsh => "_routiq-sync",
+        Shell::Fish => "routiq-sync.fish",
+        Shell::Elvish => "routiq-sync.elv",
+        Shell::Powershell => "_routiq-sync.ps1",
+    }
+}
+
 /// Prints the script to stdout.
 pub fn run(shell: Shell) -> Exit {
     let mut stdout = std::io::stdout().lock();
@@ -31,5 +44,22 @@ pub fn run(shell: Shell) -> Exit {
     {
         Ok(()) => Exit::Success,
         Err(_) => Exit::Failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn every_shell_has_a_script_and_a_distinct_file_name() {
+        let mut names = std::collections::HashSet::new();
+        for &shell in Shell::value_variants() {
+            let text = String::from_utf8(script(shell)).unwrap();
+            assert!(text.contains("routiq-sync"), "{shell:?}");
+            assert!(text.contains("check"), "{shell:?} lacks the check command");
+            assert!(names.insert(file_name(shell)));
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! One module per subcommand, plus what they share: config loading, the system clock,
 //! and the exit status.
 
+pub mod check;
 pub mod completions;
 pub mod demo;
 mod progress;
 pub mod status;
+mod style;
 pub mod sync;
 
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::StatusArgs;
 use crate::config::{Config, parse_duration};
@@ -84,7 +85,10 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
             serde_json::to_string_pretty(&report).map_err(|e| CommandError::Other(e.into()))?;
         println!("{text}");
     } else {
-        print!("{}", render_table(&report, Timestamp::now()));
+        print!(
+            "{}",
+            render_table_styled(&report, Timestamp::now(), Style::for_stdout())
+        );
     }
     Ok(if report.healthy {
         Exit::Success
@@ -215,74 +219,246 @@ pub fn ago(t: Timestamp, now: Timestamp) -> String {
     }
 }
 
-/// The human table: one line per org, errors on their own line below.
+/// The human table without colours (for logs, pipes and the demo).
 pub fn render_table(report: &StatusReport, now: Timestamp) -> String {
-    let header = [
-        "ORG",
-        "LAST SUCCESS",
-        "MODE",
-        "RESULT",
-        "RECORDS",
-        "API CALLS",
-        "NEXT DUE",
-        "RUNNING",
-    ];
-    let mut rows: Vec<[String; 8]> = Vec::new();
-    for o in &report.orgs {
-        let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
-        let records = o
-            .totals
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let next_due = Timestamp::parse(&o.next_due_at).map_or_else(String::new, |t| {
-            if t <= now {
-                "now".to_string()
-            } else {
-                format!("in {}", ago(now, t).trim_end_matches(" ago"))
+    render_table_styled(report, now, Style::Plain)
+}
+
+/// The column headings of the human table.
+const HEADER: [&str; 8] = [
+    "ORG",
+    "LAST SUCCESS",
+    "MODE",
+    "RESULT",
+    "RECORDS",
+    "API CALLS",
+    "NEXT DUE",
+    "RUNNING",
+];
+
+/// The human table: one aligned line per org, then one line per unhealthy org saying
+/// why, then a summary line. Colours (when `style` has them) never change alignment.
+pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) -> String {
+    let rows: Vec<[(String, Option<Colour>); 8]> =
+        report.orgs.iter().map(|o| table_row(o, now)).collect();
+    let mut widths = HEADER.map(str::len);
+    for row in &rows {
+        for (w, (text, _)) in widths.iter_mut().zip(row) {
+            *w = (*w).max(text.chars().count());
+        }
+    }
+    let line = |cells: &[(String, Option<Colour>)]| {
+        let last = cells.len() - 1;
+        let mut out = String::new();
+        for (i, ((text, colour), width)) in cells.iter().zip(widths).enumerate() {
+            let shown = match colour {
+                Some(c) => style.paint(*c, text),
+                None => text.clone(),
+            };
+            out.push_str(&shown);
+            if i < last {
+                let pad = width.saturating_sub(text.chars().count()) + 2;
+                out.push_str(&" ".repeat(pad));
             }
-        });
-        rows.push([
-            o.id.clone(),
-            ts(&o.last_success_at).map_or("never".into(), |t| ago(t, now)),
-            o.last_run.as_ref().map_or("-".into(), |r| r.mode.clone()),
-            o.last_run.as_ref().map_or("-".into(), |r| r.status.clone()),
-            records,
-            o.last_run
-                .as_ref()
-                .map_or("-".into(), |r| r.api_calls.to_string()),
-            next_due,
-            if o.sync_running {
-                "yes".into()
-            } else {
-                "no".into()
-            },
-        ]);
-    }
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
         }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-            + "\n"
+        out.trim_end().to_string() + "\n"
     };
-    let mut out = line(&header.map(str::to_string));
-    for (o, r) in report.orgs.iter().zip(&rows) {
-        out.push_str(&line(r));
-        if let Some(p) = &o.problem {
-            out.push_str(&format!("  ! {}: {p}\n", o.id));
+    let header = HEADER.map(|h| (h.to_string(), Some(Colour::Bold)));
+    let mut out = line(&header);
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    let unhealthy: Vec<&OrgStatus> = report.orgs.iter().filter(|o| !o.healthy).collect();
+    for o in &unhealthy {
+        let text = format!("{}: {}", o.id, one_line(&problem_text(o)));
+        out.push_str(&format!("{} {}\n", style.paint(Colour::Red, "!"), text));
+    }
+    let total = report.orgs.len();
+    let summary = match unhealthy.len() {
+        0 if total == 1 => "the org is healthy".to_string(),
+        0 => format!("all {total} orgs are healthy"),
+        n => format!("{n} of {total} orgs unhealthy"),
+    };
+    let colour = if unhealthy.is_empty() {
+        Colour::Green
+    } else {
+        Colour::Red
+    };
+    out.push_str(&style.paint(colour, &summary));
+    out.push('\n');
+    out
+}
+
+/// The cells of one org's line, each with the colour it is shown in.
+fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 8] {
+    let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
+    // Resources in walk order (patients first), then any other totals by name.
+    let mut totals: Vec<(&String, &u64)> = o.totals.iter().collect();
+    totals.sort_by_key(|(k, _)| {
+        let rank = crate::resource::Resource::ALL
+            .iter()
+            .position(|r| r.name() == k.as_str());
+        (rank.unwrap_or(usize::MAX), k.to_string())
+    });
+    let records = totals
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let next_due = Timestamp::parse(&o.next_due_at).map_or_else(String::new, |t| {
+        if t <= now {
+            "now".to_string()
+        } else {
+            format!("in {}", ago(now, t).trim_end_matches(" ago"))
+        }
+    });
+    let last_success = match ts(&o.last_success_at) {
+        Some(t) => (ago(t, now), (!o.healthy).then_some(Colour::Yellow)),
+        None => ("never".to_string(), Some(Colour::Red)),
+    };
+    let (mode, result, calls) = match &o.last_run {
+        None => ("-".to_string(), ("-".to_string(), None), "-".to_string()),
+        Some(r) => {
+            let colour = match r.status.as_str() {
+                "ok" => Colour::Green,
+                "failed" => Colour::Red,
+                "running" => Colour::Cyan,
+                _ => Colour::Yellow,
+            };
+            (
+                r.mode.clone(),
+                (r.status.clone(), Some(colour)),
+                r.api_calls.to_string(),
+            )
+        }
+    };
+    let running = if o.sync_running {
+        ("yes".to_string(), Some(Colour::Cyan))
+    } else {
+        ("no".to_string(), Some(Colour::Dim))
+    };
+    [
+        (o.id.clone(), None),
+        last_success,
+        (mode, None),
+        result,
+        (records, None),
+        (calls, None),
+        (next_due, None),
+        running,
+    ]
+}
+
+/// Why an org is unhealthy, with the last run's error when the problem does not
+/// already say it (an org that never synced may have failed every time).
+fn problem_text(o: &OrgStatus) -> String {
+    let mut text = o.problem.clone().unwrap_or_else(|| "unhealthy".to_string());
+    if let Some(run) = &o.last_run
+        && run.status != "ok"
+        && let Some(error) = &run.error
+        && !text.contains(error.as_str())
+    {
+        text.push_str(&format!("; last run {}: {error}", run.status));
+    }
+    text
+}
+
+/// `text` with every run of whitespace (newlines included) turned into one space.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(id: &str, healthy: bool, status: Option<&str>) -> OrgStatus {
+        OrgStatus {
+            id: id.to_string(),
+            name: None,
+            healthy,
+            problem: (!healthy).then(|| "last run failed:\nCliniko rejected the key".to_string()),
+            sync_running: false,
+            last_success_at: Some("2026-01-01T11:48:00Z".to_string()),
+            last_full_sync_at: None,
+            next_due_at: "2026-01-01T12:18:00Z".to_string(),
+            next_full_sync_at: "2026-01-01T12:00:00Z".to_string(),
+            last_run: status.map(|s| LastRun {
+                mode: "incremental".to_string(),
+                status: s.to_string(),
+                started_at: "2026-01-01T11:47:00Z".to_string(),
+                finished_at: None,
+                duration_ms: None,
+                api_calls: 2,
+                error: None,
+                resources: BTreeMap::new(),
+            }),
+            cursors: BTreeMap::new(),
+            totals: [("patients".to_string(), 652)].into(),
         }
     }
-    out
+
+    fn report() -> StatusReport {
+        StatusReport {
+            generated_at: "2026-01-01T12:00:00Z".to_string(),
+            database: "db".to_string(),
+            healthy: false,
+            orgs: vec![
+                org("org_123", true, Some("ok")),
+                org("a", false, Some("failed")),
+            ],
+        }
+    }
+
+    fn strip_ansi(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn table_is_aligned_and_problems_take_one_line_each() {
+        let now = Timestamp::parse("2026-01-01T12:00:00Z").unwrap();
+        let text = render_table(&report(), now);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        let col = |line: &str, needle: &str| line.find(needle).unwrap();
+        assert_eq!(col(lines[0], "LAST SUCCESS"), col(lines[1], "12 min ago"));
+        assert_eq!(col(lines[0], "RESULT"), col(lines[2], "failed"));
+        assert_eq!(col(lines[0], "NEXT DUE"), col(lines[1], "in 18 min"));
+        assert!(lines[1].contains("652 patients"));
+        assert_eq!(lines[3], "! a: last run failed: Cliniko rejected the key");
+        assert_eq!(lines[4], "1 of 2 orgs unhealthy");
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn colours_do_not_move_columns() {
+        let now = Timestamp::parse("2026-01-01T12:00:00Z").unwrap();
+        let plain = render_table(&report(), now);
+        let coloured = render_table_styled(&report(), now, Style::Ansi);
+        assert!(coloured.contains("\x1b[32mok\x1b[0m"), "{coloured}");
+        assert_eq!(strip_ansi(&coloured), plain);
+    }
+
+    #[test]
+    fn ages() {
+        let now = Timestamp::parse("2026-01-03T12:00:00Z").unwrap();
+        let at = |s: &str| ago(Timestamp::parse(s).unwrap(), now);
+        assert_eq!(at("2026-01-03T11:59:30Z"), "30s ago");
+        assert_eq!(at("2026-01-03T11:48:00Z"), "12 min ago");
+        assert_eq!(at("2026-01-03T09:30:00Z"), "2h 30m ago");
+        assert_eq!(at("2025-12-30T12:00:00Z"), "4 days ago");
+    }
 }

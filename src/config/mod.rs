@@ -176,8 +176,13 @@ pub struct OrgConfig {
     /// API base without a trailing `/`: the `base_url` override, else
     /// `https://api.{shard}.cliniko.com/v1` with the shard from `shard` or the key.
     pub base_url: String,
+    /// [`Source::File`] when `base_url` or `shard` is written for this org,
+    /// [`Source::Default`] when the address comes from the key's shard suffix.
+    pub base_url_source: Source,
     /// What to sync, no duplicates, never empty; [`Resource::DEFAULT`] when not listed.
     pub resources: Vec<Resource>,
+    /// Whether `resources` was written for this org or is the default set.
+    pub resources_source: Source,
 }
 
 impl Config {

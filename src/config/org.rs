@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::raw::RawOrg;
 use super::validate::Problems;
-use super::{KeySource, OrgConfig};
+use super::{KeySource, OrgConfig, Source};
 use crate::resource::Resource;
 use crate::secret::{ApiKey, is_shard};
 
@@ -39,6 +39,8 @@ pub(super) fn validate_orgs(
                 seen.insert(id.clone(), index);
             }
         }
+        let base_url_source = source(org.base_url.is_some() || org.shard.is_some());
+        let resources_source = source(org.resources.is_some());
         let key = check.api_key(org.api_key_env, org.api_key, env);
         let shard = check.shard(org.shard.as_deref(), key.as_ref().map(|(k, _)| k.as_str()));
         let base_url = check.base_url(org.base_url.as_deref(), shard.is_some());
@@ -66,7 +68,9 @@ pub(super) fn validate_orgs(
             api_key,
             key_source,
             base_url,
+            base_url_source,
             resources,
+            resources_source,
         });
     }
     orgs
@@ -285,6 +289,15 @@ impl OrgCheck<'_> {
             }
         }
         ok.then_some(resources)
+    }
+}
+
+/// [`Source::File`] when the setting is written in the file.
+fn source(written: bool) -> Source {
+    if written {
+        Source::File
+    } else {
+        Source::Default
     }
 }
 

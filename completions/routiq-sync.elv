@@ -1,0 +1,163 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[routiq-sync] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'routiq-sync'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'routiq-sync'= {
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
+            cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
+            cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
+            cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'routiq-sync;sync'= {
+            cand --org 'Only these org ids (repeat or separate with spaces)'
+            cand --resource 'Only these resources (default: each org''s configured resources)'
+            cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --all 'Every org in the config'
+            cand --force 'Sync even if the org was synced less than `min_interval` ago'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;full'= {
+            cand --org 'Only these org ids (repeat or separate with spaces)'
+            cand --resource 'Only these resources (default: each org''s configured resources)'
+            cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --all 'Every org in the config'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;status'= {
+            cand --org 'Only these org ids'
+            cand --max-age 'Also count an org as unhealthy when its last success is older than this (e.g. 6h)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --json 'Print one JSON document instead of a table'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;check'= {
+            cand --org 'Only these org ids (default: every org)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;demo'= {
+            cand --orgs 'Number of fake clinic orgs'
+            cand --patients 'Patients per org'
+            cand --appointments-per-patient 'Appointments per patient'
+            cand --changes 'Upstream changes made between the full and the incremental run'
+            cand --dir 'Keep the config and database in this folder (default: a temporary folder, removed after)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;completions'= {
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;help'= {
+            cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
+            cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
+            cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
+            cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'routiq-sync;help;sync'= {
+        }
+        &'routiq-sync;help;full'= {
+        }
+        &'routiq-sync;help;status'= {
+        }
+        &'routiq-sync;help;check'= {
+        }
+        &'routiq-sync;help;demo'= {
+        }
+        &'routiq-sync;help;completions'= {
+        }
+        &'routiq-sync;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,501 @@
+//! `check`: validates the config, shows each setting with where it came from, the
+//! resolved paths, and probes each org's API key with one cheap request (`GET /user`).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{CommandError, Exit, Globals, cancel_flag, key_hint};
+use crate::cli::CheckArgs;
+use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy, basic_auth};
+use crate::config::{
+    self, CONFIG_ENV, Config, KeySource, LoadOptions, OrgConfig, SYSTEM_CONFIG, Source,
+    format_duration,
+};
+use crate::lock;
+use crate::store::CURRENT_VERSION;
+
+/// The longest a probe request may take: an unreachable host must not hold `check` up.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The route probed: cheap, read-only, and answered for any valid key.
+const PROBE_PATH: &str = "/user";
+
+/// How one org's probe ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Cliniko accepted the key; how long the request took.
+    Ok(Duration),
+    /// Cliniko answered 401/403: the key is wrong, revoked or lacks access.
+    Rejected(String),
+    /// No answer: DNS, connection or timeout failures.
+    Unreachable(String),
+    /// An answer, but not a usable one (5xx, 404, a redirect, a rate limit, bad JSON).
+    Error(String),
+}
+
+impl Probe {
+    /// `ok`, `rejected`, `unreachable` or `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Probe::Ok(_) => "ok",
+            Probe::Rejected(_) => "rejected",
+            Probe::Unreachable(_) => "unreachable",
+            Probe::Error(_) => "error",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Probe::Ok(took) => format!(
+                "ok: key accepted (GET {PROBE_PATH} answered in {} ms)",
+                took.as_millis()
+            ),
+            Probe::Rejected(why) | Probe::Unreachable(why) | Probe::Error(why) => {
+                format!("{}: {why}", self.label())
+            }
+        }
+    }
+}
+
+/// Runs `check` from the command line.
+pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let config = config::load(&LoadOptions {
+        explicit_path: globals.config.as_deref(),
+        env: &env,
+    })?;
+    for org in &config.orgs {
+        crate::logging::redact(org.api_key.expose());
+        crate::logging::redact(&basic_auth(&org.api_key));
+    }
+    let orgs = config.select_orgs(&args.org)?;
+
+    let (header, paths_ok) = describe_config(&config, globals.config.is_some(), &env);
+    emit(&header);
+    emit(&format!(
+        "\nProbing {} org{} with GET {PROBE_PATH}...\n",
+        orgs.len(),
+        if orgs.len() == 1 { "" } else { "s" }
+    ));
+    let probes = probe_all(&config, &orgs);
+    let mut out = String::new();
+    for (org, probe) in orgs.iter().zip(&probes) {
+        out.push_str(&describe_org(&config, org, probe));
+    }
+    let failed: Vec<String> = orgs
+        .iter()
+        .zip(&probes)
+        .filter(|(_, p)| !matches!(p, Probe::Ok(_)))
+        .map(|(o, p)| format!("{} {}", o.id, p.label()))
+        .collect();
+    out.push('\n');
+    let passed = failed.is_empty() && paths_ok;
+    if passed {
+        let _ = writeln!(
+            out,
+            "check passed: {} of {} orgs ok",
+            orgs.len(),
+            orgs.len()
+        );
+    } else {
+        let mut reasons = failed;
+        if !paths_ok {
+            reasons.push("a path problem (see Paths above)".to_string());
+        }
+        let _ = writeln!(out, "check FAILED: {}", reasons.join(", "));
+    }
+    emit(&out);
+    Ok(if passed { Exit::Success } else { Exit::Failure })
+}
+
+/// Prints `text` to stdout now (the probes that follow may take a few seconds).
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(crate::logging::scrub(text).as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+/// The config file, every setting with its source, warnings and the resolved paths;
+/// and whether the paths are usable.
+fn describe_config(
+    config: &Config,
+    from_flag: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (String, bool) {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Config file  {}\n  found via  {}",
+        config.path.display(),
+        config_origin(config, from_flag, env)
+    );
+    out.push_str("\nSettings\n");
+    let rows = setting_rows(config, env);
+    let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let value_w = rows
+        .iter()
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for (name, value, source) in &rows {
+        let _ = writeln!(out, "  {name:<name_w$}  {value:<value_w$}  ({source})");
+    }
+    if !config.warnings.is_empty() {
+        out.push_str("\nWarnings\n");
+        for w in &config.warnings {
+            let _ = writeln!(out, "  ! {w}");
+        }
+    }
+    let (db_state, db_ok) = database_state(&config.database);
+    let (lock_state, lock_ok) = lock_dir_state(&config.lock_dir);
+    let _ = write!(
+        out,
+        "\nPaths\n  database  {}\n            {db_state}\n  lock_dir  {}\n            {lock_state}\n",
+        config.database.display(),
+        config.lock_dir.display()
+    );
+    (out, db_ok && lock_ok)
+}
+
+/// How the config file was found.
+fn config_origin(config: &Config, from_flag: bool, env: &dyn Fn(&str) -> Option<String>) -> String {
+    if from_flag {
+        return "the --config flag".to_string();
+    }
+    if env(CONFIG_ENV).is_some_and(|v| !v.is_empty()) {
+        return format!("${CONFIG_ENV} (environment)");
+    }
+    if config.path == Path::new(SYSTEM_CONFIG) {
+        "the search path: the system-wide default".to_string()
+    } else {
+        "the search path: the per-user default ($XDG_CONFIG_HOME or ~/.config)".to_string()
+    }
+}
+
+/// `(setting, value, where it came from)` for every top-level setting, plus the log level.
+fn setting_rows(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, String, String)> {
+    let source = |name: &str| match config.source_of(name) {
+        Some(Source::File) => "config file".to_string(),
+        _ => "default".to_string(),
+    };
+    let database_source = match config.source_of("database") {
+        Some(Source::File) => "config file".to_string(),
+        _ if env("XDG_DATA_HOME").is_some_and(|d| Path::new(&d).is_absolute()) => {
+            "default, under $XDG_DATA_HOME".to_string()
+        }
+        _ => "default, under $HOME/.local/share".to_string(),
+    };
+    let lock_source = match config.source_of("lock_dir") {
+        Some(Source::File) => "config file".to_string(),
+        _ => "default: `locks` beside the database".to_string(),
+    };
+    let window = match config.appointment_window {
+        Some(w) => format!(
+            "{{ past_days = {}, future_days = {} }}",
+            w.past_days, w.future_days
+        ),
+        None => "not set (every changed appointment)".to_string(),
+    };
+    let level = log::max_level().to_string().to_ascii_lowercase();
+    let level_source = if env("RUST_LOG").is_some_and(|v| !v.is_empty()) {
+        "$RUST_LOG (environment)"
+    } else if log::max_level() != log::LevelFilter::Info {
+        "-v/-q flag"
+    } else {
+        "default"
+    };
+    vec![
+        (
+            "database",
+            config.database.display().to_string(),
+            database_source,
+        ),
+        (
+            "lock_dir",
+            config.lock_dir.display().to_string(),
+            lock_source,
+        ),
+        (
+            "user_agent",
+            config.user_agent.clone(),
+            source("user_agent"),
+        ),
+        (
+            "min_interval",
+            format_duration(config.min_interval),
+            source("min_interval"),
+        ),
+        (
+            "full_sync_every",
+            format_duration(config.full_sync_every),
+            source("full_sync_every"),
+        ),
+        ("jobs", config.jobs.to_string(), source("jobs")),
+        (
+            "requests_per_minute",
+            config.requests_per_minute.to_string(),
+            source("requests_per_minute"),
+        ),
+        (
+            "request_timeout",
+            format_duration(config.request_timeout),
+            source("request_timeout"),
+        ),
+        (
+            "retry_attempts",
+            config.retry_attempts.to_string(),
+            source("retry_attempts"),
+        ),
+        (
+            "max_wait",
+            format_duration(config.max_wait),
+            source("max_wait"),
+        ),
+        ("appointment_window", window, source("appointment_window")),
+        ("log level", level, level_source.to_string()),
+    ]
+}
+
+/// What is at the database path, read-only; `false` when a sync could not use it.
+fn database_state(path: &Path) -> (String, bool) {
+    match path.try_exists() {
+        Ok(false) => {
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() && !p.exists() => " (and its folder)",
+                _ => "",
+            };
+            return (
+                format!("not created yet: the first sync creates it{folder}"),
+                true,
+            );
+        }
+        Err(e) => return (format!("cannot be examined: {e}"), false),
+        Ok(true) => {}
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let version = Connection::open_with_flags(path, flags)
+        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)));
+    match version {
+        Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
+        Ok(v) if v < CURRENT_VERSION => (
+            format!("exists, schema version {v}: the next sync upgrades it to {CURRENT_VERSION}"),
+            true,
+        ),
+        Ok(v) => (
+            format!(
+                "PROBLEM: schema version {v} is newer than this routiq-sync supports \
+                 ({CURRENT_VERSION}); upgrade routiq-sync"
+            ),
+            false,
+        ),
+        Err(e) => (
+            format!(
+                "PROBLEM: cannot be read as a SQLite database ({e}); point `database` at \
+                 another file"
+            ),
+            false,
+        ),
+    }
+}
+
+/// What is at the lock folder; `false` when locks cannot be taken there.
+fn lock_dir_state(path: &Path) -> (String, bool) {
+    if path.is_dir() {
+        ("exists".to_string(), true)
+    } else if path.exists() {
+        (
+            "PROBLEM: exists but is not a folder; set lock_dir to a folder".to_string(),
+            false,
+        )
+    } else {
+        (
+            "not created yet: the first sync creates it".to_string(),
+            true,
+        )
+    }
+}
+
+/// One org's block: where its key and address come from, its lock, and the probe.
+fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\norg {}{}",
+        org.id,
+        org.name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    );
+    let key = match &org.key_source {
+        KeySource::Env(var) => format!("from ${var} (environment)"),
+        KeySource::Inline => "inline api_key in the config file".to_string(),
+    };
+    let base_source = match org.base_url_source {
+        Source::File => "config file".to_string(),
+        Source::Default => format!("default for the key's shard, {}", org.api_key.shard()),
+    };
+    let resources: Vec<&str> = org.resources.iter().map(|r| r.name()).collect();
+    let resources_source = match org.resources_source {
+        Source::File => "config file",
+        Source::Default => "default",
+    };
+    let lock_path = lock::lock_path(&config.lock_dir, &org.id);
+    let held = if lock::is_held(&config.lock_dir, &org.id) {
+        " (held now: a sync of this org is running)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "  api key    {key}");
+    let _ = writeln!(out, "  base_url   {} ({base_source})", org.base_url);
+    let _ = writeln!(
+        out,
+        "  resources  {} ({resources_source})",
+        resources.join(", ")
+    );
+    let _ = writeln!(out, "  lock file  {}{held}", lock_path.display());
+    let mut probe_text = probe.describe();
+    if let Probe::Rejected(_) = probe {
+        let _ = write!(probe_text, "; check {}", key_hint(config, org));
+    }
+    let _ = writeln!(out, "  probe      {probe_text}");
+    out
+}
+
+/// Probes every org, up to `jobs` at once; results in the order of `orgs`.
+fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probe> {
+    let limiters = RateLimiters::default();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Probe)>> = Mutex::new(Vec::new());
+    let workers = config.jobs.clamp(1, orgs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(org) = orgs.get(i) else { break };
+                    let probe = probe_org(config, org, &limiters);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, probe));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Sends one `GET /user` with the org's key: one retry, a short timeout, no 429 waits.
+fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe {
+    let client = Client::new(
+        &org.api_key,
+        probe_settings(config, org),
+        limiters.for_key(&org.api_key, config.requests_per_minute),
+        cancel_flag(),
+    );
+    let began = Instant::now();
+    classify(client.probe(PROBE_PATH), began.elapsed())
+}
+
+/// The client settings for a probe: the org's address and the configured User-Agent,
+/// with few attempts and a short timeout so a dead host answers in seconds.
+fn probe_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
+    ClientSettings {
+        base_url: org.base_url.clone(),
+        user_agent: config.user_agent.clone(),
+        request_timeout: config.request_timeout.min(PROBE_TIMEOUT),
+        retry: RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_millis(500),
+            max_wait: Duration::from_secs(5),
+            // The first 429 ends the probe: `check` should not wait out a rate limit.
+            max_rate_limited: 0,
+        },
+    }
+}
+
+/// Sorts a probe's result into ok / rejected / unreachable / error.
+fn classify(result: Result<(), ApiError>, took: Duration) -> Probe {
+    match result {
+        Ok(()) => Probe::Ok(took),
+        Err(ApiError::KeyRejected { status }) => Probe::Rejected(format!(
+            "Cliniko refused the key (HTTP {status}): it is wrong, revoked, or its user lacks access"
+        )),
+        Err(e @ ApiError::Network { .. }) => Probe::Unreachable(format!(
+            "{e}; check base_url (or the shard) and the network"
+        )),
+        Err(e @ ApiError::Http { .. }) => {
+            Probe::Error(format!("{e}; check base_url (or the shard)"))
+        }
+        Err(e) => Probe::Error(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_results_are_sorted_into_four_kinds() {
+        let took = Duration::from_millis(12);
+        assert_eq!(classify(Ok(()), took), Probe::Ok(took));
+        let rejected = classify(Err(ApiError::KeyRejected { status: 401 }), took);
+        assert_eq!(rejected.label(), "rejected");
+        assert!(rejected.describe().contains("HTTP 401"));
+        let down = classify(
+            Err(ApiError::Network {
+                detail: "connection failed".into(),
+                attempts: 2,
+            }),
+            took,
+        );
+        assert_eq!(down.label(), "unreachable");
+        let server = classify(
+            Err(ApiError::Server {
+                status: 503,
+                attempts: 2,
+            }),
+            took,
+        );
+        assert_eq!(server.label(), "error");
+        assert_eq!(
+            Probe::Ok(took).describe(),
+            "ok: key accepted (GET /user answered in 12 ms)"
+        );
+    }
+
+    #[test]
+    fn paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sub/x.db");
+        let (text, ok) = database_state(&db);
+        assert!(ok && text.contains("and its folder"), "{text}");
+        let junk = dir.path().join("junk.db");
+        std::fs::write(
+            &junk,
+            "this is not sqlite, just some text that is long enough",
+        )
+        .unwrap();
+        let (text, ok) = database_state(&junk);
+        assert!(!ok && text.contains("PROBLEM"), "{text}");
+        let (_, ok) = lock_dir_state(&junk);
+        assert!(!ok);
+        let (text, ok) = lock_dir_state(dir.path());
+        assert!(ok && text == "exists");
+    }
+}
