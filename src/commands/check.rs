@@ -414,19 +414,17 @@ fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe
 /// The client settings for a probe: the org's address and the configured User-Agent,
 /// with few attempts and a short timeout so a dead host answers in seconds.
 fn probe_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
-    ClientSettings {
-        base_url: org.base_url.clone(),
-        user_agent: config.user_agent.clone(),
-        request_timeout: config.request_timeout.min(PROBE_TIMEOUT),
-        retry: RetryPolicy {
-            attempts: 2,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_millis(500),
-            max_wait: Duration::from_secs(5),
-            // The first 429 ends the probe: `check` should not wait out a rate limit.
-            max_rate_limited: 0,
-        },
-    }
+    let mut settings = super::client_settings(config, org);
+    settings.request_timeout = settings.request_timeout.min(PROBE_TIMEOUT);
+    settings.retry = RetryPolicy {
+        attempts: 2,
+        base_delay: Duration::from_millis(500),
+        max_delay: Duration::from_millis(500),
+        max_wait: Duration::from_secs(5),
+        // The first 429 ends the probe: `check` should not wait out a rate limit.
+        max_rate_limited: 0,
+    };
+    settings
 }
 
 /// Sorts a probe's result into ok / rejected / unreachable / error.
