@@ -12,6 +12,9 @@ use crate::lock;
 use crate::store::{RunRecord, RunStatus, Store};
 use crate::timestamp::Timestamp;
 
+/// The key in `totals` counting active patients (not a resource).
+const ACTIVE_PATIENTS: &str = "active_patients";
+
 /// The whole `status --json` document (field names are a public interface).
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -130,6 +133,12 @@ pub fn build(
                 _ => None,
             });
         }
+        // Patients seen in the last 30 days and booked ahead (the patient_activity view).
+        let active = match &store {
+            Some(s) => s.active_patients(&org.id)?,
+            None => 0,
+        };
+        totals.insert(ACTIVE_PATIENTS.to_string(), active);
         let last_full = oldest_full.flatten();
         // Health is judged on the newest finished run; a run in progress does not count.
         let finished = runs
@@ -223,16 +232,18 @@ pub fn render_table(report: &StatusReport, now: Timestamp) -> String {
         "MODE",
         "RESULT",
         "RECORDS",
+        "ACTIVE",
         "API CALLS",
         "NEXT DUE",
         "RUNNING",
     ];
-    let mut rows: Vec<[String; 8]> = Vec::new();
+    let mut rows: Vec<[String; 9]> = Vec::new();
     for o in &report.orgs {
         let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
         let records = o
             .totals
             .iter()
+            .filter(|(k, _)| *k != ACTIVE_PATIENTS)
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -249,6 +260,9 @@ pub fn render_table(report: &StatusReport, now: Timestamp) -> String {
             o.last_run.as_ref().map_or("-".into(), |r| r.mode.clone()),
             o.last_run.as_ref().map_or("-".into(), |r| r.status.clone()),
             records,
+            o.totals
+                .get(ACTIVE_PATIENTS)
+                .map_or("-".into(), u64::to_string),
             o.last_run
                 .as_ref()
                 .map_or("-".into(), |r| r.api_calls.to_string()),

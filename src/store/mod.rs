@@ -4,6 +4,7 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
+mod activity;
 mod records;
 mod runs;
 mod schema;
