@@ -238,6 +238,9 @@ CREATE INDEX invoices_by_appointment ON invoices (org_id, appointment_id);
 CREATE INDEX appointments_for_activity ON appointments
     (org_id, patient_id, starts_at, appointment_type_id, id)
     WHERE cancelled_at IS NULL AND archived_at IS NULL AND deleted_upstream_at IS NULL;
+-- The patients the view lists: finding an org's patients reads no row it leaves out.
+CREATE INDEX patients_present ON patients (org_id, id)
+    WHERE archived_at IS NULL AND deleted_upstream_at IS NULL;
 
 -- One row per patient that is neither archived nor deleted upstream. "Now" is the
 -- moment the row is computed (SQLite's clock, UTC); timestamps compare as UTC text.
