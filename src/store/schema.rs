@@ -410,4 +410,18 @@ mod tests {
             .unwrap();
         assert_eq!(n, 0);
     }
+
+    #[test]
+    fn reading_a_file_from_before_the_upgrade_migrates_it_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let store = crate::store::Store::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(user_version(store.connection()).unwrap(), CURRENT_VERSION);
+        assert_eq!(store.active_patients("org_1").unwrap(), 0);
+    }
 }
