@@ -188,7 +188,7 @@ _routiq__sync() {
                     return 0
                     ;;
                 --resource)
-                    COMPREPLY=($(compgen -W "patients appointments" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)
@@ -368,7 +368,7 @@ _routiq__sync() {
                     return 0
                     ;;
                 --resource)
-                    COMPREPLY=($(compgen -W "patients appointments" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)

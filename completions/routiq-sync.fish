@@ -39,7 +39,13 @@ complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "completions
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l org -d 'Only these org ids (repeat or separate with spaces)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l resource -d 'Only these resources (default: each org\'s configured resources)' -r -f -a "patients\t''
-appointments\t''"
+appointments\t''
+appointment_types\t''
+practitioners\t''
+businesses\t''
+group_appointments\t''
+attendees\t''
+invoices\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l all -d 'Every org in the config'
@@ -51,7 +57,13 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s h -l he
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l org -d 'Only these org ids (repeat or separate with spaces)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l resource -d 'Only these resources (default: each org\'s configured resources)' -r -f -a "patients\t''
-appointments\t''"
+appointments\t''
+appointment_types\t''
+practitioners\t''
+businesses\t''
+group_appointments\t''
+attendees\t''
+invoices\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l all -d 'Every org in the config'

@@ -8,20 +8,64 @@ use std::str::FromStr;
 pub enum Resource {
     Patients,
     Appointments,
+    AppointmentTypes,
+    Practitioners,
+    Businesses,
+    GroupAppointments,
+    Attendees,
+    Invoices,
 }
 
 impl Resource {
     /// Every resource, in the order a sync walks them.
-    pub const ALL: [Resource; 2] = [Resource::Patients, Resource::Appointments];
+    pub const ALL: [Resource; 8] = [
+        Resource::Patients,
+        Resource::Appointments,
+        Resource::AppointmentTypes,
+        Resource::Practitioners,
+        Resource::Businesses,
+        Resource::GroupAppointments,
+        Resource::Attendees,
+        Resource::Invoices,
+    ];
 
-    /// Resources synced when an org's config does not list any.
-    pub const DEFAULT: [Resource; 2] = [Resource::Patients, Resource::Appointments];
+    /// Resources synced when an org's config does not list any: the records plus the
+    /// reference data appointments link to (a handful of requests). Group appointments,
+    /// attendees and invoices are opt-in.
+    pub const DEFAULT: [Resource; 5] = [
+        Resource::Patients,
+        Resource::Appointments,
+        Resource::AppointmentTypes,
+        Resource::Practitioners,
+        Resource::Businesses,
+    ];
 
     /// The name used in config files, on the command line, in the database and in JSON.
     pub fn name(self) -> &'static str {
         match self {
             Resource::Patients => "patients",
             Resource::Appointments => "appointments",
+            Resource::AppointmentTypes => "appointment_types",
+            Resource::Practitioners => "practitioners",
+            Resource::Businesses => "businesses",
+            Resource::GroupAppointments => "group_appointments",
+            Resource::Attendees => "attendees",
+            Resource::Invoices => "invoices",
+        }
+    }
+
+    /// The keys of this resource's rows in the sync state, one per API route walked for
+    /// it (each route has its own cursor). The first is always [`Resource::name`].
+    pub fn cursor_keys(self) -> &'static [&'static str] {
+        match self {
+            Resource::Practitioners => &["practitioners", "practitioners_inactive"],
+            Resource::Patients => &["patients"],
+            Resource::Appointments => &["appointments"],
+            Resource::AppointmentTypes => &["appointment_types"],
+            Resource::Businesses => &["businesses"],
+            Resource::GroupAppointments => &["group_appointments"],
+            Resource::Attendees => &["attendees"],
+            Resource::Invoices => &["invoices"],
         }
     }
 
@@ -63,5 +107,28 @@ mod tests {
             assert_eq!(r.name().parse::<Resource>(), Ok(r));
         }
         assert!("visits".parse::<Resource>().is_err());
+    }
+
+    #[test]
+    fn defaults_are_a_subset_in_walk_order_and_cursor_keys_are_unique() {
+        let mut pos = Resource::DEFAULT
+            .iter()
+            .map(|d| Resource::ALL.iter().position(|r| r == d));
+        assert!(pos.clone().all(|p| p.is_some()));
+        assert!(pos.clone().zip(pos.clone().skip(1)).all(|(a, b)| a < b));
+        assert!(pos.next().is_some());
+        let mut keys: Vec<&str> = Resource::ALL
+            .iter()
+            .flat_map(|r| r.cursor_keys().iter().copied())
+            .collect();
+        for r in Resource::ALL {
+            assert_eq!(r.cursor_keys()[0], r.name());
+        }
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+        // A secondary key must never parse as a resource (state rows would be confused).
+        assert!("practitioners_inactive".parse::<Resource>().is_err());
     }
 }

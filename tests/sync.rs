@@ -20,10 +20,12 @@ fn full_then_incremental_makes_the_minimum_requests() {
     run.expect_code(0);
     assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
     env.assert_in_sync("org_1");
-    // 250 patients and 500 appointments: 3 + 5 pages, plus nothing else.
+    // 250 patients and 500 appointments: 3 + 5 pages (+1 if the last page is full),
+    // plus one request for each of the 4 reference routes (appointment types, active and
+    // inactive practitioners, businesses: one page each), nothing else.
     let full_requests = env.requests("org_1");
     assert!(
-        full_requests <= 10,
+        full_requests <= 14,
         "full sync used {full_requests} requests"
     );
 
@@ -41,16 +43,38 @@ fn full_then_incremental_makes_the_minimum_requests() {
     );
     let stats = env.fake.stats(&key);
     assert_eq!(
-        stats.requests, 2,
-        "one request per resource: {:#?}",
+        stats.requests, DEFAULT_ROUTES,
+        "one request per route of the default resources: {:#?}",
         stats.log
     );
     env.assert_in_sync("org_1");
 }
 
+/// Requests of an incremental sync with nothing changed, default resources: one per
+/// route (patients, individual appointments, appointment types, practitioners, inactive
+/// practitioners, businesses).
+const DEFAULT_ROUTES: u64 = 6;
+
 #[test]
-fn a_quiet_clinic_costs_one_request_per_resource() {
+fn a_quiet_clinic_costs_one_request_per_route() {
     let env = TestEnv::new(1, 30, 1);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert_eq!(env.requests("org_1"), DEFAULT_ROUTES);
+    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("org_1 incremental ok"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
+    let env = TestEnv::new(1, 30, 1);
+    env.write_config_org_lines("resources = [\"patients\", \"appointments\"]");
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
@@ -275,5 +299,5 @@ fn recently_synced_orgs_are_skipped_unless_forced() {
     assert_eq!(env.requests("org_1"), 0);
     env.run(&["sync", "--org", "org_1", "--force"])
         .expect_code(0);
-    assert_eq!(env.requests("org_1"), 2);
+    assert_eq!(env.requests("org_1"), DEFAULT_ROUTES);
 }

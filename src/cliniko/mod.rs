@@ -5,16 +5,18 @@ mod endpoints;
 mod parse;
 mod query;
 mod ratelimit;
+mod resource_walk;
 mod retry;
 mod walk;
 
 use std::time::Duration;
 
 pub use client::{Client, ClientSettings, basic_auth};
-pub use endpoints::{Endpoint, endpoint};
+pub use endpoints::{Endpoint, endpoint, routes};
 pub use parse::{PageBody, parse_page, parse_record};
 pub use query::{ListQuery, MAX_PER_PAGE};
 pub use ratelimit::{RateLimiter, RateLimiters};
+pub use resource_walk::ResourceWalk;
 pub use retry::RetryPolicy;
 pub use walk::{Walk, WalkPage, WalkStart};
 

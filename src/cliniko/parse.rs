@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::endpoints::Endpoint;
+use super::endpoints::{Endpoint, endpoint};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
@@ -48,7 +48,7 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
     let records = list
         .into_iter()
         .enumerate()
-        .map(|(i, v)| parse_record(endpoint.resource, v).map_err(|e| format!("record {i}: {e}")))
+        .map(|(i, v)| parse_route_record(endpoint, v).map_err(|e| format!("record {i}: {e}")))
         .collect::<Result<_, _>>()?;
     Ok(PageBody {
         records,
@@ -57,8 +57,13 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
     })
 }
 
-/// Turns one JSON record into a [`Record`].
+/// Turns one JSON record of `resource`'s main list route into a [`Record`].
 pub fn parse_record(resource: Resource, value: Value) -> Result<Record, String> {
+    parse_route_record(&endpoint(resource), value)
+}
+
+/// Turns one JSON record listed by `route` into a [`Record`].
+fn parse_route_record(route: &Endpoint, value: Value) -> Result<Record, String> {
     let Value::Object(obj) = value else {
         return Err("not a JSON object".to_string());
     };
@@ -67,43 +72,172 @@ pub fn parse_record(resource: Resource, value: Value) -> Result<Record, String> 
         format!("record {id} has no valid `updated_at` (needed to sync it incrementally)")
     })?;
     let archived_at = timestamp(&obj, "archived_at");
-    let ts = |field: &str| timestamp(&obj, field).map(|t| t.to_string());
-    let (columns, hidden) = match resource {
-        Resource::Patients => (
-            vec![
-                text(&obj, "first_name"),
-                text(&obj, "last_name"),
-                text(&obj, "email"),
-                text(&obj, "date_of_birth"),
-            ],
-            archived_at.is_some(),
-        ),
-        Resource::Appointments => {
-            let cancelled = ts("cancelled_at");
-            let hidden = archived_at.is_some() || cancelled.is_some();
-            (
-                vec![
-                    ts("starts_at"),
-                    ts("ends_at"),
-                    cancelled,
-                    linked_id(&obj, "patient"),
-                    linked_id(&obj, "practitioner"),
-                    linked_id(&obj, "appointment_type"),
-                    linked_id(&obj, "business"),
-                ],
-                hidden,
-            )
-        }
-    };
+    let (columns, cancelled) = columns(route, &obj);
     Ok(Record {
         id,
         created_at: timestamp(&obj, "created_at"),
         updated_at,
         archived_at,
-        hidden,
+        hidden: archived_at.is_some() || cancelled,
         columns,
-        raw_json: Value::Object(obj.clone()).to_string(),
+        raw_json: Value::Object(obj).to_string(),
     })
+}
+
+/// The resource-specific columns of a record, in the order of its table
+/// ([`crate::store::table`]), and whether it is cancelled.
+fn columns(route: &Endpoint, obj: &Map<String, Value>) -> (Vec<Option<String>>, bool) {
+    let ts = |field: &str| timestamp(obj, field).map(|t| t.to_string());
+    let txt = |field: &str| text(obj, field);
+    let link = |name: &str| linked_id(obj, name);
+    let flag = |field: &str| boolean(obj, field);
+    match route.resource {
+        Resource::Patients => (
+            vec![
+                txt("first_name"),
+                txt("last_name"),
+                txt("email"),
+                txt("date_of_birth"),
+                phone(obj),
+            ],
+            false,
+        ),
+        Resource::Appointments => {
+            let cancelled = ts("cancelled_at");
+            let is_cancelled = cancelled.is_some();
+            (
+                vec![
+                    ts("starts_at"),
+                    ts("ends_at"),
+                    cancelled,
+                    link("patient"),
+                    link("practitioner"),
+                    link("appointment_type"),
+                    link("business"),
+                ],
+                is_cancelled,
+            )
+        }
+        Resource::AppointmentTypes => (
+            vec![
+                txt("name"),
+                txt("category"),
+                txt("color"),
+                integer(obj, "duration_in_minutes"),
+                integer(obj, "max_attendees"),
+                flag("show_in_online_bookings"),
+            ],
+            false,
+        ),
+        Resource::Practitioners => {
+            let full_name = [txt("first_name"), txt("last_name")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let display = txt("display_name")
+                .or_else(|| txt("label"))
+                .or_else(|| (!full_name.is_empty()).then_some(full_name));
+            let active = flag("active").or_else(|| route.active.map(bool_text));
+            (
+                vec![
+                    txt("first_name"),
+                    txt("last_name"),
+                    txt("title"),
+                    display,
+                    txt("designation"),
+                    active,
+                    flag("show_in_online_bookings"),
+                    link("user"),
+                ],
+                false,
+            )
+        }
+        Resource::Businesses => (
+            vec![
+                txt("business_name"),
+                txt("display_name").or_else(|| txt("business_name")),
+                txt("city"),
+                txt("state"),
+                txt("country_code"),
+                txt("time_zone"),
+                txt("time_zone_identifier"),
+                flag("show_in_online_bookings"),
+            ],
+            false,
+        ),
+        Resource::GroupAppointments => (
+            vec![
+                ts("starts_at"),
+                ts("ends_at"),
+                link("practitioner"),
+                link("appointment_type"),
+                link("business"),
+                integer(obj, "max_attendees"),
+            ],
+            false,
+        ),
+        Resource::Attendees => {
+            let cancelled = ts("cancelled_at");
+            let is_cancelled = cancelled.is_some();
+            (
+                vec![
+                    link("booking").or_else(|| link("appointment")),
+                    link("patient"),
+                    flag("arrived"),
+                    cancelled,
+                ],
+                is_cancelled,
+            )
+        }
+        Resource::Invoices => (
+            vec![
+                integer(obj, "number"),
+                txt("issue_date"),
+                integer(obj, "status"),
+                txt("status_description"),
+                txt("total_amount"),
+                txt("net_amount"),
+                txt("tax_amount"),
+                ts("closed_at"),
+                link("patient"),
+                link("practitioner"),
+                link("business"),
+                link("appointment"),
+            ],
+            false,
+        ),
+    }
+}
+
+/// The patient's phone for dashboards: the first `Mobile` entry of
+/// `patient_phone_numbers`, else the first entry; its `number` as typed, else its
+/// `normalized_number`. Entries without either are skipped. Schema V2 backfills stored
+/// rows with the same rule in SQL.
+fn phone(obj: &Map<String, Value>) -> Option<String> {
+    let entries = obj.get("patient_phone_numbers")?.as_array()?;
+    let usable = entries.iter().filter_map(|e| {
+        let e = e.as_object()?;
+        let usable = |field| {
+            text(e, field)
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+        };
+        let number = usable("number").or_else(|| usable("normalized_number"))?;
+        let mobile = e
+            .get("phone_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("mobile"));
+        Some((mobile, number))
+    });
+    let mut first = None;
+    for (mobile, number) in usable {
+        if mobile {
+            return Some(number);
+        }
+        first.get_or_insert(number);
+    }
+    first
 }
 
 /// An id sent as a string of digits or as a JSON integer; floats are refused because
@@ -132,6 +266,29 @@ fn text(obj: &Map<String, Value>, field: &str) -> Option<String> {
     match obj.get(field)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A boolean as `"1"`/`"0"` (stored in INTEGER columns); `"true"`/`"false"` strings too.
+fn boolean(obj: &Map<String, Value>, field: &str) -> Option<String> {
+    match obj.get(field)? {
+        Value::Bool(b) => Some(bool_text(*b)),
+        Value::String(s) if s == "true" => Some(bool_text(true)),
+        Value::String(s) if s == "false" => Some(bool_text(false)),
+        _ => None,
+    }
+}
+
+fn bool_text(b: bool) -> String {
+    if b { "1" } else { "0" }.to_string()
+}
+
+/// An integer sent as a JSON number or a string of digits.
+fn integer(obj: &Map<String, Value>, field: &str) -> Option<String> {
+    match obj.get(field)? {
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Value::String(s) => s.trim().parse::<i64>().ok().map(|n| n.to_string()),
         _ => None,
     }
 }
@@ -248,5 +405,103 @@ mod tests {
                 .unwrap_err()
                 .contains("updated_at")
         );
+    }
+
+    fn route_page(resource: Resource, route: usize, file: &str) -> PageBody {
+        let ep = crate::cliniko::endpoints::routes(resource)[route];
+        parse_page(&ep, &fixture(file)).unwrap()
+    }
+
+    #[test]
+    fn legacy_reference_examples_extract_their_columns() {
+        let t = &route_page(
+            Resource::AppointmentTypes,
+            0,
+            "legacy-appointment-types-list.json",
+        )
+        .records[0];
+        assert_eq!(
+            t.columns,
+            [
+                Some("Initial Consultation".into()),
+                Some("Osteopathy".into()),
+                Some("#00FF00".into()),
+                Some("60".into()),
+                Some("1".into()),
+                Some("1".into())
+            ]
+        );
+        // The example has no `active`: the route says which.
+        let p =
+            &route_page(Resource::Practitioners, 1, "legacy-practitioners-list.json").records[0];
+        assert_eq!(p.id, "514810972972521916");
+        assert_eq!(p.columns[3].as_deref(), Some("Randy Savage"), "label");
+        assert_eq!(p.columns[5].as_deref(), Some("0"), "inactive route");
+        assert_eq!(p.columns[7].as_deref(), Some("1"), "user id");
+        let b = &route_page(Resource::Businesses, 0, "legacy-businesses-list.json").records[0];
+        assert_eq!(b.columns[0].as_deref(), Some("Healthy Times"));
+        assert_eq!(
+            b.columns[1].as_deref(),
+            Some("Healthy Times"),
+            "null display_name"
+        );
+        assert_eq!(b.columns[4].as_deref(), Some("AU"));
+    }
+
+    #[test]
+    fn legacy_optional_examples_extract_their_columns() {
+        let g = &route_page(
+            Resource::GroupAppointments,
+            0,
+            "legacy-group-appointments-list.json",
+        )
+        .records[0];
+        assert_eq!(g.columns[0].as_deref(), Some("2016-07-13T03:45:00Z"));
+        assert_eq!(g.columns[3].as_deref(), Some("7"), "appointment type");
+        assert_eq!(g.columns[5].as_deref(), Some("13"), "max attendees");
+        let a = &route_page(Resource::Attendees, 0, "legacy-attendees-list.json").records[0];
+        assert_eq!(a.columns, [Some("1".into()), Some("82".into()), None, None]);
+        assert!(!a.hidden);
+        let i = &route_page(Resource::Invoices, 0, "legacy-invoices-list.json").records[0];
+        assert_eq!(i.columns[0].as_deref(), Some("104"));
+        assert_eq!(i.columns[2].as_deref(), Some("10"));
+        assert_eq!(i.columns[4].as_deref(), Some("50.0"), "money stays text");
+        assert_eq!(i.columns[11].as_deref(), Some("70644"), "appointment");
+    }
+
+    #[test]
+    fn phone_prefers_mobile_then_the_first_usable_number() {
+        let p = |numbers: serde_json::Value| {
+            parse_record(
+                Resource::Patients,
+                json!({"id": "1", "updated_at": "2024-01-01T00:00:00Z",
+                       "patient_phone_numbers": numbers}),
+            )
+            .unwrap()
+            .columns[4]
+                .clone()
+        };
+        let home = json!({"number": "(03) 9999 0000", "phone_type": "Home"});
+        let mobile = json!({"number": " 0400 111 222 ", "phone_type": "Mobile"});
+        assert_eq!(p(json!([home, mobile])).as_deref(), Some("0400 111 222"));
+        assert_eq!(p(json!([home])).as_deref(), Some("(03) 9999 0000"));
+        assert_eq!(
+            p(json!([{"number": "", "normalized_number": "61399990000", "phone_type": "Work"}]))
+                .as_deref(),
+            Some("61399990000")
+        );
+        assert_eq!(
+            p(json!([{"number": "", "phone_type": "Mobile"}, home])).as_deref(),
+            Some("(03) 9999 0000")
+        );
+        assert_eq!(p(json!([])), None);
+        assert_eq!(p(json!(null)), None);
+        // The legacy example's duplicate key: the last (populated) array wins.
+        let page = parse_page(
+            &endpoint(Resource::Patients),
+            &fixture("legacy-patients-list.json"),
+        )
+        .unwrap();
+        assert_eq!(page.records[0].columns[4].as_deref(), Some("61444444444"));
     }
 }

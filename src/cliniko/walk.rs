@@ -31,6 +31,8 @@ pub enum WalkStart {
 /// One page of a walk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WalkPage {
+    /// The sync-state key of the route the page came from ([`Endpoint::cursor_key`]).
+    pub cursor_key: &'static str,
     /// Every row the page returned, re-read boundary rows included (upserts are idempotent).
     pub records: Vec<Record>,
     /// Rows not already returned earlier in this walk.
@@ -181,6 +183,7 @@ impl Walk {
                 }
             };
             return Ok(WalkPage {
+                cursor_key: self.endpoint.cursor_key,
                 records,
                 new_records,
                 total_entries,
@@ -209,6 +212,7 @@ impl Walk {
         }
         self.phase = next;
         Ok(WalkPage {
+            cursor_key: self.endpoint.cursor_key,
             records,
             new_records,
             total_entries,

@@ -13,6 +13,9 @@ use crate::lock;
 use crate::store::{RunRecord, RunStatus, Store};
 use crate::timestamp::Timestamp;
 
+/// The key in `totals` counting active patients (not a resource).
+const ACTIVE_PATIENTS: &str = "active_patients";
+
 /// The whole `status --json` document (field names are a public interface).
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -134,6 +137,12 @@ pub fn build(
                 _ => None,
             });
         }
+        // Patients seen in the last 30 days and booked ahead (the patient_activity view).
+        let active = match &store {
+            Some(s) => s.active_patients(&org.id)?,
+            None => 0,
+        };
+        totals.insert(ACTIVE_PATIENTS.to_string(), active);
         let last_full = oldest_full.flatten();
         // Health is judged on the newest finished run; a run in progress does not count.
         let finished = runs
@@ -225,12 +234,13 @@ pub fn render_table(report: &StatusReport, now: Timestamp) -> String {
 }
 
 /// The column headings of the human table.
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "ORG",
     "LAST SUCCESS",
     "MODE",
     "RESULT",
     "RECORDS",
+    "ACTIVE",
     "API CALLS",
     "NEXT DUE",
     "RUNNING",
@@ -239,7 +249,7 @@ const HEADER: [&str; 8] = [
 /// The human table: one aligned line per org, then one line per unhealthy org saying
 /// why, then a summary line. Colours (when `style` has them) never change alignment.
 pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) -> String {
-    let rows: Vec<[(String, Option<Colour>); 8]> =
+    let rows: Vec<[(String, Option<Colour>); 9]> =
         report.orgs.iter().map(|o| table_row(o, now)).collect();
     let mut widths = HEADER.map(str::len);
     for row in &rows {
@@ -290,10 +300,14 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
 }
 
 /// The cells of one org's line, each with the colour it is shown in.
-fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 8] {
+fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
     let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
     // Resources in walk order (patients first), then any other totals by name.
-    let mut totals: Vec<(&String, &u64)> = o.totals.iter().collect();
+    let mut totals: Vec<(&String, &u64)> = o
+        .totals
+        .iter()
+        .filter(|(k, _)| *k != ACTIVE_PATIENTS)
+        .collect();
     totals.sort_by_key(|(k, _)| {
         let rank = crate::resource::Resource::ALL
             .iter()
@@ -343,6 +357,12 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 8] {
         (mode, None),
         result,
         (records, None),
+        (
+            o.totals
+                .get(ACTIVE_PATIENTS)
+                .map_or("-".into(), u64::to_string),
+            None,
+        ),
         (calls, None),
         (next_due, None),
         running,

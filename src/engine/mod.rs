@@ -9,7 +9,9 @@ mod run;
 
 use std::time::Duration;
 
-pub use plan::{Command, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+pub use plan::{
+    Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, mode_label, plan_org,
+};
 pub use report::{OrgReport, OrgResult};
 pub use run::{OrgContext, sync_org};
 

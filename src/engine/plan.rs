@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::cliniko::WalkStart;
+use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState};
+use crate::store::{FullWalkState, OrgState, ResourceState};
 use crate::timestamp::Timestamp;
 
 /// Which command asked for the sync.
@@ -51,13 +51,21 @@ impl Mode {
     }
 }
 
+/// Where the walk of one list route starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutePlan {
+    pub endpoint: Endpoint,
+    pub start: WalkStart,
+}
+
 /// The plan for one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourcePlan {
     pub resource: Resource,
     pub mode: Mode,
-    /// Where the walk starts.
-    pub start: WalkStart,
+    /// Each of the resource's list routes (most have one), walked in this order, each
+    /// from its own start.
+    pub routes: Vec<RoutePlan>,
     /// Limit on `starts_at` (incremental appointment pulls with a configured window).
     pub window: Option<(Timestamp, Timestamp)>,
     /// Why this mode, for logs.
@@ -113,36 +121,76 @@ fn plan_resource(
     opts: &PlanOptions,
     now: Timestamp,
 ) -> ResourcePlan {
-    let rs = state.resources.get(&resource).copied().unwrap_or_default();
-    let full = |resume: Option<FullWalkState>, reason: String| ResourcePlan {
+    let endpoints = routes(resource);
+    let states: Vec<ResourceState> = endpoints
+        .iter()
+        .map(|e| {
+            let main = (e.cursor_key == resource.name())
+                .then(|| state.resources.get(&resource))
+                .flatten();
+            state
+                .routes
+                .get(e.cursor_key)
+                .or(main)
+                .copied()
+                .unwrap_or_default()
+        })
+        .collect();
+    let plan = |mode: Mode, starts: Vec<WalkStart>, window, reason: String| ResourcePlan {
         resource,
-        mode: Mode::Full { resume },
-        start: match resume.and_then(|w| w.position) {
-            Some(position) => WalkStart::Since(position),
-            None => WalkStart::Beginning,
-        },
-        window: None,
+        mode,
+        routes: endpoints
+            .iter()
+            .zip(starts)
+            .map(|(e, start)| RoutePlan {
+                endpoint: *e,
+                start,
+            })
+            .collect(),
+        window,
         reason,
+    };
+    let full = |resume: Option<FullWalkState>, reason: String| {
+        let starts = states
+            .iter()
+            .map(
+                |s| match resume.and(s.full_in_progress).and_then(|w| w.position) {
+                    Some(position) => WalkStart::Since(position),
+                    None => WalkStart::Beginning,
+                },
+            )
+            .collect();
+        plan(Mode::Full { resume }, starts, None, reason)
     };
     if opts.command == Command::Full {
         return full(None, "full sync requested".into());
     }
     // An unfinished walk younger than the full-sync period is resumed, not restarted.
-    let resumable = rs
+    // Every route of the resource began it together, so all must still be in it.
+    let resumable = states[0]
         .full_in_progress
-        .filter(|w| now.since(w.started_at) < opts.full_sync_every);
-    let Some(cursor) = rs.cursor else {
-        return full(resumable, "no cursor yet".into());
+        .filter(|w| now.since(w.started_at) < opts.full_sync_every)
+        .filter(|w| {
+            states
+                .iter()
+                .all(|s| s.full_in_progress.is_some_and(|o| o.run_id == w.run_id))
+        });
+    // Routes end their full walks together; `None` sorts first, so one route that
+    // never completed one makes the resource never fully synced.
+    let last_full = states.iter().map(|s| s.last_full_at).min().flatten();
+    let Some(last) = last_full else {
+        let reason = if states.iter().any(|s| s.cursor.is_none()) {
+            "no cursor yet"
+        } else {
+            "never fully synced"
+        };
+        return full(resumable, reason.into());
     };
-    match rs.last_full_at {
-        None => return full(resumable, "never fully synced".into()),
-        Some(last) if now.since(last) >= opts.full_sync_every => {
-            return full(
-                resumable,
-                format!("last full sync at {last} is older than full_sync_every"),
-            );
-        }
-        Some(_) => {}
+    if now.since(last) >= opts.full_sync_every {
+        return full(
+            resumable,
+            format!("last full sync at {last} is older than full_sync_every"),
+        );
     }
     let window = match (resource, opts.appointment_window) {
         (Resource::Appointments, Some(w)) => {
@@ -150,13 +198,28 @@ fn plan_resource(
         }
         _ => None,
     };
-    ResourcePlan {
-        resource,
-        mode: Mode::Incremental,
-        start: WalkStart::Since(cursor),
-        window,
-        reason: format!("changes since {cursor}"),
-    }
+    // A route without a cursor after a complete full walk was empty then: it is read
+    // from the beginning (one request while it stays empty).
+    let starts: Vec<WalkStart> = states
+        .iter()
+        .map(|s| s.cursor.map_or(WalkStart::Beginning, WalkStart::Since))
+        .collect();
+    let since = |s: &ResourceState| {
+        s.cursor
+            .map_or("the beginning (empty so far)".to_string(), |c| {
+                c.to_string()
+            })
+    };
+    let reason = match states.as_slice() {
+        [one] => format!("changes since {}", since(one)),
+        _ => endpoints
+            .iter()
+            .zip(&states)
+            .map(|(e, s)| format!("{}: changes since {}", e.path, since(s)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    plan(Mode::Incremental, starts, window, reason)
 }
 
 fn days(n: u32) -> Duration {
@@ -194,6 +257,7 @@ mod tests {
         OrgState {
             last_success_at: Some(ts(last_success)),
             resources: [(Resource::Patients, rs), (Resource::Appointments, rs)].into(),
+            routes: Default::default(),
         }
     }
 
@@ -215,7 +279,7 @@ mod tests {
         let OrgPlan::Run(p) = plan else {
             unreachable!()
         };
-        assert_eq!(p[0].start, WalkStart::Beginning);
+        assert_eq!(p[0].routes[0].start, WalkStart::Beginning);
         assert_eq!(mode_label(&p), "full");
     }
 
@@ -270,7 +334,10 @@ mod tests {
         let OrgPlan::Run(p) = plan_org(&state, &o, ts("2026-01-01T12:00:00Z")) else {
             panic!("skipped")
         };
-        assert_eq!(p[0].start, WalkStart::Since(ts("2026-01-01T09:59:00Z")));
+        assert_eq!(
+            p[0].routes[0].start,
+            WalkStart::Since(ts("2026-01-01T09:59:00Z"))
+        );
         assert_eq!(p[0].window, None, "patients have no window");
         assert_eq!(
             p[1].window,
@@ -317,7 +384,7 @@ mod tests {
             panic!("skipped")
         };
         assert_eq!(p[0].mode, Mode::Full { resume: None });
-        assert_eq!(p[0].start, WalkStart::Beginning);
+        assert_eq!(p[0].routes[0].start, WalkStart::Beginning);
     }
 
     #[test]
@@ -338,6 +405,7 @@ mod tests {
                 },
             )]
             .into(),
+            routes: Default::default(),
         };
         let o = PlanOptions {
             resources: vec![Resource::Patients],
@@ -347,11 +415,146 @@ mod tests {
             panic!("skipped")
         };
         assert_eq!(p[0].mode, Mode::Full { resume: Some(walk) });
-        assert_eq!(p[0].start, WalkStart::Since(ts("2025-06-01T00:00:00Z")));
+        assert_eq!(
+            p[0].routes[0].start,
+            WalkStart::Since(ts("2025-06-01T00:00:00Z"))
+        );
         // A day later the stale walk is started over.
         let OrgPlan::Run(p) = plan_org(&state, &o, ts("2026-01-02T09:00:00Z")) else {
             panic!("skipped")
         };
         assert_eq!(p[0].mode, Mode::Full { resume: None });
+    }
+
+    fn route_state(cursor: Option<&str>, last_full: Option<&str>) -> ResourceState {
+        ResourceState {
+            cursor: cursor.map(ts),
+            last_full_at: last_full.map(ts),
+            full_in_progress: None,
+        }
+    }
+
+    fn practitioners(state: &OrgState, now: &str) -> ResourcePlan {
+        let o = PlanOptions {
+            resources: vec![Resource::Practitioners],
+            ..opts(Command::Sync)
+        };
+        match plan_org(state, &o, ts(now)) {
+            OrgPlan::Run(mut p) => p.remove(0),
+            OrgPlan::Skip { .. } => panic!("skipped"),
+        }
+    }
+
+    #[test]
+    fn each_route_of_a_resource_starts_at_its_own_cursor() {
+        let state = OrgState {
+            routes: [
+                (
+                    "practitioners".to_string(),
+                    route_state(Some("2026-01-01T08:00:00Z"), Some("2026-01-01T02:00:00Z")),
+                ),
+                (
+                    "practitioners_inactive".to_string(),
+                    route_state(Some("2025-03-01T00:00:00Z"), Some("2026-01-01T02:00:00Z")),
+                ),
+            ]
+            .into(),
+            ..OrgState::default()
+        };
+        let p = practitioners(&state, "2026-01-01T10:00:00Z");
+        assert_eq!(p.mode, Mode::Incremental);
+        let starts: Vec<_> = p
+            .routes
+            .iter()
+            .map(|r| (r.endpoint.path, r.start))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                (
+                    "/practitioners",
+                    WalkStart::Since(ts("2026-01-01T08:00:00Z"))
+                ),
+                (
+                    "/practitioners/inactive",
+                    WalkStart::Since(ts("2025-03-01T00:00:00Z"))
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_route_empty_at_the_last_full_sync_is_read_from_the_beginning() {
+        let mut state = OrgState {
+            routes: [
+                (
+                    "practitioners".to_string(),
+                    route_state(Some("2026-01-01T08:00:00Z"), Some("2026-01-01T02:00:00Z")),
+                ),
+                (
+                    "practitioners_inactive".to_string(),
+                    route_state(None, Some("2026-01-01T02:00:00Z")),
+                ),
+            ]
+            .into(),
+            ..OrgState::default()
+        };
+        let p = practitioners(&state, "2026-01-01T10:00:00Z");
+        assert_eq!(p.mode, Mode::Incremental);
+        assert_eq!(p.routes[1].start, WalkStart::Beginning);
+        // A route that never finished a full walk makes the whole resource full.
+        state
+            .routes
+            .insert("practitioners_inactive".into(), route_state(None, None));
+        let p = practitioners(&state, "2026-01-01T10:00:00Z");
+        assert_eq!(p.mode, Mode::Full { resume: None });
+        assert!(p.routes.iter().all(|r| r.start == WalkStart::Beginning));
+    }
+
+    #[test]
+    fn an_unfinished_multi_route_walk_resumes_every_route_from_its_position() {
+        let walk = |position: Option<&str>| FullWalkState {
+            run_id: 9,
+            started_at: ts("2026-01-01T09:00:00Z"),
+            position: position.map(ts),
+        };
+        let in_walk = |position: Option<&str>| ResourceState {
+            cursor: position.map(ts),
+            last_full_at: None,
+            full_in_progress: Some(walk(position)),
+        };
+        let mut state = OrgState {
+            routes: [
+                (
+                    "practitioners".to_string(),
+                    in_walk(Some("2025-12-01T00:00:00Z")),
+                ),
+                ("practitioners_inactive".to_string(), in_walk(None)),
+            ]
+            .into(),
+            ..OrgState::default()
+        };
+        let p = practitioners(&state, "2026-01-01T09:30:00Z");
+        assert_eq!(
+            p.mode,
+            Mode::Full {
+                resume: Some(walk(Some("2025-12-01T00:00:00Z")))
+            }
+        );
+        assert_eq!(
+            p.routes[0].start,
+            WalkStart::Since(ts("2025-12-01T00:00:00Z"))
+        );
+        assert_eq!(p.routes[1].start, WalkStart::Beginning);
+        // A route outside that walk (another run) means starting over.
+        let mut other = in_walk(None);
+        other.full_in_progress = Some(FullWalkState {
+            run_id: 8,
+            ..walk(None)
+        });
+        state.routes.insert("practitioners_inactive".into(), other);
+        let p = practitioners(&state, "2026-01-01T09:30:00Z");
+        assert_eq!(p.mode, Mode::Full { resume: None });
+        assert!(p.routes.iter().all(|r| r.start == WalkStart::Beginning));
     }
 }

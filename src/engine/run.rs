@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress};
-use crate::cliniko::{ApiError, Client, Walk, endpoint};
+use crate::cliniko::{ApiError, Client, ResourceWalk};
 use crate::lock::{self, LockOutcome};
 use crate::store::{ResourceCounts, RunOutcome, RunStatus, Store, StoreError};
 
@@ -194,7 +194,10 @@ fn walk_resource(
         }
     };
     ctx.progress.resource_started(org, resource, plan.mode);
-    let mut walk = Walk::new(endpoint(resource), plan.start, plan.window);
+    let mut walk = ResourceWalk::new(
+        plan.routes.iter().map(|r| (r.endpoint, r.start)),
+        plan.window,
+    );
     let mut stop = None;
     while !walk.is_complete() {
         if ctx.cancel.load(Ordering::Relaxed) {
@@ -203,9 +206,10 @@ fn walk_resource(
         }
         match walk.next_page(ctx.client) {
             Ok(Some(page)) => {
-                let written = store.write_page(
+                let written = store.write_route_page(
                     org,
                     resource,
+                    page.cursor_key,
                     &page.records,
                     full.map(|(id, _)| id),
                     ctx.clock.now(),

@@ -53,11 +53,29 @@ impl Ids {
 /// Ids of the reference records appointments link to.
 #[derive(Debug, Clone, Default)]
 struct Refs {
+    /// Active practitioners: every appointment can be with them.
     practitioners: Vec<u64>,
+    /// Active and inactive practitioners: appointments long past can be with either.
+    all_practitioners: Vec<u64>,
     businesses: Vec<u64>,
-    /// `(id, minutes)`.
+    /// Individual appointment types, `(id, minutes)`.
     types: Vec<(u64, i64)>,
 }
+
+/// Class types (more than one attendee) for group appointments:
+/// `(name, category, minutes, max_attendees)`.
+const GROUP_TYPES: &[(&str, &str, i64, i64)] = &[
+    ("Clinical Pilates Class", "Pilates", 60, 8),
+    ("Hydrotherapy Group", "Hydrotherapy", 45, 6),
+];
+
+/// Appointment type colours, by position.
+const COLOURS: &[&str] = &[
+    "#7ab8e0", "#e07a7a", "#8fd18f", "#e0c87a", "#b07ae0", "#7ae0d4", "#e0a07a", "#a0a0a0",
+];
+
+/// An appointment before this many days ago may be with a practitioner now inactive.
+const FORMER_PRACTITIONER_DAYS: i64 = 180;
 
 fn digits(rng: &mut Rng, n: usize) -> String {
     (0..n)
@@ -224,12 +242,14 @@ impl PatientRef {
     }
 }
 
-/// Timestamps of one appointment, chosen together so they are consistent.
+/// Timestamps and type of one appointment, chosen together so they are consistent.
 struct ApptTimes {
     created: i64,
     updated: i64,
     starts: i64,
     minutes: i64,
+    /// The appointment type (one of [`Refs::types`]).
+    type_id: u64,
 }
 
 fn appointment(
@@ -241,13 +261,14 @@ fn appointment(
     now: i64,
 ) -> Record {
     let pid = patient.id;
-    let prac = rng.pick(&refs.practitioners).copied().unwrap_or(0);
+    let practitioners = if t.starts < now - FORMER_PRACTITIONER_DAYS * DAY {
+        &refs.all_practitioners
+    } else {
+        &refs.practitioners
+    };
+    let prac = rng.pick(practitioners).copied().unwrap_or(0);
     let biz = rng.pick(&refs.businesses).copied().unwrap_or(0);
-    let typ = refs
-        .types
-        .iter()
-        .find(|(_, m)| *m == t.minutes)
-        .map_or(0, |(id, _)| *id);
+    let typ = t.type_id;
     let past = t.starts + t.minutes * 60 < now;
     let name = &patient.name;
     obj(json!({
@@ -344,13 +365,13 @@ fn reference(rng: &mut Rng, ids: &mut Ids, acc: &mut Account, now: i64) -> Refs 
             "links": { "self": format!("{LINK_BASE}/businesses/{id}") },
         })));
     }
-    for (name, category, minutes, max) in APPOINTMENT_TYPES {
+    for (i, (name, category, minutes, max)) in APPOINTMENT_TYPES.iter().enumerate() {
         let created = old(rng);
         let id = ids.next(created);
         refs.types.push((id, *minutes));
         acc.collection_mut("appointment_types").put(obj(json!({
             "id": id.to_string(),
-            "name": name, "category": category, "color": "#7ab8e0",
+            "name": name, "category": category, "color": COLOURS[i % COLOURS.len()],
             "description": "", "duration_in_minutes": minutes, "max_attendees": max,
             "online_payments_mode": "no_payment", "show_in_online_bookings": true,
             "appointment_confirmation_template_ids": [], "appointment_reminder_template_ids": [],
@@ -358,6 +379,12 @@ fn reference(rng: &mut Rng, ids: &mut Ids, acc: &mut Account, now: i64) -> Refs 
             "created_at": ts(created), "updated_at": ts(between(rng, created, now)),
             "links": { "self": format!("{LINK_BASE}/appointment_types/{id}") },
         })));
+    }
+    let type_ids: Vec<String> = refs.types.iter().map(|t| t.0.to_string()).collect();
+    for b in &refs.businesses {
+        acc.collection_mut("businesses").modify(*b, |r| {
+            r.insert("appointment_type_ids".into(), json!(type_ids));
+        });
     }
     let n = 3 + rng.index(5);
     for i in 0..n {
@@ -367,6 +394,7 @@ fn reference(rng: &mut Rng, ids: &mut Ids, acc: &mut Account, now: i64) -> Refs 
         if active {
             refs.practitioners.push(id);
         }
+        refs.all_practitioners.push(id);
         let first = *rng.pick(FIRST_NAMES).unwrap_or(&"Sam");
         let last = *rng.pick(LAST_NAMES).unwrap_or(&"Lee");
         let designation = *rng.pick(DESIGNATIONS).unwrap_or(&"Physiotherapist");
@@ -438,10 +466,11 @@ pub fn account(
                 now + 60 * DAY,
             ) / DAY;
             let starts = day * DAY + between(&mut rng, 28, 72) * 900 - 10 * 3600;
-            let minutes = refs
+            let (type_id, minutes) = refs
                 .types
                 .get(rng.index(refs.types.len()))
-                .map_or(30, |t| t.1);
+                .copied()
+                .unwrap_or((0, 30));
             // Booked up to three weeks ahead; future ones were booked in the last month.
             let mut created = starts - between(&mut rng, 0, 21 * DAY);
             if created > now {
@@ -460,6 +489,7 @@ pub fn account(
                     updated,
                     starts,
                     minutes,
+                    type_id,
                 },
                 pi,
             ));
@@ -467,6 +497,7 @@ pub fn account(
     }
     appts.sort_by_key(|(t, _)| t.created);
 
+    let mut billable = Vec::new();
     let ac = acc.collection_mut("individual_appointments");
     ac.begin_bulk();
     for (t, pi) in &appts {
@@ -490,13 +521,217 @@ pub fn account(
             updated = updated.max(at);
         }
         a.insert("updated_at".into(), ts(updated));
+        let ended = t.starts + t.minutes * 60;
+        if ended < now && ended >= now - INVOICE_DAYS * DAY && record::flags(&a) == 0 {
+            billable.push(Billable::of(&a, t));
+        }
         ac.put(a);
     }
     ac.end_bulk();
+    // Classes and invoices come from their own random stream, so adding them left the
+    // patients and individual appointments of every seed unchanged.
+    let mut extra = Rng::new(splitmix64(seed ^ 0x6a0));
+    classes(&mut extra, &mut ids, &mut acc, &refs, &pats, now);
+    invoices(&mut extra, &mut ids, &mut acc, &billable, now);
     for name in ["group_appointments", "attendees", "bookings", "invoices"] {
         acc.collection_mut(name);
     }
     acc
+}
+
+/// Invoices are generated for appointments that ended within this many days.
+const INVOICE_DAYS: i64 = 60;
+
+/// What an invoice needs from the appointment it bills.
+struct Billable {
+    id: String,
+    patient: Value,
+    practitioner: Value,
+    business: Value,
+    ended: i64,
+    minutes: i64,
+}
+
+impl Billable {
+    fn of(a: &Record, t: &ApptTimes) -> Billable {
+        let get = |k: &str| a.get(k).cloned().unwrap_or(Value::Null);
+        Billable {
+            id: a
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("0")
+                .to_string(),
+            patient: get("patient"),
+            practitioner: get("practitioner"),
+            business: get("business"),
+            ended: t.starts + t.minutes * 60,
+            minutes: t.minutes,
+        }
+    }
+}
+
+/// Class types, weekly-ish group appointments over the last four months and the next
+/// month, and their attendees (patients of the account; a few cancelled).
+fn classes(
+    rng: &mut Rng,
+    ids: &mut Ids,
+    acc: &mut Account,
+    refs: &Refs,
+    pats: &[PatientRef],
+    now: i64,
+) {
+    if pats.is_empty() || refs.practitioners.is_empty() {
+        return;
+    }
+    let mut types = Vec::new();
+    for (i, (name, category, minutes, max)) in GROUP_TYPES.iter().enumerate() {
+        let created = now - 400 * DAY - between(rng, 0, 300 * DAY);
+        let id = ids.next(created);
+        types.push((id, *minutes, *max));
+        acc.collection_mut("appointment_types").put(obj(json!({
+            "id": id.to_string(),
+            "name": name, "category": category,
+            "color": COLOURS[(APPOINTMENT_TYPES.len() + i) % COLOURS.len()],
+            "description": "", "duration_in_minutes": minutes, "max_attendees": max,
+            "online_payments_mode": "no_payment", "show_in_online_bookings": true,
+            "appointment_confirmation_template_ids": [], "appointment_reminder_template_ids": [],
+            "archived_at": null,
+            "created_at": ts(created), "updated_at": ts(created),
+            "links": { "self": format!("{LINK_BASE}/appointment_types/{id}") },
+        })));
+    }
+    let count = (pats.len() / 25).max(1);
+    let mut starts: Vec<i64> = (0..count)
+        .map(|_| {
+            let day = between(rng, now / DAY - 120, now / DAY + 30);
+            day * DAY + between(rng, 7, 19) * 3600 - 10 * 3600
+        })
+        .collect();
+    starts.sort_unstable();
+    let mut group = Vec::new();
+    let mut attendees = Vec::new();
+    for start in starts {
+        let (type_id, minutes, max) = types[rng.index(types.len())];
+        let created = (start - between(rng, 7 * DAY, 28 * DAY)).min(now);
+        let id = ids.next(created);
+        let prac = rng.pick(&refs.practitioners).copied().unwrap_or(0);
+        let biz = rng.pick(&refs.businesses).copied().unwrap_or(0);
+        let past = start + minutes * 60 < now;
+        let mut patient_ids = Vec::new();
+        for _ in 0..between(rng, 2, max) {
+            let p = &pats[rng.index(pats.len())];
+            if patient_ids.contains(&p.id.to_string()) {
+                continue;
+            }
+            patient_ids.push(p.id.to_string());
+            let at_created = created.max(p.created).min(now);
+            let att_id = ids.next(at_created);
+            let cancelled = rng
+                .chance(0.08)
+                .then(|| between(rng, at_created, start.min(now)));
+            let mut updated = if past {
+                between(rng, (start + minutes * 60).min(now), now)
+            } else {
+                at_created
+            };
+            if let Some(c) = cancelled {
+                updated = updated.max(c);
+            }
+            attendees.push(obj(json!({
+                "id": att_id.to_string(),
+                "created_at": ts(at_created),
+                "updated_at": ts(updated),
+                "arrived": if past && cancelled.is_none() { json!(rng.chance(0.9)) } else { Value::Null },
+                "archived_at": null,
+                "deleted_at": null,
+                "cancelled_at": cancelled.map_or(Value::Null, ts),
+                "cancellation_reason": cancelled.map(|_| json!(50)).unwrap_or(Value::Null),
+                "cancellation_reason_description": if cancelled.is_some() { json!("Other") } else { json!("") },
+                "cancellation_note": null,
+                "notes": null,
+                "booking": link(format!("bookings/{id}")),
+                "appointment": link(format!("group_appointments/{id}")),
+                "patient": link(format!("patients/{}", p.id)),
+                "invoices": link(format!("attendees/{att_id}/invoices")),
+                "links": { "self": format!("{LINK_BASE}/attendees/{att_id}") },
+            })));
+        }
+        let updated = if past {
+            between(rng, (start + minutes * 60).min(now), now)
+        } else {
+            created
+        };
+        group.push(obj(json!({
+            "id": id.to_string(),
+            "created_at": ts(created),
+            "updated_at": ts(updated),
+            "starts_at": ts(start),
+            "ends_at": ts(start + minutes * 60),
+            "archived_at": null,
+            "deleted_at": null,
+            "max_attendees": max,
+            "notes": null,
+            "patient_ids": patient_ids,
+            "repeat_rule": null,
+            "repeats": null,
+            "appointment_type": link(format!("appointment_types/{type_id}")),
+            "business": link(format!("businesses/{biz}")),
+            "practitioner": link(format!("practitioners/{prac}")),
+            "attendees": link(format!("group_appointments/{id}/attendees")),
+            "conflicts": link(format!("group_appointments/{id}/conflicts")),
+            "links": { "self": format!("{LINK_BASE}/group_appointments/{id}") },
+        })));
+    }
+    let gc = acc.collection_mut("group_appointments");
+    for g in group {
+        gc.put(g);
+    }
+    let ac = acc.collection_mut("attendees");
+    for a in attendees {
+        ac.put(a);
+    }
+}
+
+/// Invoices for most appointments that ended in the last [`INVOICE_DAYS`] days: issued
+/// when the appointment ended, most of them paid (closed) since.
+fn invoices(rng: &mut Rng, ids: &mut Ids, acc: &mut Account, billable: &[Billable], now: i64) {
+    let ic = acc.collection_mut("invoices");
+    let mut number = 1000;
+    for b in billable {
+        if !rng.chance(0.8) {
+            continue;
+        }
+        number += 1;
+        let created = b.ended.min(now);
+        let id = ids.next(created);
+        let closed = rng.chance(0.75).then(|| between(rng, created, now));
+        let amount = 40 + b.minutes * 2;
+        let date = Timestamp::from_unix(b.ended)
+            .map(|t| t.to_string()[..10].to_string())
+            .unwrap_or_default();
+        ic.put(obj(json!({
+            "id": id.to_string(),
+            "number": number,
+            "issue_date": date,
+            "status": if closed.is_some() { 20 } else { 10 },
+            "status_description": if closed.is_some() { "Closed" } else { "Open" },
+            "total_amount": format!("{amount}.0"),
+            "net_amount": format!("{amount}.0"),
+            "tax_amount": "0.0",
+            "discounted_amount": "0.0",
+            "notes": "",
+            "created_at": ts(created),
+            "updated_at": ts(closed.unwrap_or(created)),
+            "archived_at": null,
+            "deleted_at": null,
+            "closed_at": closed.map_or(Value::Null, ts),
+            "appointment": link(format!("appointments/{}", b.id)),
+            "business": b.business,
+            "practitioner": b.practitioner,
+            "patient": b.patient,
+            "links": { "self": format!("{LINK_BASE}/invoices/{id}") },
+        })));
+    }
 }
 
 const KEY_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -664,13 +899,14 @@ impl World {
         let patient_id = rng.pick(&visible).copied();
         if let Some(p) = patient_id.and_then(|id| self.record(key, "patients", &id.to_string())) {
             let starts = (now / 900 + 96 + rng.range_i64(0, 96 * 14)) * 900;
-            let minutes = refs.types.first().map_or(30, |t| t.1);
+            let (type_id, minutes) = refs.types.first().copied().unwrap_or((0, 30));
             let id = self.new_id();
             let t = ApptTimes {
                 created: now,
                 updated: now,
                 starts,
                 minutes,
+                type_id,
             };
             let a = appointment(&mut rng, id, &PatientRef::of(&p), &refs, &t, now);
             ch.new_appointments
@@ -683,15 +919,23 @@ impl World {
         let active = |s: &Stored| s.flags == 0;
         let mut refs = Refs {
             practitioners: ids_where(self, key, "practitioners", active),
+            all_practitioners: ids_where(self, key, "practitioners", |s| {
+                s.flags & !record::FLAG_INACTIVE == 0
+            }),
             businesses: ids_where(self, key, "businesses", active),
             types: Vec::new(),
         };
         for id in ids_where(self, key, "appointment_types", active) {
-            let minutes = self
-                .record(key, "appointment_types", &id.to_string())
-                .and_then(|r| r.get("duration_in_minutes").and_then(Value::as_i64))
-                .unwrap_or(30);
-            refs.types.push((id, minutes));
+            let Some(r) = self.record(key, "appointment_types", &id.to_string()) else {
+                continue;
+            };
+            let int = |k: &str| r.get(k).and_then(Value::as_i64);
+            // Classes are not individual appointment types.
+            if int("max_attendees").unwrap_or(1) > 1 {
+                continue;
+            }
+            refs.types
+                .push((id, int("duration_in_minutes").unwrap_or(30)));
         }
         refs
     }
@@ -741,6 +985,73 @@ mod tests {
             assert!(starts <= now.unix() + 61 * DAY && starts >= now.unix() - 367 * DAY);
             let pid = s.value("patient_id").unwrap();
             assert!(pa.get(pid.as_str().unwrap().parse().unwrap()).is_some());
+        }
+    }
+
+    #[test]
+    fn links_point_at_generated_records() {
+        let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let a = account(3, 200, 3, now);
+        let ids = |name: &str| -> std::collections::HashSet<String> {
+            a.collection(name)
+                .unwrap()
+                .ids()
+                .iter()
+                .map(u64::to_string)
+                .collect()
+        };
+        let (types, pracs, bizs, pats) = (
+            ids("appointment_types"),
+            ids("practitioners"),
+            ids("businesses"),
+            ids("patients"),
+        );
+        let link =
+            |rec: &Record, name: &str| record::link_id(&rec[name]).map(str::to_string).unwrap();
+        let mut used_types = std::collections::HashSet::new();
+        let mut inactive_used = false;
+        let inactive: Vec<String> = a
+            .collection("practitioners")
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.flags & record::FLAG_INACTIVE != 0)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        assert_eq!(inactive.len(), 1);
+        for (_, s) in a.collection("individual_appointments").unwrap().iter() {
+            let r = s.record();
+            assert!(types.contains(&link(&r, "appointment_type")));
+            assert!(pracs.contains(&link(&r, "practitioner")));
+            assert!(bizs.contains(&link(&r, "business")));
+            used_types.insert(link(&r, "appointment_type"));
+            inactive_used |= inactive.contains(&link(&r, "practitioner"));
+        }
+        assert_eq!(
+            used_types.len(),
+            APPOINTMENT_TYPES.len(),
+            "every type is used"
+        );
+        assert!(
+            inactive_used,
+            "old appointments can be with a former practitioner"
+        );
+        let groups = ids("group_appointments");
+        assert_eq!(groups.len(), 8);
+        let attendees = a.collection("attendees").unwrap();
+        assert!(attendees.len() >= 16);
+        for (_, s) in attendees.iter() {
+            let r = s.record();
+            assert!(groups.contains(&link(&r, "booking")));
+            assert!(pats.contains(&link(&r, "patient")));
+        }
+        for (_, s) in a.collection("group_appointments").unwrap().iter() {
+            assert!(types.contains(&link(&s.record(), "appointment_type")));
+        }
+        let appts = ids("individual_appointments");
+        let invoices = a.collection("invoices").unwrap();
+        assert!(invoices.len() > 20, "{}", invoices.len());
+        for (_, s) in invoices.iter() {
+            assert!(appts.contains(&link(&s.record(), "appointment")));
         }
     }
 

@@ -4,6 +4,7 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
+mod activity;
 mod records;
 mod runs;
 mod schema;
@@ -51,6 +52,14 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "the database {path} has schema version {found}, older than this routiq-sync's ({supported}), and cannot be upgraded from here; run `routiq-sync sync` as a user who can write it"
+    )]
+    OlderSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -81,14 +90,22 @@ impl Store {
         Self::open_with(path, OpenFlags::default(), true)
     }
 
-    /// Opens an existing database for reading, without creating or migrating anything.
-    /// Returns `Ok(None)` when the file does not exist yet.
+    /// Opens an existing database for reading, without creating anything. A file from an
+    /// older routiq-sync is first migrated forward, as the next sync would do (after an
+    /// upgrade `status` keeps working before that sync). Returns `Ok(None)` when the
+    /// file does not exist yet.
     pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
         if !path.exists() {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Self::open_with(path, flags, false).map(Some)
+        match Self::open_with(path, flags, false) {
+            Err(StoreError::OlderSchema { .. }) => {
+                drop(Self::open_with(path, OpenFlags::default(), true)?);
+                Self::open_with(path, flags, false).map(Some)
+            }
+            other => other.map(Some),
+        }
     }
 
     fn open_with(path: &Path, flags: OpenFlags, write: bool) -> Result<Store, StoreError> {
@@ -115,12 +132,10 @@ impl Store {
             conn.pragma_update(None, "foreign_keys", "ON")?;
             schema::migrate(&mut conn, &shown)?;
         } else if version < CURRENT_VERSION {
-            // Read-only callers never migrate; an old file simply looks empty to them.
-            return Err(StoreError::NotADatabase {
+            return Err(StoreError::OlderSchema {
                 path: shown,
-                detail: format!(
-                    "schema version {version} is older than {CURRENT_VERSION}; run a sync first"
-                ),
+                found: version,
+                supported: CURRENT_VERSION,
             });
         }
         Ok(Store {

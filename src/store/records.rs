@@ -23,10 +23,32 @@ impl Store {
     /// whole page and its cursor, or neither.
     ///
     /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
+    /// The page comes from the resource's main route; see [`Store::write_route_page`].
     pub fn write_page(
         &mut self,
         org_id: &str,
         resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        self.write_route_page(
+            org_id,
+            resource,
+            resource.name(),
+            records,
+            full_run,
+            synced_at,
+        )
+    }
+
+    /// Like [`Store::write_page`] for a page of the route whose cursor key is
+    /// `cursor_key` (one of [`Resource::cursor_keys`]): that route's cursor advances.
+    pub fn write_route_page(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        cursor_key: &str,
         records: &[Record],
         full_run: Option<i64>,
         synced_at: Timestamp,
@@ -67,20 +89,20 @@ impl Store {
             }
         }
         if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-            Store::advance_cursor(&tx, org_id, resource, newest)?;
+            Store::advance_cursor(&tx, org_id, cursor_key, newest)?;
             if full_run.is_some() {
-                Store::advance_full_position(&tx, org_id, resource, newest)?;
+                Store::advance_full_position(&tx, org_id, cursor_key, newest)?;
             }
         }
         tx.commit()?;
         Ok(result)
     }
 
-    /// Ends a full walk of `resource` that reached the last page without error: rows the
-    /// walk did not see are marked `deleted_upstream_at = now` (never removed), and the
-    /// resource's last full sync becomes `started_at` (when the walk began, since changes
-    /// made after that were seen by it only if they moved past its position). Returns how
-    /// many rows were marked.
+    /// Ends a full walk of `resource` that reached the last page of every route without
+    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (never
+    /// removed), and the resource's last full sync becomes `started_at` (when the walk
+    /// began, since changes made after that were seen by it only if they moved past its
+    /// position). Returns how many rows were marked.
     pub fn finish_full(
         &mut self,
         org_id: &str,

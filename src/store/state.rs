@@ -34,7 +34,11 @@ pub struct FullWalkState {
 pub struct OrgState {
     /// When the last successful run finished.
     pub last_success_at: Option<Timestamp>,
+    /// The state of each resource's main route (keyed by the resource's name).
     pub resources: BTreeMap<Resource, ResourceState>,
+    /// The state of every route, by cursor key ([`Resource::cursor_keys`]): the main
+    /// routes again, plus secondary ones such as `practitioners_inactive`.
+    pub routes: BTreeMap<String, ResourceState>,
 }
 
 impl Store {
@@ -45,6 +49,7 @@ impl Store {
              FROM sync_state WHERE org_id = ?1",
         )?;
         let mut resources = BTreeMap::new();
+        let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
             let state = ResourceState {
@@ -66,10 +71,12 @@ impl Store {
             if let Ok(resource) = name.parse::<Resource>() {
                 resources.insert(resource, state);
             }
+            routes.insert(name, state);
         }
         Ok(OrgState {
             last_success_at: self.last_success_at(org_id)?,
             resources,
+            routes,
         })
     }
 
@@ -87,7 +94,8 @@ impl Store {
         Ok(at.as_deref().and_then(Timestamp::parse))
     }
 
-    /// Records that run `run_id` starts a fresh full walk of `resource`.
+    /// Records that run `run_id` starts a fresh full walk of `resource` (of every one of
+    /// its routes).
     pub fn begin_full(
         &mut self,
         org_id: &str,
@@ -95,43 +103,47 @@ impl Store {
         run_id: i64,
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for key in resource.cursor_keys() {
+            tx.prepare_cached(
                 "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
                    full_started_at = excluded.full_started_at, full_position = NULL",
             )?
-            .execute(params![
-                org_id,
-                resource.name(),
-                run_id,
-                started_at.to_string()
-            ])?;
+            .execute(params![org_id, key, run_id, started_at.to_string()])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
-    /// Records that the full walk of `resource`, started at `started_at`, reached its end.
+    /// Records that the full walk of `resource` (every route of it), started at
+    /// `started_at`, reached its end.
     pub(super) fn end_full(
         tx: &rusqlite::Transaction<'_>,
         org_id: &str,
         resource: Resource,
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
-        tx.prepare_cached(
-            "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
-               full_started_at = NULL, full_position = NULL
-             WHERE org_id = ?1 AND resource = ?2",
-        )?
-        .execute(params![org_id, resource.name(), started_at.to_string()])?;
+        for key in resource.cursor_keys() {
+            tx.prepare_cached(
+                "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
+                   full_started_at = NULL, full_position = NULL
+                 WHERE org_id = ?1 AND resource = ?2",
+            )?
+            .execute(params![org_id, key, started_at.to_string()])?;
+        }
         Ok(())
     }
 
-    /// Moves the position of the full walk in progress forward, inside the page's transaction.
+    /// Moves the position of the full walk in progress on the route `cursor_key` forward,
+    /// inside the page's transaction.
     pub(super) fn advance_full_position(
         tx: &rusqlite::Transaction<'_>,
         org_id: &str,
-        resource: Resource,
+        cursor_key: &str,
         to: Timestamp,
     ) -> Result<(), StoreError> {
         tx.prepare_cached(
@@ -139,15 +151,16 @@ impl Store {
              WHERE org_id = ?1 AND resource = ?2
                AND (full_position IS NULL OR full_position < ?3)",
         )?
-        .execute(params![org_id, resource.name(), to.to_string()])?;
+        .execute(params![org_id, cursor_key, to.to_string()])?;
         Ok(())
     }
 
-    /// Moves the cursor forward to `to` (never backwards), inside the page's transaction.
+    /// Moves the cursor of the route `cursor_key` forward to `to` (never backwards),
+    /// inside the page's transaction.
     pub(super) fn advance_cursor(
         tx: &rusqlite::Transaction<'_>,
         org_id: &str,
-        resource: Resource,
+        cursor_key: &str,
         to: Timestamp,
     ) -> Result<(), StoreError> {
         // Timestamps are stored in one fixed-width format, so text order is time order.
@@ -156,7 +169,7 @@ impl Store {
              ON CONFLICT (org_id, resource) DO UPDATE SET cursor = excluded.cursor
              WHERE sync_state.cursor IS NULL OR sync_state.cursor < excluded.cursor",
         )?
-        .execute(params![org_id, resource.name(), to.to_string()])?;
+        .execute(params![org_id, cursor_key, to.to_string()])?;
         Ok(())
     }
 }

@@ -14,14 +14,14 @@ pub struct TableSpec {
 
 /// The table that holds `resource`.
 pub fn table(resource: Resource) -> TableSpec {
-    match resource {
-        Resource::Patients => TableSpec {
-            name: "patients",
-            columns: &["first_name", "last_name", "email", "date_of_birth"],
-        },
-        Resource::Appointments => TableSpec {
-            name: "appointments",
-            columns: &[
+    let (name, columns): (&'static str, &'static [&'static str]) = match resource {
+        Resource::Patients => (
+            "patients",
+            &["first_name", "last_name", "email", "date_of_birth", "phone"],
+        ),
+        Resource::Appointments => (
+            "appointments",
+            &[
                 "starts_at",
                 "ends_at",
                 "cancelled_at",
@@ -30,8 +30,78 @@ pub fn table(resource: Resource) -> TableSpec {
                 "appointment_type_id",
                 "business_id",
             ],
-        },
-    }
+        ),
+        Resource::AppointmentTypes => (
+            "appointment_types",
+            &[
+                "name",
+                "category",
+                "color",
+                "duration_in_minutes",
+                "max_attendees",
+                "show_in_online_bookings",
+            ],
+        ),
+        Resource::Practitioners => (
+            "practitioners",
+            &[
+                "first_name",
+                "last_name",
+                "title",
+                "display_name",
+                "designation",
+                "active",
+                "show_in_online_bookings",
+                "user_id",
+            ],
+        ),
+        Resource::Businesses => (
+            "businesses",
+            &[
+                "business_name",
+                "display_name",
+                "city",
+                "state",
+                "country_code",
+                "time_zone",
+                "time_zone_identifier",
+                "show_in_online_bookings",
+            ],
+        ),
+        Resource::GroupAppointments => (
+            "group_appointments",
+            &[
+                "starts_at",
+                "ends_at",
+                "practitioner_id",
+                "appointment_type_id",
+                "business_id",
+                "max_attendees",
+            ],
+        ),
+        Resource::Attendees => (
+            "attendees",
+            &["booking_id", "patient_id", "arrived", "cancelled_at"],
+        ),
+        Resource::Invoices => (
+            "invoices",
+            &[
+                "number",
+                "issue_date",
+                "status",
+                "status_description",
+                "total_amount",
+                "net_amount",
+                "tax_amount",
+                "closed_at",
+                "patient_id",
+                "practitioner_id",
+                "business_id",
+                "appointment_id",
+            ],
+        ),
+    };
+    TableSpec { name, columns }
 }
 
 impl TableSpec {

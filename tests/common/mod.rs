@@ -98,6 +98,16 @@ impl TestEnv {
 
     /// Writes a config with the given `(org_id, key)` pairs.
     pub fn write_config_with(&self, extra: &str, orgs: &[(String, String)]) {
+        self.write_config_orgs(extra, orgs, "");
+    }
+
+    /// Writes the config with every org, adding `org_lines` (e.g. `resources = [...]`)
+    /// to each `[[org]]` table.
+    pub fn write_config_org_lines(&self, org_lines: &str) {
+        self.write_config_orgs("", &self.orgs.clone(), org_lines);
+    }
+
+    fn write_config_orgs(&self, extra: &str, orgs: &[(String, String)], org_lines: &str) {
         let mut text = format!(
             "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
             self.db_path().display().to_string(),
@@ -118,7 +128,7 @@ impl TestEnv {
         text.push('\n');
         for (id, key) in orgs {
             text.push_str(&format!(
-                "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n\n",
+                "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n{org_lines}\n\n",
                 self.fake.base_url()
             ));
         }
@@ -195,7 +205,7 @@ impl TestEnv {
 
     /// The same view of the local table, for rows not marked deleted upstream.
     pub fn local_rows(&self, org: &str, table: &str) -> BTreeMap<String, String> {
-        let cancelled = if table == "appointments" {
+        let cancelled = if table == "appointments" || table == "attendees" {
             "cancelled_at"
         } else {
             "NULL"

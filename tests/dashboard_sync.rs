@@ -1,0 +1,386 @@
+//! Reference and optional resources through the real binary against the fake Cliniko:
+//! they arrive, join, stay off unless enabled, and cost one request per route when
+//! nothing changed.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::TestEnv;
+use routiq_sync::fake::Fault;
+use routiq_sync::resource::Resource;
+use serde_json::json;
+
+fn count(env: &TestEnv, sql: &str) -> i64 {
+    env.db()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Asserts the local table holds exactly the server collection's rows (ids, updated_at,
+/// archived_at, cancelled_at), ignoring rows marked deleted upstream.
+fn assert_table_in_sync(env: &TestEnv, org: &str, collection: &str, table: &str) {
+    let server = env.server_rows(org, collection);
+    let local = env.local_rows(org, table);
+    assert!(!server.is_empty(), "{collection}: the fake has no rows");
+    assert_eq!(server, local, "{org} {table}");
+}
+
+/// `resource -> api_calls` of the org's newest run.
+fn calls_per_resource(env: &TestEnv, org: &str) -> BTreeMap<String, u64> {
+    let json: String = env
+        .db()
+        .query_row(
+            "SELECT resources FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
+            [org],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, c)| (k.clone(), c["api_calls"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn reference_resources_arrive_by_default_and_appointments_join_to_them() {
+    let env = TestEnv::new(1, 60, 3);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+    assert_table_in_sync(&env, "org_1", "appointment_types", "appointment_types");
+    assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
+    assert_table_in_sync(&env, "org_1", "businesses", "businesses");
+
+    // Every appointment's type, practitioner and business is there.
+    for (table, column) in [
+        ("appointment_types", "appointment_type_id"),
+        ("practitioners", "practitioner_id"),
+        ("businesses", "business_id"),
+    ] {
+        let orphans = count(
+            &env,
+            &format!(
+                "SELECT COUNT(*) FROM appointments a LEFT JOIN {table} r
+                 ON r.org_id = a.org_id AND r.id = a.{column} WHERE r.id IS NULL"
+            ),
+        );
+        assert_eq!(orphans, 0, "appointments whose {column} is not in {table}");
+    }
+    // The inactive practitioner came from /practitioners/inactive, flagged inactive, and
+    // old appointments join to them.
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM practitioners WHERE active = 0"),
+        1
+    );
+    assert!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM appointments a JOIN practitioners p
+             ON p.org_id = a.org_id AND p.id = a.practitioner_id WHERE p.active = 0"
+        ) > 0
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM practitioners WHERE active = 1 AND display_name IS NOT NULL"
+        ),
+        count(&env, "SELECT COUNT(*) FROM practitioners") - 1
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM appointment_types
+             WHERE duration_in_minutes > 0 AND color LIKE '#%' AND name IS NOT NULL"
+        ),
+        count(&env, "SELECT COUNT(*) FROM appointment_types")
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM businesses WHERE time_zone IS NULL OR business_name IS NULL"
+        ),
+        0
+    );
+    // Both practitioner routes have their own cursor.
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM sync_state WHERE org_id = 'org_1' AND cursor IS NOT NULL
+             AND resource IN ('practitioners', 'practitioners_inactive')"
+        ),
+        2
+    );
+    // Optional resources were neither requested nor stored.
+    let stats = env.fake.stats(&env.key("org_1"));
+    for path in ["/v1/group_appointments", "/v1/attendees", "/v1/invoices"] {
+        assert_eq!(stats.path_count(path), 0, "{path}");
+    }
+    for table in ["group_appointments", "attendees", "invoices"] {
+        assert_eq!(count(&env, &format!("SELECT COUNT(*) FROM {table}")), 0);
+    }
+    // Practitioner routes never get an archived_at filter (a 400 from Cliniko).
+    assert!(
+        stats
+            .log
+            .iter()
+            .filter(|r| r.path.starts_with("/v1/practitioners"))
+            .all(|r| !r.query.contains("archived_at")),
+        "{:#?}",
+        stats.log
+    );
+}
+
+#[test]
+fn an_incremental_run_with_nothing_changed_costs_one_request_per_route() {
+    let env = TestEnv::new(1, 40, 2);
+    let all: Vec<String> = Resource::ALL
+        .iter()
+        .map(|r| format!("{:?}", r.name()))
+        .collect();
+    env.write_config_org_lines(&format!("resources = [{}]", all.join(", ")));
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("org_1 incremental ok"),
+        "{}",
+        run.stderr
+    );
+    // One request per route: 8 resources, practitioners with two routes.
+    assert_eq!(
+        env.requests("org_1"),
+        9,
+        "{:#?}",
+        env.fake.stats(&env.key("org_1")).log
+    );
+    let per_resource = calls_per_resource(&env, "org_1");
+    let expected: BTreeMap<String, u64> = Resource::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), r.cursor_keys().len() as u64))
+        .collect();
+    assert_eq!(per_resource, expected);
+    assert_eq!(per_resource["appointment_types"], 1);
+    assert_eq!(per_resource["practitioners"], 2);
+    assert_eq!(per_resource["businesses"], 1);
+}
+
+#[test]
+fn optional_resources_sync_when_enabled_with_the_same_semantics() {
+    let env = TestEnv::new(1, 100, 2);
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.write_config_org_lines(
+        "resources = [\"patients\", \"appointments\", \"appointment_types\", \"practitioners\", \
+         \"businesses\", \"group_appointments\", \"attendees\", \"invoices\"]",
+    );
+    // Newly enabled resources get their first (full) sync, the others stay incremental.
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("org_1 mixed ok"), "{}", run.stderr);
+    assert_table_in_sync(&env, "org_1", "group_appointments", "group_appointments");
+    assert_table_in_sync(&env, "org_1", "attendees", "attendees");
+    assert_table_in_sync(&env, "org_1", "invoices", "invoices");
+    // Cancelled attendees came too (cancelled_at:*), and everything joins.
+    assert!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM attendees WHERE cancelled_at IS NOT NULL"
+        ) > 0
+    );
+    let orphans = [
+        "SELECT COUNT(*) FROM attendees a LEFT JOIN group_appointments g
+         ON g.org_id = a.org_id AND g.id = a.booking_id WHERE g.id IS NULL",
+        "SELECT COUNT(*) FROM attendees a LEFT JOIN patients p
+         ON p.org_id = a.org_id AND p.id = a.patient_id WHERE p.id IS NULL",
+        "SELECT COUNT(*) FROM group_appointments g LEFT JOIN appointment_types t
+         ON t.org_id = g.org_id AND t.id = g.appointment_type_id WHERE t.id IS NULL",
+        "SELECT COUNT(*) FROM invoices i LEFT JOIN appointments a
+         ON a.org_id = i.org_id AND a.id = i.appointment_id WHERE a.id IS NULL",
+    ];
+    for sql in orphans {
+        assert_eq!(count(&env, sql), 0, "{sql}");
+    }
+
+    // Upstream changes arrive incrementally: an attendee cancelled, an invoice closed,
+    // a group appointment archived.
+    let key = env.key("org_1");
+    let (attendee, invoice, group) = env.fake.with_world(|w| {
+        w.advance(std::time::Duration::from_secs(5));
+        let attendee = w
+            .records(&key, "attendees")
+            .into_iter()
+            .find(|r| r["cancelled_at"].is_null())
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .unwrap();
+        w.cancel(&key, "attendees", &attendee, 30).unwrap();
+        let invoice = w.ids(&key, "invoices")[0].clone();
+        w.update(&key, "invoices", &invoice, |r| {
+            r.insert("status".into(), json!(20));
+            r.insert("status_description".into(), json!("Closed"));
+        })
+        .unwrap();
+        let group = w.ids(&key, "group_appointments")[0].clone();
+        w.archive(&key, "group_appointments", &group).unwrap();
+        (attendee, invoice, group)
+    });
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("org_1 incremental ok"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 9, "one request per route");
+    let one = |sql: String| count(&env, &sql);
+    assert_eq!(
+        one(format!(
+            "SELECT COUNT(*) FROM attendees WHERE id = '{attendee}' AND cancelled_at IS NOT NULL"
+        )),
+        1
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT COUNT(*) FROM invoices WHERE id = '{invoice}' AND status = 20"
+        )),
+        1
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT COUNT(*) FROM group_appointments WHERE id = '{group}' AND archived_at IS NOT NULL"
+        )),
+        1
+    );
+
+    // A hard delete is only seen by a full sync, which marks the row.
+    let gone = env.fake.with_world(|w| {
+        let id = w.ids(&key, "invoices")[1].clone();
+        w.hard_delete(&key, "invoices", &id).unwrap();
+        id
+    });
+    let run = env.run(&["full", "--all", "--resource", "invoices"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    assert_eq!(
+        one(format!(
+            "SELECT COUNT(*) FROM invoices WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
+        )),
+        1
+    );
+    assert_table_in_sync(&env, "org_1", "invoices", "invoices");
+}
+
+#[test]
+fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both() {
+    let env = TestEnv::new(1, 20, 1);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let key = env.key("org_1");
+    // Deactivate one practitioner: it leaves /practitioners for /practitioners/inactive.
+    let moved = env.fake.with_world(|w| {
+        w.advance(std::time::Duration::from_secs(5));
+        let active = w
+            .records(&key, "practitioners")
+            .into_iter()
+            .find(|r| r["active"] == json!(true))
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .unwrap();
+        w.update(&key, "practitioners", &active, |r| {
+            r.insert("active".into(), json!(false));
+        })
+        .unwrap();
+        active
+    });
+    env.run(&["sync", "--all", "--force", "--resource", "practitioners"])
+        .expect_code(0);
+    let active_of = |id: &str| -> i64 {
+        env.db()
+            .query_row(
+                "SELECT active FROM practitioners WHERE id = ?1 AND deleted_upstream_at IS NULL",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(active_of(&moved), 0);
+    assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
+
+    // A full sync whose second route fails reconciles nothing...
+    let gone = env.fake.with_world(|w| {
+        let id = w
+            .records(&key, "practitioners")
+            .into_iter()
+            .find(|r| r["active"] == json!(true))
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .unwrap();
+        w.hard_delete(&key, "practitioners", &id).unwrap();
+        id
+    });
+    env.fake
+        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
+    env.fake.push_fault(&key, Fault::Status(400));
+    let run = env.run(&["full", "--all", "--resource", "practitioners"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    let marked = "SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL";
+    assert_eq!(count(&env, marked), 0, "half a walk reconciles nothing");
+
+    // ...and the next full sync walks both routes again, then reconciles.
+    env.fake.reset_stats();
+    let run = env.run(&["full", "--all", "--resource", "practitioners"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    let stats = env.fake.stats(&key);
+    assert_eq!(stats.path_count("/v1/practitioners"), 1);
+    assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);
+    assert_eq!(
+        count(
+            &env,
+            &format!(
+                "SELECT COUNT(*) FROM practitioners WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
+            )
+        ),
+        1
+    );
+    assert_eq!(count(&env, marked), 1);
+    assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
+}
+
+#[test]
+fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions() {
+    let env = TestEnv::new(1, 20, 1);
+    env.write_config_org_lines("resources = [\"practitioners\"]");
+    let key = env.key("org_1");
+    env.fake
+        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
+    env.fake.push_fault(&key, Fault::Status(400));
+    env.run(&["sync", "--all"]).expect_code(1);
+    // The active route was walked and committed; the inactive one failed.
+    let active = count(&env, "SELECT COUNT(*) FROM practitioners");
+    assert!(active >= 2);
+
+    env.fake.reset_stats();
+    let run = env.run_env(&["-v", "sync", "--all", "--force"], &[]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("resuming the unfinished full sync of practitioners"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    // The active route resumed from its position (its last row, one request).
+    let stats = env.fake.stats(&key);
+    assert_eq!(stats.path_count("/v1/practitioners"), 1);
+    assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL"
+        ),
+        0,
+        "rows seen before the failure are not marked deleted"
+    );
+    assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
+}
