@@ -137,11 +137,11 @@ fn a_slow_response_times_out_and_is_retried() {
 #[test]
 fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
     let env = TestEnv::new(1, 20, 1);
-    env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
+    env.fake.push_fault(&env.key("org_1"), Fault::Status(401));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
     assert!(
-        run.stderr.contains("rejected the API key (HTTP 403)"),
+        run.stderr.contains("rejected the API key (HTTP 401)"),
         "{}",
         run.stderr
     );
@@ -153,8 +153,29 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
     assert_eq!(
         env.requests("org_1"),
         1,
-        "no retry, and the other resource is not tried"
+        "no retry, and no other resource is tried"
     );
+}
+
+#[test]
+fn a_forbidden_resource_fails_the_org_but_not_its_other_resources() {
+    // Keys carry their user's permissions (cliniko-api.md §2): a 403 on one route.
+    let env = TestEnv::new(1, 20, 1);
+    env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
+    let run = env.run(&["sync", "--all", "--resource", "patients", "appointments"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("patients: Cliniko refused access (HTTP 403)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("drop `patients`"), "{}", run.stderr);
+    let appointments: i64 = env
+        .db()
+        .query_row("SELECT COUNT(*) FROM appointments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(appointments, 20, "the other resource still synced");
 }
 
 #[test]

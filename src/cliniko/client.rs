@@ -170,7 +170,10 @@ impl Client {
                             self.limiter.pause_until(Instant::now() + wait);
                             continue;
                         }
-                        401 | 403 => return Err(ApiError::KeyRejected { status }),
+                        401 => return Err(ApiError::KeyRejected { status }),
+                        // Keys carry their user's permissions: a 403 is about this
+                        // route, and other routes may still work.
+                        403 => return Err(ApiError::Forbidden),
                         500..=599 => Transient::Server(status),
                         _ => {
                             let body = resp

@@ -27,6 +27,10 @@ pub enum ApiError {
         "Cliniko rejected the API key (HTTP {status}): the key is wrong, revoked, or its user lacks access"
     )]
     KeyRejected { status: u16 },
+    #[error(
+        "Cliniko refused access (HTTP 403): the key's user lacks permission for this, or the key was revoked"
+    )]
+    Forbidden,
     #[error("Cliniko answered HTTP {status}{}{}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default(), location.as_ref().map(|l| format!(" (redirect to {l}: check base_url)")).unwrap_or_default())]
     Http {
         status: u16,

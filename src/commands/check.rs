@@ -434,6 +434,10 @@ fn classify(result: Result<(), ApiError>, took: Duration) -> Probe {
         Err(ApiError::KeyRejected { status }) => Probe::Rejected(format!(
             "Cliniko refused the key (HTTP {status}): it is wrong, revoked, or its user lacks access"
         )),
+        Err(ApiError::Forbidden) => Probe::Rejected(
+            "Cliniko refused access (HTTP 403): the key's user lacks permission, or the key was revoked"
+                .to_string(),
+        ),
         Err(e @ ApiError::Network { .. }) => Probe::Unreachable(format!(
             "{e}; check base_url (or the shard) and the network"
         )),

@@ -240,6 +240,10 @@ fn classify(ctx: &OrgContext<'_>, resource: crate::resource::Resource, e: ApiErr
     match e {
         ApiError::Interrupted => Stop::Interrupted,
         ApiError::KeyRejected { .. } => Stop::Fatal(format!("{what}; check {}", ctx.key_hint)),
+        ApiError::Forbidden => Stop::Failed(format!(
+            "{what}; give that Cliniko user access, or drop `{resource}` from the org's `resources` (key: {})",
+            ctx.key_hint
+        )),
         ApiError::RateLimited { .. } => Stop::Fatal(what),
         ApiError::Network { .. } | ApiError::Server { .. } => Stop::Fatal(format!(
             "{what}; the cursor stays at the last committed page and the next run retries"
