@@ -1,6 +1,6 @@
 //! Writing pages of records: upsert, cursor advance and full-sync reconciliation.
 
-use rusqlite::{TransactionBehavior, params, params_from_iter, types::Value};
+use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::tables::table;
 use super::{Store, StoreError};
@@ -44,19 +44,14 @@ impl Store {
             ))?;
             let synced = synced_at.to_string();
             for rec in records {
-                let mut values: Vec<Value> = Vec::with_capacity(8 + rec.columns.len());
-                values.push(Value::Text(org_id.to_string()));
-                values.push(Value::Text(rec.id.clone()));
-                values.push(opt_ts(rec.created_at));
-                values.push(Value::Text(rec.updated_at.to_string()));
-                values.push(opt_ts(rec.archived_at));
-                values.extend(rec.columns.iter().map(|c| match c {
-                    Some(s) => Value::Text(s.clone()),
-                    None => Value::Null,
-                }));
-                values.push(Value::Text(rec.raw_json.clone()));
-                values.push(Value::Text(synced.clone()));
-                values.push(full_run.map_or(Value::Null, Value::Integer));
+                let created = rec.created_at.map(|t| t.to_string());
+                let updated = rec.updated_at.to_string();
+                let archived = rec.archived_at.map(|t| t.to_string());
+                // Borrowed, not copied: raw_json is most of a row's bytes.
+                let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
+                let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &full_run];
+                let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
+                let values = head.into_iter().chain(columns).chain(tail);
                 if upsert.execute(params_from_iter(values))? > 0 {
                     result.written += 1;
                     result.archived += u64::from(rec.hidden);
@@ -118,8 +113,4 @@ impl Store {
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
-}
-
-fn opt_ts(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| Value::Text(t.to_string()))
 }
