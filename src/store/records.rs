@@ -114,3 +114,71 @@ impl Store {
         Ok(n as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, ts: i64) -> Record {
+        Record {
+            id: id.into(),
+            created_at: None,
+            updated_at: Timestamp::from_unix(ts).unwrap(),
+            archived_at: None,
+            hidden: false,
+            columns: vec![None; 4],
+            raw_json: format!("{{\"id\":\"{id}\"}}"),
+        }
+    }
+
+    #[test]
+    fn totals_count_the_present_index_and_old_files_gain_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        let page = [rec("1", 10), rec("2", 20), rec("3", 30)];
+        let w = store
+            .write_page("org_1", Resource::Patients, &page, None, now)
+            .unwrap();
+        assert_eq!(w.written, 3);
+        store
+            .connection()
+            .execute(
+                "UPDATE patients SET deleted_upstream_at = 'x' WHERE id = '2'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(store.count_present("org_1", Resource::Patients).unwrap(), 2);
+        let plan: String = store
+            .connection()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM patients
+                 WHERE org_id = 'org_1' AND deleted_upstream_at IS NULL",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("patients_present"), "{plan}");
+        // A file from before the index: reopening migrates it forward.
+        store
+            .connection()
+            .execute_batch(
+                "DROP INDEX patients_present; DROP INDEX appointments_present;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let n: i64 = store
+            .connection()
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_present'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(store.count_present("org_1", Resource::Patients).unwrap(), 2);
+    }
+}
