@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+use super::prefetch;
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress};
 use crate::cliniko::{ApiError, Client, Walk, endpoint};
@@ -194,15 +195,12 @@ fn walk_resource(
         }
     };
     ctx.progress.resource_started(org, resource, plan.mode);
-    let mut walk = Walk::new(endpoint(resource), plan.start, plan.window);
+    let walk = Walk::new(endpoint(resource), plan.start, plan.window);
     let mut stop = None;
-    while !walk.is_complete() {
-        if ctx.cancel.load(Ordering::Relaxed) {
-            stop = Some(Stop::Interrupted);
-            break;
-        }
-        match walk.next_page(ctx.client) {
-            Ok(Some(page)) => {
+    // The next page is fetched and parsed while this one is written (two cores).
+    let walk = prefetch::walk_pages::<StoreError>(walk, ctx.client, ctx.cancel, |page| {
+        match page {
+            Ok(page) => {
                 let written = store.write_page(
                     org,
                     resource,
@@ -216,13 +214,10 @@ fn walk_resource(
                 ctx.progress
                     .page_written(org, resource, counts.fetched, page.total_entries);
             }
-            Ok(None) => break,
-            Err(e) => {
-                stop = Some(classify(ctx, resource, e));
-                break;
-            }
+            Err(e) => stop = Some(classify(ctx, resource, e)),
         }
-    }
+        Ok(stop.is_none())
+    })?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
     }
