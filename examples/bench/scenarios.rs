@@ -24,8 +24,9 @@ pub struct Bins {
 /// How big each scenario is.
 #[derive(Debug, Clone)]
 pub struct Sizes {
-    /// a: records of each full-sync run (one org).
+    /// a: records of each full-sync run (one org), and runs per size (the median is shown).
     pub full_sync: Vec<usize>,
+    pub full_sync_runs: usize,
     /// b: records of the org, and how many patients and appointments change (each).
     pub incremental_records: usize,
     pub changed: usize,
@@ -49,6 +50,7 @@ impl Sizes {
     pub fn full() -> Sizes {
         Sizes {
             full_sync: vec![20_000, 200_000],
+            full_sync_runs: 3,
             incremental_records: 20_000,
             changed: 20,
             orgs: 50,
@@ -84,6 +86,7 @@ impl Sizes {
     pub fn tiny() -> Sizes {
         Sizes {
             full_sync: vec![200, 400],
+            full_sync_runs: 1,
             incremental_records: 200,
             orgs: 3,
             org_records: 40,
@@ -137,13 +140,28 @@ fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
         let spec = FakeSpec::records(n);
         let fake = FakeServer::start(&bins.fake, &spec)?;
         let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
-        let m = env.run(&["full", "--all"])?;
-        let requests = fake.counts()?.requests;
-        let rows = expect_rows(&env, spec.per_org())?;
+        let mut runs = Vec::new();
+        let mut requests = 0;
+        let mut rows = 0;
+        for _ in 0..sizes.full_sync_runs.max(1) {
+            env.reset_db()?;
+            let before = fake.counts()?;
+            runs.push(env.run(&["full", "--all"])?);
+            requests = (fake.counts()? - before).requests;
+            rows = expect_rows(&env, spec.per_org())?;
+        }
+        let peak = runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
+        runs.sort_by_key(|m| m.wall);
+        let m = &runs[runs.len() / 2];
         let s = format!("a. full sync, {} records", thousands(rows));
         let rate = rows as f64 / m.wall.as_secs_f64();
-        t.info(&s, "wall time", secs(m.wall));
-        t.info(&s, "client CPU", cpu(&m));
+        let of = if runs.len() > 1 {
+            format!(", median of {}", runs.len())
+        } else {
+            String::new()
+        };
+        t.info(&s, &format!("wall time{of}"), secs(m.wall));
+        t.info(&s, "client CPU", cpu(m));
         t.info(&s, "API requests", thousands(requests));
         t.check(
             &s,
@@ -154,12 +172,12 @@ fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
         );
         t.check(
             &s,
-            "client peak RSS",
-            mib(m.max_rss_kib),
+            "client peak RSS (highest run)",
+            mib(peak),
             "<= 25 MiB",
-            m.max_rss_kib <= 25 * 1024,
+            peak <= 25 * 1024,
         );
-        peaks.push((rows, m.max_rss_kib));
+        peaks.push((rows, peak));
     }
     if let (Some(&(n0, r0)), Some(&(n1, r1))) = (peaks.first(), peaks.last())
         && peaks.len() > 1
@@ -284,18 +302,31 @@ fn rate_limited(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String>
             "wall time",
             format!("{} ({} requests)", secs(m.wall), used.requests),
         );
-        t.check(
-            &s,
-            "records/minute",
-            format!(
-                "{} ({:.1}% of {})",
-                thousands(per_minute as u64),
-                share * 100.0,
-                thousands(ceiling)
-            ),
-            ">= 90% of the ceiling",
-            share >= 0.90,
+        let value = format!(
+            "{} ({:.1}% of {})",
+            thousands(per_minute as u64),
+            share * 100.0,
+            thousands(ceiling)
         );
+        if rpm >= sizes.rate_limit {
+            t.check(
+                &s,
+                "records/minute",
+                value,
+                ">= 90% of the ceiling",
+                share >= 0.90,
+            );
+        } else {
+            // Pacing below the limit caps the run at rpm/limit of the ceiling by design.
+            t.info(
+                &s,
+                &format!(
+                    "records/minute (pacing caps it at {:.0}%)",
+                    f64::from(rpm) / f64::from(sizes.rate_limit) * 100.0
+                ),
+                value,
+            );
+        }
         t.check(
             &s,
             "HTTP 429 received",

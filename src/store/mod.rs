@@ -122,6 +122,7 @@ impl Store {
             // See docs/performance.md.
             conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             schema::migrate(&mut conn, &shown)?;
+            schema::ensure_read_indexes(&conn)?;
         } else if version < CURRENT_VERSION {
             // Read-only callers never migrate; an old file simply looks empty to them.
             return Err(StoreError::NotADatabase {

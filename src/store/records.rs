@@ -132,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn totals_count_the_present_index_and_old_files_gain_it() {
+    fn totals_count_the_present_index_and_files_without_it_gain_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut store = Store::open(&path).unwrap();
@@ -160,14 +160,17 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("patients_present"), "{plan}");
-        // A file from before the index: reopening migrates it forward.
+        // A file from before the index: a read-only open works, a read-write open adds it.
         store
             .connection()
-            .execute_batch(
-                "DROP INDEX patients_present; DROP INDEX appointments_present;
-                 PRAGMA user_version = 1;",
-            )
+            .execute_batch("DROP INDEX patients_present; DROP INDEX appointments_present;")
             .unwrap();
+        let reader = Store::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(
+            reader.count_present("org_1", Resource::Patients).unwrap(),
+            2
+        );
+        drop(reader);
         drop(store);
         let store = Store::open(&path).unwrap();
         let n: i64 = store

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2_PRESENT_INDEXES];
+const MIGRATIONS: &[&str] = &[V1];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -78,12 +78,23 @@ CREATE TABLE runs (
 CREATE INDEX runs_by_org ON runs (org_id, id);
 ";
 
-/// Partial indexes of the rows not marked deleted upstream, so per-org totals (`status`,
-/// the end of each run) count index entries instead of reading every row.
-const V2_PRESENT_INDEXES: &str = "
-CREATE INDEX patients_present ON patients (org_id) WHERE deleted_upstream_at IS NULL;
-CREATE INDEX appointments_present ON appointments (org_id) WHERE deleted_upstream_at IS NULL;
+/// Indexes that only make reads faster: partial indexes of the rows not marked deleted
+/// upstream, so per-org totals (`status`, the end of each run) count index entries
+/// instead of reading every row. Created when missing on each read-write open, outside
+/// the versioned migrations: a file without them reads the same, so `status` (which
+/// never migrates) keeps working on a file this version has not written to yet.
+const READ_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS patients_present ON patients (org_id)
+    WHERE deleted_upstream_at IS NULL;
+CREATE INDEX IF NOT EXISTS appointments_present ON appointments (org_id)
+    WHERE deleted_upstream_at IS NULL;
 ";
+
+/// Creates the [`READ_INDEXES`] that are missing (a no-op once they exist).
+pub fn ensure_read_indexes(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(READ_INDEXES)?;
+    Ok(())
+}
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
