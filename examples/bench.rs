@@ -32,7 +32,10 @@ use std::process::{Command, ExitCode};
 use scenarios::{Bins, Sizes};
 use table::Table;
 
-const USAGE: &str = "usage: cargo run --release --example bench -- [--quick] [a|b|c|d|e ...]";
+const USAGE: &str =
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e ...]
+  --quick        smaller sizes (about a minute in all)
+  --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
 
 /// Builds the release binaries next to this example and returns their paths.
 fn build_binaries() -> Result<Bins, String> {
@@ -78,10 +81,19 @@ fn machine() -> String {
 
 fn main() -> ExitCode {
     let mut quick = false;
+    let mut client: Option<std::path::PathBuf> = None;
     let mut which: Vec<char> = Vec::new();
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--client" => match args.next() {
+                Some(p) => client = Some(p.into()),
+                None => {
+                    eprintln!("bench: --client needs a path\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -96,13 +108,16 @@ fn main() -> ExitCode {
     if which.is_empty() {
         which = "abcde".chars().collect();
     }
-    let bins = match build_binaries() {
+    let mut bins = match build_binaries() {
         Ok(b) => b,
         Err(e) => {
             eprintln!("bench: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(c) = client {
+        bins.client = c;
+    }
     let sizes = if quick { Sizes::quick() } else { Sizes::full() };
     let mut table = Table::default();
     let mut failed = false;
@@ -115,9 +130,10 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "routiq-sync benchmark{} on {}\n",
+        "routiq-sync benchmark{} on {}, client {}\n",
         if quick { " (--quick)" } else { "" },
-        machine()
+        machine(),
+        bins.client.display()
     );
     print!("{}", table.render());
     let misses = table.rows.iter().filter(|r| r.pass == Some(false)).count();
