@@ -14,7 +14,7 @@ pub struct Record {
     pub hidden: bool,
     /// Resource-specific columns, in the order the store's table declares them.
     pub columns: Vec<Option<String>>,
-    /// The record exactly as Cliniko sent it (re-serialised), unknown fields included.
+    /// The record exactly as Cliniko sent it (its text in the page), unknown fields included.
     pub raw_json: String,
 }
 

@@ -1,7 +1,9 @@
 //! Standalone fake Cliniko server for benchmarks and manual use.
 //!
 //! Prints `listening http://127.0.0.1:PORT/v1`, then `org <org_id> <api_key>` per org, and
-//! serves until killed (or until stdin closes, with `--exit-on-stdin-eof`).
+//! serves until killed (or until stdin closes, with `--exit-on-stdin-eof`). Besides the API
+//! under `/v1` it answers `GET /__stats` (request counts per org) and `POST /__change`
+//! (edit some records), for a benchmark driving it from another process.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;

@@ -1,6 +1,9 @@
 //! Tolerant parsing of list pages into [`Record`]s: ids as strings or integers, `""` as
 //! null, unknown fields kept in `raw_json`, and a clear error for anything unusable.
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::endpoints::{Endpoint, endpoint};
@@ -17,38 +20,46 @@ pub struct PageBody {
     pub total_entries: Option<u64>,
 }
 
+/// A list response with every top-level value left unparsed: records are parsed one at a
+/// time and keep the exact text Cliniko sent as their `raw_json`.
+type RawEnvelope<'a> = BTreeMap<String, &'a RawValue>;
+
 /// Parses a list response body for `endpoint`. Errors describe what is wrong without
 /// quoting the body (which may be large or hold personal data).
 pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("response is not valid JSON ({e})"))?;
-    let Value::Object(mut envelope) = value else {
-        return Err("response is not a JSON object".to_string());
-    };
-    let list = match envelope.remove(endpoint.list_key) {
-        Some(Value::Array(list)) => list,
-        Some(_) => {
-            return Err(format!(
-                "`{}` in the response is not a list",
-                endpoint.list_key
-            ));
+    let envelope: RawEnvelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            "response is not a JSON object".to_string()
+        } else {
+            format!("response is not valid JSON ({e})")
         }
-        None => {
-            return Err(format!(
-                "response has no `{}` list (the envelope is missing)",
-                endpoint.list_key
-            ));
-        }
+    })?;
+    let Some(list) = envelope.get(endpoint.list_key) else {
+        return Err(format!(
+            "response has no `{}` list (the envelope is missing)",
+            endpoint.list_key
+        ));
     };
-    let has_next = envelope
-        .get("links")
-        .and_then(|l| l.get("next"))
+    let list: Vec<&RawValue> = serde_json::from_str(list.get())
+        .map_err(|_| format!("`{}` in the response is not a list", endpoint.list_key))?;
+    let small = |key: &str| {
+        envelope
+            .get(key)
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+    };
+    let has_next = small("links")
+        .and_then(|l| l.get("next").cloned())
         .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
-    let total_entries = envelope.get("total_entries").and_then(as_u64);
+    let total_entries = small("total_entries").as_ref().and_then(as_u64);
     let records = list
         .into_iter()
         .enumerate()
-        .map(|(i, v)| parse_route_record(endpoint, v).map_err(|e| format!("record {i}: {e}")))
+        .map(|(i, raw)| {
+            serde_json::from_str(raw.get())
+                .map_err(|e| e.to_string())
+                .and_then(|v| record_from(endpoint, v, raw.get().to_string()))
+                .map_err(|e| format!("record {i}: {e}"))
+        })
         .collect::<Result<_, _>>()?;
     Ok(PageBody {
         records,
@@ -57,13 +68,15 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
     })
 }
 
-/// Turns one JSON record of `resource`'s main list route into a [`Record`].
+/// Turns one JSON record of `resource`'s main list route into a [`Record`] (its
+/// `raw_json` is the record re-serialised).
 pub fn parse_record(resource: Resource, value: Value) -> Result<Record, String> {
-    parse_route_record(&endpoint(resource), value)
+    let raw_json = value.to_string();
+    record_from(&endpoint(resource), value, raw_json)
 }
 
-/// Turns one JSON record listed by `route` into a [`Record`].
-fn parse_route_record(route: &Endpoint, value: Value) -> Result<Record, String> {
+/// Turns one JSON record listed by `route`, whose text is `raw_json`, into a [`Record`].
+fn record_from(route: &Endpoint, value: Value, raw_json: String) -> Result<Record, String> {
     let Value::Object(obj) = value else {
         return Err("not a JSON object".to_string());
     };
@@ -80,7 +93,7 @@ fn parse_route_record(route: &Endpoint, value: Value) -> Result<Record, String> 
         archived_at,
         hidden: archived_at.is_some() || cancelled,
         columns,
-        raw_json: Value::Object(obj).to_string(),
+        raw_json,
     })
 }
 

@@ -52,6 +52,16 @@ impl ResourceWalk {
     }
 }
 
+impl super::walk::PageSource for ResourceWalk {
+    fn is_complete(&self) -> bool {
+        ResourceWalk::is_complete(self)
+    }
+
+    fn next_page(&mut self, client: &Client) -> Result<Option<WalkPage>, ApiError> {
+        ResourceWalk::next_page(self, client)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

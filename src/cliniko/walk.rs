@@ -28,6 +28,25 @@ pub enum WalkStart {
     Since(Timestamp),
 }
 
+/// Something that yields a walk's pages one request at a time: one route's [`Walk`], or
+/// a resource's routes one after another.
+pub trait PageSource {
+    /// Whether the last page has been read.
+    fn is_complete(&self) -> bool;
+    /// Fetches the next page, or `None` once complete.
+    fn next_page(&mut self, client: &Client) -> Result<Option<WalkPage>, ApiError>;
+}
+
+impl PageSource for Walk {
+    fn is_complete(&self) -> bool {
+        Walk::is_complete(self)
+    }
+
+    fn next_page(&mut self, client: &Client) -> Result<Option<WalkPage>, ApiError> {
+        Walk::next_page(self, client)
+    }
+}
+
 /// One page of a walk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WalkPage {

@@ -4,6 +4,7 @@
 //! progress goes out through a [`Progress`], both supplied by the command layer.
 
 pub mod plan;
+mod prefetch;
 mod report;
 mod run;
 

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+use super::prefetch;
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress};
 use crate::cliniko::{ApiError, Client, ResourceWalk};
@@ -194,18 +195,15 @@ fn walk_resource(
         }
     };
     ctx.progress.resource_started(org, resource, plan.mode);
-    let mut walk = ResourceWalk::new(
+    let walk = ResourceWalk::new(
         plan.routes.iter().map(|r| (r.endpoint, r.start)),
         plan.window,
     );
     let mut stop = None;
-    while !walk.is_complete() {
-        if ctx.cancel.load(Ordering::Relaxed) {
-            stop = Some(Stop::Interrupted);
-            break;
-        }
-        match walk.next_page(ctx.client) {
-            Ok(Some(page)) => {
+    // The next page is fetched and parsed while this one is written (two cores).
+    let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page| {
+        match page {
+            Ok(page) => {
                 let written = store.write_route_page(
                     org,
                     resource,
@@ -220,13 +218,10 @@ fn walk_resource(
                 ctx.progress
                     .page_written(org, resource, counts.fetched, page.total_entries);
             }
-            Ok(None) => break,
-            Err(e) => {
-                stop = Some(classify(ctx, resource, e));
-                break;
-            }
+            Err(e) => stop = Some(classify(ctx, resource, e)),
         }
-    }
+        Ok(stop.is_none())
+    })?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
     }

@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod collection;
 pub mod endpoints;
 pub mod faults;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::admin;
 use super::endpoints::{self, Endpoint};
 use super::faults::{self, Fault};
 use super::http::{self, Reply};
@@ -131,8 +132,10 @@ impl std::fmt::Debug for FakeCliniko {
 impl FakeCliniko {
     /// Binds `127.0.0.1:<opts.port>` and starts `opts.workers` threads serving `world`.
     pub fn start(world: World, opts: FakeOptions) -> std::io::Result<FakeCliniko> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", opts.port))?;
+        no_delay(&listener);
         let server =
-            tiny_http::Server::http(("127.0.0.1", opts.port)).map_err(std::io::Error::other)?;
+            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
         let addr = server.server_addr().to_ip().ok_or_else(|| {
             std::io::Error::other("fake Cliniko is not listening on an IP address")
         })?;
@@ -261,6 +264,32 @@ impl Drop for FakeCliniko {
     }
 }
 
+/// Turns Nagle's algorithm off for every connection the listener accepts (Linux copies
+/// `TCP_NODELAY` from the listening socket). tiny_http writes a body in 8 KiB pieces; with
+/// Nagle on, a piece can wait for the client's delayed ACK, adding 40 ms to a response
+/// now and then. Real API servers send with `TCP_NODELAY` too.
+#[cfg(unix)]
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor, and a pointer to a c_int with its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        log::debug!("fake Cliniko: could not set TCP_NODELAY on the listener");
+    }
+}
+
+#[cfg(not(unix))]
+fn no_delay(_listener: &std::net::TcpListener) {}
+
 fn worker(server: &tiny_http::Server, shared: &Shared) {
     while !shared.stopping.load(Ordering::SeqCst) {
         match server.recv() {
@@ -296,6 +325,18 @@ struct Incoming {
 fn serve(shared: &Shared, rq: tiny_http::Request) {
     let url = rq.url().to_string();
     let (path, raw_query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    if path.starts_with(admin::PREFIX) {
+        let post = *rq.method() == tiny_http::Method::Post;
+        let reply = {
+            let mut world = lock(&shared.world);
+            let stats = lock(&shared.stats);
+            admin::answer(&mut world, &stats, post, path, raw_query)
+        };
+        if let Err(e) = rq.respond(reply.into_response()) {
+            log::debug!("fake Cliniko: could not send a response: {e}");
+        }
+        return;
+    }
     let headers = rq.headers();
     let inc = Incoming {
         get: *rq.method() == tiny_http::Method::Get,

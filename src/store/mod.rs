@@ -22,6 +22,9 @@ pub use schema::CURRENT_VERSION;
 pub use state::{FullWalkState, OrgState, ResourceState};
 pub use tables::{TableSpec, table};
 
+/// WAL pages between automatic checkpoints (why: in `Store::open_with`).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -130,6 +133,11 @@ impl Store {
                 .map_err(|e| not_a_database(&shown, e))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: index
+            // pages rewritten by many page commits are copied into the database once per
+            // checkpoint, and a full sync of 200,000 records does ~8x fewer fsync pairs.
+            // See docs/performance.md.
+            conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             schema::migrate(&mut conn, &shown)?;
         } else if version < CURRENT_VERSION {
             return Err(StoreError::OlderSchema {

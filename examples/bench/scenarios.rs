@@ -1,0 +1,402 @@
+//! The five scenarios of the benchmark (issue 4), each adding its figures and targets to
+//! the table. Sizes are parameters, so the smoke test runs the same code at tiny sizes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::child::Measured;
+use crate::client::ClientEnv;
+use crate::fake::{FakeServer, FakeSpec};
+use crate::table::{Table, mib, secs, thousands};
+
+/// Client pacing when the fake has no limit: high enough never to wait.
+const UNLIMITED_RPM: u32 = 1_000_000;
+/// Records per page (Cliniko's maximum `per_page`, which the client uses).
+const PER_PAGE: u64 = 100;
+
+/// The release binaries under test.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    pub client: PathBuf,
+    pub fake: PathBuf,
+}
+
+/// How big each scenario is.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    /// a: records of each full-sync run (one org), and runs per size (the median is shown).
+    pub full_sync: Vec<usize>,
+    pub full_sync_runs: usize,
+    /// b: records of the org, and how many patients and appointments change (each).
+    pub incremental_records: usize,
+    pub changed: usize,
+    /// c: orgs, records per org, simulated latency and the two `--jobs` values compared.
+    pub orgs: usize,
+    pub org_records: usize,
+    pub latency_ms: u64,
+    pub jobs: [usize; 2],
+    /// d: records, the fake's limit per minute, and the client paces to try.
+    pub limited_records: usize,
+    pub rate_limit: u32,
+    pub client_rpm: Vec<u32>,
+    /// e: orgs, rows in total, and how many times `status --json` is timed.
+    pub status_orgs: usize,
+    pub status_rows: usize,
+    pub status_repeats: usize,
+}
+
+impl Sizes {
+    /// The sizes issue 4 asks for.
+    pub fn full() -> Sizes {
+        Sizes {
+            full_sync: vec![20_000, 200_000],
+            full_sync_runs: 3,
+            incremental_records: 20_000,
+            changed: 20,
+            orgs: 50,
+            org_records: 1_000,
+            latency_ms: 150,
+            jobs: [1, 8],
+            limited_records: 20_000,
+            rate_limit: 200,
+            client_rpm: vec![200, 180],
+            status_orgs: 20,
+            status_rows: 1_000_000,
+            status_repeats: 7,
+        }
+    }
+
+    /// Smaller sizes for a run of about a minute.
+    pub fn quick() -> Sizes {
+        Sizes {
+            full_sync: vec![2_000, 20_000],
+            incremental_records: 2_000,
+            orgs: 16,
+            org_records: 200,
+            limited_records: 2_000,
+            client_rpm: vec![200],
+            status_rows: 100_000,
+            status_repeats: 5,
+            ..Sizes::full()
+        }
+    }
+
+    /// Tiny sizes for the smoke test in `cargo test` (seconds; timings meaningless).
+    #[allow(dead_code)] // used by tests/bench_smoke.rs
+    pub fn tiny() -> Sizes {
+        Sizes {
+            full_sync: vec![200, 400],
+            full_sync_runs: 1,
+            incremental_records: 200,
+            orgs: 3,
+            org_records: 40,
+            latency_ms: 5,
+            jobs: [1, 2],
+            limited_records: 200,
+            client_rpm: vec![200],
+            status_orgs: 2,
+            status_rows: 400,
+            status_repeats: 1,
+            ..Sizes::full()
+        }
+    }
+}
+
+/// Runs scenario `which` (`a`..`e`), adding its rows to `table`.
+pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result<(), String> {
+    match which {
+        'a' => full_sync(bins, sizes, table),
+        'b' => incremental(bins, sizes, table),
+        'c' => many_orgs(bins, sizes, table),
+        'd' => rate_limited(bins, sizes, table),
+        'e' => status(bins, sizes, table),
+        other => Err(format!(
+            "unknown scenario `{other}` (expected a, b, c, d or e)"
+        )),
+    }
+}
+
+fn cpu(m: &Measured) -> String {
+    format!(
+        "{} (user {} + sys {})",
+        secs(m.cpu()),
+        secs(m.user),
+        secs(m.sys)
+    )
+}
+
+fn expect_rows(env: &ClientEnv, want: usize) -> Result<u64, String> {
+    let got = env.present_rows()?;
+    if got != want as u64 {
+        return Err(format!("the store holds {got} rows, expected {want}"));
+    }
+    Ok(got)
+}
+
+/// a. Full sync of one org at each size: time, CPU, rows per second, peak RSS.
+fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let mut peaks = Vec::new();
+    for &n in &sizes.full_sync {
+        let spec = FakeSpec::records(n);
+        let fake = FakeServer::start(&bins.fake, &spec)?;
+        let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
+        let mut runs = Vec::new();
+        let mut requests = 0;
+        let mut rows = 0;
+        for _ in 0..sizes.full_sync_runs.max(1) {
+            env.reset_db()?;
+            let before = fake.counts()?;
+            runs.push(env.run(&["full", "--all"])?);
+            requests = (fake.counts()? - before).requests;
+            rows = expect_rows(&env, spec.per_org())?;
+        }
+        let peak = runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
+        runs.sort_by_key(|m| m.wall);
+        let m = &runs[runs.len() / 2];
+        let s = format!("a. full sync, {} records", thousands(rows));
+        let rate = rows as f64 / m.wall.as_secs_f64();
+        let of = if runs.len() > 1 {
+            format!(", median of {}", runs.len())
+        } else {
+            String::new()
+        };
+        t.info(&s, &format!("wall time{of}"), secs(m.wall));
+        t.info(&s, "client CPU", cpu(m));
+        t.info(&s, "API requests", thousands(requests));
+        t.check(
+            &s,
+            "rows/second end to end",
+            thousands(rate as u64),
+            ">= 50,000",
+            rate >= 50_000.0,
+        );
+        t.check(
+            &s,
+            "client peak RSS (highest run)",
+            mib(peak),
+            "<= 25 MiB",
+            peak <= 25 * 1024,
+        );
+        peaks.push((rows, peak));
+    }
+    if let (Some(&(n0, r0)), Some(&(n1, r1))) = (peaks.first(), peaks.last())
+        && peaks.len() > 1
+    {
+        let growth = r1 as f64 / r0.max(1) as f64 - 1.0;
+        t.check(
+            "a. full sync",
+            &format!(
+                "peak RSS change {} -> {} records",
+                thousands(n0),
+                thousands(n1)
+            ),
+            format!("{:+.1}%", growth * 100.0),
+            "within 10%",
+            growth.abs() <= 0.10,
+        );
+    }
+    Ok(())
+}
+
+/// b. Incremental sync after a few changes: API requests (the minimum is 1 per resource).
+fn incremental(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec::records(sizes.incremental_records);
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
+    env.run(&["full", "--all"])?;
+    let org = &fake.orgs[0].0;
+    fake.change(org, sizes.changed, sizes.changed)?;
+    let before = fake.counts()?;
+    // --force: the full sync just now would otherwise make `sync` skip the org as recent.
+    let m = env.run(&["sync", "--all", "--force"])?;
+    let used = fake.counts()? - before;
+    let changed = env.rows_changed_by_benchmark()?;
+    if changed != 2 * sizes.changed as u64 {
+        return Err(format!(
+            "the incremental sync stored {changed} changed rows, expected {}",
+            2 * sizes.changed
+        ));
+    }
+    let s = format!(
+        "b. incremental, {} + {} changed of {}",
+        sizes.changed,
+        sizes.changed,
+        thousands(spec.per_org() as u64)
+    );
+    t.check(
+        &s,
+        "API requests",
+        used.requests.to_string(),
+        "= 2 (1 per resource)",
+        used.requests == 2,
+    );
+    t.info(&s, "wall time", secs(m.wall));
+    t.info(&s, "client CPU", cpu(&m));
+    Ok(())
+}
+
+/// c. Many orgs behind a slow network: `--jobs 1` against `--jobs 8`.
+fn many_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec {
+        orgs: sizes.orgs,
+        latency_ms: sizes.latency_ms,
+        ..FakeSpec::records(sizes.org_records)
+    };
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
+    let s = format!(
+        "c. {} orgs x {} records, {} ms latency",
+        sizes.orgs,
+        thousands(spec.per_org() as u64),
+        sizes.latency_ms
+    );
+    let mut walls = Vec::new();
+    for jobs in sizes.jobs {
+        env.reset_db()?;
+        let before = fake.counts()?;
+        let m = env.run(&["full", "--all", "--jobs", &jobs.to_string()])?;
+        let used = fake.counts()? - before;
+        expect_rows(&env, spec.orgs * spec.per_org())?;
+        t.info(
+            &s,
+            &format!("wall time, --jobs {jobs}"),
+            format!("{} ({} requests)", secs(m.wall), used.requests),
+        );
+        walls.push(m.wall);
+    }
+    let speedup = walls[0].as_secs_f64() / walls[1].as_secs_f64().max(1e-9);
+    t.check(
+        &s,
+        &format!("speed-up, --jobs {} vs {}", sizes.jobs[1], sizes.jobs[0]),
+        format!("{speedup:.1}x"),
+        ">= 6x",
+        speedup >= 6.0,
+    );
+    Ok(())
+}
+
+/// d. Full sync against the fake's rate limit: records per minute against the ceiling of
+/// `limit x 100`, and the 429s received.
+fn rate_limited(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec {
+        rate_limit: Some(sizes.rate_limit),
+        ..FakeSpec::records(sizes.limited_records)
+    };
+    let ceiling = u64::from(sizes.rate_limit) * PER_PAGE;
+    for &rpm in &sizes.client_rpm {
+        // A fresh fake per run: the previous run's requests would still fill its window.
+        let fake = FakeServer::start(&bins.fake, &spec)?;
+        let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, rpm)?;
+        let m = env.run(&["full", "--all"])?;
+        let used = fake.counts()?;
+        let rows = expect_rows(&env, spec.per_org())?;
+        let per_minute = rows as f64 / m.wall.as_secs_f64() * 60.0;
+        let share = per_minute / ceiling as f64;
+        let s = format!(
+            "d. {} records, fake limit {}/min, client {rpm}/min",
+            thousands(rows),
+            sizes.rate_limit
+        );
+        t.info(
+            &s,
+            "wall time",
+            format!("{} ({} requests)", secs(m.wall), used.requests),
+        );
+        let value = format!(
+            "{} ({:.1}% of {})",
+            thousands(per_minute as u64),
+            share * 100.0,
+            thousands(ceiling)
+        );
+        if rpm >= sizes.rate_limit {
+            t.check(
+                &s,
+                "records/minute",
+                value,
+                ">= 90% of the ceiling",
+                share >= 0.90,
+            );
+        } else {
+            // Pacing below the limit caps the run at rpm/limit of the ceiling by design.
+            t.info(
+                &s,
+                &format!(
+                    "records/minute (pacing caps it at {:.0}%)",
+                    f64::from(rpm) / f64::from(sizes.rate_limit) * 100.0
+                ),
+                value,
+            );
+        }
+        t.check(
+            &s,
+            "HTTP 429 received",
+            used.rate_limited.to_string(),
+            "0",
+            used.rate_limited == 0,
+        );
+    }
+    Ok(())
+}
+
+/// e. `status --json` on a large database.
+fn status(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let orgs: Vec<(String, String)> = (1..=sizes.status_orgs)
+        .map(|i| (format!("org_{i}"), format!("{}{i:04}-au1", "k".repeat(40))))
+        .collect();
+    // Nothing listens here: status never calls the API.
+    let env = ClientEnv::new(&bins.client, "http://127.0.0.1:9/v1", &orgs, 180)?;
+    let ids: Vec<String> = orgs.iter().map(|(id, _)| id.clone()).collect();
+    let per_org = sizes.status_rows / sizes.status_orgs.max(1);
+    let built = std::time::Instant::now();
+    crate::status_db::build(&env.db_path(), &ids, per_org)?;
+    let build_time = built.elapsed();
+    let size = std::fs::metadata(env.db_path()).map_or(0, |m| m.len());
+    let s = format!(
+        "e. status --json, {} rows over {} orgs",
+        thousands((per_org * ids.len()) as u64),
+        ids.len()
+    );
+    t.info(
+        &s,
+        "database",
+        format!(
+            "{} MiB, built in {}",
+            size / (1024 * 1024),
+            secs(build_time)
+        ),
+    );
+    let mut times: Vec<Duration> = Vec::new();
+    for _ in 0..sizes.status_repeats.max(1) {
+        let m = env.run(&["status", "--json"])?;
+        let v: serde_json::Value = serde_json::from_str(&m.stdout)
+            .map_err(|e| format!("status --json printed no JSON: {e}"))?;
+        let total: u64 = v["orgs"]
+            .as_array()
+            .map(|orgs| {
+                orgs.iter()
+                    .filter_map(|o| o["totals"].as_object())
+                    .flat_map(|t| t.values().filter_map(serde_json::Value::as_u64))
+                    .sum()
+            })
+            .unwrap_or(0);
+        if total != (per_org * ids.len()) as u64 {
+            return Err(format!("status --json totals add up to {total}"));
+        }
+        times.push(m.wall);
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    t.check(
+        &s,
+        &format!("latency, median of {}", times.len()),
+        secs(median),
+        "< 50 ms",
+        median < Duration::from_millis(50),
+    );
+    t.info(
+        &s,
+        "latency, slowest",
+        secs(*times.last().unwrap_or(&median)),
+    );
+    Ok(())
+}
