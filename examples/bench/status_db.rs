@@ -91,6 +91,8 @@ pub fn build(db: &Path, orgs: &[String], rows_per_org: usize) -> Result<(), Stri
                 },
             );
         }
+        // As the engine does: the view's count, taken once at the end of each run.
+        let active = store.active_patients(org).map_err(e)?;
         let outcome = |mode_counts: BTreeMap<String, ResourceCounts>, calls| RunOutcome {
             status: RunStatus::Ok,
             finished_at: now,
@@ -98,6 +100,7 @@ pub fn build(db: &Path, orgs: &[String], rows_per_org: usize) -> Result<(), Stri
             api_calls: calls,
             error: None,
             resources: mode_counts,
+            active_patients: Some(active),
         };
         let calls = counts.values().map(|c| c.api_calls).sum();
         store.finish_run(run, &outcome(counts, calls)).map_err(e)?;

@@ -137,9 +137,10 @@ pub fn build(
                 _ => None,
             });
         }
-        // Patients seen in the last 30 days and booked ahead (the patient_activity view).
+        // Patients seen in the last 30 days and booked ahead (the patient_activity view),
+        // as counted at the end of the org's last successful run.
         let active = match &store {
-            Some(s) => s.active_patients(&org.id)?,
+            Some(s) => s.last_active_patients(&org.id)?.unwrap_or(0),
             None => 0,
         };
         totals.insert(ACTIVE_PATIENTS.to_string(), active);

@@ -129,6 +129,12 @@ fn run_locked(
             store.count_present(ctx.org_id, plan.resource)?,
         );
     }
+    // Counted once per run (a few ms) so `status` reads a number instead of the view.
+    let active_patients = if result == OrgResult::Ok {
+        Some(store.active_patients(ctx.org_id)?)
+    } else {
+        None
+    };
     let api_calls = ctx.client.calls() - calls_before;
     let duration = ctx.clock.monotonic().saturating_sub(begun);
     let (status, error) = match &result {
@@ -151,6 +157,7 @@ fn run_locked(
             api_calls,
             error,
             resources: resources.clone(),
+            active_patients,
         },
     )?;
     Ok(OrgReport {

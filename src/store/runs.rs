@@ -68,6 +68,8 @@ pub struct RunOutcome {
     pub api_calls: u64,
     pub error: Option<String>,
     pub resources: BTreeMap<String, ResourceCounts>,
+    /// Active patients (the `patient_activity` view) when the run ended, if it counted them.
+    pub active_patients: Option<u64>,
 }
 
 /// One row of the run history.
@@ -111,7 +113,7 @@ impl Store {
         self.conn
             .prepare_cached(
                 "UPDATE runs SET status = ?2, finished_at = ?3, duration_ms = ?4, api_calls = ?5,
-                 error = ?6, resources = ?7 WHERE id = ?1",
+                 error = ?6, resources = ?7, active_patients = ?8 WHERE id = ?1",
             )?
             .execute(params![
                 run_id,
@@ -121,6 +123,7 @@ impl Store {
                 outcome.api_calls as i64,
                 outcome.error,
                 resources,
+                outcome.active_patients.map(|n| n as i64),
             ])?;
         Ok(())
     }
@@ -147,6 +150,20 @@ impl Store {
             ))?
             .query_row([org_id], read_run)
             .optional()?)
+    }
+
+    /// The active-patient count of `org_id`'s newest successful run that counted them.
+    pub fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT active_patients FROM runs
+                 WHERE org_id = ?1 AND status = 'ok' AND active_patients IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([org_id], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|n| n.max(0) as u64))
     }
 
     /// The newest `limit` runs of `org_id`, newest first.
