@@ -45,8 +45,13 @@ fn tv(t: libc::timeval) -> Duration {
 }
 
 /// Spawns `cmd` (stdin closed, stdout and stderr captured) and waits for it with `wait4`,
-/// which reports the resource usage of that one child: unlike `getrusage(RUSAGE_CHILDREN)`
-/// it is not mixed with other children, and unlike sampling `/proc` it misses no peak.
+/// which reports the CPU time of that one child (unlike `getrusage(RUSAGE_CHILDREN)`, not
+/// mixed with other children).
+///
+/// Peak RSS is the child's own `VmHWM` from `/proc/<pid>/status`, sampled every 2 ms
+/// (it only grows, so the last sample is the peak up to 2 ms before exit). `wait4`'s
+/// `ru_maxrss` is not used: on Linux a spawned child starts with its parent's high-water
+/// mark, so after the benchmark built a large database every child looked that big.
 pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -80,6 +85,24 @@ pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
             .map(|e| Box::new(e) as Box<dyn Read + Send>),
     );
     let pid = child.id() as libc::pid_t;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        thread::spawn(move || {
+            let path = format!("/proc/{pid}/status");
+            let mut peak_kib = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| vm_hwm_kib(&s))
+                {
+                    peak_kib = peak_kib.max(kib);
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+            peak_kib
+        })
+    };
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -95,6 +118,8 @@ pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
         }
     }
     let wall = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sampled_peak_kib = sampler.join().unwrap_or(0);
     // The child is reaped; `child` must not be waited on again (dropping it does not wait).
     drop(child);
     let code = if libc::WIFEXITED(status) {
@@ -107,8 +132,20 @@ pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
         wall,
         user: tv(usage.ru_utime),
         sys: tv(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss.max(0) as u64,
+        max_rss_kib: if sampled_peak_kib > 0 {
+            sampled_peak_kib
+        } else {
+            usage.ru_maxrss.max(0) as u64
+        },
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })
+}
+
+/// The `VmHWM:` line of a `/proc/<pid>/status` text, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
