@@ -12,10 +12,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{CommandError, Exit, Globals, cancel_flag, key_hint};
 use crate::cli::CheckArgs;
-use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy, basic_auth};
+use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy};
 use crate::config::{
-    self, CONFIG_ENV, Config, KeySource, LoadOptions, OrgConfig, SYSTEM_CONFIG, Source,
-    format_duration,
+    CONFIG_ENV, Config, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
 use crate::lock;
 use crate::store::CURRENT_VERSION;
@@ -66,14 +65,7 @@ impl Probe {
 /// Runs `check` from the command line.
 pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let env = |name: &str| std::env::var(name).ok();
-    let config = config::load(&LoadOptions {
-        explicit_path: globals.config.as_deref(),
-        env: &env,
-    })?;
-    for org in &config.orgs {
-        crate::logging::redact(org.api_key.expose());
-        crate::logging::redact(&basic_auth(&org.api_key));
-    }
+    let config = super::load_config_quietly(globals)?;
     let orgs = config.select_orgs(&args.org)?;
 
     let (header, paths_ok) = describe_config(&config, globals.config.is_some(), &env);

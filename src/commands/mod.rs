@@ -67,8 +67,18 @@ pub struct Globals {
     pub show_progress: bool,
 }
 
-/// Loads the config from the process environment and registers its keys for redaction.
+/// Loads the config from the process environment, registers its keys for redaction and
+/// logs its warnings.
 pub fn load_config(globals: &Globals) -> Result<Config, ConfigError> {
+    let config = load_config_quietly(globals)?;
+    for w in &config.warnings {
+        log::warn!("{w}");
+    }
+    Ok(config)
+}
+
+/// Like [`load_config`], leaving the warnings to the caller.
+pub fn load_config_quietly(globals: &Globals) -> Result<Config, ConfigError> {
     let env = |name: &str| std::env::var(name).ok();
     let config = config::load(&LoadOptions {
         explicit_path: globals.config.as_deref(),
@@ -77,9 +87,6 @@ pub fn load_config(globals: &Globals) -> Result<Config, ConfigError> {
     for org in &config.orgs {
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));
-    }
-    for w in &config.warnings {
-        log::warn!("{w}");
     }
     Ok(config)
 }

@@ -128,12 +128,15 @@ impl Store {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         for key in resource.cursor_keys() {
-            tx.prepare_cached(
+            set_route_state(
+                tx,
                 "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
                    full_started_at = NULL, full_position = NULL
                  WHERE org_id = ?1 AND resource = ?2",
-            )?
-            .execute(params![org_id, key, started_at.to_string()])?;
+                org_id,
+                key,
+                started_at,
+            )?;
         }
         Ok(())
     }
@@ -146,13 +149,15 @@ impl Store {
         cursor_key: &str,
         to: Timestamp,
     ) -> Result<(), StoreError> {
-        tx.prepare_cached(
+        set_route_state(
+            tx,
             "UPDATE sync_state SET full_position = ?3
              WHERE org_id = ?1 AND resource = ?2
                AND (full_position IS NULL OR full_position < ?3)",
-        )?
-        .execute(params![org_id, cursor_key, to.to_string()])?;
-        Ok(())
+            org_id,
+            cursor_key,
+            to,
+        )
     }
 
     /// Moves the cursor of the route `cursor_key` forward to `to` (never backwards),
@@ -164,12 +169,27 @@ impl Store {
         to: Timestamp,
     ) -> Result<(), StoreError> {
         // Timestamps are stored in one fixed-width format, so text order is time order.
-        tx.prepare_cached(
+        set_route_state(
+            tx,
             "INSERT INTO sync_state (org_id, resource, cursor) VALUES (?1, ?2, ?3)
              ON CONFLICT (org_id, resource) DO UPDATE SET cursor = excluded.cursor
              WHERE sync_state.cursor IS NULL OR sync_state.cursor < excluded.cursor",
-        )?
-        .execute(params![org_id, cursor_key, to.to_string()])?;
-        Ok(())
+            org_id,
+            cursor_key,
+            to,
+        )
     }
+}
+
+/// Runs one `sync_state` statement taking `(org_id, cursor key, timestamp)` as ?1..?3.
+fn set_route_state(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    org_id: &str,
+    cursor_key: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(sql)?
+        .execute(params![org_id, cursor_key, at.to_string()])?;
+    Ok(())
 }
