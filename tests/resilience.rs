@@ -226,3 +226,34 @@ fn an_unreachable_server_fails_the_org_after_bounded_attempts() {
     assert!(run.stderr.contains("(3 attempts)"), "{}", run.stderr);
     assert!(run.stderr.contains("next run retries"), "{}", run.stderr);
 }
+
+#[test]
+fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s() {
+    // Cliniko's rule (N requests per window per user) with a 3-second window so the test
+    // is quick: 4 requests per 3 s is 80 per minute.
+    let opts = || FakeOptions {
+        rate_limit_per_minute: Some(4),
+        rate_limit_window: Duration::from_secs(3),
+        ..FakeOptions::default()
+    };
+    // Unpaced: the client meets 429s, waits until X-RateLimit-Reset, and converges.
+    let env = TestEnv::with_options(1, 150, 1, opts());
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    env.assert_in_sync("org_1");
+    let stats = env.fake.stats(&env.key("org_1"));
+    assert!(stats.rate_limited >= 1, "the limit was reached");
+    let served = stats.requests - stats.rate_limited;
+    assert!(
+        stats.rate_limited <= served,
+        "{} 429s for {served} pages",
+        stats.rate_limited
+    );
+
+    // Paced at the server's rate: no 429 at all.
+    let env = TestEnv::with_options(1, 150, 1, opts());
+    env.write_config("requests_per_minute = 80");
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+    assert_eq!(env.fake.stats(&env.key("org_1")).rate_limited, 0);
+}

@@ -18,18 +18,25 @@ pub enum Verdict {
     },
 }
 
-/// Sliding 60-second windows of accepted request times, one per key.
+/// Sliding windows (60 seconds unless told otherwise) of accepted request times, one per key.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_minute: u32,
+    window: Duration,
     hits: HashMap<String, VecDeque<Instant>>,
 }
 
 impl RateLimiter {
     /// A limiter allowing `per_minute` requests per key in any 60 seconds.
     pub fn new(per_minute: u32) -> Self {
+        Self::with_window(per_minute, WINDOW)
+    }
+
+    /// A limiter allowing `limit` requests per key in any `window`.
+    pub fn with_window(limit: u32, window: Duration) -> Self {
         RateLimiter {
-            per_minute,
+            per_minute: limit,
+            window,
             hits: HashMap::new(),
         }
     }
@@ -37,7 +44,10 @@ impl RateLimiter {
     /// Decides whether `key` may make a request at `now`. Refused requests do not count.
     pub fn check(&mut self, key: &str, now: Instant) -> Verdict {
         let q = self.hits.entry(key.to_string()).or_default();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             q.pop_front();
         }
         if q.len() < self.per_minute as usize {
@@ -45,7 +55,7 @@ impl RateLimiter {
             return Verdict::Allowed;
         }
         let frees_in = q.front().map_or(Duration::ZERO, |oldest| {
-            (*oldest + WINDOW).saturating_duration_since(now)
+            (*oldest + self.window).saturating_duration_since(now)
         });
         let now_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)

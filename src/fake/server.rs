@@ -47,8 +47,10 @@ pub struct FakeOptions {
     pub workers: usize,
     /// Sleep added to every request.
     pub latency: Duration,
-    /// Per-key limit over a sliding 60 s window; `None` = unlimited.
+    /// Per-key limit over a sliding window (60 s, as Cliniko's); `None` = unlimited.
     pub rate_limit_per_minute: Option<u32>,
+    /// The rate-limit window; shorter than a minute only to keep tests quick.
+    pub rate_limit_window: Duration,
     /// Randomise the order of rows that tie on every sort key, on every request.
     pub shuffle_ties: bool,
     /// `(probability, seed)`: answer that share of requests with a random 500/502/503.
@@ -67,6 +69,7 @@ impl Default for FakeOptions {
             workers: 16,
             latency: Duration::ZERO,
             rate_limit_per_minute: None,
+            rate_limit_window: super::rate_limit::WINDOW,
             shuffle_ties: false,
             random_5xx: None,
             on_request: None,
@@ -146,7 +149,7 @@ impl FakeCliniko {
             faults: Mutex::new(HashMap::new()),
             limiter: opts
                 .rate_limit_per_minute
-                .map(|n| Mutex::new(RateLimiter::new(n))),
+                .map(|n| Mutex::new(RateLimiter::with_window(n, opts.rate_limit_window))),
             random_5xx: opts
                 .random_5xx
                 .map(|(p, seed)| (p, Mutex::new(Rng::new(seed)))),
