@@ -128,3 +128,26 @@ fn help_describes_every_command() {
     // Usage errors are exit 2 too.
     assert_eq!(env.run(&["sync"]).code, 2);
 }
+
+#[test]
+fn status_works_without_the_key_variables_that_sync_needs() {
+    let env = TestEnv::new(1, 5, 0);
+    let text = format!(
+        "database = {:?}\nuser_agent = \"t (t@example.com)\"\n\
+         [[org]]\nid = \"org_1\"\napi_key_env = \"ROUTIQ_TEST_KEY_NOT_EXPORTED\"\n",
+        env.db_path().display().to_string()
+    );
+    write_private(&env.config_path(), &text);
+    let sync = env.run(&["sync", "--all"]);
+    assert_eq!(sync.code, 2, "{}", sync.stderr);
+    assert!(
+        sync.stderr.contains("ROUTIQ_TEST_KEY_NOT_EXPORTED"),
+        "{}",
+        sync.stderr
+    );
+    // A monitor without the keys can still ask how things are (never synced: exit 1).
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.code, 1, "{}", status.stderr);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["id"], "org_1");
+}

@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::cliniko::{ClientSettings, RetryPolicy, basic_auth};
-use crate::config::{self, Config, ConfigError, KeySource, LoadOptions, OrgConfig};
+use crate::config::{self, Config, ConfigError, KeyPolicy, KeySource, LoadOptions, OrgConfig};
 use crate::engine::Clock;
 use crate::timestamp::Timestamp;
 
@@ -79,11 +79,28 @@ pub fn load_config(globals: &Globals) -> Result<Config, ConfigError> {
 
 /// Like [`load_config`], leaving the warnings to the caller.
 pub fn load_config_quietly(globals: &Globals) -> Result<Config, ConfigError> {
+    load_config_with(globals, KeyPolicy::Required)
+}
+
+/// Loads the config for commands that never call Cliniko (`status`): key variables that
+/// are not set are allowed, so monitors need not hold the keys.
+pub fn load_config_without_keys(globals: &Globals) -> Result<Config, ConfigError> {
+    let config = load_config_with(globals, KeyPolicy::Optional)?;
+    for w in &config.warnings {
+        log::warn!("{w}");
+    }
+    Ok(config)
+}
+
+fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, ConfigError> {
     let env = |name: &str| std::env::var(name).ok();
-    let config = config::load(&LoadOptions {
-        explicit_path: globals.config.as_deref(),
-        env: &env,
-    })?;
+    let config = config::load_with(
+        &LoadOptions {
+            explicit_path: globals.config.as_deref(),
+            env: &env,
+        },
+        keys,
+    )?;
     for org in &config.orgs {
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));

@@ -73,7 +73,7 @@ pub struct RunCounts {
 
 /// Runs `status` from the command line.
 pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
-    let config = super::load_config(globals)?;
+    let config = super::load_config_without_keys(globals)?;
     let max_age = args
         .max_age
         .as_deref()

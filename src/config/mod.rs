@@ -224,10 +224,25 @@ impl Config {
     }
 }
 
+/// Whether every org's API key must be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPolicy {
+    /// A key variable that is not set is a config error (anything that calls Cliniko).
+    Required,
+    /// A key variable that is not set leaves that org's key empty (`status`, which reads
+    /// only the database, works from a shell without the keys).
+    Optional,
+}
+
 /// Finds, reads, parses and validates the config file.
 ///
 /// On Unix, an inline `api_key` in a file readable by group or others adds a warning.
 pub fn load(opts: &LoadOptions<'_>) -> Result<Config, ConfigError> {
+    load_with(opts, KeyPolicy::Required)
+}
+
+/// [`load`], with a choice about key variables that are not set.
+pub fn load_with(opts: &LoadOptions<'_>, keys: KeyPolicy) -> Result<Config, ConfigError> {
     let path = locate(opts)?;
     let read_error = |error| ConfigError::Read {
         path: path.clone(),
@@ -236,7 +251,7 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(&path).map_err(read_error)?;
     let mode = file_mode(&path).map_err(read_error)?;
     log::debug!("reading config from {}", path.display());
-    parse_with_mode(&text, &path, opts.env, mode)
+    parse_inner(&text, &path, opts.env, mode, keys)
 }
 
 #[cfg(unix)]
@@ -268,6 +283,16 @@ pub fn parse_with_mode(
     env: &dyn Fn(&str) -> Option<String>,
     file_mode: Option<u32>,
 ) -> Result<Config, ConfigError> {
+    parse_inner(text, path, env, file_mode, KeyPolicy::Required)
+}
+
+fn parse_inner(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    file_mode: Option<u32>,
+    keys: KeyPolicy,
+) -> Result<Config, ConfigError> {
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(err) => {
@@ -283,7 +308,7 @@ pub fn parse_with_mode(
         raw::RawConfig::deserialize(toml::Deserializer::from(doc.clone())).map_err(|err| {
             diagnose::toml_error(path, text, &err, Some(doc.get_ref())).map_text(scrub)
         })?;
-    let mut config = validate::validate(raw, path, env, file_mode).map_err(|problems| {
+    let mut config = validate::validate(raw, path, env, file_mode, keys).map_err(|problems| {
         ConfigError::Invalid {
             path: path.to_path_buf(),
             problems,

@@ -13,6 +13,7 @@ use crate::secret::{ApiKey, is_shard};
 pub(super) fn validate_orgs(
     raw: Vec<RawOrg>,
     env: &dyn Fn(&str) -> Option<String>,
+    keys: super::KeyPolicy,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
 ) -> Vec<OrgConfig> {
@@ -41,7 +42,7 @@ pub(super) fn validate_orgs(
         }
         let base_url_source = source(org.base_url.is_some() || org.shard.is_some());
         let resources_source = source(org.resources.is_some());
-        let key = check.api_key(org.api_key_env, org.api_key, env);
+        let key = check.api_key(org.api_key_env, org.api_key, env, keys);
         let shard = check.shard(org.shard.as_deref(), key.as_ref().map(|(k, _)| k.as_str()));
         let base_url = check.base_url(org.base_url.as_deref(), shard.is_some());
         let resources = check.resources(org.resources);
@@ -115,6 +116,7 @@ impl OrgCheck<'_> {
         var: Option<String>,
         inline: Option<String>,
         env: &dyn Fn(&str) -> Option<String>,
+        keys: super::KeyPolicy,
     ) -> Option<(String, KeySource)> {
         let (key, source, from) = match (var, inline) {
             (Some(_), Some(_)) => {
@@ -146,7 +148,13 @@ impl OrgCheck<'_> {
                     );
                     return None;
                 }
-                let Some(value) = env(&var) else {
+                let value = env(&var);
+                if keys == super::KeyPolicy::Optional
+                    && value.as_deref().is_none_or(|v| v.trim().is_empty())
+                {
+                    return Some((String::new(), KeySource::Env(var)));
+                }
+                let Some(value) = value else {
                     self.problem(
                         "api_key_env",
                         format!(

@@ -48,6 +48,7 @@ pub(super) fn validate(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
     file_mode: Option<u32>,
+    keys: super::KeyPolicy,
 ) -> Result<Config, Vec<Problem>> {
     let mut problems = Problems::default();
     let mut warnings = Vec::new();
@@ -175,7 +176,7 @@ pub(super) fn validate(
 
     let orgs = match raw.org {
         Some(raw_orgs) if !raw_orgs.is_empty() => {
-            org::validate_orgs(raw_orgs, env, &mut problems, &mut warnings)
+            org::validate_orgs(raw_orgs, env, keys, &mut problems, &mut warnings)
         }
         _ => {
             problems.top(
