@@ -1,4 +1,4 @@
-//! Plans and runs one org's sync: a pure plan ([`plan`]) plus an executor ([`run`]).
+//! Plans and runs one org's sync: a pure plan ([`plan`]) plus an executor ([`sync_org`]).
 //!
 //! The engine never reads the environment or the clock: time comes from a [`Clock`], and
 //! progress goes out through a [`Progress`], both supplied by the command layer.
