@@ -71,10 +71,7 @@ fn sigkill_at_random_moments_never_corrupts_and_the_next_run_catches_up() {
         killed_mid_run >= 20,
         "only {killed_mid_run} kills landed mid-run"
     );
-    let committed: i64 = env
-        .db()
-        .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
-        .unwrap();
+    let committed = env.count("SELECT COUNT(*) FROM patients");
     eprintln!(
         "crash test: {i} runs started, {killed_mid_run} killed mid-run, {committed} patients committed before the final run"
     );

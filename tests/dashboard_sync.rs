@@ -11,12 +11,6 @@ use routiq_sync::fake::Fault;
 use routiq_sync::resource::Resource;
 use serde_json::json;
 
-fn count(env: &TestEnv, sql: &str) -> i64 {
-    env.db()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
 /// Asserts the local table holds exactly the server collection's rows (ids, updated_at,
 /// archived_at, cancelled_at), ignoring rows marked deleted upstream.
 fn assert_table_in_sync(env: &TestEnv, org: &str, collection: &str, table: &str) {
@@ -59,54 +53,46 @@ fn reference_resources_arrive_by_default_and_appointments_join_to_them() {
         ("practitioners", "practitioner_id"),
         ("businesses", "business_id"),
     ] {
-        let orphans = count(
-            &env,
-            &format!(
-                "SELECT COUNT(*) FROM appointments a LEFT JOIN {table} r
+        let orphans = env.count(&format!(
+            "SELECT COUNT(*) FROM appointments a LEFT JOIN {table} r
                  ON r.org_id = a.org_id AND r.id = a.{column} WHERE r.id IS NULL"
-            ),
-        );
+        ));
         assert_eq!(orphans, 0, "appointments whose {column} is not in {table}");
     }
     // The inactive practitioner came from /practitioners/inactive, flagged inactive, and
     // old appointments join to them.
     assert_eq!(
-        count(&env, "SELECT COUNT(*) FROM practitioners WHERE active = 0"),
+        env.count("SELECT COUNT(*) FROM practitioners WHERE active = 0"),
         1
     );
     assert!(
-        count(
-            &env,
+        env.count(
             "SELECT COUNT(*) FROM appointments a JOIN practitioners p
              ON p.org_id = a.org_id AND p.id = a.practitioner_id WHERE p.active = 0"
         ) > 0
     );
     assert_eq!(
-        count(
-            &env,
+        env.count(
             "SELECT COUNT(*) FROM practitioners WHERE active = 1 AND display_name IS NOT NULL"
         ),
-        count(&env, "SELECT COUNT(*) FROM practitioners") - 1
+        env.count("SELECT COUNT(*) FROM practitioners") - 1
     );
     assert_eq!(
-        count(
-            &env,
+        env.count(
             "SELECT COUNT(*) FROM appointment_types
              WHERE duration_in_minutes > 0 AND color LIKE '#%' AND name IS NOT NULL"
         ),
-        count(&env, "SELECT COUNT(*) FROM appointment_types")
+        env.count("SELECT COUNT(*) FROM appointment_types")
     );
     assert_eq!(
-        count(
-            &env,
+        env.count(
             "SELECT COUNT(*) FROM businesses WHERE time_zone IS NULL OR business_name IS NULL"
         ),
         0
     );
     // Both practitioner routes have their own cursor.
     assert_eq!(
-        count(
-            &env,
+        env.count(
             "SELECT COUNT(*) FROM sync_state WHERE org_id = 'org_1' AND cursor IS NOT NULL
              AND resource IN ('practitioners', 'practitioners_inactive')"
         ),
@@ -118,7 +104,7 @@ fn reference_resources_arrive_by_default_and_appointments_join_to_them() {
         assert_eq!(stats.path_count(path), 0, "{path}");
     }
     for table in ["group_appointments", "attendees", "invoices"] {
-        assert_eq!(count(&env, &format!("SELECT COUNT(*) FROM {table}")), 0);
+        assert_eq!(env.count(&format!("SELECT COUNT(*) FROM {table}")), 0);
     }
     // Practitioner routes never get an archived_at filter (a 400 from Cliniko).
     assert!(
@@ -183,12 +169,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics() {
     assert_table_in_sync(&env, "org_1", "attendees", "attendees");
     assert_table_in_sync(&env, "org_1", "invoices", "invoices");
     // Cancelled attendees came too (cancelled_at:*), and everything joins.
-    assert!(
-        count(
-            &env,
-            "SELECT COUNT(*) FROM attendees WHERE cancelled_at IS NOT NULL"
-        ) > 0
-    );
+    assert!(env.count("SELECT COUNT(*) FROM attendees WHERE cancelled_at IS NOT NULL") > 0);
     let orphans = [
         "SELECT COUNT(*) FROM attendees a LEFT JOIN group_appointments g
          ON g.org_id = a.org_id AND g.id = a.booking_id WHERE g.id IS NULL",
@@ -200,7 +181,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics() {
          ON a.org_id = i.org_id AND a.id = i.appointment_id WHERE a.id IS NULL",
     ];
     for sql in orphans {
-        assert_eq!(count(&env, sql), 0, "{sql}");
+        assert_eq!(env.count(sql), 0, "{sql}");
     }
 
     // Upstream changes arrive incrementally: an attendee cancelled, an invoice closed,
@@ -234,7 +215,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics() {
         run.stderr
     );
     assert_eq!(env.requests("org_1"), 9, "one request per route");
-    let one = |sql: String| count(&env, &sql);
+    let one = |sql: String| env.count(&sql);
     assert_eq!(
         one(format!(
             "SELECT COUNT(*) FROM attendees WHERE id = '{attendee}' AND cancelled_at IS NOT NULL"
@@ -317,14 +298,12 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
         w.hard_delete(&key, "practitioners", &id).unwrap();
         id
     });
-    env.fake
-        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
-    env.fake.push_fault(&key, Fault::Status(400));
+    env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     let run = env.run(&["full", "--all", "--resource", "practitioners"]);
     run.expect_code(1);
     assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
     let marked = "SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL";
-    assert_eq!(count(&env, marked), 0, "half a walk reconciles nothing");
+    assert_eq!(env.count(marked), 0, "half a walk reconciles nothing");
 
     // ...and the next full sync walks both routes again, then reconciles.
     env.fake.reset_stats();
@@ -335,15 +314,13 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     assert_eq!(stats.path_count("/v1/practitioners"), 1);
     assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);
     assert_eq!(
-        count(
-            &env,
-            &format!(
+        env.count(&format!(
                 "SELECT COUNT(*) FROM practitioners WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
             )
         ),
         1
     );
-    assert_eq!(count(&env, marked), 1);
+    assert_eq!(env.count(marked), 1);
     assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
 }
 
@@ -352,12 +329,10 @@ fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_de
     let env = TestEnv::new(1, 20, 1);
     env.write_config_org_lines("resources = [\"practitioners\"]");
     let key = env.key("org_1");
-    env.fake
-        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
-    env.fake.push_fault(&key, Fault::Status(400));
+    env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     env.run(&["sync", "--all"]).expect_code(1);
     // The active route was walked and committed; the inactive one failed.
-    let active = count(&env, "SELECT COUNT(*) FROM practitioners");
+    let active = env.count("SELECT COUNT(*) FROM practitioners");
     assert!(active >= 2);
 
     env.fake.reset_stats();
@@ -375,10 +350,7 @@ fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_de
     assert_eq!(stats.path_count("/v1/practitioners"), 1);
     assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);
     assert_eq!(
-        count(
-            &env,
-            "SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL"
-        ),
+        env.count("SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL"),
         0,
         "rows seen before the failure are not marked deleted"
     );

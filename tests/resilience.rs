@@ -8,15 +8,6 @@ use std::time::Duration;
 use common::TestEnv;
 use routiq_sync::fake::{FakeOptions, Fault, ResetHeader};
 
-/// Page 1 answers normally; the faults after it hit page 2 and on.
-fn after_first_page(env: &TestEnv, org: &str, faults: &[Fault]) {
-    let key = env.key(org);
-    env.fake.push_fault(&key, Fault::Delay(Duration::ZERO));
-    for f in faults {
-        env.fake.push_fault(&key, f.clone());
-    }
-}
-
 #[test]
 fn a_429_is_waited_out_whatever_header_says_when() {
     for header in [
@@ -26,8 +17,7 @@ fn a_429_is_waited_out_whatever_header_says_when() {
         ResetHeader::None,
     ] {
         let env = TestEnv::new(1, 150, 1);
-        after_first_page(
-            &env,
+        env.fail_after_first_page(
             "org_1",
             &[Fault::RateLimited {
                 reset_in_secs: 1,
@@ -52,8 +42,7 @@ fn a_429_is_waited_out_whatever_header_says_when() {
 fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
     let env = TestEnv::new(1, 150, 1);
     env.write_config("max_wait = \"2s\"");
-    after_first_page(
-        &env,
+    env.fail_after_first_page(
         "org_1",
         &[Fault::RateLimited {
             reset_in_secs: 120,
@@ -74,8 +63,7 @@ fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
 fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
     let env = TestEnv::new(1, 250, 1);
     env.write_config("retry_attempts = 6");
-    after_first_page(
-        &env,
+    env.fail_after_first_page(
         "org_1",
         &[
             Fault::Status(503),
@@ -94,8 +82,7 @@ fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
 #[test]
 fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
     let env = TestEnv::new(1, 250, 0);
-    after_first_page(
-        &env,
+    env.fail_after_first_page(
         "org_1",
         &[Fault::Status(500), Fault::Status(500), Fault::Status(500)],
     );
@@ -106,10 +93,7 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
         "{}",
         run.stderr
     );
-    let committed: i64 = env
-        .db()
-        .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
-        .unwrap();
+    let committed = env.count("SELECT COUNT(*) FROM patients");
     assert_eq!(committed, 100, "exactly the first page is committed");
     env.assert_consistent("org_1");
     assert_eq!(
@@ -171,10 +155,7 @@ fn a_forbidden_resource_fails_the_org_but_not_its_other_resources() {
         run.stderr
     );
     assert!(run.stderr.contains("drop `patients`"), "{}", run.stderr);
-    let appointments: i64 = env
-        .db()
-        .query_row("SELECT COUNT(*) FROM appointments", [], |r| r.get(0))
-        .unwrap();
+    let appointments = env.count("SELECT COUNT(*) FROM appointments");
     assert_eq!(appointments, 20, "the other resource still synced");
 }
 

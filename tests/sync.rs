@@ -9,10 +9,6 @@ use routiq_sync::fake::{FakeOptions, Fault, World};
 use routiq_sync::lock::{self, LockOutcome};
 use routiq_sync::timestamp::Timestamp;
 
-fn count(env: &TestEnv, sql: &str) -> i64 {
-    env.db().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
 #[test]
 fn full_then_incremental_makes_the_minimum_requests() {
     let env = TestEnv::new(1, 250, 2);
@@ -130,13 +126,13 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
     let marked = format!(
         "SELECT COUNT(*) FROM patients WHERE id = '{deleted}' AND deleted_upstream_at IS NOT NULL"
     );
-    assert_eq!(count(&env, &marked), 0);
+    assert_eq!(env.count(&marked), 0);
 
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
     assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
     assert_eq!(
-        count(&env, &marked),
+        env.count(&marked),
         1,
         "hard-deleted patient is marked, not removed"
     );
@@ -154,15 +150,13 @@ fn a_full_walk_that_fails_part_way_marks_nothing() {
         id
     });
     // Page 1 answers normally (a zero delay); page 2 gets a 400, which is not retried.
-    env.fake
-        .push_fault(&key, Fault::Delay(std::time::Duration::ZERO));
-    env.fake.push_fault(&key, Fault::Status(400));
+    env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     let run = env.run(&["full", "--all", "--resource", "patients"]);
     run.expect_code(1);
     assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
     let marked = "SELECT COUNT(*) FROM patients WHERE deleted_upstream_at IS NOT NULL";
     assert_eq!(
-        count(&env, marked),
+        env.count(marked),
         0,
         "an incomplete walk reconciles nothing"
     );
@@ -170,8 +164,8 @@ fn a_full_walk_that_fails_part_way_marks_nothing() {
     let gone_marked = format!(
         "SELECT COUNT(*) FROM patients WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
     );
-    assert_eq!(count(&env, marked), 1);
-    assert_eq!(count(&env, &gone_marked), 1);
+    assert_eq!(env.count(marked), 1);
+    assert_eq!(env.count(&gone_marked), 1);
 }
 
 #[test]

@@ -322,6 +322,26 @@ impl TestEnv {
         }
     }
 
+    /// The single integer a query such as `SELECT COUNT(*) ...` returns.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Lets `org`'s next request (page 1 of a walk) through, then queues `faults` for the
+    /// requests after it.
+    pub fn fail_after_first_page(&self, org: &str, faults: &[routiq_sync::fake::Fault]) {
+        let key = self.key(org);
+        self.fake.push_fault(
+            &key,
+            routiq_sync::fake::Fault::Delay(std::time::Duration::ZERO),
+        );
+        for f in faults {
+            self.fake.push_fault(&key, f.clone());
+        }
+    }
+
     /// The status of `org`'s newest run.
     pub fn last_run_status(&self, org: &str) -> Option<String> {
         self.db()
