@@ -124,7 +124,7 @@ pub fn build(
         let mut totals = BTreeMap::new();
         let mut oldest_full: Option<Option<Timestamp>> = None;
         for r in &org.resources {
-            let rs = state.resources.get(r).copied().unwrap_or_default();
+            let rs = state.resource(*r);
             cursors.insert(r.name().to_string(), rs.cursor.map(|t| t.to_string()));
             let total = match &store {
                 Some(s) => s.count_present(&org.id, *r)?,

@@ -124,17 +124,7 @@ fn plan_resource(
     let endpoints = routes(resource);
     let states: Vec<ResourceState> = endpoints
         .iter()
-        .map(|e| {
-            let main = (e.cursor_key == resource.name())
-                .then(|| state.resources.get(&resource))
-                .flatten();
-            state
-                .routes
-                .get(e.cursor_key)
-                .or(main)
-                .copied()
-                .unwrap_or_default()
-        })
+        .map(|e| state.route(e.cursor_key))
         .collect();
     let plan = |mode: Mode, starts: Vec<WalkStart>, window, reason: String| ResourcePlan {
         resource,
@@ -256,8 +246,11 @@ mod tests {
         };
         OrgState {
             last_success_at: Some(ts(last_success)),
-            resources: [(Resource::Patients, rs), (Resource::Appointments, rs)].into(),
-            routes: Default::default(),
+            routes: [
+                ("patients".to_string(), rs),
+                ("appointments".to_string(), rs),
+            ]
+            .into(),
         }
     }
 
@@ -372,7 +365,7 @@ mod tests {
             "2026-01-01T09:59:00Z",
             "2026-01-01T09:00:00Z",
         );
-        if let Some(rs) = state.resources.get_mut(&Resource::Patients) {
+        if let Some(rs) = state.routes.get_mut("patients") {
             rs.full_in_progress = Some(FullWalkState {
                 run_id: 7,
                 started_at: ts("2026-01-01T09:00:00Z"),
@@ -396,8 +389,8 @@ mod tests {
         };
         let state = OrgState {
             last_success_at: None,
-            resources: [(
-                Resource::Patients,
+            routes: [(
+                "patients".to_string(),
                 ResourceState {
                     cursor: Some(ts("2025-06-01T00:00:00Z")),
                     last_full_at: None,
@@ -405,7 +398,6 @@ mod tests {
                 },
             )]
             .into(),
-            routes: Default::default(),
         };
         let o = PlanOptions {
             resources: vec![Resource::Patients],

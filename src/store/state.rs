@@ -34,11 +34,21 @@ pub struct FullWalkState {
 pub struct OrgState {
     /// When the last successful run finished.
     pub last_success_at: Option<Timestamp>,
-    /// The state of each resource's main route (keyed by the resource's name).
-    pub resources: BTreeMap<Resource, ResourceState>,
-    /// The state of every route, by cursor key ([`Resource::cursor_keys`]): the main
-    /// routes again, plus secondary ones such as `practitioners_inactive`.
+    /// The state of every route, by cursor key ([`Resource::cursor_keys`]): a resource's
+    /// main route under its own name, secondary ones such as `practitioners_inactive`.
     pub routes: BTreeMap<String, ResourceState>,
+}
+
+impl OrgState {
+    /// The state of the route with cursor key `key` (default when never synced).
+    pub fn route(&self, key: &str) -> ResourceState {
+        self.routes.get(key).copied().unwrap_or_default()
+    }
+
+    /// The state of `resource`'s main route.
+    pub fn resource(&self, resource: Resource) -> ResourceState {
+        self.route(resource.name())
+    }
 }
 
 impl Store {
@@ -48,7 +58,6 @@ impl Store {
             "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
              FROM sync_state WHERE org_id = ?1",
         )?;
-        let mut resources = BTreeMap::new();
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
@@ -68,14 +77,10 @@ impl Store {
         })?;
         for row in rows {
             let (name, state) = row?;
-            if let Ok(resource) = name.parse::<Resource>() {
-                resources.insert(resource, state);
-            }
             routes.insert(name, state);
         }
         Ok(OrgState {
             last_success_at: self.last_success_at(org_id)?,
-            resources,
             routes,
         })
     }
