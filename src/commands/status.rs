@@ -107,11 +107,8 @@ pub fn build(
     max_age: Option<Duration>,
     now: Timestamp,
 ) -> Result<StatusReport, CommandError> {
-    let selected = if orgs.is_empty() {
-        config.orgs.iter().collect()
-    } else {
-        config.select_orgs(orgs)?
-    };
+    // An empty selection is every org.
+    let selected = config.select_orgs(orgs)?;
     let store = Store::open_read_only(&config.database)?;
     let mut out = Vec::new();
     for org in selected {

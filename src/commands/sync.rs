@@ -62,11 +62,8 @@ pub fn run_with_config(
     request: &RunRequest,
     show_progress: bool,
 ) -> Result<Vec<OrgReport>, CommandError> {
-    let orgs = if request.orgs.is_empty() {
-        config.orgs.iter().collect()
-    } else {
-        config.select_orgs(&request.orgs)?
-    };
+    // An empty selection is every org.
+    let orgs = config.select_orgs(&request.orgs)?;
     // Open (and migrate) once up front: a bad database file stops everything with exit 2.
     drop(Store::open(&config.database)?);
 
@@ -74,10 +71,14 @@ pub fn run_with_config(
         .jobs
         .unwrap_or(config.jobs)
         .clamp(1, orgs.len().max(1));
-    let clock = SystemClock::new();
-    let limiters = RateLimiters::default();
-    let cancel = cancel_flag();
-    let bars = Bars::new(show_progress);
+    let shared = Shared {
+        config,
+        request,
+        clock: SystemClock::new(),
+        limiters: RateLimiters::default(),
+        cancel: cancel_flag(),
+        bars: Bars::new(show_progress),
+    };
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, OrgReport)>> = Mutex::new(Vec::new());
 
@@ -88,11 +89,9 @@ pub fn run_with_config(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(org) = orgs.get(i) else { break };
-                    let report = sync_one(
-                        config, org, request, &mut store, &clock, &limiters, &cancel, &bars,
-                    );
+                    let report = shared.sync_one(org, &mut store);
                     log_report(&report);
-                    bars.org_finished(&report);
+                    shared.bars.org_finished(&report);
                     reports
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -106,73 +105,84 @@ pub fn run_with_config(
     Ok(reports.into_iter().map(|(_, r)| r).collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sync_one(
-    config: &Config,
-    org: &OrgConfig,
-    request: &RunRequest,
-    store: &mut Option<Store>,
-    clock: &SystemClock,
-    limiters: &RateLimiters,
-    cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>,
-    bars: &Bars,
-) -> OrgReport {
-    if cancel.load(Ordering::Relaxed) {
-        return OrgReport::skipped(&org.id, OrgResult::Interrupted);
-    }
-    let resources: Vec<Resource> = org
-        .resources
-        .iter()
-        .copied()
-        .filter(|r| request.resources.is_empty() || request.resources.contains(r))
-        .collect();
-    if resources.is_empty() {
-        return OrgReport::skipped(
-            &org.id,
-            OrgResult::Failed(format!(
-                "none of the requested resources is enabled for org {} (its resources: {})",
-                org.id,
-                org.resources
-                    .iter()
-                    .map(|r| r.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+/// What every worker thread of one run shares.
+struct Shared<'a> {
+    config: &'a Config,
+    request: &'a RunRequest,
+    clock: SystemClock,
+    limiters: RateLimiters,
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    bars: Bars,
+}
+
+impl Shared<'_> {
+    /// Syncs one org on the calling worker thread, which keeps its own connection in `store`.
+    fn sync_one(&self, org: &OrgConfig, store: &mut Option<Store>) -> OrgReport {
+        let Shared {
+            config,
+            request,
+            clock,
+            limiters,
+            cancel,
+            bars,
+        } = self;
+        if cancel.load(Ordering::Relaxed) {
+            return OrgReport::skipped(&org.id, OrgResult::Interrupted);
+        }
+        let resources: Vec<Resource> = org
+            .resources
+            .iter()
+            .copied()
+            .filter(|r| request.resources.is_empty() || request.resources.contains(r))
+            .collect();
+        if resources.is_empty() {
+            return OrgReport::skipped(
+                &org.id,
+                OrgResult::Failed(format!(
+                    "none of the requested resources is enabled for org {} (its resources: {})",
+                    org.id,
+                    org.resources
+                        .iter()
+                        .map(|r| r.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+        // Each worker thread keeps its own connection.
+        let store = match store {
+            Some(s) => s,
+            None => match Store::open(&config.database) {
+                Ok(s) => store.insert(s),
+                Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e.to_string())),
+            },
+        };
+        let client = Client::new(
+            &org.api_key,
+            client_settings(config, org),
+            limiters.for_key(&org.api_key, config.requests_per_minute),
+            cancel.clone(),
         );
+        let hint = key_hint(config, org);
+        let ctx = OrgContext {
+            org_id: &org.id,
+            key_hint: &hint,
+            lock_dir: &config.lock_dir,
+            client: &client,
+            clock,
+            progress: bars,
+            cancel,
+        };
+        let opts = PlanOptions {
+            command: request.command,
+            force: request.force,
+            resources,
+            min_interval: config.min_interval,
+            full_sync_every: config.full_sync_every,
+            appointment_window: config.appointment_window,
+        };
+        engine::sync_org(&ctx, store, &opts)
     }
-    // Each worker thread keeps its own connection.
-    let store = match store {
-        Some(s) => s,
-        None => match Store::open(&config.database) {
-            Ok(s) => store.insert(s),
-            Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e.to_string())),
-        },
-    };
-    let client = Client::new(
-        &org.api_key,
-        client_settings(config, org),
-        limiters.for_key(&org.api_key, config.requests_per_minute),
-        cancel.clone(),
-    );
-    let hint = key_hint(config, org);
-    let ctx = OrgContext {
-        org_id: &org.id,
-        key_hint: &hint,
-        lock_dir: &config.lock_dir,
-        client: &client,
-        clock,
-        progress: bars,
-        cancel,
-    };
-    let opts = PlanOptions {
-        command: request.command,
-        force: request.force,
-        resources,
-        min_interval: config.min_interval,
-        full_sync_every: config.full_sync_every,
-        appointment_window: config.appointment_window,
-    };
-    engine::sync_org(&ctx, store, &opts)
 }
 
 fn log_report(report: &OrgReport) {
