@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 /// A held lock on one org; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct OrgLock {
-    _file: File,
+    _sync: File,
+    _running: File,
     path: PathBuf,
 }
 
@@ -39,49 +40,58 @@ pub struct LockError {
     pub source: io::Error,
 }
 
-/// The lock file of `org_id` under `lock_dir`.
+/// The lock file of `org_id` under `lock_dir`: held by the one run syncing the org.
 pub fn lock_path(lock_dir: &Path, org_id: &str) -> PathBuf {
     lock_dir.join(format!("{org_id}.lock"))
+}
+
+/// The file whose lock tells `status` that `org_id` is syncing. It is separate from
+/// [`lock_path`] so that a `status` probe can never make a sync think another run holds
+/// the org: the probe holds it for microseconds, and the sync waits that out.
+fn running_path(lock_dir: &Path, org_id: &str) -> PathBuf {
+    lock_dir.join(format!("{org_id}.running"))
 }
 
 /// Tries to take `org_id`'s lock without waiting, creating `lock_dir` if needed.
 pub fn try_lock(lock_dir: &Path, org_id: &str) -> Result<LockOutcome, LockError> {
     let path = lock_path(lock_dir, org_id);
-    let err = |source| LockError {
-        path: path.clone(),
-        source,
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LockError { path, source }
     };
-    fs::create_dir_all(lock_dir).map_err(err)?;
-    let file = OpenOptions::new()
+    fs::create_dir_all(lock_dir).map_err(err(lock_dir))?;
+    let sync = open_for_lock(&path).map_err(err(&path))?;
+    match sync.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(LockOutcome::Busy),
+        Err(TryLockError::Error(e)) => return Err(err(&path)(e)),
+    }
+    // Only the holder of the sync lock takes this one, so the only possible wait is a
+    // `status` probe's few microseconds.
+    let running_at = running_path(lock_dir, org_id);
+    let running = open_for_lock(&running_at).map_err(err(&running_at))?;
+    running.lock().map_err(err(&running_at))?;
+    Ok(LockOutcome::Acquired(OrgLock {
+        _sync: sync,
+        _running: running,
+        path,
+    }))
+}
+
+fn open_for_lock(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(err)?;
-    // `status` probes the lock for a few microseconds; a few quick retries keep such a
-    // probe from making a sync skip the org. A real run holds it for seconds.
-    for attempt in 0..PROBE_RETRIES {
-        match file.try_lock() {
-            Ok(()) => return Ok(LockOutcome::Acquired(OrgLock { _file: file, path })),
-            Err(TryLockError::WouldBlock) if attempt + 1 < PROBE_RETRIES => {
-                std::thread::sleep(PROBE_PAUSE);
-            }
-            Err(TryLockError::WouldBlock) => break,
-            Err(TryLockError::Error(e)) => return Err(err(e)),
-        }
-    }
-    Ok(LockOutcome::Busy)
+        .open(path)
 }
 
-/// Attempts at a busy lock before giving up, and the pause between them.
-const PROBE_RETRIES: u32 = 3;
-const PROBE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Whether some process holds `org_id`'s lock right now (a sync is running).
+/// Whether some process is syncing `org_id` right now.
 ///
-/// Probes by taking and immediately releasing a shared lock; never creates files.
+/// Probes by taking and immediately releasing a shared lock on the org's `.running`
+/// file (never its sync lock); never creates files.
 pub fn is_held(lock_dir: &Path, org_id: &str) -> bool {
-    let Ok(file) = File::open(lock_path(lock_dir, org_id)) else {
+    let Ok(file) = File::open(running_path(lock_dir, org_id)) else {
         return false;
     };
     matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
@@ -113,6 +123,24 @@ mod tests {
             try_lock(dir.path(), "org_1").unwrap(),
             LockOutcome::Acquired(_)
         ));
+    }
+
+    #[test]
+    fn a_status_probe_never_makes_a_sync_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(try_lock(dir.path(), "org_1").unwrap()); // creates the files
+        // A probe holding the running file (for longer than any real probe does).
+        let probe = File::open(running_path(dir.path(), "org_1")).unwrap();
+        probe.try_lock_shared().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(probe);
+        });
+        assert!(matches!(
+            try_lock(dir.path(), "org_1").unwrap(),
+            LockOutcome::Acquired(_)
+        ));
+        release.join().unwrap();
     }
 
     #[test]
