@@ -341,7 +341,10 @@ fn railway_cron_service_is_consistent() {
     )
     .unwrap_or_else(|e| panic!("examples/railway/config.toml: {e}"));
     assert!(
-        config.database.starts_with("/data"),
+        config
+            .database
+            .sqlite_path()
+            .is_some_and(|p| p.starts_with("/data")),
         "database must be on the volume"
     );
     assert!(config.orgs.len() >= 2);

@@ -146,12 +146,15 @@ fn describe_config(
             let _ = writeln!(out, "  ! {w}");
         }
     }
-    let (db_state, db_ok) = database_state(&config.database);
+    let (db_state, db_ok) = match config.database.sqlite_path() {
+        Some(path) => database_state(path),
+        None => ("PostgreSQL (not probed by this build)".to_string(), false),
+    };
     let (lock_state, lock_ok) = lock_dir_state(&config.lock_dir);
     let _ = write!(
         out,
         "\nPaths\n  database  {}\n            {db_state}\n  lock_dir  {}\n            {lock_state}\n",
-        config.database.display(),
+        config.database,
         config.lock_dir.display()
     );
     (out, db_ok && lock_ok)
@@ -208,11 +211,7 @@ fn setting_rows(
         "default"
     };
     vec![
-        (
-            "database",
-            config.database.display().to_string(),
-            database_source,
-        ),
+        ("database", config.database.to_string(), database_source),
         (
             "lock_dir",
             config.lock_dir.display().to_string(),

@@ -101,11 +101,23 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    if let Some(pg) = config.database.postgres() {
+        for secret in pg.url.secrets() {
+            crate::logging::redact(secret);
+        }
+    }
     for org in &config.orgs {
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));
     }
     Ok(config)
+}
+
+/// The SQLite file of `config` (PostgreSQL is wired up with the backend-neutral store).
+pub fn sqlite_path(config: &Config) -> Result<&std::path::Path, CommandError> {
+    config.database.sqlite_path().ok_or_else(|| {
+        CommandError::Usage("this build cannot use a PostgreSQL database yet".to_string())
+    })
 }
 
 /// Where an org's key comes from, for error messages.

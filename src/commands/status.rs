@@ -109,7 +109,7 @@ pub fn build(
 ) -> Result<StatusReport, CommandError> {
     // An empty selection is every org.
     let selected = config.select_orgs(orgs)?;
-    let store = Store::open_read_only(&config.database)?;
+    let store = Store::open_read_only(super::sqlite_path(config)?)?;
     let mut out = Vec::new();
     for org in selected {
         let running = lock::is_held(&config.lock_dir, &org.id);
@@ -180,7 +180,7 @@ pub fn build(
     }
     Ok(StatusReport {
         generated_at: now.to_string(),
-        database: config.database.display().to_string(),
+        database: config.database.to_string(),
         healthy: out.iter().all(|o| o.healthy),
         orgs: out,
     })

@@ -65,7 +65,7 @@ pub fn run_with_config(
     // An empty selection is every org.
     let orgs = config.select_orgs(&request.orgs)?;
     // Open (and migrate) once up front: a bad database file stops everything with exit 2.
-    drop(Store::open(&config.database)?);
+    drop(Store::open(super::sqlite_path(config)?)?);
 
     let jobs = request
         .jobs
@@ -152,9 +152,12 @@ impl Shared<'_> {
         // Each worker thread keeps its own connection.
         let store = match store {
             Some(s) => s,
-            None => match Store::open(&config.database) {
+            None => match super::sqlite_path(config)
+                .map_err(|e| e.to_string())
+                .and_then(|p| Store::open(p).map_err(|e| e.to_string()))
+            {
                 Ok(s) => store.insert(s),
-                Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e.to_string())),
+                Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e)),
             },
         };
         let client = Client::new(
