@@ -57,7 +57,7 @@ impl SslMode {
 #[derive(Clone)]
 pub struct PgUrl {
     /// What the client library connects with (TLS parameters removed: we handle them).
-    config: postgres::Config,
+    config: Box<postgres::Config>,
     ssl_mode: SslMode,
     root_cert: Option<PathBuf>,
     /// The URL with its password replaced by [`MASK`].
@@ -169,7 +169,7 @@ impl PgUrl {
         secrets.retain(|s| !s.is_empty());
         secrets.dedup();
         Ok(PgUrl {
-            config,
+            config: Box::new(config),
             ssl_mode,
             root_cert,
             shown,
@@ -236,6 +236,17 @@ impl PgUrl {
         )
     }
 }
+
+impl PartialEq for PgUrl {
+    fn eq(&self, other: &PgUrl) -> bool {
+        self.shown == other.shown
+            && self.secrets == other.secrets
+            && self.ssl_mode == other.ssl_mode
+            && self.root_cert == other.root_cert
+    }
+}
+
+impl Eq for PgUrl {}
 
 impl fmt::Display for PgUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

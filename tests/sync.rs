@@ -4,14 +4,15 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::fake::{FakeOptions, Fault, World};
 use routiq_sync::lock::{self, LockOutcome};
 use routiq_sync::timestamp::Timestamp;
 
-#[test]
-fn full_then_incremental_makes_the_minimum_requests() {
-    let env = TestEnv::new(1, 250, 2);
+on_both_stores!(full_then_incremental_makes_the_minimum_requests);
+
+fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
+    let env = TestEnv::on(store, 1, 250, 2);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);

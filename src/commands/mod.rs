@@ -15,7 +15,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::cliniko::{ClientSettings, RetryPolicy, basic_auth};
-use crate::config::{self, Config, ConfigError, KeyPolicy, KeySource, LoadOptions, OrgConfig};
+use crate::config::{
+    self, Config, ConfigError, Database, KeyPolicy, KeySource, LoadOptions, OrgConfig,
+};
 use crate::engine::Clock;
 use crate::store::StoreLocation;
 use crate::timestamp::Timestamp;
@@ -114,13 +116,6 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
     Ok(config)
 }
 
-/// The SQLite file of `config` (PostgreSQL is wired up with the backend-neutral store).
-pub fn sqlite_path(config: &Config) -> Result<&std::path::Path, CommandError> {
-    config.database.sqlite_path().ok_or_else(|| {
-        CommandError::Usage("this build cannot use a PostgreSQL database yet".to_string())
-    })
-}
-
 /// Where an org's key comes from, for error messages.
 pub fn key_hint(config: &Config, org: &OrgConfig) -> String {
     match &org.key_source {
@@ -135,9 +130,15 @@ pub fn key_hint(config: &Config, org: &OrgConfig) -> String {
 
 /// Where the config says the data lives.
 pub fn store_location(config: &Config) -> StoreLocation {
-    StoreLocation::Sqlite {
-        path: config.database.clone(),
-        lock_dir: config.lock_dir.clone(),
+    match &config.database {
+        Database::Sqlite(path) => StoreLocation::Sqlite {
+            path: path.clone(),
+            lock_dir: config.lock_dir.clone(),
+        },
+        Database::Postgres(pg) => StoreLocation::Postgres {
+            url: pg.url.clone(),
+            schema: pg.schema.clone(),
+        },
     }
 }
 

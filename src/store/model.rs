@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
 
+/// The error recorded on a run found still `running` by a later run of its org.
+pub const ABANDONED_RUN: &str = "the process ended before the run finished (killed or crashed); \
+                                 the next run continues from the last committed page";
+
 /// What writing one page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageWrite {
