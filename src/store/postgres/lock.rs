@@ -5,9 +5,10 @@
 use postgres::Client;
 use sha2::{Digest, Sha256};
 
+use super::PgStore;
 use super::connect::{connect, error_at};
 use crate::database_url::PgUrl;
-use crate::store::{OrgGuard, StoreError};
+use crate::store::{Locks, OrgGuard, StoreError};
 
 /// A 64-bit advisory lock key for `what` (`org`, `migrate`) on `name` in `schema`: the
 /// first 8 bytes of a SHA-256, so keys are stable across builds and hosts, and two
@@ -19,8 +20,23 @@ pub fn namespaced_key(what: &str, schema: &str, name: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Tries to take `org_id`'s lock on a new session; `None` when another session holds it.
-pub fn try_lock(url: &PgUrl, schema: &str, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
+impl Locks for PgStore {
+    /// Takes the lock on a new session; `None` when another session holds it.
+    fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
+        try_lock(&self.url, &self.schema, org_id)
+    }
+
+    fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
+        is_held(
+            &mut self.client.borrow_mut(),
+            &self.schema,
+            org_id,
+            &self.target,
+        )
+    }
+}
+
+fn try_lock(url: &PgUrl, schema: &str, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
     let target = url.describe();
     let mut session = connect(url, schema)?;
     let key = namespaced_key("org", schema, org_id);
@@ -34,7 +50,7 @@ pub fn try_lock(url: &PgUrl, schema: &str, org_id: &str) -> Result<Option<OrgGua
 
 /// Whether any session holds `org_id`'s lock, from `pg_locks` (never by taking it, so a
 /// `status` probe cannot make a sync think the org is busy).
-pub fn is_held(
+fn is_held(
     client: &mut Client,
     schema: &str,
     org_id: &str,

@@ -19,11 +19,8 @@ use postgres::{Client, Row};
 
 pub use schema::CURRENT_VERSION;
 
-use super::{OrgGuard, OrgState, PageWrite, RunOutcome, RunRecord, Store, StoreError};
+use super::StoreError;
 use crate::database_url::PgUrl;
-use crate::record::Record;
-use crate::resource::Resource;
-use crate::timestamp::Timestamp;
 
 /// What `check` reports about a PostgreSQL store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,92 +138,5 @@ impl PgStore {
             .borrow_mut()
             .execute(sql, params)
             .map_err(|e| connect::error_at(&self.target, e))
-    }
-}
-
-impl Store for PgStore {
-    fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
-        lock::try_lock(&self.url, &self.schema, org_id)
-    }
-
-    fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
-        lock::is_held(
-            &mut self.client.borrow_mut(),
-            &self.schema,
-            org_id,
-            &self.target,
-        )
-    }
-
-    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        PgStore::org_state(self, org_id)
-    }
-
-    fn begin_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        PgStore::begin_full(self, org_id, resource, run_id, started_at)
-    }
-
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        PgStore::write_route_page(
-            self, org_id, resource, cursor_key, records, full_run, synced_at,
-        )
-    }
-
-    fn finish_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        PgStore::finish_full(self, org_id, resource, run_id, started_at, now)
-    }
-
-    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        PgStore::count_present(self, org_id, resource)
-    }
-
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        PgStore::active_patients(self, org_id)
-    }
-
-    fn begin_run(
-        &mut self,
-        org_id: &str,
-        mode: &str,
-        started_at: Timestamp,
-    ) -> Result<i64, StoreError> {
-        PgStore::begin_run(self, org_id, mode, started_at)
-    }
-
-    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
-        PgStore::finish_run(self, run_id, outcome)
-    }
-
-    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
-        PgStore::close_abandoned_runs(self, org_id)
-    }
-
-    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        PgStore::last_active_patients(self, org_id)
-    }
-
-    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        PgStore::recent_runs(self, org_id, limit)
     }
 }

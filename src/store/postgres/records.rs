@@ -9,12 +9,11 @@ use postgres::Transaction;
 use super::PgStore;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PageWrite, StoreError, TableSpec, table};
+use crate::store::{PageWrite, Records, StoreError, TableSpec, table};
 use crate::timestamp::Timestamp;
 
-impl PgStore {
-    /// See [`crate::store::Store::write_route_page`].
-    pub fn write_route_page(
+impl Records for PgStore {
+    fn write_route_page(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -70,8 +69,7 @@ impl PgStore {
         Ok(result)
     }
 
-    /// See [`crate::store::Store::finish_full`].
-    pub fn finish_full(
+    fn finish_full(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -106,13 +104,23 @@ impl PgStore {
         Ok(marked)
     }
 
-    /// See [`crate::store::Store::count_present`].
-    pub fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
+    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
             table(resource).name
         );
         let n: i64 = self.query_one(&sql, &[&org_id])?.get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .query_one(
+                "SELECT COUNT(*) FROM patient_activity
+                 WHERE org_id = $1 AND activity_status = 'active'",
+                &[&org_id],
+            )?
+            .get(0);
         Ok(n.max(0) as u64)
     }
 }

@@ -3,15 +3,14 @@
 use postgres::Row;
 
 use super::PgStore;
-use crate::store::{ABANDONED_RUN, RunOutcome, RunRecord, RunStatus, StoreError};
+use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
 const RUN_COLUMNS: &str = "id, org_id, mode, status, started_at, finished_at, duration_ms, \
                            api_calls, error, resources::text";
 
-impl PgStore {
-    /// See [`crate::store::Store::begin_run`].
-    pub fn begin_run(
+impl RunLog for PgStore {
+    fn begin_run(
         &mut self,
         org_id: &str,
         mode: &str,
@@ -26,8 +25,7 @@ impl PgStore {
             .get(0))
     }
 
-    /// See [`crate::store::Store::finish_run`].
-    pub fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         self.execute(
@@ -47,8 +45,7 @@ impl PgStore {
         Ok(())
     }
 
-    /// See [`crate::store::Store::close_abandoned_runs`].
-    pub fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         let n = self.execute(
             "UPDATE runs SET status = 'interrupted', error = COALESCE(error, $2)
              WHERE org_id = $1 AND status = 'running'",
@@ -57,8 +54,7 @@ impl PgStore {
         Ok(n as usize)
     }
 
-    /// See [`crate::store::Store::last_active_patients`].
-    pub fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self
             .query_opt(
                 "SELECT active_patients FROM runs
@@ -69,15 +65,16 @@ impl PgStore {
             .map(|r| r.get::<_, i64>(0).max(0) as u64))
     }
 
-    /// See [`crate::store::Store::recent_runs`].
-    pub fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         let rows = self.query(
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = $1 ORDER BY id DESC LIMIT $2"),
             &[&org_id, &i64::from(limit)],
         )?;
         Ok(rows.iter().map(read_run).collect())
     }
+}
 
+impl PgStore {
     /// When `org_id`'s last successful run finished.
     pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
@@ -88,18 +85,6 @@ impl PgStore {
             )?
             .and_then(|r| r.get::<_, Option<time::OffsetDateTime>>(0))
             .map(Timestamp::from_datetime))
-    }
-
-    /// See [`crate::store::Store::active_patients`].
-    pub fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .query_one(
-                "SELECT COUNT(*) FROM patient_activity
-                 WHERE org_id = $1 AND activity_status = 'active'",
-                &[&org_id],
-            )?
-            .get(0);
-        Ok(n.max(0) as u64)
     }
 }
 

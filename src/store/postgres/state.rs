@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 
 use super::PgStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, StoreError};
+use crate::store::{FullWalkState, OrgState, ResourceState, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
-impl PgStore {
-    /// See [`crate::store::Store::org_state`].
-    pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+impl SyncState for PgStore {
+    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let rows = self.query(
             "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
              FROM sync_state WHERE org_id = $1",
@@ -41,8 +40,7 @@ impl PgStore {
         })
     }
 
-    /// See [`crate::store::Store::begin_full`].
-    pub fn begin_full(
+    fn begin_full(
         &mut self,
         org_id: &str,
         resource: Resource,
