@@ -246,6 +246,39 @@ impl TestEnv {
         cmd
     }
 
+    /// A copy of the config as another host would have it: its own file and its own
+    /// `lock_dir` (`host-N/` in the temp dir), the same store. Returns the config path.
+    pub fn config_for_host(&self, n: usize) -> PathBuf {
+        let dir = self.dir.path().join(format!("host-{n}"));
+        std::fs::create_dir_all(&dir).expect("host dir");
+        let text = std::fs::read_to_string(self.config_path()).expect("read config");
+        let own_locks = format!("lock_dir = {:?}", dir.join("locks").display().to_string());
+        let text = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("lock_dir = ") {
+                    own_locks.as_str()
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let path = dir.join("config.toml");
+        write_private(&path, &text);
+        path
+    }
+
+    /// Whether the binary has created its tables yet.
+    pub fn has_tables(&self) -> bool {
+        match &self.store {
+            Backend::Sqlite => self.db_path().exists(),
+            Backend::Postgres(_) => self
+                .value("SELECT to_regclass('sync_state')::text", &[])
+                .is_some(),
+        }
+    }
+
     /// The config line that points the binary at this test's store.
     pub fn database_line(&self) -> String {
         match &self.store {
@@ -266,10 +299,16 @@ impl TestEnv {
     /// Runs `sql` (placeholders `?1`, `?2`, … with text `params`) on the test's store;
     /// every value comes back as text (timestamps in the wire format), NULL as `None`.
     pub fn rows(&self, sql: &str, params: &[&str]) -> Vec<Vec<Option<String>>> {
+        self.try_rows(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// [`TestEnv::rows`], with the error (e.g. no such table yet) returned.
+    pub fn try_rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
         match &self.store {
             Backend::Sqlite => {
                 let db = self.db();
-                let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let mut stmt = db.prepare(sql).map_err(|e| e.to_string())?;
                 let n = stmt.column_count();
                 stmt.query_map(rusqlite::params_from_iter(params), |r| {
                     (0..n)
@@ -287,7 +326,7 @@ impl TestEnv {
                         .collect()
                 })
                 .and_then(|rows| rows.collect())
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .map_err(|e| e.to_string())
             }
             Backend::Postgres(db) => {
                 let sql = dollar_placeholders(sql);
@@ -298,10 +337,11 @@ impl TestEnv {
                 let rows = db
                     .client()
                     .query(&sql, &params)
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                rows.iter()
+                    .map_err(|e| format!("{e:?}"))?;
+                Ok(rows
+                    .iter()
                     .map(|r| (0..r.len()).map(|i| pg_text(r, i)).collect())
-                    .collect()
+                    .collect())
             }
         }
     }
@@ -444,9 +484,18 @@ impl TestEnv {
             .and_then(|r| r.into_iter().next().flatten())
     }
 
+    /// [`TestEnv::value`], `None` also when the query fails (no tables yet).
+    fn value_if_any(&self, sql: &str, params: &[&str]) -> Option<String> {
+        self.try_rows(sql, params)
+            .ok()?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+
     /// The stored cursor of `org`'s `resource`.
     pub fn cursor(&self, org: &str, resource: &str) -> Option<String> {
-        self.value(
+        self.value_if_any(
             "SELECT cursor FROM sync_state WHERE org_id = ?1 AND resource = ?2",
             &[org, resource],
         )
@@ -454,7 +503,7 @@ impl TestEnv {
 
     /// The newest `updated_at` committed in `table` for `org`.
     pub fn newest_row(&self, org: &str, table: &str) -> Option<String> {
-        self.value(
+        self.value_if_any(
             &format!("SELECT MAX(updated_at) FROM {table} WHERE org_id = ?1"),
             &[org],
         )
@@ -504,7 +553,7 @@ impl TestEnv {
 
     /// The status of `org`'s newest run.
     pub fn last_run_status(&self, org: &str) -> Option<String> {
-        self.value(
+        self.value_if_any(
             "SELECT status FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
             &[org],
         )
