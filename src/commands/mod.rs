@@ -101,7 +101,9 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    crate::logging::apply_config_format(config.log_format);
     for org in &config.orgs {
+        crate::logging::known_org(&org.id);
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));
     }

@@ -185,9 +185,47 @@ impl Shared<'_> {
     }
 }
 
+/// Logs an org's summary line; JSON lines also carry its parts as fields.
 fn log_report(report: &OrgReport) {
-    match report.result {
+    crate::logging::with_fields(summary_fields(report), || match report.result {
         OrgResult::Failed(_) | OrgResult::Interrupted => log::error!("{}", report.summary()),
         _ => log::info!("{}", report.summary()),
-    }
+    });
+}
+
+/// `org`, `mode`, `status`, `resources`, `api_calls`, `duration_ms`, `error`.
+fn summary_fields(report: &OrgReport) -> Vec<(String, serde_json::Value)> {
+    use serde_json::{Value, json};
+    let resources: serde_json::Map<String, Value> = report
+        .resources
+        .iter()
+        .map(|(name, c)| {
+            let counts = json!({
+                "fetched": c.fetched,
+                "written": c.written,
+                "archived": c.archived,
+                "deleted": c.deleted,
+            });
+            (name.clone(), counts)
+        })
+        .collect();
+    let error = match &report.result {
+        OrgResult::Failed(e) => Value::from(e.as_str()),
+        _ => Value::Null,
+    };
+    [
+        ("org", Value::from(report.org_id.as_str())),
+        ("mode", Value::from(report.mode.as_str())),
+        ("status", Value::from(report.status_name())),
+        ("resources", Value::Object(resources)),
+        ("api_calls", Value::from(report.api_calls)),
+        (
+            "duration_ms",
+            Value::from(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX)),
+        ),
+        ("error", error),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }

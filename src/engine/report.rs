@@ -51,6 +51,17 @@ impl OrgReport {
         }
     }
 
+    /// `ok`, `failed`, `interrupted` or `skipped`: the outcome in one word (log fields,
+    /// pings).
+    pub fn status_name(&self) -> &'static str {
+        match self.result {
+            OrgResult::Ok => "ok",
+            OrgResult::Failed(_) => "failed",
+            OrgResult::Interrupted => "interrupted",
+            OrgResult::SkippedRecent { .. } | OrgResult::SkippedLocked => "skipped",
+        }
+    }
+
     /// Whether the org counts as failed for the exit code (interrupted runs do too).
     pub fn failed(&self) -> bool {
         matches!(self.result, OrgResult::Failed(_) | OrgResult::Interrupted)
