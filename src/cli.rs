@@ -108,12 +108,23 @@ pub struct StatusArgs {
     /// Only these org ids
     #[arg(long, value_name = "ID", num_args = 1..)]
     pub org: Vec<String>,
-    /// Print one JSON document instead of a table
-    #[arg(long)]
+    /// Print one JSON document instead of a table (same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// table for people, json for scripts, openmetrics for Prometheus (textfile collector)
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<StatusFormat>,
     /// Also count an org as unhealthy when its last success is older than this (e.g. 6h)
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
+}
+
+/// `status --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Openmetrics,
 }
 
 /// `check` options.

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod completions;
 pub mod demo;
+mod metrics;
 mod progress;
 pub mod status;
 mod style;
