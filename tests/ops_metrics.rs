@@ -86,10 +86,10 @@ fn parse_exposition(text: &str) -> Samples {
                 _ => panic!("unexpected comment {line}"),
             };
             assert!(fresh, "second {kind} for {name}");
-            if current.as_deref() != Some(name) {
-                if let Some(done) = current.replace(name.to_string()) {
-                    finished.insert(done);
-                }
+            if current.as_deref() != Some(name)
+                && let Some(done) = current.replace(name.to_string())
+            {
+                finished.insert(done);
             }
             assert!(!finished.contains(name), "{name} split into two blocks");
             continue;
