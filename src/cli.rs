@@ -72,7 +72,7 @@ pub struct OrgSelection {
     pub org: Vec<String>,
 }
 
-/// Options shared by `sync` and `full`.
+/// Options shared by `sync`, `full` and `verify`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// Sync up to N orgs at once (default: `jobs` from the config)
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
+    /// Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not
+    /// started by then are deferred to the next run (default: `max_run_time` from the config)
+    #[arg(long, value_name = "DURATION", value_parser = run_time_parser)]
+    pub max_run_time: Option<std::time::Duration>,
 }
 
 /// `sync` options.
@@ -196,6 +200,13 @@ Environment:
 
 Config file search order: --config, $ROUTIQ_SYNC_CONFIG,
 $XDG_CONFIG_HOME/routiq-sync/config.toml (or ~/.config/...), /etc/routiq-sync/config.toml";
+
+fn run_time_parser(s: &str) -> Result<std::time::Duration, String> {
+    match crate::config::parse_duration(s)? {
+        d if d.is_zero() => Err("must be more than zero, e.g. 50m".to_string()),
+        d => Ok(d),
+    }
+}
 
 fn resource_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(Resource::ALL.map(Resource::name))

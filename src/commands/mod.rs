@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod completions;
+mod deadline;
 pub mod demo;
+mod heartbeat;
 mod metrics;
 mod progress;
 pub mod status;

@@ -1,8 +1,12 @@
-//! `sync` and `full`: run the engine for each selected org, up to `--jobs` at once.
+//! `sync` and `full`: run the engine for each selected org, up to `--jobs` at once, with
+//! the run's deadline ([`super::deadline`]) and heartbeat pings ([`super::heartbeat`]).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use super::deadline::RunStop;
+use super::heartbeat::Heartbeats;
 use super::progress::Bars;
 use super::{CommandError, Exit, Globals, SystemClock, cancel_flag, client_settings, key_hint};
 use crate::cli::RunArgs;
@@ -22,6 +26,8 @@ pub struct RunRequest {
     /// Empty: each org's configured resources.
     pub resources: Vec<Resource>,
     pub jobs: Option<usize>,
+    /// `--max-run-time`; `None`: `max_run_time` from the config, if any.
+    pub max_run_time: Option<Duration>,
 }
 
 impl RunRequest {
@@ -41,6 +47,7 @@ impl RunRequest {
                 .filter_map(|r| r.parse().ok())
                 .collect(),
             jobs: args.jobs.map(usize::from),
+            max_run_time: args.max_run_time,
         }
     }
 }
@@ -71,13 +78,22 @@ pub fn run_with_config(
         .jobs
         .unwrap_or(config.jobs)
         .clamp(1, orgs.len().max(1));
+    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    let heartbeats = Heartbeats::start(config, &ids);
+    let clock = Arc::new(SystemClock::new());
+    let stop = RunStop::start(
+        cancel_flag(),
+        request.max_run_time.or(config.max_run_time),
+        clock.clone(),
+    );
     let shared = Shared {
         config,
         request,
-        clock: SystemClock::new(),
+        clock,
         limiters: RateLimiters::default(),
-        cancel: cancel_flag(),
+        stop: &stop,
         bars: Bars::new(show_progress),
+        heartbeats: &heartbeats,
     };
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, OrgReport)>> = Mutex::new(Vec::new());
@@ -92,6 +108,7 @@ pub fn run_with_config(
                     let report = shared.sync_one(org, &mut store);
                     log_report(&report);
                     shared.bars.org_finished(&report);
+                    shared.heartbeats.org_finished(&report);
                     reports
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -100,19 +117,28 @@ pub fn run_with_config(
             });
         }
     });
+    drop(shared);
+    drop(stop);
     let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
     reports.sort_by_key(|(i, _)| *i);
-    Ok(reports.into_iter().map(|(_, r)| r).collect())
+    let reports: Vec<OrgReport> = reports.into_iter().map(|(_, r)| r).collect();
+    let command = match request.command {
+        Command::Sync => "sync",
+        Command::Full => "full",
+    };
+    heartbeats.finish(command, &reports);
+    Ok(reports)
 }
 
 /// What every worker thread of one run shares.
 struct Shared<'a> {
     config: &'a Config,
     request: &'a RunRequest,
-    clock: SystemClock,
+    clock: Arc<SystemClock>,
     limiters: RateLimiters,
-    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: &'a RunStop,
     bars: Bars,
+    heartbeats: &'a Heartbeats,
 }
 
 impl Shared<'_> {
@@ -123,12 +149,20 @@ impl Shared<'_> {
             request,
             clock,
             limiters,
-            cancel,
+            stop,
             bars,
+            heartbeats,
         } = self;
+        let cancel = &stop.cancel;
         if cancel.load(Ordering::Relaxed) {
-            return OrgReport::skipped(&org.id, OrgResult::Interrupted);
+            let why = if stop.deadline_passed() {
+                OrgResult::Deferred
+            } else {
+                OrgResult::Interrupted
+            };
+            return OrgReport::skipped(&org.id, why);
         }
+        heartbeats.org_started(&org.id);
         let resources: Vec<Resource> = org
             .resources
             .iter()
@@ -168,9 +202,10 @@ impl Shared<'_> {
             org_id: &org.id,
             key_hint: &hint,
             client: &client,
-            clock,
+            clock: clock.as_ref(),
             progress: bars,
             cancel,
+            deadline_passed: &stop.deadline_passed,
         };
         let opts = PlanOptions {
             command: request.command,
@@ -188,6 +223,7 @@ impl Shared<'_> {
 fn log_report(report: &OrgReport) {
     crate::logging::with_fields(summary_fields(report), || match report.result {
         OrgResult::Failed(_) | OrgResult::Interrupted => log::error!("{}", report.summary()),
+        OrgResult::DeadlinePassed | OrgResult::Deferred => log::warn!("{}", report.summary()),
         _ => log::info!("{}", report.summary()),
     });
 }
@@ -208,10 +244,7 @@ fn summary_fields(report: &OrgReport) -> Vec<(String, serde_json::Value)> {
             (name.clone(), counts)
         })
         .collect();
-    let error = match &report.result {
-        OrgResult::Failed(e) => Value::from(e.as_str()),
-        _ => Value::Null,
-    };
+    let error = report.error_text().map_or(Value::Null, Value::from);
     [
         ("org", Value::from(report.org_id.as_str())),
         ("mode", Value::from(report.mode.as_str())),

@@ -2,7 +2,7 @@
 //! store, reconciles full walks, and records the run.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch;
@@ -20,7 +20,14 @@ pub struct OrgContext<'a> {
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
+    /// Set together with `cancel` when the run's `max_run_time` passed: the stop is then
+    /// recorded as the deadline's, not a signal's.
+    pub deadline_passed: &'a AtomicBool,
 }
+
+/// The error recorded for a run stopped by its deadline.
+pub const DEADLINE_PASSED: &str = "stopped between pages because the run's deadline \
+     (max_run_time) passed; the next run continues from the last committed page";
 
 /// How a resource's walk ended, when not normally.
 enum Stop {
@@ -105,7 +112,11 @@ fn run_locked(
         match stop {
             None => {}
             Some(Stop::Interrupted) => {
-                result = OrgResult::Interrupted;
+                result = if ctx.deadline_passed.load(Ordering::Relaxed) {
+                    OrgResult::DeadlinePassed
+                } else {
+                    OrgResult::Interrupted
+                };
                 break;
             }
             Some(Stop::Failed(e)) if result == OrgResult::Ok => result = OrgResult::Failed(e),
@@ -137,6 +148,7 @@ fn run_locked(
     let (status, error) = match &result {
         OrgResult::Ok => (RunStatus::Ok, None),
         OrgResult::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        OrgResult::DeadlinePassed => (RunStatus::Interrupted, Some(DEADLINE_PASSED.into())),
         _ => (
             RunStatus::Interrupted,
             Some(
