@@ -105,6 +105,25 @@ fn host_of(url: &str) -> String {
         .to_string()
 }
 
+/// `url` with the password of any `user:password@` part replaced, for people.
+pub fn display_url(url: &str) -> String {
+    match password_of(url) {
+        Some(pw) => url.replacen(&format!(":{pw}@"), ":[redacted]@", 1),
+        None => url.to_string(),
+    }
+}
+
+/// The password in `scheme://user:password@host/...`, if there is one.
+pub fn password_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    userinfo
+        .split_once(':')
+        .map(|(_, pw)| pw)
+        .filter(|pw| !pw.is_empty())
+}
+
 /// The pings of one run: the top-level `ping_url` and each selected org's own.
 pub struct Heartbeats {
     run: Option<Pinger>,
@@ -221,6 +240,11 @@ mod tests {
     fn hosts_never_carry_credentials_or_paths() {
         assert_eq!(host_of("https://hc-ping.com/abc-123"), "hc-ping.com");
         assert_eq!(host_of("http://u:pw@127.0.0.1:8080/p?x"), "127.0.0.1:8080");
+        assert_eq!(
+            display_url("https://u:s3cret@h.example/p"),
+            "https://u:[redacted]@h.example/p"
+        );
+        assert_eq!(password_of("https://h.example/p@x"), None);
     }
 
     #[test]
