@@ -54,6 +54,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Validate the config, show where each setting came from, and probe each org's API key
     Check(CheckArgs),
+    /// Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go
+    Forget(ForgetArgs),
     /// Run the real sync against a built-in fake Cliniko (no account needed)
     Demo(DemoArgs),
     /// Print a shell completion script to stdout
@@ -137,6 +139,17 @@ pub struct CheckArgs {
     /// Only these org ids (default: every org)
     #[arg(long, value_name = "ID", num_args = 1..)]
     pub org: Vec<String>,
+}
+
+/// `forget` options.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The org whose data goes (it need not be in the config any more)
+    #[arg(long, value_name = "ID")]
+    pub org: String,
+    /// Really delete; without it, print what would be deleted and exit 1
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `demo` options.

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         ),
         Command::Status(a) => commands::status::run(&globals, a),
         Command::Check(a) => commands::check::run(&globals, a),
+        Command::Forget(a) => commands::forget::run(&globals, a),
         Command::Demo(a) => commands::demo::run(&globals, a),
         Command::Completions(a) => Ok(commands::completions::run(a.shell)),
     };

@@ -5,6 +5,7 @@ pub mod check;
 pub mod completions;
 mod deadline;
 pub mod demo;
+pub mod forget;
 mod heartbeat;
 mod metrics;
 mod progress;

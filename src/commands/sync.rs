@@ -12,7 +12,9 @@ use super::{CommandError, Exit, Globals, SystemClock, cancel_flag, client_settin
 use crate::cli::RunArgs;
 use crate::cliniko::{Client, RateLimiters};
 use crate::config::{Config, OrgConfig};
-use crate::engine::{self, Command, OrgContext, OrgReport, OrgResult, PlanOptions, Progress};
+use crate::engine::{
+    self, Command, OrgContext, OrgReport, OrgResult, PlanOptions, Progress, Retention,
+};
 use crate::resource::Resource;
 use crate::store::{self, Store};
 
@@ -206,6 +208,10 @@ impl Shared<'_> {
             progress: bars,
             cancel,
             deadline_passed: &stop.deadline_passed,
+            retention: Retention {
+                keep_runs: config.keep_runs,
+                purge_deleted_after: config.purge_deleted_after,
+            },
         };
         let opts = PlanOptions {
             command: request.command,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch;
 use super::report::{OrgReport, OrgResult};
+use super::retention::{self, Retention};
 use super::{Clock, Progress};
 use crate::cliniko::{ApiError, Client, ResourceWalk};
 use crate::store::{ResourceCounts, RunOutcome, RunStatus, Store, StoreError};
@@ -23,6 +24,8 @@ pub struct OrgContext<'a> {
     /// Set together with `cancel` when the run's `max_run_time` passed: the stop is then
     /// recorded as the deadline's, not a signal's.
     pub deadline_passed: &'a AtomicBool,
+    /// What to prune at the end of the org's run.
+    pub retention: Retention,
 }
 
 /// The error recorded for a run stopped by its deadline.
@@ -169,6 +172,7 @@ fn run_locked(
             active_patients,
         },
     )?;
+    retention::apply(ctx, store);
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,

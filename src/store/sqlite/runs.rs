@@ -82,6 +82,19 @@ impl RunLog for SqliteStore {
         let rows = stmt.query_map(params![org_id, limit], read_run)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Deletes old finished runs of `org_id`, keeping its newest run and newest ok run.
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM runs WHERE org_id = ?1 AND started_at < ?2 AND status <> 'running'
+                 AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)
+                 AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = ?1 AND status = 'ok'), -1)",
+            )?
+            .execute(params![org_id, before.to_string()])?;
+        Ok(n as u64)
+    }
 }
 
 fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
