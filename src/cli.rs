@@ -200,15 +200,18 @@ pub enum Shell {
 /// The end of `--help` (and of the man page): exit codes and environment.
 const AFTER_LONG_HELP: &str = "\
 Exit codes:
-  0  sync/full: every selected org synced or was skipped (synced recently, or locked by
-     another run); status/check: every selected org is healthy / passed
-  1  at least one org failed (the others still ran), is unhealthy, or failed its check
+  0  sync/full: every selected org synced, was skipped (synced recently, or locked by
+     another run) or was deferred by max_run_time; status/check: every selected org is
+     healthy / passed; forget: deleted
+  1  at least one org failed (the others still ran), is unhealthy, or failed its check;
+     forget: nothing deleted (no --yes) or it failed
   2  usage or config error: nothing was run
 
 Environment:
-  ROUTIQ_SYNC_CONFIG  config file when --config is not given
-  RUST_LOG            log filter, overrides -v/-q (e.g. RUST_LOG=debug)
-  NO_COLOR            when set (and not empty), `status` never uses colours
+  ROUTIQ_SYNC_CONFIG      config file when --config is not given
+  ROUTIQ_SYNC_LOG_FORMAT  text or json, when --log-format is not given (over log_format)
+  RUST_LOG                log filter, overrides -v/-q (e.g. RUST_LOG=debug)
+  NO_COLOR                when set (and not empty), `status` never uses colours
   The API key variables named by `api_key_env` in the config.
 
 Config file search order: --config, $ROUTIQ_SYNC_CONFIG,
