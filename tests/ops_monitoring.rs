@@ -139,7 +139,10 @@ fn slow_env() -> TestEnv {
 #[test]
 fn the_deadline_stops_cleanly_defers_the_rest_and_the_next_run_finishes() {
     let env = slow_env();
+    let began = Instant::now();
     let run = env.run(&["sync", "--all", "--jobs", "1", "--max-run-time", "600ms"]);
+    // A figure, not an assertion (the machine is shared): about the deadline plus one page.
+    eprintln!("run with a 600ms deadline took {:?}", began.elapsed());
     run.expect_code(0);
     assert!(
         run.stderr.contains("org_1 full stopped by max_run_time"),
@@ -196,6 +199,5 @@ fn the_deadline_from_the_config_and_json_logs_say_deferred() {
             ("org_2".to_string(), "deferred".to_string())
         ]
     );
-    // A signal still counts as a failure; the deadline never does.
     env.assert_consistent("org_1");
 }

@@ -1,5 +1,5 @@
 //! `status`: each org's last run, cursors, totals and health, as a table, JSON or
-//! Prometheus metrics ([`super::metrics`]).
+//! Prometheus metrics (the `metrics` module).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

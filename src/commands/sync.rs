@@ -1,5 +1,5 @@
 //! `sync` and `full`: run the engine for each selected org, up to `--jobs` at once, with
-//! the run's deadline ([`super::deadline`]) and heartbeat pings ([`super::heartbeat`]).
+//! the run's deadline (`deadline.rs`) and heartbeat pings (`heartbeat.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

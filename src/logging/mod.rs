@@ -74,7 +74,7 @@ pub fn format() -> LogFormat {
     }
 }
 
-/// Where [`format`] came from (`--log-format`, the environment, the config or the default).
+/// Where [`format()`] came from (`--log-format`, the environment, the config or the default).
 pub fn format_source() -> FormatSource {
     match FORMAT_SOURCE.load(Ordering::Relaxed) {
         0 => FormatSource::Flag,
