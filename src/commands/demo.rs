@@ -98,6 +98,7 @@ fn request(command: Command) -> RunRequest {
         orgs: Vec::new(),
         resources: Vec::new(),
         jobs: None,
+        max_run_time: None,
     }
 }
 

@@ -303,6 +303,52 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Runs a statement on the test's store (placeholders as in [`TestEnv::rows`]; write
+    /// timestamps as literals, which both stores read); returns the rows changed.
+    pub fn execute(&self, sql: &str, params: &[&str]) -> u64 {
+        match &self.store {
+            Backend::Sqlite => self
+                .db()
+                .execute(sql, rusqlite::params_from_iter(params))
+                .map(|n| n as u64),
+            Backend::Postgres(db) => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                return db
+                    .client()
+                    .execute(&dollar_placeholders(sql), &params)
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The tables (not views) with an `org_id` column.
+    pub fn org_tables(&self) -> Vec<String> {
+        let sql = match &self.store {
+            Backend::Sqlite => {
+                "SELECT m.name FROM sqlite_master AS m
+                 WHERE m.type = 'table'
+                   AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'org_id')
+                 ORDER BY m.name"
+            }
+            Backend::Postgres(_) => {
+                "SELECT c.table_name::text FROM information_schema.columns AS c
+                 JOIN information_schema.tables AS t
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+                 WHERE c.column_name = 'org_id' AND c.table_schema = current_schema()
+                   AND t.table_type = 'BASE TABLE'
+                 ORDER BY 1"
+            }
+        };
+        self.rows(sql, &[])
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect()
+    }
+
     /// [`TestEnv::rows`], with the error (e.g. no such table yet) returned.
     pub fn try_rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
         match &self.store {

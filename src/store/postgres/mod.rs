@@ -5,6 +5,7 @@
 //! held on a session of its own for the whole run (see [`lock`]).
 
 mod connect;
+mod erasure;
 mod lock;
 mod records;
 mod runs;

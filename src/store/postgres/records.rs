@@ -113,6 +113,33 @@ impl Records for PgStore {
         Ok(n.max(0) as u64)
     }
 
+    fn purge_deleted(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let mut out = Vec::new();
+        for resource in Resource::ALL {
+            let name = table(resource).name;
+            let n = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM {name} WHERE org_id = $1
+                         AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < $2"
+                    ),
+                    &[&org_id, &before.datetime()],
+                )
+                .map_err(at)?;
+            out.push((name, n));
+        }
+        tx.commit().map_err(at)?;
+        Ok(out)
+    }
+
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .query_one(

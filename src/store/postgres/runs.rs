@@ -72,6 +72,15 @@ impl RunLog for PgStore {
         )?;
         Ok(rows.iter().map(read_run).collect())
     }
+
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM runs WHERE org_id = $1 AND started_at < $2 AND status <> 'running'
+             AND id <> (SELECT MAX(id) FROM runs WHERE org_id = $1)
+             AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = $1 AND status = 'ok'), -1)",
+            &[&org_id, &before.datetime()],
+        )
+    }
 }
 
 impl PgStore {
