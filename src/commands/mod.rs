@@ -10,6 +10,7 @@ mod heartbeat;
 mod metrics;
 mod progress;
 pub mod status;
+mod store_probe;
 mod style;
 pub mod sync;
 

@@ -70,6 +70,11 @@ impl PgStore {
         }
     }
 
+    /// A session that creates and migrates nothing (for read-only probes).
+    pub fn session(url: &PgUrl, schema: &str) -> Result<PgStore, StoreError> {
+        Self::connect(url, schema)
+    }
+
     fn connect(url: &PgUrl, schema: &str) -> Result<PgStore, StoreError> {
         Ok(PgStore {
             client: RefCell::new(connect::connect(url, schema)?),
