@@ -126,7 +126,7 @@ fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
         .local_addr()
         .unwrap()
         .port();
-    env.write_config(&format!("pg_schema = \"routiq\"\n"));
+    env.write_config("pg_schema = \"routiq\"");
     let set_database = |value: &str| {
         let text = std::fs::read_to_string(env.config_path()).unwrap();
         let text = text
