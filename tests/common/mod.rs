@@ -325,6 +325,42 @@ impl TestEnv {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Everything the store holds, as bytes to search: the SQLite file and its WAL, or
+    /// every row of every table on PostgreSQL as text.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match &self.store {
+            Backend::Sqlite => {
+                let mut bytes = std::fs::read(self.db_path()).unwrap_or_default();
+                if let Ok(wal) = std::fs::read(self.db_path().with_extension("db-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            Backend::Postgres(db) => {
+                let mut client = db.client();
+                let tables: Vec<String> = client
+                    .query(
+                        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                        &[],
+                    )
+                    .expect("list tables")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut bytes = Vec::new();
+                for t in tables {
+                    for r in client
+                        .query(&format!("SELECT t::text FROM {t} AS t"), &[])
+                        .expect("dump table")
+                    {
+                        bytes.extend(r.get::<_, String>(0).into_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
     /// The tables (not views) with an `org_id` column.
     pub fn org_tables(&self) -> Vec<String> {
         let sql = match &self.store {
