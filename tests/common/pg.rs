@@ -18,6 +18,16 @@ use std::time::{Duration, Instant};
 /// The PostgreSQL binaries of Debian's `postgresql-15` package.
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
+/// Whether the cluster keeps fsync on (the benchmark); see [`durable`].
+static DURABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks for a cluster with fsync on (commits still do not wait for it, as SQLite's
+/// `synchronous = NORMAL` in WAL mode): for measurements. Call before the first
+/// [`database`].
+pub fn durable() {
+    DURABLE.store(true, Ordering::Relaxed);
+}
+
 /// The role the tests (and the binary under test) log in as.
 pub const ROLE: &str = "routiq";
 
@@ -255,6 +265,10 @@ fn start_cluster() -> Result<Server, String> {
         .stderr(Stdio::from(
             std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?,
         ));
+    if !DURABLE.load(Ordering::Relaxed) {
+        // A throwaway cluster: durability is not what the tests check.
+        server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+    }
     {
         use std::os::unix::process::CommandExt;
         // If this process dies without running its exit hook (kill -9), the server gets
