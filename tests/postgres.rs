@@ -261,3 +261,40 @@ fn every_primary_key_starts_with_org_id() {
         assert_eq!(first, "org_id", "{table}");
     }
 }
+
+#[test]
+fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
+    let Some((env, db)) = pg_env(2, 10, 1) else {
+        return;
+    };
+    use routiq_sync::store::StoreLocation;
+    let url = routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap();
+    let location = StoreLocation::Postgres {
+        url,
+        schema: "public".into(),
+    };
+    // "Another host": a session of this test process holding org_1's advisory lock.
+    let mut other = routiq_sync::store::open(&location).unwrap();
+    let held = other.try_lock_org("org_1").unwrap().expect("org_1 free");
+    assert!(other.try_lock_org("org_1").unwrap().is_none(), "held once");
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("org_1 skipped: another routiq-sync run holds its lock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 0);
+    env.assert_in_sync("org_2");
+    let status = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["sync_running"], true, "{}", status.stdout);
+    assert_eq!(v["orgs"][1]["sync_running"], false, "{}", status.stdout);
+    drop(held);
+    let status = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["sync_running"], false, "released");
+    env.run(&["sync", "--org", "org_1"]).expect_code(0);
+    env.assert_in_sync("org_1");
+}

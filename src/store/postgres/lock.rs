@@ -2,12 +2,13 @@
 //! process on every host sharing the database syncs an org at most once at a time, and a
 //! killed process's lock goes with its connection.
 
+use std::sync::{Arc, Mutex};
+
 use postgres::Client;
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
 use super::connect::{connect, error_at};
-use crate::database_url::PgUrl;
 use crate::store::{Locks, OrgGuard, StoreError};
 
 /// A 64-bit advisory lock key for `what` (`org`, `migrate`) on `name` in `schema`: the
@@ -21,9 +22,27 @@ pub fn namespaced_key(what: &str, schema: &str, name: &str) -> i64 {
 }
 
 impl Locks for PgStore {
-    /// Takes the lock on a new session; `None` when another session holds it.
+    /// Takes the lock on a session of its own (a spare one when there is one); `None`
+    /// when another session holds it.
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
-        try_lock(&self.url, &self.schema, org_id)
+        let key = namespaced_key("org", &self.schema, org_id);
+        let mut session = match take_spare(&self.spare) {
+            Some(s) => s,
+            None => connect(&self.url, &self.schema)?,
+        };
+        let got: bool = session
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(|e| error_at(&self.target, e))?
+            .get(0);
+        if !got {
+            put_spare(&self.spare, session);
+            return Ok(None);
+        }
+        Ok(Some(OrgGuard::new(HeldLock {
+            session: Some(session),
+            key,
+            spare: Arc::clone(&self.spare),
+        })))
     }
 
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
@@ -36,16 +55,43 @@ impl Locks for PgStore {
     }
 }
 
-fn try_lock(url: &PgUrl, schema: &str, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
-    let target = url.describe();
-    let mut session = connect(url, schema)?;
-    let key = namespaced_key("org", schema, org_id);
-    let got: bool = session
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-        .map_err(|e| error_at(&target, e))?
-        .get(0);
-    // Dropping the session (here when busy, with the guard otherwise) releases the lock.
-    Ok(got.then(|| OrgGuard::new(session)))
+/// A lock session not holding any lock, kept for the next [`Locks::try_lock_org`] (an
+/// org found busy or finished costs no new connection).
+pub type Spare = Arc<Mutex<Option<Client>>>;
+
+fn take_spare(spare: &Spare) -> Option<Client> {
+    spare
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .filter(|c| !c.is_closed())
+}
+
+fn put_spare(spare: &Spare, session: Client) {
+    let mut slot = spare.lock().unwrap_or_else(|e| e.into_inner());
+    if slot.is_none() {
+        *slot = Some(session);
+    }
+}
+
+/// A held org lock: released by `pg_advisory_unlock` when dropped, its session then kept
+/// as the spare; if that fails the session is closed, which releases the lock too.
+struct HeldLock {
+    session: Option<Client>,
+    key: i64,
+    spare: Spare,
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if let Some(mut session) = self.session.take()
+            && session
+                .query_one("SELECT pg_advisory_unlock($1)", &[&self.key])
+                .is_ok_and(|r| r.get::<_, bool>(0))
+        {
+            put_spare(&self.spare, session);
+        }
+    }
 }
 
 /// Whether any session holds `org_id`'s lock, from `pg_locks` (never by taking it, so a

@@ -45,6 +45,8 @@ pub struct PgStore {
     schema: String,
     /// `host …, port …, database …` for messages.
     target: String,
+    /// A lock session ready for the next org (see [`lock::Spare`]).
+    spare: lock::Spare,
 }
 
 impl PgStore {
@@ -81,6 +83,7 @@ impl PgStore {
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
+            spare: lock::Spare::default(),
         })
     }
 
