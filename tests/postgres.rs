@@ -298,3 +298,26 @@ fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
     env.run(&["sync", "--org", "org_1"]).expect_code(0);
     env.assert_in_sync("org_1");
 }
+
+#[test]
+fn the_dashboard_queries_for_postgresql_run() {
+    let Some((env, db)) = pg_env(2, 40, 3) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md")).unwrap();
+    let blocks: Vec<&str> = doc
+        .split("<!-- postgres -->\n```sql\n")
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().unwrap_or_default())
+        .collect();
+    assert!(blocks.len() >= 8, "{} PostgreSQL queries", blocks.len());
+    let mut client = db.client();
+    for sql in blocks {
+        let sql = sql.replace("org_123", "org_1");
+        client
+            .query(sql.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
+    }
+}
