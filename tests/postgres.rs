@@ -321,3 +321,93 @@ fn the_dashboard_queries_for_postgresql_run() {
             .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
     }
 }
+
+#[test]
+fn tls_follows_sslmode_and_sslrootcert() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let Some(ca) = common::pg::tls_ca() else {
+        eprintln!("!!! SKIPPING the TLS checks: the test cluster has no certificate (openssl?)");
+        return;
+    };
+    let ca = ca.display().to_string();
+    let url = |host: &str, tls: &str| {
+        format!(
+            "postgres://{}:{}@{host}:{}/{}?{tls}",
+            db.user, db.password, db.port, db.name
+        )
+    };
+    let with_database = |value: &str| {
+        let text = std::fs::read_to_string(env.config_path()).unwrap();
+        let text = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("database = ") {
+                    format!("database = {value:?}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        common::write_private(&env.config_path(), &text);
+        env.run(&["check"])
+    };
+    // Encrypted, unverified.
+    let run = with_database(&url("127.0.0.1", "sslmode=require"));
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("tls        in use (sslmode=require)"),
+        "{}",
+        run.stdout
+    );
+    // The certificate names localhost: verify-full needs that name and the CA.
+    let run = with_database(&url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("tls        in use (sslmode=verify-full)"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["sync", "--all"]).expect_code(0);
+    let run = with_database(&url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    run.expect_code(1);
+    assert!(run.stdout.contains("connect    PROBLEM"), "{}", run.stdout);
+    // verify-ca checks the chain only; `require` with a root certificate is verify-ca.
+    for tls in [
+        format!("sslmode=verify-ca&sslrootcert={ca}"),
+        format!("sslmode=require&sslrootcert={ca}"),
+    ] {
+        let run = with_database(&url("127.0.0.1", &tls));
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("tls        in use (sslmode=verify-ca)"),
+            "{}",
+            run.stdout
+        );
+    }
+    // Not signed by a root we trust (the Mozilla set).
+    let run = with_database(&url("localhost", "sslmode=verify-full"));
+    run.expect_code(1);
+    assert!(run.stdout.contains("connect    PROBLEM"), "{}", run.stdout);
+    let sync = env.run(&["sync", "--all", "--force"]);
+    sync.expect_code(1);
+    assert_no_password(&sync, &db.password);
+    let run = with_database(&url(
+        "127.0.0.1",
+        "sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem",
+    ));
+    assert!(
+        run.stdout.contains("sslrootcert /nonexistent/ca.pem"),
+        "{}",
+        run.stdout
+    );
+}

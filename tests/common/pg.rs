@@ -65,6 +65,9 @@ impl PgDatabase {
 
 /// A server the tests may create databases on.
 struct Server {
+    /// The CA that signed the server's TLS certificate (for `localhost` only), when the
+    /// cluster was started with TLS.
+    ca: Option<PathBuf>,
     /// Admin connection parameters (libpq key=value form).
     admin: String,
     host: String,
@@ -142,6 +145,7 @@ fn external(url: &str) -> Result<Server, String> {
         .unwrap_or_default();
     postgres::Client::connect(url, postgres::NoTls).map_err(|e| format!("connect: {e}"))?;
     Ok(Server {
+        ca: None,
         admin: url.to_string(),
         host,
         port: config.get_ports().first().copied().unwrap_or(5432),
@@ -243,6 +247,7 @@ fn start_cluster() -> Result<Server, String> {
         Ok(addr) => addr.port(),
         Err(e) => return fail(format!("free port: {e}")),
     };
+    let ca = make_certificates(&dir, owner);
     let mut server = as_owner("postgres");
     server
         .arg("-D")
@@ -265,6 +270,17 @@ fn start_cluster() -> Result<Server, String> {
         .stderr(Stdio::from(
             std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?,
         ));
+    if ca.is_some() {
+        // Relative paths would be taken from the data folder.
+        server
+            .args(["-c", "ssl=on", "-c"])
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.crt").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+    }
     if !DURABLE.load(Ordering::Relaxed) {
         // A throwaway cluster: durability is not what the tests check.
         server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
@@ -298,9 +314,16 @@ fn start_cluster() -> Result<Server, String> {
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut client = loop {
+        let exited = CLUSTER
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .is_some_and(|c| matches!(c.child.try_wait(), Ok(Some(_))));
         match postgres::Client::connect(&admin, postgres::NoTls) {
             Ok(c) => break c,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) if Instant::now() < deadline && !exited => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
             Err(e) => {
                 let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
                 stop_cluster();
@@ -314,12 +337,106 @@ fn start_cluster() -> Result<Server, String> {
         ))
         .map_err(|e| format!("create role: {e}"))?;
     Ok(Server {
+        ca,
         admin,
         host: "127.0.0.1".to_string(),
         port,
         user: ROLE.to_string(),
         password,
     })
+}
+
+/// The CA certificate trusted for the test cluster's TLS certificate (issued for
+/// `localhost` only), or `None` when the cluster runs without TLS (no openssl, or an
+/// external server).
+pub fn tls_ca() -> Option<PathBuf> {
+    server().and_then(|s| s.ca.clone())
+}
+
+/// A test CA and a server certificate for `localhost` signed by it, in `dir` (openssl);
+/// returns the CA's path, or `None` when they cannot be made.
+fn make_certificates(dir: &Path, owner: Option<(u32, u32)>) -> Option<PathBuf> {
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    let made = openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=routiq test CA",
+            ],
+        ]
+        .concat(),
+    ) && openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    ) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    if !made {
+        return None;
+    }
+    let key = dir.join("server.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).ok()?;
+    if let Some((uid, gid)) = owner {
+        for f in ["server.key", "server.crt"] {
+            std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid)).ok()?;
+        }
+    }
+    Some(dir.join("ca.crt"))
 }
 
 /// Spawns `cmd` from a thread that never exits (see the PDEATHSIG note above).
