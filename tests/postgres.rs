@@ -77,20 +77,10 @@ fn a_wrong_password_fails_every_org_naming_the_server_but_not_the_password() {
         return;
     };
     let wrong = "WrongPasswordXyz987";
-    let line = format!("database = {:?}", db.url_with_password(wrong));
-    let text = std::fs::read_to_string(env.config_path()).unwrap();
-    let text = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("database = ") {
-                line.as_str()
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    common::write_private(&env.config_path(), &text);
+    env.set_config_line(
+        "database",
+        &format!("database = {:?}", db.url_with_password(wrong)),
+    );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
     let target = format!("host 127.0.0.1, port {}, database {}", db.port, db.name);
@@ -127,21 +117,8 @@ fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
         .unwrap()
         .port();
     env.write_config("pg_schema = \"routiq\"");
-    let set_database = |value: &str| {
-        let text = std::fs::read_to_string(env.config_path()).unwrap();
-        let text = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("database = ") {
-                    format!("database = {value:?}")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        common::write_private(&env.config_path(), &text);
-    };
+    let set_database =
+        |value: &str| env.set_config_line("database", &format!("database = {value:?}"));
     set_database(&format!(
         "postgres://u:{secret}@127.0.0.1:{free}/clinics?sslmode=disable"
     ));
@@ -179,19 +156,10 @@ fn the_url_can_come_from_database_url_env_into_its_own_schema() {
     let Some((env, db)) = pg_env(1, 20, 1) else {
         return;
     };
-    let text = std::fs::read_to_string(env.config_path()).unwrap();
-    let text = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("database = ") {
-                "database_url_env = \"DATABASE_URL\"\npg_schema = \"clinic_data\""
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    common::write_private(&env.config_path(), &text);
+    env.set_config_line(
+        "database",
+        "database_url_env = \"DATABASE_URL\"\npg_schema = \"clinic_data\"",
+    );
     let url = db.url();
     let run = env.run_env(&["sync", "--all"], &[("DATABASE_URL", &url)]);
     run.expect_code(0);
@@ -339,19 +307,7 @@ fn tls_follows_sslmode_and_sslrootcert() {
         )
     };
     let with_database = |value: &str| {
-        let text = std::fs::read_to_string(env.config_path()).unwrap();
-        let text = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("database = ") {
-                    format!("database = {value:?}")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        common::write_private(&env.config_path(), &text);
+        env.set_config_line("database", &format!("database = {value:?}"));
         env.run(&["check"])
     };
     // Encrypted, unverified.

@@ -253,20 +253,15 @@ impl TestEnv {
         std::fs::create_dir_all(&dir).expect("host dir");
         let text = std::fs::read_to_string(self.config_path()).expect("read config");
         let own_locks = format!("lock_dir = {:?}", dir.join("locks").display().to_string());
-        let text = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("lock_dir = ") {
-                    own_locks.as_str()
-                } else {
-                    l
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
         let path = dir.join("config.toml");
-        write_private(&path, &text);
+        write_private(&path, &replace_setting(&text, "lock_dir", &own_locks));
         path
+    }
+
+    /// Replaces the config's `key = …` line with `lines` (any TOML, e.g. two settings).
+    pub fn set_config_line(&self, key: &str, lines: &str) {
+        let text = std::fs::read_to_string(self.config_path()).expect("read config");
+        write_private(&self.config_path(), &replace_setting(&text, key, lines));
     }
 
     /// Whether the binary has created its tables yet.
@@ -507,6 +502,15 @@ impl TestEnv {
     pub fn requests(&self, org: &str) -> u64 {
         self.fake.stats(&self.key(org)).requests
     }
+}
+
+/// `text` with its top-level `key = …` line replaced by `lines`.
+fn replace_setting(text: &str, key: &str, lines: &str) -> String {
+    let prefix = format!("{key} = ");
+    text.lines()
+        .map(|l| if l.starts_with(&prefix) { lines } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `?1` → `$1`: the harness writes SQLite's placeholders.
