@@ -174,7 +174,7 @@ fn a_database_that_is_not_ours_is_refused_untouched() {
 #[test]
 fn documentation_examples_served_as_responses_never_panic() {
     let env = TestEnv::new(1, 5, 0);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/cliniko");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cliniko");
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .expect("fixtures")
         .filter_map(|e| e.ok())

@@ -316,7 +316,7 @@ mod tests {
     fn messages_from_error_fixtures() {
         let read = |n: &str| {
             std::fs::read(format!(
-                "{}/../shared/fixtures/cliniko/{n}",
+                "{}/tests/fixtures/cliniko/{n}",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .unwrap()
