@@ -342,6 +342,26 @@ impl TestEnv {
         }
     }
 
+    /// How many walks of each route the fake saw for `org`: a walk starts with a query
+    /// that has no `updated_at` filter.
+    pub fn walks(&self, org: &str) -> BTreeMap<String, usize> {
+        let mut walks = BTreeMap::new();
+        for r in &self.fake.stats(&self.key(org)).log {
+            *walks.entry(r.path.clone()).or_insert(0) +=
+                usize::from(!r.query.contains("updated_at:"));
+        }
+        walks
+    }
+
+    /// Starts the binary with `-c config` and `args`, both streams captured.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn routiq-sync")
+    }
+
     /// The status of `org`'s newest run.
     pub fn last_run_status(&self, org: &str) -> Option<String> {
         self.db()
