@@ -132,16 +132,26 @@ impl OrgGuard {
     }
 }
 
-/// One connection to the store. Every backend keeps the same guarantees: a page's rows
-/// and its cursor commit together, cursors never move back, and rows are marked deleted
-/// upstream only after a complete full walk.
-pub trait Store: Send {
+/// One connection to the store: every part of the interface, on one backend. Every
+/// backend keeps the same guarantees: a page's rows and its cursor commit together,
+/// cursors never move back, and rows are marked deleted upstream only after a complete
+/// full walk.
+pub trait Store: Locks + SyncState + Records + RunLog + Send {}
+
+impl<T: Locks + SyncState + Records + RunLog + Send> Store for T {}
+
+/// The per-org lock: one run per org at a time, across processes (and, on a shared
+/// server, hosts).
+pub trait Locks {
     /// Takes `org_id`'s lock without waiting; `None` when another run holds it.
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError>;
 
     /// Whether some process is syncing `org_id` right now (for `status`).
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError>;
+}
 
+/// Per-org, per-route sync state: cursors and full walks.
+pub trait SyncState {
     /// The stored state of every route of `org_id` (absent routes have no state).
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError>;
 
@@ -153,10 +163,15 @@ pub trait Store: Send {
         run_id: i64,
         started_at: Timestamp,
     ) -> Result<(), StoreError>;
+}
 
-    /// Upserts one page of `resource` rows read from the route `cursor_key` and advances
-    /// that route's cursor to the page's newest `updated_at`, in one transaction.
-    /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
+/// The synced rows.
+pub trait Records {
+    /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
+    /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
+    /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
+    /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
+    /// walk, for [`Records::finish_full`].
     fn write_route_page(
         &mut self,
         org_id: &str,
@@ -167,7 +182,7 @@ pub trait Store: Send {
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError>;
 
-    /// [`Store::write_route_page`] for a page of the resource's main route.
+    /// [`Records::write_route_page`] for a page of the resource's main route.
     fn write_page(
         &mut self,
         org_id: &str,
@@ -186,9 +201,11 @@ pub trait Store: Send {
         )
     }
 
-    /// Ends a full walk of `resource` that reached the last page of every route: rows the
-    /// walk did not see are marked deleted upstream at `now` (never removed), and the
-    /// resource's last full sync becomes `started_at`. Returns how many rows were marked.
+    /// Ends a full walk of `resource` that reached the last page of every route without
+    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (never
+    /// removed), and the resource's last full sync becomes `started_at` (when the walk
+    /// began, since changes made after that were seen by it only if they moved past its
+    /// position). Returns how many rows were marked.
     fn finish_full(
         &mut self,
         org_id: &str,
@@ -201,9 +218,13 @@ pub trait Store: Send {
     /// Rows of `resource` for `org_id` not marked deleted upstream.
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError>;
 
-    /// Patients of `org_id` the `patient_activity` view calls active, as of now.
+    /// Patients of `org_id` seen in the last 30 days and booked in the future (the
+    /// `patient_activity` view's `activity_status = 'active'`), as of the query.
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+}
 
+/// The history of runs: one row per org per run, with counts, API calls and errors.
+pub trait RunLog {
     /// Records the start of a run and returns its id.
     fn begin_run(
         &mut self,

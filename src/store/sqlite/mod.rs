@@ -5,7 +5,6 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
-mod activity;
 mod open;
 mod records;
 mod runs;
@@ -20,11 +19,8 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use schema::{CURRENT_VERSION, create_at_version};
 
-use super::{OrgGuard, OrgState, PageWrite, RunOutcome, RunRecord, Store, StoreError};
+use super::{Locks, OrgGuard, StoreError};
 use crate::lock::{self, LockOutcome};
-use crate::record::Record;
-use crate::resource::Resource;
-use crate::timestamp::Timestamp;
 
 /// WAL pages between automatic checkpoints (why: in `SqliteStore::open_with`).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
@@ -181,7 +177,7 @@ pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
     })
 }
 
-impl Store for SqliteStore {
+impl Locks for SqliteStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
         Ok(match lock::try_lock(&self.lock_dir, org_id)? {
             LockOutcome::Acquired(held) => Some(OrgGuard::new(held)),
@@ -191,78 +187,6 @@ impl Store for SqliteStore {
 
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
         Ok(lock::is_held(&self.lock_dir, org_id))
-    }
-
-    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        SqliteStore::org_state(self, org_id)
-    }
-
-    fn begin_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        SqliteStore::begin_full(self, org_id, resource, run_id, started_at)
-    }
-
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        SqliteStore::write_route_page(
-            self, org_id, resource, cursor_key, records, full_run, synced_at,
-        )
-    }
-
-    fn finish_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        SqliteStore::finish_full(self, org_id, resource, run_id, started_at, now)
-    }
-
-    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        SqliteStore::count_present(self, org_id, resource)
-    }
-
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        SqliteStore::active_patients(self, org_id)
-    }
-
-    fn begin_run(
-        &mut self,
-        org_id: &str,
-        mode: &str,
-        started_at: Timestamp,
-    ) -> Result<i64, StoreError> {
-        SqliteStore::begin_run(self, org_id, mode, started_at)
-    }
-
-    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
-        SqliteStore::finish_run(self, run_id, outcome)
-    }
-
-    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
-        SqliteStore::close_abandoned_runs(self, org_id)
-    }
-
-    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        SqliteStore::last_active_patients(self, org_id)
-    }
-
-    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        SqliteStore::recent_runs(self, org_id, limit)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Writing pages of records: upsert, cursor advance and full-sync reconciliation.
+//! Writing pages of records (upsert, cursor advance, full-sync reconciliation) and
+//! counting them.
 
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
@@ -6,16 +7,16 @@ use super::SqliteStore;
 use super::upsert::upsert_sql;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PageWrite, StoreError, table};
+use crate::store::{PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
-impl SqliteStore {
+impl Records for SqliteStore {
     /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
     /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
     /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
     /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
     /// walk, for [`SqliteStore::finish_full`].
-    pub fn write_route_page(
+    fn write_route_page(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -69,7 +70,7 @@ impl SqliteStore {
     /// removed), and the resource's last full sync becomes `started_at` (when the walk
     /// began, since changes made after that were seen by it only if they moved past its
     /// position). Returns how many rows were marked.
-    pub fn finish_full(
+    fn finish_full(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -96,7 +97,7 @@ impl SqliteStore {
     }
 
     /// Rows of `resource` for `org_id` not marked deleted upstream.
-    pub fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
+    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
             .prepare_cached(&format!(
@@ -106,12 +107,24 @@ impl SqliteStore {
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
+
+    /// Patients of `org_id` seen in the last 30 days and booked in the future (the
+    /// view's `activity_status = 'active'`), as of the query.
+    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM patient_activity
+                 WHERE org_id = ?1 AND activity_status = 'active'",
+            )?
+            .query_row([org_id], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     fn rec(id: &str, ts: i64) -> Record {
         Record {

@@ -3,15 +3,15 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::store::{RunOutcome, RunRecord, RunStatus, StoreError};
+use crate::store::{RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
 const RUN_COLUMNS: &str =
     "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
 
-impl SqliteStore {
+impl RunLog for SqliteStore {
     /// Records the start of a run and returns its id.
-    pub fn begin_run(
+    fn begin_run(
         &mut self,
         org_id: &str,
         mode: &str,
@@ -26,7 +26,7 @@ impl SqliteStore {
     }
 
     /// Records how run `run_id` ended.
-    pub fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         self.conn
@@ -49,7 +49,7 @@ impl SqliteStore {
 
     /// Marks runs of `org_id` still shown as running as interrupted. Call only while
     /// holding the org's lock: then no other process can be running them.
-    pub fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -60,19 +60,8 @@ impl SqliteStore {
             .execute([org_id])?)
     }
 
-    /// The newest run of `org_id`, if any.
-    pub fn last_run(&self, org_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1"
-            ))?
-            .query_row([org_id], read_run)
-            .optional()?)
-    }
-
     /// The active-patient count of `org_id`'s newest successful run that counted them.
-    pub fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -86,7 +75,7 @@ impl SqliteStore {
     }
 
     /// The newest `limit` runs of `org_id`, newest first.
-    pub fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2"
         ))?;

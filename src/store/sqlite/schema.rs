@@ -375,6 +375,7 @@ fn newer(path: &str, found: i64) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Records;
 
     fn phone_after_upgrade(raw_json: &str) -> Option<String> {
         let mut conn = Connection::open_in_memory().unwrap();

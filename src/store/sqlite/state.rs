@@ -6,12 +6,12 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, StoreError};
+use crate::store::{FullWalkState, OrgState, ResourceState, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
-impl SqliteStore {
+impl SyncState for SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
-    pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
              FROM sync_state WHERE org_id = ?1",
@@ -43,23 +43,9 @@ impl SqliteStore {
         })
     }
 
-    /// When `org_id`'s last successful run finished.
-    pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
-                 ORDER BY id DESC LIMIT 1",
-            )?
-            .query_row([org_id], |r| r.get(0))
-            .optional()?
-            .flatten();
-        Ok(at.as_deref().and_then(Timestamp::parse))
-    }
-
     /// Records that run `run_id` starts a fresh full walk of `resource` (of every one of
     /// its routes).
-    pub fn begin_full(
+    fn begin_full(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -80,6 +66,22 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// When `org_id`'s last successful run finished.
+    fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([org_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(at.as_deref().and_then(Timestamp::parse))
     }
 
     /// Records that the full walk of `resource` (every route of it), started at
