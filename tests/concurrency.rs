@@ -12,12 +12,7 @@ use routiq_sync::fake::FakeOptions;
 
 /// Waits for `child` and returns its exit code and output.
 fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().expect("wait for routiq-sync");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(child.wait_with_output().expect("wait for routiq-sync"))
 }
 
 /// What went wrong in one trial, or nothing.
@@ -49,9 +44,8 @@ fn trial_problems(trial: usize, syncs: usize) -> Vec<String> {
         }
     }
     for (org, _) in &env.orgs {
-        let walks = env.walks(org);
-        if walks.is_empty() || walks.values().any(|&n| n != 1) {
-            problems.push(format!("trial {trial}: {org} walks {walks:?}"));
+        if !env.walked_once(org) {
+            problems.push(format!("trial {trial}: {org} walks {:?}", env.walks(org)));
         }
         let runs = env.count(&format!(
             "SELECT COUNT(*) FROM runs WHERE org_id = '{org}' AND status = 'ok'"
@@ -113,10 +107,10 @@ fn three_processes_opening_an_older_schema_migrate_it_once_and_all_succeed() {
             let schema = "SELECT COUNT(*) FROM sqlite_schema";
             assert_eq!(env.count(schema), fresh.count(schema), "from v{from}");
             for (org, _) in &env.orgs {
-                let walks = env.walks(org);
                 assert!(
-                    !walks.is_empty() && walks.values().all(|&n| n == 1),
-                    "from v{from}, trial {trial}: {org} walks {walks:?}"
+                    env.walked_once(org),
+                    "from v{from}, trial {trial}: {org} walks {:?}",
+                    env.walks(org)
                 );
             }
         }

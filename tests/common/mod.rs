@@ -26,7 +26,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    pub fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -351,6 +351,12 @@ impl TestEnv {
                 usize::from(!r.query.contains("updated_at:"));
         }
         walks
+    }
+
+    /// Whether the fake saw exactly one walk of each route `org` read.
+    pub fn walked_once(&self, org: &str) -> bool {
+        let walks = self.walks(org);
+        !walks.is_empty() && walks.values().all(|&n| n == 1)
     }
 
     /// Starts the binary with `-c config` and `args`, both streams captured.

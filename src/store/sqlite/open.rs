@@ -78,15 +78,21 @@ mod tests {
     use super::super::SqliteStore;
     use super::*;
 
-    #[test]
-    fn a_file_held_longer_than_the_timeout_is_busy_not_a_setup_error() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A rollback-journal file under an exclusive lock (nobody can even read it), and the
+    /// connection holding it.
+    fn held_file(dir: &tempfile::TempDir) -> (std::path::PathBuf, Connection) {
         let path = dir.path().join("held.db");
-        // A rollback-journal file under an exclusive lock: nobody can even read it.
         let holder = Connection::open(&path).unwrap();
         holder
             .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);")
             .unwrap();
+        (path, holder)
+    }
+
+    #[test]
+    fn a_file_held_longer_than_the_timeout_is_busy_not_a_setup_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _holder) = held_file(&dir);
         let short = Duration::from_millis(200);
         for (flags, write) in [
             (OpenFlags::default(), true),
@@ -106,11 +112,7 @@ mod tests {
     #[test]
     fn an_open_waits_for_a_holder_that_lets_go() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("held.db");
-        let holder = Connection::open(&path).unwrap();
-        holder
-            .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);")
-            .unwrap();
+        let (path, holder) = held_file(&dir);
         let release = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
             holder.execute_batch("COMMIT").unwrap();
