@@ -25,6 +25,9 @@ _routiq__sync() {
             routiq__sync,demo)
                 cmd="routiq__sync__subcmd__demo"
                 ;;
+            routiq__sync,forget)
+                cmd="routiq__sync__subcmd__forget"
+                ;;
             routiq__sync,full)
                 cmd="routiq__sync__subcmd__full"
                 ;;
@@ -46,6 +49,9 @@ _routiq__sync() {
             routiq__sync__subcmd__help,demo)
                 cmd="routiq__sync__subcmd__help__subcmd__demo"
                 ;;
+            routiq__sync__subcmd__help,forget)
+                cmd="routiq__sync__subcmd__help__subcmd__forget"
+                ;;
             routiq__sync__subcmd__help,full)
                 cmd="routiq__sync__subcmd__help__subcmd__full"
                 ;;
@@ -65,7 +71,7 @@ _routiq__sync() {
 
     case "${cmd}" in
         routiq__sync)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version sync full status check demo completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version sync full status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +85,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -87,7 +97,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__check)
-            opts="-c -v -q -h -V --org --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --org --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +115,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -113,7 +127,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__completions)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version bash zsh fish elvish powershell"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version bash zsh fish elvish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +141,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -135,7 +153,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__demo)
-            opts="-c -v -q -h -V --orgs --patients --appointments-per-patient --changes --dir --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --orgs --patients --appointments-per-patient --changes --dir --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +187,40 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__forget)
+            opts="-c -v -q -h -V --org --yes --config --verbose --quiet --no-progress --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -177,7 +229,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__full)
-            opts="-j -c -v -q -h -V --all --org --resource --jobs --config --verbose --quiet --no-progress --help --version"
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,12 +251,20 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -c)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -215,7 +275,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help)
-            opts="sync full status check demo completions help"
+            opts="sync full status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +317,20 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__help__subcmd__forget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -327,7 +401,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__status)
-            opts="-c -v -q -h -V --org --json --max-age --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --org --json --format --max-age --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -335,6 +409,10 @@ _routiq__sync() {
             case "${prev}" in
                 --org)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json openmetrics" -- "${cur}"))
                     return 0
                     ;;
                 --max-age)
@@ -349,6 +427,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -357,7 +439,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__sync)
-            opts="-j -c -v -q -h -V --all --org --resource --jobs --force --config --verbose --quiet --no-progress --help --version"
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --force --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,12 +461,20 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -c)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -15,6 +15,7 @@ use crate::config::{
     CONFIG_ENV, Config, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
 use crate::lock;
+use crate::logging::FormatSource;
 use crate::store::{CURRENT_VERSION, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
@@ -253,8 +254,52 @@ fn setting_rows(
             source("max_wait"),
         ),
         ("appointment_window", window, source("appointment_window")),
+        (
+            "max_run_time",
+            config
+                .max_run_time
+                .map_or("not set (no deadline)".to_string(), format_duration),
+            source("max_run_time"),
+        ),
+        (
+            "ping_url",
+            config.ping_url.as_deref().map_or_else(
+                || "not set (no heartbeat pings)".to_string(),
+                super::heartbeat::display_url,
+            ),
+            source("ping_url"),
+        ),
+        (
+            "keep_runs",
+            config
+                .keep_runs
+                .map_or("never".to_string(), format_duration),
+            source("keep_runs"),
+        ),
+        (
+            "purge_deleted_after",
+            config
+                .purge_deleted_after
+                .map_or("never".to_string(), format_duration),
+            source("purge_deleted_after"),
+        ),
         ("log level", level, level_source.to_string()),
+        (
+            "log_format",
+            crate::logging::format().name().to_string(),
+            log_format_source().to_string(),
+        ),
     ]
+}
+
+/// Where the log format in effect came from.
+fn log_format_source() -> &'static str {
+    match crate::logging::format_source() {
+        FormatSource::Flag => "--log-format flag",
+        FormatSource::Env => "$ROUTIQ_SYNC_LOG_FORMAT (environment)",
+        FormatSource::Config => "config file",
+        FormatSource::Default => "default",
+    }
 }
 
 /// What is at the database path, read-only; `false` when a sync could not use it.
@@ -354,6 +399,13 @@ fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
         "  resources  {} ({resources_source})",
         resources.join(", ")
     );
+    if let Some(url) = &org.ping_url {
+        let _ = writeln!(
+            out,
+            "  ping_url   {} (config file)",
+            super::heartbeat::display_url(url)
+        );
+    }
     let _ = writeln!(out, "  lock file  {}{held}", lock_path.display());
     let mut probe_text = probe.describe();
     if let Probe::Rejected(_) = probe {

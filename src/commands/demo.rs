@@ -105,6 +105,7 @@ fn request(command: Command) -> RunRequest {
         orgs: Vec::new(),
         resources: Vec::new(),
         jobs: None,
+        max_run_time: None,
     }
 }
 

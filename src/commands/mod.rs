@@ -3,7 +3,11 @@
 
 pub mod check;
 pub mod completions;
+mod deadline;
 pub mod demo;
+pub mod forget;
+mod heartbeat;
+mod metrics;
 mod progress;
 pub mod status;
 mod style;
@@ -102,7 +106,15 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    crate::logging::apply_config_format(config.log_format);
+    let ping_urls = config.orgs.iter().filter_map(|o| o.ping_url.as_deref());
+    for url in config.ping_url.as_deref().into_iter().chain(ping_urls) {
+        if let Some(password) = heartbeat::password_of(url) {
+            crate::logging::redact(password);
+        }
+    }
     for org in &config.orgs {
+        crate::logging::known_org(&org.id);
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));
     }

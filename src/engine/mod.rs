@@ -6,6 +6,7 @@
 pub mod plan;
 mod prefetch;
 mod report;
+mod retention;
 mod run;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub use plan::{
     Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, mode_label, plan_org,
 };
 pub use report::{OrgReport, OrgResult};
+pub use retention::Retention;
 pub use run::{OrgContext, sync_org};
 
 use crate::resource::Resource;

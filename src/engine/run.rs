@@ -2,11 +2,12 @@
 //! store, reconciles full walks, and records the run.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch;
 use super::report::{OrgReport, OrgResult};
+use super::retention::{self, Retention};
 use super::{Clock, Progress};
 use crate::cliniko::{ApiError, Client, ResourceWalk};
 use crate::store::{ResourceCounts, RunOutcome, RunStatus, Store, StoreError};
@@ -20,7 +21,16 @@ pub struct OrgContext<'a> {
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
+    /// Set together with `cancel` when the run's `max_run_time` passed: the stop is then
+    /// recorded as the deadline's, not a signal's.
+    pub deadline_passed: &'a AtomicBool,
+    /// What to prune at the end of the org's run.
+    pub retention: Retention,
 }
+
+/// The error recorded for a run stopped by its deadline.
+pub const DEADLINE_PASSED: &str = "stopped between pages because the run's deadline \
+     (max_run_time) passed; the next run continues from the last committed page";
 
 /// How a resource's walk ended, when not normally.
 enum Stop {
@@ -105,7 +115,11 @@ fn run_locked(
         match stop {
             None => {}
             Some(Stop::Interrupted) => {
-                result = OrgResult::Interrupted;
+                result = if ctx.deadline_passed.load(Ordering::Relaxed) {
+                    OrgResult::DeadlinePassed
+                } else {
+                    OrgResult::Interrupted
+                };
                 break;
             }
             Some(Stop::Failed(e)) if result == OrgResult::Ok => result = OrgResult::Failed(e),
@@ -137,6 +151,7 @@ fn run_locked(
     let (status, error) = match &result {
         OrgResult::Ok => (RunStatus::Ok, None),
         OrgResult::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        OrgResult::DeadlinePassed => (RunStatus::Interrupted, Some(DEADLINE_PASSED.into())),
         _ => (
             RunStatus::Interrupted,
             Some(
@@ -157,6 +172,7 @@ fn run_locked(
             active_patients,
         },
     )?;
+    retention::apply(ctx, store);
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,

@@ -136,9 +136,9 @@ impl OrgGuard {
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk.
-pub trait Store: Locks + SyncState + Records + RunLog + Send {}
+pub trait Store: Locks + SyncState + Records + RunLog + Erasure + Send {}
 
-impl<T: Locks + SyncState + Records + RunLog + Send> Store for T {}
+impl<T: Locks + SyncState + Records + RunLog + Erasure + Send> Store for T {}
 
 /// The per-org lock: one run per org at a time, across processes (and, on a shared
 /// server, hosts).
@@ -221,6 +221,14 @@ pub trait Records {
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
     /// `patient_activity` view's `activity_status = 'active'`), as of the query.
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+
+    /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
+    /// `before`, in one transaction. Returns how many rows went, per table.
+    fn purge_deleted(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError>;
 }
 
 /// The history of runs: one row per org per run, with counts, API calls and errors.
@@ -245,6 +253,21 @@ pub trait RunLog {
 
     /// The newest `limit` runs of `org_id`, newest first.
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Deletes `org_id`'s finished runs that started before `before`, except its newest
+    /// run and its newest successful run (which `status` and `min_interval` read).
+    /// Returns how many went.
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// Erasing one org: everything stored for it, in every table.
+pub trait Erasure {
+    /// Rows stored for `org_id`, per table (every table, zeros included), in a fixed order.
+    fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
+    /// went, per table, as [`Erasure::org_rows`] counts it.
+    fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

@@ -5,6 +5,7 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
+mod erasure;
 mod open;
 mod records;
 mod runs;

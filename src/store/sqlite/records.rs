@@ -120,6 +120,31 @@ impl Records for SqliteStore {
             .query_row([org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
+
+    /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
+    /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
+    fn purge_deleted(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::new();
+        for resource in Resource::ALL {
+            let name = table(resource).name;
+            let n = tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {name} WHERE org_id = ?1
+                     AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < ?2"
+                ))?
+                .execute(params![org_id, before.to_string()])?;
+            out.push((name, n as u64));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

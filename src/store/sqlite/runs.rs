@@ -82,6 +82,19 @@ impl RunLog for SqliteStore {
         let rows = stmt.query_map(params![org_id, limit], read_run)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Deletes old finished runs of `org_id`, keeping its newest run and newest ok run.
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM runs WHERE org_id = ?1 AND started_at < ?2 AND status <> 'running'
+                 AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)
+                 AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = ?1 AND status = 'ok'), -1)",
+            )?
+            .execute(params![org_id, before.to_string()])?;
+        Ok(n as u64)
+    }
 }
 
 fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -100,4 +113,58 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         error: r.get(8)?,
         resources: serde_json::from_str(&resources).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStatus;
+
+    fn run(store: &mut SqliteStore, org: &str, started: i64, status: RunStatus) -> i64 {
+        let at = Timestamp::from_unix(started).unwrap();
+        let id = store.begin_run(org, "full", at).unwrap();
+        let outcome = RunOutcome {
+            status,
+            finished_at: at,
+            duration_ms: 1,
+            api_calls: 1,
+            error: None,
+            resources: Default::default(),
+            active_patients: None,
+        };
+        store.finish_run(id, &outcome).unwrap();
+        id
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_run_and_newest_success_and_running_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let cutoff = Timestamp::from_unix(1_000).unwrap();
+        // Only failures: just the newest stays.
+        for t in [1, 2, 3] {
+            run(&mut store, "a", t, RunStatus::Failed);
+        }
+        assert_eq!(store.prune_runs("a", cutoff).unwrap(), 2);
+        assert_eq!(store.recent_runs("a", 10).unwrap().len(), 1);
+        // ok, ok, failed, running: the running one (the newest run) and the second ok
+        // (the newest success) stay; the first ok and the failure go.
+        let first_ok = run(&mut store, "b", 1, RunStatus::Ok);
+        let last_ok = run(&mut store, "b", 2, RunStatus::Ok);
+        run(&mut store, "b", 3, RunStatus::Failed);
+        let running = store
+            .begin_run("b", "full", Timestamp::from_unix(4).unwrap())
+            .unwrap();
+        assert_eq!(store.prune_runs("b", cutoff).unwrap(), 2);
+        let left: Vec<i64> = store
+            .recent_runs("b", 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(left, [running, last_ok]);
+        assert!(!left.contains(&first_ok));
+        // Other orgs are never touched.
+        assert_eq!(store.recent_runs("a", 10).unwrap().len(), 1);
+    }
 }
