@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 use common::{Backend, TestEnv};
 use routiq_sync::fake::FakeOptions;
 
-fn spawn(env: &TestEnv, args: &[&str]) -> Child {
-    env.command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn routiq-sync")
-}
-
 fn signal(child: &Child, sig: &str) {
     let ok = std::process::Command::new("kill")
         .arg(format!("-{sig}"))
@@ -64,7 +56,7 @@ fn sigkill_at_random_moments_never_corrupts_and_the_next_run_catches_up(store: B
             &["sync", "--all", "--force"]
         };
         let before = env.requests("org_1");
-        let mut child = spawn(&env, args);
+        let mut child = env.spawn(args);
         if matches!(env.store, Backend::Postgres(_)) {
             // Opening sessions (SCRAM, debug build) takes most of 300 ms: count the
             // random instant from the run's first API request, so kills land mid-walk.
@@ -104,7 +96,7 @@ fn sigterm_stops_between_pages_and_is_recorded(store: Backend) {
         ..FakeOptions::default()
     };
     let env = TestEnv::with_options_on(store, 1, 3000, 0, opts);
-    let child = spawn(&env, &["sync", "--all"]);
+    let child = env.spawn(&["sync", "--all"]);
     // Wait until the run has committed something, then look at status meanwhile.
     let started = Instant::now();
     while env
@@ -143,7 +135,7 @@ fn overlapping_runs_sync_each_org_once(store: Backend) {
     };
     let env = TestEnv::with_options_on(store, 4, 300, 1, opts);
     let children: Vec<Child> = (0..3)
-        .map(|_| spawn(&env, &["sync", "--all", "--jobs", "2"]))
+        .map(|_| env.spawn(&["sync", "--all", "--jobs", "2"]))
         .collect();
     assert_each_org_synced_once(&env, children);
 }
@@ -183,14 +175,8 @@ fn assert_each_org_synced_once(env: &TestEnv, children: Vec<Child>) {
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert!(!stderr.contains("database is locked"), "{stderr}");
     }
-    for (org, key) in &env.orgs {
-        // A walk starts with a query that has no updated_at filter: one per route.
-        let stats = env.fake.stats(key);
-        let mut walks = std::collections::BTreeMap::new();
-        for r in &stats.log {
-            *walks.entry(r.path.clone()).or_insert(0) +=
-                usize::from(!r.query.contains("updated_at:"));
-        }
+    for (org, _) in &env.orgs {
+        let walks = env.walks(org);
         assert!(walks.len() >= 2, "{org}: {walks:?}");
         assert!(
             walks.values().all(|&n| n == 1),

@@ -8,8 +8,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
-
 use super::{CommandError, Exit, Globals, cancel_flag, key_hint};
 use crate::cli::CheckArgs;
 use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy};
@@ -19,7 +17,7 @@ use crate::config::{
 use crate::lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
-use crate::store::{CURRENT_VERSION, Locks};
+use crate::store::{CURRENT_VERSION, Locks, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -327,10 +325,7 @@ fn database_state(path: &Path) -> (String, bool) {
         Err(e) => return (format!("cannot be examined: {e}"), false),
         Ok(true) => {}
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let version = Connection::open_with_flags(path, flags)
-        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)));
-    match version {
+    match crate::store::sqlite::probe_version(path) {
         Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
         Ok(v) if v < CURRENT_VERSION => (
             format!("exists, schema version {v}: the next sync upgrades it to {CURRENT_VERSION}"),
@@ -343,14 +338,17 @@ fn database_state(path: &Path) -> (String, bool) {
             ),
             false,
         ),
-        Err(e) => (
-            format!(
-                "PROBLEM: cannot be read as a SQLite database ({e}); point `database` at \
-                 another file"
-            ),
-            false,
-        ),
+        Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
+        Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
+        Err(StoreError::Open { source, .. }) => (not_sqlite(&source.to_string()), false),
+        Err(e) => (not_sqlite(&e.to_string()), false),
     }
+}
+
+fn not_sqlite(detail: &str) -> String {
+    format!(
+        "PROBLEM: cannot be read as a SQLite database ({detail}); point `database` at another file"
+    )
 }
 
 /// What is at the lock folder; `false` when locks cannot be taken there.

@@ -79,6 +79,14 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "the database {path} stayed busy for {} s: another process held it (a sync or an upgrade still running?); try again when it has finished",
+        waited.as_secs()
+    )]
+    Busy {
+        path: String,
+        waited: std::time::Duration,
+    },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("database error: {0}")]
@@ -98,15 +106,40 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether this is a problem with the database the operator pointed us at (exit code
-    /// 2), rather than a failure while running.
+    /// 2): a path that cannot hold a database (a folder, no permission), a file that is not
+    /// SQLite, from a newer routiq-sync, or one this user cannot upgrade. A busy file, an
+    /// I/O error or a failure while running is not (exit 1): the next run may succeed.
     pub fn is_setup_error(&self) -> bool {
-        !matches!(
-            self,
-            StoreError::Sqlite(_)
-                | StoreError::Lock(_)
-                | StoreError::PgConnect { .. }
-                | StoreError::Postgres { .. }
-        )
+        use std::io::ErrorKind as Io;
+        match self {
+            StoreError::CreateDir { source, .. } => matches!(
+                source.kind(),
+                Io::PermissionDenied
+                    | Io::NotADirectory
+                    | Io::AlreadyExists
+                    | Io::ReadOnlyFilesystem
+                    | Io::InvalidFilename
+            ),
+            StoreError::Open { source, .. } => source.sqlite_error_code().is_none_or(|code| {
+                matches!(
+                    code,
+                    rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::NotADatabase
+                        | rusqlite::ErrorCode::DatabaseCorrupt
+                )
+            }),
+            StoreError::NotADatabase { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::OlderSchema { .. } => true,
+            StoreError::PgTls { .. } => true,
+            StoreError::Busy { .. }
+            | StoreError::Lock(_)
+            | StoreError::Sqlite(_)
+            | StoreError::PgConnect { .. }
+            | StoreError::Postgres { .. } => false,
+        }
     }
 }
 

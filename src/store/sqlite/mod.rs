@@ -6,6 +6,7 @@
 //! `database is locked` errors.
 
 mod erasure;
+mod open;
 mod records;
 mod runs;
 mod schema;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use schema::CURRENT_VERSION;
+pub use schema::{CURRENT_VERSION, create_at_version};
 
 use super::{Locks, OrgGuard, StoreError};
 use crate::lock::{self, LockOutcome};
@@ -45,7 +46,7 @@ impl SqliteStore {
                 source,
             })?;
         }
-        Self::open_with(path, OpenFlags::default(), true)
+        Self::open_with(path, OpenFlags::default(), true, BUSY_TIMEOUT)
     }
 
     /// Opens an existing database for reading, without creating anything. A file from an
@@ -57,23 +58,48 @@ impl SqliteStore {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        match Self::open_with(path, flags, false) {
+        match Self::open_with(path, flags, false, BUSY_TIMEOUT) {
             Err(StoreError::OlderSchema { .. }) => {
-                drop(Self::open_with(path, OpenFlags::default(), true)?);
-                Self::open_with(path, flags, false).map(Some)
+                drop(Self::open_with(
+                    path,
+                    OpenFlags::default(),
+                    true,
+                    BUSY_TIMEOUT,
+                )?);
+                Self::open_with(path, flags, false, BUSY_TIMEOUT).map(Some)
             }
             other => other.map(Some),
         }
     }
 
-    fn open_with(path: &Path, flags: OpenFlags, write: bool) -> Result<SqliteStore, StoreError> {
+    /// Opens with `flags`, waiting up to `timeout` for other processes that hold the file
+    /// (creating it, switching it to WAL, migrating it).
+    fn open_with(
+        path: &Path,
+        flags: OpenFlags,
+        write: bool,
+        timeout: Duration,
+    ) -> Result<SqliteStore, StoreError> {
+        refuse_folder(path)?;
+        open::retry_while_busy(path, timeout, !write, |left| {
+            Self::open_once(path, flags, write, left)
+        })
+    }
+
+    /// One attempt of [`SqliteStore::open_with`], whose SQLite busy handler waits `busy`.
+    fn open_once(
+        path: &Path,
+        flags: OpenFlags,
+        write: bool,
+        busy: Duration,
+    ) -> Result<SqliteStore, StoreError> {
         let shown = path.display().to_string();
         let mut conn =
             Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
                 path: shown.clone(),
                 source,
             })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy)?;
         // The first real read tells a SQLite file from anything else.
         let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
         if version > CURRENT_VERSION {
@@ -101,6 +127,7 @@ impl SqliteStore {
                 supported: CURRENT_VERSION,
             });
         }
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let lock_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(SqliteStore {
             conn,
@@ -135,6 +162,22 @@ impl SqliteStore {
     }
 }
 
+/// The schema version of the file at `path`, read without changing anything, waiting for
+/// other processes as an open does (for `check`).
+pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
+    let shown = path.display().to_string();
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    refuse_folder(path)?;
+    open::retry_while_busy(path, BUSY_TIMEOUT, true, |left| {
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        conn.busy_timeout(left)?;
+        schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
+    })
+}
+
 impl Locks for SqliteStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
         Ok(match lock::try_lock(&self.lock_dir, org_id)? {
@@ -146,6 +189,18 @@ impl Locks for SqliteStore {
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
         Ok(lock::is_held(&self.lock_dir, org_id))
     }
+}
+
+/// A folder at the database path is a config mistake; SQLite would report it as a disk
+/// I/O error, which reads as transient.
+fn refuse_folder(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::NotADatabase {
+            path: path.display().to_string(),
+            detail: "it is a folder".to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
