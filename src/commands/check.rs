@@ -198,8 +198,9 @@ fn setting_rows(
         }
         _ => "default, under $HOME/.local/share".to_string(),
     };
-    let lock_source = match config.source_of("lock_dir") {
-        Some(Source::File) => "config file".to_string(),
+    let lock_source = match (&config.database, config.source_of("lock_dir")) {
+        (Database::Postgres(_), _) => "not used with PostgreSQL: advisory locks".to_string(),
+        (_, Some(Source::File)) => "config file".to_string(),
         _ => "default: `locks` beside the database".to_string(),
     };
     let window = match config.appointment_window {
