@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::PgStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
@@ -20,18 +20,7 @@ impl SyncState for PgStore {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
             };
-            let state = ResourceState {
-                cursor: ts(1),
-                last_full_at: ts(2),
-                full_in_progress: match (r.get::<_, Option<i64>>(3), ts(4)) {
-                    (Some(run_id), Some(started_at)) => Some(FullWalkState {
-                        run_id,
-                        started_at,
-                        position: ts(5),
-                    }),
-                    _ => None,
-                },
-            };
+            let state = ResourceState::from_columns(ts(1), ts(2), r.get(3), ts(4), ts(5));
             routes.insert(r.get::<_, String>(0), state);
         }
         Ok(OrgState {
