@@ -2,7 +2,7 @@
 //! throughput, printed as a table with each target and PASS/MISS.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--quick] [a] [b] [c] [d] [e]
+//! cargo run --release --example bench -- [--quick] [a] [b] [c] [d] [e] [f] [g]
 //! ```
 //!
 //! The fake server (`fake-cliniko`) runs as its own process and the real `routiq-sync`
@@ -19,6 +19,8 @@ mod child;
 mod client;
 #[path = "bench/fake.rs"]
 mod fake;
+#[path = "../tests/common/pg.rs"]
+mod pg;
 #[path = "bench/scenarios.rs"]
 mod scenarios;
 #[path = "bench/status_db.rs"]
@@ -33,7 +35,7 @@ use scenarios::{Bins, Sizes};
 use table::Table;
 
 const USAGE: &str =
-    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e ...]
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g ...]
   --quick        smaller sizes (about a minute in all)
   --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
 
@@ -98,7 +100,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            s if s.len() == 1 && "abcde".contains(s) => which.extend(s.chars()),
+            s if s.len() == 1 && "abcdefg".contains(s) => which.extend(s.chars()),
             other => {
                 eprintln!("bench: unknown argument `{other}`\n{USAGE}");
                 return ExitCode::from(2);
@@ -106,7 +108,7 @@ fn main() -> ExitCode {
         }
     }
     if which.is_empty() {
-        which = "abcde".chars().collect();
+        which = "abcdefg".chars().collect();
     }
     let mut bins = match build_binaries() {
         Ok(b) => b,

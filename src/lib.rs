@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cliniko;
 pub mod commands;
 pub mod config;
+pub mod database_url;
 pub mod engine;
 pub mod fake;
 pub mod lock;

@@ -8,6 +8,8 @@ mod child;
 mod client;
 #[path = "../examples/bench/fake.rs"]
 mod fake;
+#[path = "common/pg.rs"]
+mod pg;
 #[path = "../examples/bench/scenarios.rs"]
 mod scenarios;
 #[path = "../examples/bench/status_db.rs"]
@@ -59,4 +61,26 @@ fn rate_limited_scenario_runs() {
 #[test]
 fn status_scenario_runs() {
     assert!(run('e').find("e.", "latency").is_some());
+}
+
+#[test]
+fn sqlite_vs_postgres_scenario_runs() {
+    if pg::database().is_none() {
+        return;
+    }
+    assert!(run('f').find("f.", "PostgreSQL throughput").is_some());
+}
+
+#[test]
+fn hosts_sharing_orgs_scenario_runs_and_syncs_each_org_once() {
+    if pg::database().is_none() {
+        return;
+    }
+    let table = run('g');
+    for processes in ["1 process(es)", "3 process(es)"] {
+        let row = table
+            .find("g.", &format!("{processes}: each org synced once"))
+            .expect("an each-org-once row");
+        assert_eq!(row.pass, Some(true), "{}", table.render());
+    }
 }

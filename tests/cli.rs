@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestEnv, write_private};
+use common::{Backend, TestEnv, write_private};
 
 #[test]
 fn config_errors_exit_2_and_name_the_problem() {
@@ -64,9 +64,10 @@ fn config_errors_exit_2_and_name_the_problem() {
     );
 }
 
-#[test]
-fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code() {
-    let env = TestEnv::new(1, 15, 1);
+on_both_stores!(status_json_has_every_contract_field_and_max_age_sets_the_exit_code);
+
+fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Backend) {
+    let env = TestEnv::on(store, 1, 15, 1);
     env.run(&["status"]).expect_code(1); // never synced
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["status", "--json"]);

@@ -6,7 +6,15 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
+
+on_both_stores!(
+    reference_resources_arrive_by_default_and_appointments_join_to_them,
+    an_incremental_run_with_nothing_changed_costs_one_request_per_route,
+    optional_resources_sync_when_enabled_with_the_same_semantics,
+    a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both,
+    an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions,
+);
 use routiq_sync::fake::Fault;
 use routiq_sync::resource::Resource;
 use serde_json::json;
@@ -22,14 +30,12 @@ fn assert_table_in_sync(env: &TestEnv, org: &str, collection: &str, table: &str)
 
 /// `resource -> api_calls` of the org's newest run.
 fn calls_per_resource(env: &TestEnv, org: &str) -> BTreeMap<String, u64> {
-    let json: String = env
-        .db()
-        .query_row(
-            "SELECT resources FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
-            [org],
-            |r| r.get(0),
+    let json = env
+        .value(
+            "SELECT CAST(resources AS TEXT) FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
+            &[org],
         )
-        .unwrap();
+        .expect("a run");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     v.as_object()
         .unwrap()
@@ -38,9 +44,8 @@ fn calls_per_resource(env: &TestEnv, org: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-#[test]
-fn reference_resources_arrive_by_default_and_appointments_join_to_them() {
-    let env = TestEnv::new(1, 60, 3);
+fn reference_resources_arrive_by_default_and_appointments_join_to_them(store: Backend) {
+    let env = TestEnv::on(store, 1, 60, 3);
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     assert_table_in_sync(&env, "org_1", "appointment_types", "appointment_types");
@@ -118,9 +123,8 @@ fn reference_resources_arrive_by_default_and_appointments_join_to_them() {
     );
 }
 
-#[test]
-fn an_incremental_run_with_nothing_changed_costs_one_request_per_route() {
-    let env = TestEnv::new(1, 40, 2);
+fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Backend) {
+    let env = TestEnv::on(store, 1, 40, 2);
     let all: Vec<String> = Resource::ALL
         .iter()
         .map(|r| format!("{:?}", r.name()))
@@ -153,9 +157,8 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route() {
     assert_eq!(per_resource["businesses"], 1);
 }
 
-#[test]
-fn optional_resources_sync_when_enabled_with_the_same_semantics() {
-    let env = TestEnv::new(1, 100, 2);
+fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) {
+    let env = TestEnv::on(store, 1, 100, 2);
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config_org_lines(
         "resources = [\"patients\", \"appointments\", \"appointment_types\", \"practitioners\", \
@@ -253,9 +256,8 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics() {
     assert_table_in_sync(&env, "org_1", "invoices", "invoices");
 }
 
-#[test]
-fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both() {
-    let env = TestEnv::new(1, 20, 1);
+fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both(store: Backend) {
+    let env = TestEnv::on(store, 1, 20, 1);
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // Deactivate one practitioner: it leaves /practitioners for /practitioners/inactive.
@@ -276,13 +278,12 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     env.run(&["sync", "--all", "--force", "--resource", "practitioners"])
         .expect_code(0);
     let active_of = |id: &str| -> i64 {
-        env.db()
-            .query_row(
-                "SELECT active FROM practitioners WHERE id = ?1 AND deleted_upstream_at IS NULL",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap()
+        env.value(
+            "SELECT active FROM practitioners WHERE id = ?1 AND deleted_upstream_at IS NULL",
+            &[id],
+        )
+        .and_then(|v| v.parse().ok())
+        .expect("an active flag")
     };
     assert_eq!(active_of(&moved), 0);
     assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
@@ -324,9 +325,10 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     assert_table_in_sync(&env, "org_1", "practitioners", "practitioners");
 }
 
-#[test]
-fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions() {
-    let env = TestEnv::new(1, 20, 1);
+fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions(
+    store: Backend,
+) {
+    let env = TestEnv::on(store, 1, 20, 1);
     env.write_config_org_lines("resources = [\"practitioners\"]");
     let key = env.key("org_1");
     env.fail_after_first_page("org_1", &[Fault::Status(400)]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::fake::generate::LINK_BASE;
 use routiq_sync::fake::{Account, FakeOptions, Record, World};
 use routiq_sync::timestamp::Timestamp;
@@ -117,8 +117,10 @@ struct Activity {
     status: String,
 }
 
-#[test]
-fn patient_activity_every_column_on_a_hand_built_clinic() {
+// The same data gives the same rows on both stores.
+on_both_stores!(patient_activity_every_column_on_a_hand_built_clinic);
+
+fn patient_activity_every_column_on_a_hand_built_clinic(store: Backend) {
     let mut c = Clinic::new();
     let standard = c.appointment_type("Standard Consultation");
     // A second type with the same name (another business's copy): counted together.
@@ -182,7 +184,7 @@ fn patient_activity_every_column_on_a_hand_built_clinic() {
     c.appointment(&untyped, None, 1, "");
 
     let orgs = vec![("org_1".to_string(), KEY.to_string())];
-    let env = TestEnv::from_world(c.world.clone(), orgs, FakeOptions::default());
+    let env = TestEnv::from_world_on(store, c.world.clone(), orgs, FakeOptions::default());
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.with_world(|w| {
         w.hard_delete(KEY, "patients", &gone).unwrap();
@@ -312,39 +314,41 @@ fn patient_activity_every_column_on_a_hand_built_clinic() {
         ),
     ];
 
-    let db = env.db();
-    let mut stmt = db
-        .prepare(
-            "SELECT org_id, patient_id, first_name, last_name, email, phone,
-                    recent_appointment_count, upcoming_appointment_count, total_appointment_count,
-                    first_appointment_at, last_appointment_at, next_appointment_at,
-                    next_appointment_type, primary_appointment_type, activity_status
-             FROM patient_activity ORDER BY length(patient_id), patient_id",
-        )
-        .unwrap();
-    let got: Vec<Activity> = stmt
-        .query_map([], |r| {
-            Ok(Activity {
-                org_id: r.get(0)?,
-                patient_id: r.get(1)?,
-                first_name: r.get(2)?,
-                last_name: r.get(3)?,
-                email: r.get(4)?,
-                phone: r.get(5)?,
-                recent: r.get(6)?,
-                upcoming: r.get(7)?,
-                total: r.get(8)?,
-                first_at: r.get(9)?,
-                last_at: r.get(10)?,
-                next_at: r.get(11)?,
-                next_type: r.get(12)?,
-                primary_type: r.get(13)?,
-                status: r.get(14)?,
-            })
+    let rows = env.rows(
+        "SELECT org_id, patient_id, first_name, last_name, email, phone,
+                recent_appointment_count, upcoming_appointment_count, total_appointment_count,
+                first_appointment_at, last_appointment_at, next_appointment_at,
+                next_appointment_type, primary_appointment_type, activity_status
+         FROM patient_activity ORDER BY length(patient_id), patient_id",
+        &[],
+    );
+    let got: Vec<Activity> = rows
+        .into_iter()
+        .map(|r| {
+            let n = |i: usize| {
+                r[i].as_deref()
+                    .and_then(|v| v.parse().ok())
+                    .expect("a count")
+            };
+            Activity {
+                org_id: r[0].clone().unwrap_or_default(),
+                patient_id: r[1].clone().unwrap_or_default(),
+                first_name: r[2].clone(),
+                last_name: r[3].clone(),
+                email: r[4].clone(),
+                phone: r[5].clone(),
+                recent: n(6),
+                upcoming: n(7),
+                total: n(8),
+                first_at: r[9].clone(),
+                last_at: r[10].clone(),
+                next_at: r[11].clone(),
+                next_type: r[12].clone(),
+                primary_type: r[13].clone(),
+                status: r[14].clone().unwrap_or_default(),
+            }
         })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .collect();
     assert_eq!(got.len(), expected.len(), "{got:#?}");
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(g, e);

@@ -328,11 +328,15 @@ fn railway_cron_service_is_consistent() {
     assert!(dockerfile.contains("COPY examples/railway/config.toml /etc/routiq-sync/config.toml"));
     assert!(dockerfile.contains("ENV ROUTIQ_SYNC_CONFIG=/etc/routiq-sync/config.toml"));
 
-    // The baked-in config is valid once the key variables exist, and keeps the
-    // database on the volume.
-    let env = |name: &str| {
-        name.starts_with("CLINIKO_KEY_")
-            .then(|| "k-au1".to_string())
+    // The baked-in config is valid once the key variables and DATABASE_URL exist, and
+    // puts the data into the PostgreSQL service.
+    let env = |name: &str| match name {
+        "DATABASE_URL" => {
+            Some("postgresql://postgres:pw@postgres.railway.internal:5432/railway".to_string())
+        }
+        _ => name
+            .starts_with("CLINIKO_KEY_")
+            .then(|| "k-au1".to_string()),
     };
     let config = routiq_sync::config::parse(
         &read("examples/railway/config.toml"),
@@ -340,10 +344,11 @@ fn railway_cron_service_is_consistent() {
         &env,
     )
     .unwrap_or_else(|e| panic!("examples/railway/config.toml: {e}"));
-    assert!(
-        config.database.starts_with("/data"),
-        "database must be on the volume"
-    );
+    let pg = config
+        .database
+        .postgres()
+        .expect("the data goes to PostgreSQL");
+    assert_eq!(pg.url_env.as_deref(), Some("DATABASE_URL"));
     assert!(config.orgs.len() >= 2);
     // Railway skips a slot while a run is still going: the deadline ends each run
     // before the next 4-hourly slot.
@@ -354,7 +359,14 @@ fn railway_cron_service_is_consistent() {
         "{deadline:?}"
     );
     let readme = read("examples/railway/README.md");
-    for topic in ["volume", "/data", "CLINIKO_KEY_", "UTC", "max_run_time"] {
+    for topic in [
+        "DATABASE_URL",
+        "${{Postgres.DATABASE_URL}}",
+        "volume",
+        "CLINIKO_KEY_",
+        "UTC",
+        "max_run_time",
+    ] {
         assert!(
             readme.contains(topic),
             "the Railway README should explain {topic}"

@@ -4,31 +4,39 @@
 
 mod common;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::fake::Fault;
 
 const LONG_AGO: &str = "2020-01-01T00:00:00Z";
 
 fn run_ids(env: &TestEnv, org: &str) -> Vec<(i64, String)> {
-    let db = env.db();
-    let mut stmt = db
-        .prepare("SELECT id, status FROM runs WHERE org_id = ?1 ORDER BY id")
-        .unwrap();
-    stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    env.rows(
+        "SELECT id, status FROM runs WHERE org_id = ?1 ORDER BY id",
+        &[org],
+    )
+    .into_iter()
+    .map(|r| {
+        let id = r[0]
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("run id");
+        (id, r[1].clone().unwrap_or_default())
+    })
+    .collect()
 }
 
-#[test]
-fn keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success() {
-    let env = TestEnv::new(2, 10, 1);
+on_both_stores!(
+    keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success,
+    purge_deleted_after_removes_only_rows_deleted_long_enough_ago,
+    forget_shows_without_yes_and_erases_one_org_with_it,
+);
+
+fn keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success(store: Backend) {
+    let env = TestEnv::on(store, 2, 10, 1);
     for _ in 0..3 {
         env.run(&["sync", "--all", "--force"]).expect_code(0);
     }
-    env.db()
-        .execute("UPDATE runs SET started_at = ?1", [LONG_AGO])
-        .unwrap();
+    env.execute(&format!("UPDATE runs SET started_at = '{LONG_AGO}'"), &[]);
     let before = run_ids(&env, "org_1");
     assert_eq!(before.len(), 3);
     // The next run of org_1 fails: its newest success is then an old run.
@@ -66,9 +74,8 @@ fn keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success() {
     );
 }
 
-#[test]
-fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago() {
-    let env = TestEnv::new(2, 30, 0);
+fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago(store: Backend) {
+    let env = TestEnv::on(store, 2, 30, 0);
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let ids: Vec<String> = env.fake.with_world(|w| w.ids(&key, "patients"));
@@ -85,20 +92,22 @@ fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago() {
     };
     assert_eq!(deleted("org_1"), 3);
     // Two of them were deleted 40 days ago; one of org_2's rows too.
-    let db = env.db();
     for id in &ids[..2] {
-        db.execute(
-            "UPDATE patients SET deleted_upstream_at = ?1 WHERE org_id = 'org_1' AND id = ?2",
-            [LONG_AGO, id],
-        )
-        .unwrap();
+        env.execute(
+            &format!(
+                "UPDATE patients SET deleted_upstream_at = '{LONG_AGO}'
+                 WHERE org_id = 'org_1' AND id = ?1"
+            ),
+            &[id],
+        );
     }
-    db.execute(
-        "UPDATE patients SET deleted_upstream_at = ?1
-         WHERE org_id = 'org_2' AND id = (SELECT MIN(id) FROM patients WHERE org_id = 'org_2')",
-        [LONG_AGO],
-    )
-    .unwrap();
+    env.execute(
+        &format!(
+            "UPDATE patients SET deleted_upstream_at = '{LONG_AGO}'
+             WHERE org_id = 'org_2' AND id = (SELECT MIN(id) FROM patients WHERE org_id = 'org_2')"
+        ),
+        &[],
+    );
 
     env.write_config("purge_deleted_after = \"never\"");
     env.run(&["sync", "--all", "--force"]).expect_code(0);
@@ -126,28 +135,8 @@ fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago() {
     env.assert_in_sync("org_1");
 }
 
-/// Every table with an `org_id` column.
-fn org_tables(env: &TestEnv) -> Vec<String> {
-    let db = env.db();
-    let names: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    names
-        .into_iter()
-        .filter(|t| {
-            env.count(&format!(
-                "SELECT COUNT(*) FROM pragma_table_info('{t}') WHERE name = 'org_id'"
-            )) > 0
-        })
-        .collect()
-}
-
 fn rows_of(env: &TestEnv, org: &str) -> Vec<(String, i64)> {
-    org_tables(env)
+    env.org_tables()
         .into_iter()
         .map(|t| {
             let n = env.count(&format!("SELECT COUNT(*) FROM {t} WHERE org_id = '{org}'"));
@@ -156,9 +145,8 @@ fn rows_of(env: &TestEnv, org: &str) -> Vec<(String, i64)> {
         .collect()
 }
 
-#[test]
-fn forget_shows_without_yes_and_erases_one_org_with_it() {
-    let env = TestEnv::new(2, 25, 2);
+fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
+    let env = TestEnv::on(store, 2, 25, 2);
     env.run(&["sync", "--all"]).expect_code(0);
     let org1 = rows_of(&env, "org_1");
     let org2 = rows_of(&env, "org_2");

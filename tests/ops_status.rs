@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 
 /// Runs the binary with stdout on a pseudo-terminal (util-linux `script`); `None` when
 /// `script` is not installed.
@@ -73,9 +73,10 @@ fn colours_only_on_a_terminal_and_never_with_no_color() {
     assert_eq!(v["orgs"][0]["id"], "org_1");
 }
 
-#[test]
-fn a_failing_org_gets_one_error_line_and_json_keeps_its_fields() {
-    let env = TestEnv::new(2, 5, 0);
+on_both_stores!(a_failing_org_gets_one_error_line_and_json_keeps_its_fields);
+
+fn a_failing_org_gets_one_error_line_and_json_keeps_its_fields(store: Backend) {
+    let env = TestEnv::on(store, 2, 5, 0);
     let mut orgs = env.orgs.clone();
     orgs[1].1 = "NotTheRightKeyAtAll1234-au1".to_string();
     env.write_config_with("", &orgs);

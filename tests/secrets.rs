@@ -5,14 +5,15 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::cliniko::basic_auth;
 use routiq_sync::fake::Fault;
 use routiq_sync::secret::ApiKey;
 
-#[test]
-fn keys_never_appear_in_output_logs_or_the_database() {
-    let env = TestEnv::new(2, 120, 1);
+on_both_stores!(keys_never_appear_in_output_logs_or_the_database);
+
+fn keys_never_appear_in_output_logs_or_the_database(store: Backend) {
+    let env = TestEnv::on(store, 2, 120, 1);
     let good = env.key("org_1");
     let rejected = "rejectedkeyrejectedkey1234-au1".to_string();
     env.write_config_with(
@@ -22,7 +23,12 @@ fn keys_never_appear_in_output_logs_or_the_database() {
             ("org_2".into(), rejected.clone()),
         ],
     );
+    let db_password = match &env.store {
+        Backend::Postgres(db) => db.password.clone(),
+        Backend::Sqlite => "no database password with SQLite".to_string(),
+    };
     let secrets = [
+        db_password,
         good.clone(),
         rejected.clone(),
         basic_auth(&ApiKey::new(&good)),
@@ -61,10 +67,8 @@ fn keys_never_appear_in_output_logs_or_the_database() {
             );
         }
     }
-    let mut db_bytes = std::fs::read(env.db_path()).unwrap();
-    if let Ok(wal) = std::fs::read(env.db_path().with_extension("db-wal")) {
-        db_bytes.extend(wal);
-    }
+    let db_bytes = env.stored_bytes();
+    assert!(db_bytes.len() > 1000, "the store holds the synced rows");
     for s in &secrets {
         assert!(
             !db_bytes.windows(s.len()).any(|w| w == s.as_bytes()),

@@ -4,14 +4,15 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::fake::{FakeOptions, Fault, World};
 use routiq_sync::lock::{self, LockOutcome};
 use routiq_sync::timestamp::Timestamp;
 
-#[test]
-fn full_then_incremental_makes_the_minimum_requests() {
-    let env = TestEnv::new(1, 250, 2);
+on_both_stores!(full_then_incremental_makes_the_minimum_requests);
+
+fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
+    let env = TestEnv::on(store, 1, 250, 2);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
@@ -51,9 +52,10 @@ fn full_then_incremental_makes_the_minimum_requests() {
 /// practitioners, businesses).
 const DEFAULT_ROUTES: u64 = 6;
 
-#[test]
-fn a_quiet_clinic_costs_one_request_per_route() {
-    let env = TestEnv::new(1, 30, 1);
+on_both_stores!(a_quiet_clinic_costs_one_request_per_route);
+
+fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
+    let env = TestEnv::on(store, 1, 30, 1);
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
@@ -79,9 +81,10 @@ fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
     assert!(run.stderr.contains("0 written"), "{}", run.stderr);
 }
 
-#[test]
-fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full() {
-    let env = TestEnv::new(1, 40, 2);
+on_both_stores!(archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full);
+
+fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full(store: Backend) {
+    let env = TestEnv::on(store, 1, 40, 2);
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let (archived, cancelled, deleted) = env.fake.with_world(|w| {
@@ -98,26 +101,18 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
         .with_world(|w| w.apply_random_changes(&key, 3, 9))
         .unwrap();
     env.run(&["sync", "--all", "--force"]).expect_code(0);
-    let archived_at: Option<String> = env
-        .db()
-        .query_row(
-            "SELECT archived_at FROM patients WHERE id = ?1",
-            [&archived],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let archived_at = env.value(
+        "SELECT archived_at FROM patients WHERE id = ?1",
+        &[&archived],
+    );
     assert!(
         archived_at.is_some(),
         "archived patient arrives with archived_at"
     );
-    let cancelled_at: Option<String> = env
-        .db()
-        .query_row(
-            "SELECT cancelled_at FROM appointments WHERE id = ?1",
-            [&cancelled],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let cancelled_at = env.value(
+        "SELECT cancelled_at FROM appointments WHERE id = ?1",
+        &[&cancelled],
+    );
     assert!(
         cancelled_at.is_some(),
         "cancelled appointment arrives with cancelled_at"
@@ -139,9 +134,10 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn a_full_walk_that_fails_part_way_marks_nothing() {
-    let env = TestEnv::new(1, 250, 0);
+on_both_stores!(a_full_walk_that_fails_part_way_marks_nothing);
+
+fn a_full_walk_that_fails_part_way_marks_nothing(store: Backend) {
+    let env = TestEnv::on(store, 1, 250, 0);
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let gone = env.fake.with_world(|w| {
@@ -168,8 +164,9 @@ fn a_full_walk_that_fails_part_way_marks_nothing() {
     assert_eq!(env.count(&gone_marked), 1);
 }
 
-#[test]
-fn a_record_updated_mid_walk_is_not_lost() {
+on_both_stores!(a_record_updated_mid_walk_is_not_lost);
+
+fn a_record_updated_mid_walk_is_not_lost(store: Backend) {
     let (world, orgs) = World::demo(1, 400, 1, 5);
     let key = orgs[0].1.clone();
     let hook_key = key.clone();
@@ -189,7 +186,7 @@ fn a_record_updated_mid_walk_is_not_lost() {
         )),
         ..FakeOptions::default()
     };
-    let env = TestEnv::from_world(world, orgs, opts);
+    let env = TestEnv::from_world_on(store, world, orgs, opts);
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     let patient_pages = env.fake.stats(&key).path_count("/v1/patients");
@@ -199,8 +196,9 @@ fn a_record_updated_mid_walk_is_not_lost() {
     );
 }
 
-#[test]
-fn more_than_a_page_sharing_one_second_is_walked_completely() {
+on_both_stores!(more_than_a_page_sharing_one_second_is_walked_completely);
+
+fn more_than_a_page_sharing_one_second_is_walked_completely(store: Backend) {
     let (mut world, orgs) = World::demo(1, 300, 1, 8);
     let key = orgs[0].1.clone();
     let ids = world.ids(&key, "patients");
@@ -212,7 +210,7 @@ fn more_than_a_page_sharing_one_second_is_walked_completely() {
         shuffle_ties: true,
         ..FakeOptions::default()
     };
-    let env = TestEnv::from_world(world, orgs, opts);
+    let env = TestEnv::from_world_on(store, world, orgs, opts);
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     let stepped_inside_the_second = env
@@ -278,9 +276,10 @@ fn a_wrong_key_fails_its_org_only() {
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn recently_synced_orgs_are_skipped_unless_forced() {
-    let env = TestEnv::new(1, 10, 1);
+on_both_stores!(recently_synced_orgs_are_skipped_unless_forced);
+
+fn recently_synced_orgs_are_skipped_unless_forced(store: Backend) {
+    let env = TestEnv::on(store, 1, 10, 1);
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all"]);

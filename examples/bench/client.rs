@@ -7,12 +7,23 @@ use std::process::Command;
 use tempfile::TempDir;
 
 use crate::child::{Measured, run_measured};
+use crate::pg::PgDatabase;
+
+/// Where a scenario's client stores its data.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// `routiq.db` in the scenario's temp dir.
+    Sqlite,
+    /// A database on the benchmark's PostgreSQL.
+    Postgres(PgDatabase),
+}
 
 /// A config and database for one scenario.
 pub struct ClientEnv {
     dir: TempDir,
     bin: PathBuf,
     pub config: PathBuf,
+    store: Store,
 }
 
 impl ClientEnv {
@@ -26,15 +37,29 @@ impl ClientEnv {
         orgs: &[(String, String)],
         requests_per_minute: u32,
     ) -> Result<ClientEnv, String> {
+        Self::new_on(Store::Sqlite, bin, base_url, orgs, requests_per_minute)
+    }
+
+    /// [`ClientEnv::new`] on `store`.
+    pub fn new_on(
+        store: Store,
+        bin: &Path,
+        base_url: &str,
+        orgs: &[(String, String)],
+        requests_per_minute: u32,
+    ) -> Result<ClientEnv, String> {
         let dir = tempfile::Builder::new()
             .prefix("routiq-bench-")
             .tempdir()
             .map_err(|e| format!("cannot create a temp dir: {e}"))?;
         let config = dir.path().join("config.toml");
+        let database = match &store {
+            Store::Sqlite => dir.path().join("routiq.db").display().to_string(),
+            Store::Postgres(db) => db.url(),
+        };
         let mut text = format!(
-            "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync benchmark (bench@example.com)\"\n\
+            "database = {database:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync benchmark (bench@example.com)\"\n\
              requests_per_minute = {requests_per_minute}\n\n",
-            dir.path().join("routiq.db").display().to_string(),
             dir.path().join("locks").display().to_string(),
         );
         for (id, key) in orgs {
@@ -48,7 +73,61 @@ impl ClientEnv {
             dir,
             bin: bin.to_path_buf(),
             config,
+            store,
         })
+    }
+
+    /// A copy of the config with its own lock folder, as a second host would have it.
+    pub fn config_for_host(&self, n: usize) -> Result<PathBuf, String> {
+        let text = std::fs::read_to_string(&self.config).map_err(|e| e.to_string())?;
+        let locks = self.dir.path().join(format!("locks-{n}"));
+        let text = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("lock_dir = ") {
+                    format!("lock_dir = {:?}", locks.display().to_string())
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let path = self.dir.path().join(format!("config-{n}.toml"));
+        write_private(&path, &text)?;
+        Ok(path)
+    }
+
+    /// The command `routiq-sync -c CONFIG -q --no-progress ARGS`, not started.
+    pub fn command(&self, config: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-c")
+            .arg(config)
+            .args(["-q", "--no-progress"])
+            .args(args)
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// How many runs each org has in the store, per org id.
+    pub fn runs_per_org(&self) -> Result<Vec<(String, i64)>, String> {
+        let sql = "SELECT org_id, COUNT(*) FROM runs GROUP BY org_id ORDER BY org_id";
+        match &self.store {
+            Store::Sqlite => {
+                let conn = rusqlite::Connection::open(self.db_path()).map_err(|e| e.to_string())?;
+                let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(|e| e.to_string())?;
+                rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            }
+            Store::Postgres(db) => Ok(db
+                .client()
+                .query(sql, &[])
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()),
+        }
     }
 
     /// The database file.
@@ -58,17 +137,19 @@ impl ClientEnv {
 
     /// Runs `routiq-sync -c CONFIG -q --no-progress ARGS`, measured; an error when it fails.
     pub fn run(&self, args: &[&str]) -> Result<Measured, String> {
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("-c")
-            .arg(&self.config)
-            .args(["-q", "--no-progress"])
-            .args(args)
-            .env_remove("RUST_LOG");
+        let cmd = self.command(&self.config, args);
         run_measured(cmd)?.ok(&format!("routiq-sync {}", args.join(" ")))
     }
 
-    /// Deletes the database (and its WAL), so the next run starts from nothing.
+    /// Deletes the database (and its WAL), or empties the PostgreSQL schema, so the next
+    /// run starts from nothing.
     pub fn reset_db(&self) -> Result<(), String> {
+        if let Store::Postgres(db) = &self.store {
+            return db
+                .client()
+                .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                .map_err(|e| e.to_string());
+        }
         let db = self.db_path();
         for suffix in ["", "-wal", "-shm"] {
             let p = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -91,6 +172,22 @@ impl ClientEnv {
 
     /// Rows of both tables matching the SQL condition `cond`.
     fn count_rows(&self, cond: &str) -> Result<u64, String> {
+        if let Store::Postgres(db) = &self.store {
+            let mut client = db.client();
+            let mut total = 0;
+            for table in ["patients", "appointments"] {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {table} WHERE {}",
+                    cond.replace("raw_json LIKE", "raw_json::text LIKE")
+                );
+                let n: i64 = client
+                    .query_one(&sql, &[])
+                    .map_err(|e| e.to_string())?
+                    .get(0);
+                total += n as u64;
+            }
+            return Ok(total);
+        }
         let conn = rusqlite::Connection::open(self.db_path()).map_err(|e| e.to_string())?;
         let mut total = 0;
         for table in ["patients", "appointments"] {

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::child::Measured;
-use crate::client::ClientEnv;
+use crate::child::{Measured, run_measured};
+use crate::client::{ClientEnv, Store};
 use crate::fake::{FakeServer, FakeSpec};
 use crate::table::{Table, mib, secs, thousands};
 
@@ -43,6 +43,15 @@ pub struct Sizes {
     pub status_orgs: usize,
     pub status_rows: usize,
     pub status_repeats: usize,
+    /// f: records of the SQLite-vs-PostgreSQL full sync, and runs per store (median).
+    pub pg_records: usize,
+    pub pg_runs: usize,
+    /// g: orgs and records per org shared by several processes on one PostgreSQL
+    /// database (latency from c), `--jobs` of each, and how many processes.
+    pub hosts_orgs: usize,
+    pub hosts_records: usize,
+    pub hosts_jobs: usize,
+    pub hosts: usize,
 }
 
 impl Sizes {
@@ -63,6 +72,12 @@ impl Sizes {
             status_orgs: 20,
             status_rows: 1_000_000,
             status_repeats: 7,
+            pg_records: 200_000,
+            pg_runs: 3,
+            hosts_orgs: 24,
+            hosts_records: 1_000,
+            hosts_jobs: 4,
+            hosts: 3,
         }
     }
 
@@ -77,6 +92,8 @@ impl Sizes {
             client_rpm: vec![200],
             status_rows: 100_000,
             status_repeats: 5,
+            pg_records: 20_000,
+            pg_runs: 1,
             ..Sizes::full()
         }
     }
@@ -97,6 +114,10 @@ impl Sizes {
             status_orgs: 2,
             status_rows: 400,
             status_repeats: 1,
+            pg_records: 400,
+            pg_runs: 1,
+            hosts_orgs: 6,
+            hosts_records: 40,
             ..Sizes::full()
         }
     }
@@ -110,8 +131,10 @@ pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result
         'c' => many_orgs(bins, sizes, table),
         'd' => rate_limited(bins, sizes, table),
         'e' => status(bins, sizes, table),
+        'f' => sqlite_vs_postgres(bins, sizes, table),
+        'g' => hosts_share_orgs(bins, sizes, table),
         other => Err(format!(
-            "unknown scenario `{other}` (expected a, b, c, d or e)"
+            "unknown scenario `{other}` (expected a, b, c, d, e, f or g)"
         )),
     }
 }
@@ -397,6 +420,146 @@ fn status(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
         &s,
         "latency, slowest",
         secs(*times.last().unwrap_or(&median)),
+    );
+    Ok(())
+}
+
+/// A fresh database on the benchmark's PostgreSQL (fsync on), or why there is none.
+fn postgres() -> Result<Store, String> {
+    crate::pg::durable();
+    crate::pg::database()
+        .map(Store::Postgres)
+        .ok_or_else(|| "no PostgreSQL available (see tests/common/pg.rs)".to_string())
+}
+
+/// f. The same full sync into SQLite and into a local PostgreSQL: throughput and peak RSS.
+fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec::records(sizes.pg_records);
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let s = format!("f. full sync, {} records", thousands(spec.per_org() as u64));
+    let mut rates = Vec::new();
+    for (name, store) in [("SQLite", Store::Sqlite), ("PostgreSQL", postgres()?)] {
+        let env = ClientEnv::new_on(
+            store,
+            &bins.client,
+            &fake.base_url,
+            &fake.orgs,
+            UNLIMITED_RPM,
+        )?;
+        let mut runs = Vec::new();
+        for _ in 0..sizes.pg_runs.max(1) {
+            env.reset_db()?;
+            runs.push(env.run(&["full", "--all"])?);
+            expect_rows(&env, spec.per_org())?;
+        }
+        let peak = runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
+        runs.sort_by_key(|m| m.wall);
+        let m = &runs[runs.len() / 2];
+        let rate = spec.per_org() as f64 / m.wall.as_secs_f64();
+        t.info(
+            &s,
+            &format!("{name}: rows/second (median of {})", runs.len()),
+            format!(
+                "{} ({}, CPU {})",
+                thousands(rate as u64),
+                secs(m.wall),
+                secs(m.cpu())
+            ),
+        );
+        if name == "PostgreSQL" {
+            t.check(
+                &s,
+                "PostgreSQL: client peak RSS",
+                mib(peak),
+                "<= 30 MiB",
+                peak <= 30 * 1024,
+            );
+        } else {
+            t.info(&s, "SQLite: client peak RSS", mib(peak));
+        }
+        rates.push(rate);
+    }
+    let share = rates[1] / rates[0].max(1e-9);
+    t.check(
+        &s,
+        "PostgreSQL throughput / SQLite's",
+        format!("{:.0}%", share * 100.0),
+        ">= 70%",
+        share >= 0.70,
+    );
+    Ok(())
+}
+
+/// g. Several processes (hosts: own config and lock folder each) run `sync --all` at the
+/// same moment against one PostgreSQL database, against one process alone.
+fn hosts_share_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec {
+        orgs: sizes.hosts_orgs,
+        latency_ms: sizes.latency_ms,
+        ..FakeSpec::records(sizes.hosts_records)
+    };
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let s = format!(
+        "g. {} orgs x {} records, {} ms latency, PostgreSQL",
+        spec.orgs,
+        thousands(spec.per_org() as u64),
+        sizes.latency_ms
+    );
+    let jobs = sizes.hosts_jobs.to_string();
+    let args = ["sync", "--all", "--jobs", jobs.as_str()];
+    let mut walls = Vec::new();
+    for processes in [1, sizes.hosts] {
+        let env = ClientEnv::new_on(
+            postgres()?,
+            &bins.client,
+            &fake.base_url,
+            &fake.orgs,
+            UNLIMITED_RPM,
+        )?;
+        let before = fake.counts()?;
+        let started = std::time::Instant::now();
+        let children: Vec<_> = (0..processes)
+            .map(|n| {
+                let cmd = env.command(&env.config_for_host(n)?, &args);
+                Ok(std::thread::spawn(move || run_measured(cmd)))
+            })
+            .collect::<Result<_, String>>()?;
+        for child in children {
+            child
+                .join()
+                .map_err(|_| "a measuring thread panicked".to_string())??
+                .ok("routiq-sync sync")?;
+        }
+        let wall = started.elapsed();
+        let used = fake.counts()? - before;
+        expect_rows(&env, spec.orgs * spec.per_org())?;
+        let runs = env.runs_per_org()?;
+        let once = runs.len() == spec.orgs && runs.iter().all(|(_, n)| *n == 1);
+        t.info(
+            &s,
+            &format!("wall time, {processes} process(es) x --jobs {jobs}"),
+            format!("{} ({} requests)", secs(wall), used.requests),
+        );
+        t.check(
+            &s,
+            &format!("{processes} process(es): each org synced once"),
+            format!(
+                "{} orgs, {} runs",
+                runs.len(),
+                runs.iter().map(|r| r.1).sum::<i64>()
+            ),
+            &format!("{} orgs, 1 run each", spec.orgs),
+            once,
+        );
+        walls.push(wall);
+    }
+    let speedup = walls[0].as_secs_f64() / walls[1].as_secs_f64().max(1e-9);
+    t.check(
+        &s,
+        &format!("speed-up, {} processes vs 1", sizes.hosts),
+        format!("{speedup:.1}x"),
+        ">= 2.5x",
+        speedup >= 2.5,
     );
     Ok(())
 }

@@ -12,11 +12,12 @@ use super::{CommandError, Exit, Globals, cancel_flag, key_hint};
 use crate::cli::CheckArgs;
 use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy};
 use crate::config::{
-    CONFIG_ENV, Config, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
+    CONFIG_ENV, Config, Database, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
 use crate::lock;
 use crate::logging::FormatSource;
-use crate::store::{CURRENT_VERSION, StoreError};
+use crate::store::postgres::PgStore;
+use crate::store::{CURRENT_VERSION, Locks, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -145,12 +146,18 @@ fn describe_config(
             let _ = writeln!(out, "  ! {w}");
         }
     }
-    let (db_state, db_ok) = database_state(&config.database);
+    let Database::Sqlite(path) = &config.database else {
+        let pg = config.database.postgres();
+        let (text, ok) = pg.map(super::store_probe::describe).unwrap_or_default();
+        out.push_str(&text);
+        return (out, ok);
+    };
+    let (db_state, db_ok) = database_state(path);
     let (lock_state, lock_ok) = lock_dir_state(&config.lock_dir);
     let _ = write!(
         out,
         "\nPaths\n  database  {}\n            {db_state}\n  lock_dir  {}\n            {lock_state}\n",
-        config.database.display(),
+        path.display(),
         config.lock_dir.display()
     );
     (out, db_ok && lock_ok)
@@ -180,15 +187,20 @@ fn setting_rows(
         Some(Source::File) => "config file".to_string(),
         _ => "default".to_string(),
     };
-    let database_source = match config.source_of("database") {
-        Some(Source::File) => "config file".to_string(),
+    let database_source = match (&config.database, config.source_of("database")) {
+        (Database::Postgres(pg), _) => match &pg.url_env {
+            Some(var) => format!("${var} (environment), named by database_url_env"),
+            None => "config file".to_string(),
+        },
+        (_, Some(Source::File)) => "config file".to_string(),
         _ if env("XDG_DATA_HOME").is_some_and(|d| Path::new(&d).is_absolute()) => {
             "default, under $XDG_DATA_HOME".to_string()
         }
         _ => "default, under $HOME/.local/share".to_string(),
     };
-    let lock_source = match config.source_of("lock_dir") {
-        Some(Source::File) => "config file".to_string(),
+    let lock_source = match (&config.database, config.source_of("lock_dir")) {
+        (Database::Postgres(_), _) => "not used with PostgreSQL: advisory locks".to_string(),
+        (_, Some(Source::File)) => "config file".to_string(),
         _ => "default: `locks` beside the database".to_string(),
     };
     let window = match config.appointment_window {
@@ -207,11 +219,7 @@ fn setting_rows(
         "default"
     };
     vec![
-        (
-            "database",
-            config.database.display().to_string(),
-            database_source,
-        ),
+        ("database", config.database.to_string(), database_source),
         (
             "lock_dir",
             config.lock_dir.display().to_string(),
@@ -386,11 +394,25 @@ fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
         Source::File => "config file",
         Source::Default => "default",
     };
-    let lock_path = lock::lock_path(&config.lock_dir, &org.id);
-    let held = if lock::is_held(&config.lock_dir, &org.id) {
-        " (held now: a sync of this org is running)"
-    } else {
-        ""
+    let held = |yes: bool| {
+        if yes {
+            " (held now: a sync of this org is running)"
+        } else {
+            ""
+        }
+    };
+    let lock_line = match &config.database {
+        Database::Sqlite(_) => {
+            let lock_path = lock::lock_path(&config.lock_dir, &org.id);
+            let held = held(lock::is_held(&config.lock_dir, &org.id));
+            format!("  lock file  {}{held}", lock_path.display())
+        }
+        Database::Postgres(pg) => {
+            let running = PgStore::session(&pg.url, &pg.schema)
+                .and_then(|s| s.is_org_running(&org.id))
+                .unwrap_or(false);
+            format!("  lock       advisory lock on the server{}", held(running))
+        }
     };
     let _ = writeln!(out, "  api key    {key}");
     let _ = writeln!(out, "  base_url   {} ({base_source})", org.base_url);
@@ -406,7 +428,7 @@ fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
             super::heartbeat::display_url(url)
         );
     }
-    let _ = writeln!(out, "  lock file  {}{held}", lock_path.display());
+    let _ = writeln!(out, "{lock_line}");
     let mut probe_text = probe.describe();
     if let Probe::Rejected(_) = probe {
         let _ = write!(probe_text, "; check {}", key_hint(config, org));

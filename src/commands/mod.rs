@@ -10,6 +10,7 @@ mod heartbeat;
 mod metrics;
 mod progress;
 pub mod status;
+mod store_probe;
 mod style;
 pub mod sync;
 
@@ -19,7 +20,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::cliniko::{ClientSettings, RetryPolicy, basic_auth};
-use crate::config::{self, Config, ConfigError, KeyPolicy, KeySource, LoadOptions, OrgConfig};
+use crate::config::{
+    self, Config, ConfigError, Database, KeyPolicy, KeySource, LoadOptions, OrgConfig,
+};
 use crate::engine::Clock;
 use crate::store::StoreLocation;
 use crate::timestamp::Timestamp;
@@ -107,6 +110,11 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         keys,
     )?;
     crate::logging::apply_config_format(config.log_format);
+    if let Some(pg) = config.database.postgres() {
+        for secret in pg.url.secrets() {
+            crate::logging::redact(secret);
+        }
+    }
     let ping_urls = config.orgs.iter().filter_map(|o| o.ping_url.as_deref());
     for url in config.ping_url.as_deref().into_iter().chain(ping_urls) {
         if let Some(password) = heartbeat::password_of(url) {
@@ -135,9 +143,15 @@ pub fn key_hint(config: &Config, org: &OrgConfig) -> String {
 
 /// Where the config says the data lives.
 pub fn store_location(config: &Config) -> StoreLocation {
-    StoreLocation::Sqlite {
-        path: config.database.clone(),
-        lock_dir: config.lock_dir.clone(),
+    match &config.database {
+        Database::Sqlite(path) => StoreLocation::Sqlite {
+            path: path.clone(),
+            lock_dir: config.lock_dir.clone(),
+        },
+        Database::Postgres(pg) => StoreLocation::Postgres {
+            url: pg.url.clone(),
+            schema: pg.schema.clone(),
+        },
     }
 }
 

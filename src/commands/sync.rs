@@ -73,8 +73,14 @@ pub fn run_with_config(
 ) -> Result<Vec<OrgReport>, CommandError> {
     // An empty selection is every org.
     let orgs = config.select_orgs(&request.orgs)?;
-    // Open (and migrate) once up front: a bad database file stops everything with exit 2.
-    drop(store::open(&super::store_location(config))?);
+    // Open (and migrate) once up front: a bad database file or a newer schema stops
+    // everything with exit 2. A server that cannot be reached is a run-time failure:
+    // every org tries, and fails with the reason.
+    match store::open(&super::store_location(config)) {
+        Ok(store) => drop(store),
+        Err(e) if e.is_setup_error() => return Err(e.into()),
+        Err(e) => log::debug!("opening the store failed, each org will report it: {e}"),
+    }
 
     let jobs = request
         .jobs

@@ -5,6 +5,7 @@
 //! Nothing here reads the process environment or the clock: callers pass an environment
 //! lookup in [`LoadOptions`]. Warnings are returned in [`Config::warnings`], not printed.
 
+mod database;
 mod diagnose;
 mod duration;
 mod error;
@@ -29,6 +30,7 @@ use toml::de::DeTable;
 use crate::resource::Resource;
 use crate::secret::ApiKey;
 
+pub use database::{DEFAULT_PG_SCHEMA, Database, PostgresSettings};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location, Problem};
 pub use locate::{CONFIG_ENV, SYSTEM_CONFIG, locate};
@@ -111,11 +113,10 @@ impl fmt::Display for Source {
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
-    /// The SQLite database. A relative path in the file is taken relative to the
-    /// directory holding the config file, and `~/` expands to `$HOME`.
-    pub database: PathBuf,
-    /// Folder for per-org lock files; defaults to `locks` beside the database. Resolved
-    /// like `database`.
+    /// The store: a SQLite file or a PostgreSQL database.
+    pub database: Database,
+    /// Folder for per-org lock files (SQLite only); defaults to `locks` beside the
+    /// database. Resolved like a SQLite `database` path.
     pub lock_dir: PathBuf,
     /// The User-Agent sent to Cliniko: `Name (email@domain)`.
     pub user_agent: String,

@@ -11,6 +11,8 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub database: Option<String>,
+    pub database_url_env: Option<String>,
+    pub pg_schema: Option<String>,
     pub lock_dir: Option<String>,
     pub user_agent: Option<String>,
     pub min_interval: Option<String>,
@@ -55,7 +57,12 @@ pub(super) struct RawOrg {
 /// What each key expects, for the "what to write instead" part of TOML type errors.
 pub(super) fn expected_form(key: &str) -> Option<&'static str> {
     Some(match key {
-        "database" | "lock_dir" => "a path in quotes, e.g. \"/var/lib/routiq-sync/routiq.db\"",
+        "database" => {
+            "a path or URL in quotes, e.g. \"/var/lib/routiq-sync/routiq.db\" or \"postgres://routiq@db.example.com/clinics\""
+        }
+        "lock_dir" => "a path in quotes, e.g. \"/var/lib/routiq-sync/locks\"",
+        "database_url_env" => "the name of an environment variable, e.g. \"DATABASE_URL\"",
+        "pg_schema" => "a schema name in quotes, e.g. \"public\"",
         "user_agent" => "a string like \"Routiq Sync (ops@example.com)\"",
         "min_interval" | "full_sync_every" | "request_timeout" | "max_wait" | "retry_delay"
         | "max_run_time" => "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\"",

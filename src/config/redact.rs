@@ -1,4 +1,5 @@
-//! Finds inline API key values in the config text so they can be scrubbed from messages.
+//! Finds inline API key values and database passwords in the config text so they can be
+//! scrubbed from messages.
 //!
 //! Messages are built without key values in the first place; this is the second line of
 //! defence for text that comes from toml (which may quote what it found).
@@ -12,7 +13,7 @@ const MIN_SECRET_LEN: usize = 6;
 /// What replaces a secret in a message.
 pub(super) const REDACTED: &str = "[redacted]";
 
-/// The inline `api_key` values of one config file.
+/// The inline `api_key` values and database URL passwords of one config file.
 #[derive(Debug, Default)]
 pub(super) struct Redactor {
     secrets: Vec<String>,
@@ -27,7 +28,10 @@ impl Redactor {
             collect_from_table(doc, &mut secrets);
         }
         for line in text.lines() {
-            collect_from_line(line, &mut secrets);
+            collect_from_line(line, "api_key", &mut secrets);
+            let mut urls = Vec::new();
+            collect_from_line(line, "database", &mut urls);
+            secrets.extend(urls.iter().filter_map(|u| url_password(u)));
         }
         secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
         // Longest first, so a key is not half-replaced by one of its own substrings.
@@ -56,6 +60,11 @@ fn collect_from_table(table: &DeTable<'_>, out: &mut Vec<String>) {
             out.push(s.to_string());
             out.push(s.trim().to_string());
         }
+        if key.get_ref() == "database"
+            && let Some(password) = value.get_ref().as_str().and_then(url_password)
+        {
+            out.push(password);
+        }
         collect_from_value(value.get_ref(), out);
     }
 }
@@ -70,13 +79,24 @@ fn collect_from_value(value: &DeValue<'_>, out: &mut Vec<String>) {
     }
 }
 
-/// Finds `api_key = <value>` (also quoted keys, also inside inline tables) on one line and
+/// The password of a `postgres://user:password@…` URL as written, if it has one.
+fn url_password(url: &str) -> Option<String> {
+    if !crate::database_url::is_postgres_url(url) {
+        return None;
+    }
+    let (_, rest) = url.split_once("://")?;
+    let (creds, _) = rest.split_once('@')?;
+    let (_, password) = creds.split_once(':')?;
+    Some(password.to_string())
+}
+
+/// Finds `<name> = <value>` (also quoted keys, also inside inline tables) on one line and
 /// records the value as written, with and without its quotes.
-fn collect_from_line(line: &str, out: &mut Vec<String>) {
+fn collect_from_line(line: &str, name: &str, out: &mut Vec<String>) {
     let mut search_from = 0;
-    while let Some(found) = line[search_from..].find("api_key") {
+    while let Some(found) = line[search_from..].find(name) {
         let start = search_from + found;
-        let end = start + "api_key".len();
+        let end = start + name.len();
         search_from = end;
         let before_ok = line[..start]
             .chars()
@@ -129,6 +149,17 @@ mod tests {
         let doc = DeTable::parse(text).unwrap();
         let r = Redactor::new(text, Some(doc.get_ref()));
         assert_eq!(r.scrub("x MULTI-LINE-SECRET y"), "x [redacted] y");
+    }
+
+    #[test]
+    fn finds_database_passwords() {
+        let text = "database = \"postgres://u:DbSecretPw@h/d\" oops\n";
+        let r = Redactor::new(text, None);
+        assert_eq!(r.scrub("at DbSecretPw@h"), "at [redacted]@h");
+        let text = "database = \"postgres://u:OtherDbPw@h/d\"\n";
+        let doc = DeTable::parse(text).unwrap();
+        let r = Redactor::new(text, Some(doc.get_ref()));
+        assert_eq!(r.scrub("OtherDbPw"), "[redacted]");
     }
 
     #[test]

@@ -285,7 +285,7 @@ fn defaults() {
     let config = parse_ok(&format!("{UA}{GOOD_ORG}"));
     assert_eq!(config.path, cfg_path());
     assert_eq!(
-        config.database,
+        config.database.sqlite_path().unwrap(),
         PathBuf::from("/home/u/.local/share/routiq-sync/routiq-sync.db")
     );
     assert_eq!(
@@ -337,7 +337,7 @@ fn xdg_data_home_sets_default_database() {
     };
     let config = parse(&format!("{UA}{GOOD_ORG}"), &cfg_path(), &env).unwrap();
     assert_eq!(
-        config.database,
+        config.database.sqlite_path().unwrap(),
         PathBuf::from("/data/routiq-sync/routiq-sync.db")
     );
     let err = parse(&format!("{UA}{GOOD_ORG}"), &cfg_path(), &|k: &str| {
@@ -374,7 +374,7 @@ fn every_setting_from_the_file() {
     );
     let config = parse_ok(&text);
     assert_eq!(
-        config.database,
+        config.database.sqlite_path().unwrap(),
         PathBuf::from("/var/lib/routiq-sync/routiq.db")
     );
     assert_eq!(config.lock_dir, PathBuf::from("/run/routiq-locks"));
@@ -452,13 +452,19 @@ fn plain_http_to_a_remote_host_warns() {
 fn relative_paths_are_relative_to_the_config_file() {
     let text = format!("database = \"data/routiq.db\"\n{UA}{GOOD_ORG}");
     let config = parse_ok(&text);
-    assert_eq!(config.database, PathBuf::from("/srv/routiq/data/routiq.db"));
+    assert_eq!(
+        config.database.sqlite_path().unwrap(),
+        PathBuf::from("/srv/routiq/data/routiq.db")
+    );
     assert_eq!(config.lock_dir, PathBuf::from("/srv/routiq/data/locks"));
     assert_eq!(config.source_of("lock_dir"), Some(Source::Default));
 
     let text = format!("database = \"~/r.db\"\nlock_dir = \"../locks\"\n{UA}{GOOD_ORG}");
     let config = parse_ok(&text);
-    assert_eq!(config.database, PathBuf::from("/home/u/r.db"));
+    assert_eq!(
+        config.database.sqlite_path().unwrap(),
+        PathBuf::from("/home/u/r.db")
+    );
     assert_eq!(config.lock_dir, Path::new("/srv/routiq").join("../locks"));
 }
 
@@ -521,7 +527,10 @@ fn load_reads_the_file_and_its_mode() {
     };
     let config = load(&opts).unwrap();
     assert_eq!(config.path, file);
-    assert_eq!(config.database, dir.path().join("x.db"));
+    assert_eq!(
+        config.database.sqlite_path().unwrap(),
+        dir.path().join("x.db")
+    );
     assert_eq!(config.warnings.len(), 1);
     assert!(config.warnings[0].contains("group or others"));
 
@@ -562,6 +571,108 @@ fn select_orgs_by_id() {
     assert!(err.contains("`A`") && err.contains("`zz`"), "{err}");
     assert!(err.contains("`a`, `b`, `c`"), "{err}");
     assert!(config.org("A").is_none());
+}
+
+/// A database password that must never show up in any message.
+const DB_PASSWORD: &str = "DbPasswordNeverShown";
+
+fn pg_env(name: &str) -> Option<String> {
+    match name {
+        "DATABASE_URL" => Some(format!(
+            "postgresql://railway:{DB_PASSWORD}@db.railway.internal:5432/railway"
+        )),
+        "NOT_A_URL" => Some("/var/lib/x.db".to_string()),
+        other => fake_env(other),
+    }
+}
+
+#[test]
+fn a_postgres_url_selects_postgres_and_is_shown_masked() {
+    let text = format!(
+        "database = \"postgres://routiq:{DB_PASSWORD}@db.example.com/clinics?sslmode=require\"\n\
+         pg_schema = \"routiq\"\n{UA}{GOOD_ORG}"
+    );
+    let config = parse_ok(&text);
+    let pg = config.database.postgres().expect("postgres");
+    assert_eq!(pg.schema, "routiq");
+    assert_eq!(
+        pg.url.describe(),
+        "host db.example.com, port 5432, database clinics"
+    );
+    assert_eq!(
+        config.database.to_string(),
+        "postgres://routiq:****@db.example.com/clinics?sslmode=require"
+    );
+    assert!(!format!("{config:?}").contains(DB_PASSWORD));
+    assert!(
+        config.lock_dir.as_os_str().is_empty(),
+        "no lock_dir with PostgreSQL"
+    );
+}
+
+#[test]
+fn database_url_env_reads_the_url_from_the_environment() {
+    let text = format!("database_url_env = \"DATABASE_URL\"\n{UA}{GOOD_ORG}");
+    let config = parse(&text, &cfg_path(), &pg_env).unwrap();
+    let pg = config.database.postgres().expect("postgres");
+    assert_eq!(pg.url_env.as_deref(), Some("DATABASE_URL"));
+    assert_eq!(pg.schema, DEFAULT_PG_SCHEMA);
+    assert_eq!(config.source_of("database"), Some(Source::File));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn bad_database_settings_name_the_key_but_never_the_password() {
+    let cases = [
+        (
+            format!("database = \"postgres://u:{DB_PASSWORD}@h:port/d\"\n"),
+            "`database`",
+        ),
+        (
+            format!("database = \"postgres://u:{DB_PASSWORD}@h/d?sslmode=maybe\"\n"),
+            "`database`",
+        ),
+        (
+            "database_url_env = \"UNSET_VAR\"\n".to_string(),
+            "`database_url_env`",
+        ),
+        (
+            "database_url_env = \"NOT_A_URL\"\n".to_string(),
+            "`database_url_env`",
+        ),
+        (
+            "database = \"x.db\"\ndatabase_url_env = \"DATABASE_URL\"\n".to_string(),
+            "`database_url_env`",
+        ),
+        (
+            "database_url_env = \"DATABASE_URL\"\npg_schema = \"no spaces\"\n".to_string(),
+            "`pg_schema`",
+        ),
+        (
+            format!("database = \"postgres://u:{DB_PASSWORD}@h/d\" trailing\n"),
+            "line 1",
+        ),
+    ];
+    for (settings, wanted) in cases {
+        let text = format!("{settings}{UA}{GOOD_ORG}");
+        let err = parse(&text, &cfg_path(), &pg_env).unwrap_err().to_string();
+        assert!(err.contains(wanted), "{settings}: {err}");
+        assert!(!err.contains(DB_PASSWORD), "{settings}: {err}");
+    }
+}
+
+#[test]
+fn a_readable_file_with_a_database_password_warns() {
+    let text = format!("database = \"postgres://u:{DB_PASSWORD}@h/d\"\n{UA}{GOOD_ORG}");
+    let warned = parse_with_mode(&text, &cfg_path(), &fake_env, Some(0o644)).unwrap();
+    assert_eq!(warned.warnings.len(), 1, "{:?}", warned.warnings);
+    assert!(warned.warnings[0].contains("password") && warned.warnings[0].contains("chmod 600"));
+    assert!(!warned.warnings[0].contains(DB_PASSWORD));
+    let private = parse_with_mode(&text, &cfg_path(), &fake_env, Some(0o600)).unwrap();
+    assert!(private.warnings.is_empty());
+    let no_password = "database = \"postgres://u@h/d\"\n".to_string() + UA + GOOD_ORG;
+    let open = parse_with_mode(&no_password, &cfg_path(), &fake_env, Some(0o644)).unwrap();
+    assert!(open.warnings.is_empty());
 }
 
 #[test]

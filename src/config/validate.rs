@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::database;
 use super::error::Problem;
 use super::raw::{RawConfig, RawWindow};
 use super::{
     AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
     DEFAULT_KEEP_RUNS, DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_PURGE_DELETED_AFTER,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_ATTEMPTS,
-    DEFAULT_RETRY_DELAY, KeySource, SETTINGS, Source, format_duration, org, parse_duration, paths,
+    DEFAULT_RETRY_DELAY, Database, KeySource, SETTINGS, Source, format_duration, org,
+    parse_duration, paths,
 };
 
 /// Problems found so far, with helpers that fill in the key path and org.
@@ -54,20 +56,26 @@ pub(super) fn validate(
     let mut warnings = Vec::new();
     let sources = sources(&raw);
 
-    let database = match raw.database.as_deref() {
-        Some(value) => paths::resolve(value, path, env),
-        None => paths::default_database(env),
-    }
-    .unwrap_or_else(|message| {
-        problems.top("database", message);
-        PathBuf::new()
-    });
-    let lock_dir = match raw.lock_dir.as_deref() {
-        Some(value) => paths::resolve(value, path, env).unwrap_or_else(|message| {
+    let database = database::validate(
+        database::RawDatabase {
+            database: raw.database.as_deref(),
+            url_env: raw.database_url_env.as_deref(),
+            pg_schema: raw.pg_schema.as_deref(),
+        },
+        path,
+        env,
+        file_mode,
+        &mut problems,
+        &mut warnings,
+    );
+    let lock_dir = match (raw.lock_dir.as_deref(), &database) {
+        (Some(value), _) => paths::resolve(value, path, env).unwrap_or_else(|message| {
             problems.top("lock_dir", message);
             PathBuf::new()
         }),
-        None => paths::default_lock_dir(&database),
+        (None, Database::Sqlite(file)) => paths::default_lock_dir(file),
+        // Not used: PostgreSQL locks are advisory locks on the server.
+        (None, Database::Postgres(_)) => PathBuf::new(),
     };
 
     let user_agent = match raw.user_agent {
@@ -363,7 +371,7 @@ fn check_window(window: RawWindow, problems: &mut Problems) -> Option<Appointmen
 /// File or default, for each top-level setting.
 fn sources(raw: &RawConfig) -> BTreeMap<&'static str, Source> {
     let present = |name: &str| match name {
-        "database" => raw.database.is_some(),
+        "database" => raw.database.is_some() || raw.database_url_env.is_some(),
         "lock_dir" => raw.lock_dir.is_some(),
         "user_agent" => raw.user_agent.is_some(),
         "min_interval" => raw.min_interval.is_some(),

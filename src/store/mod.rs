@@ -1,8 +1,10 @@
 //! The store: records, per-org sync state, run history and the per-org lock, behind one
 //! backend-neutral [`Store`] trait. The engine and the commands only see the trait; the
-//! backend is picked from the [`StoreLocation`] (today SQLite, in [`sqlite`]).
+//! backend is picked from the [`StoreLocation`]: SQLite ([`sqlite`]) or PostgreSQL
+//! ([`postgres`]).
 
 mod model;
+pub mod postgres;
 pub mod sqlite;
 mod tables;
 
@@ -10,12 +12,13 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use model::{
-    FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome, RunRecord,
-    RunStatus,
+    ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
+    RunRecord, RunStatus,
 };
 pub use sqlite::CURRENT_VERSION;
-pub use tables::{TableSpec, table};
+pub use tables::{TableSpec, org_tables, table};
 
+use crate::database_url::PgUrl;
 use crate::lock::LockError;
 use crate::record::Record;
 use crate::resource::Resource;
@@ -26,6 +29,9 @@ use crate::timestamp::Timestamp;
 pub enum StoreLocation {
     /// One SQLite file; per-org locks are files under `lock_dir`.
     Sqlite { path: PathBuf, lock_dir: PathBuf },
+    /// A PostgreSQL database; the tables live in `schema`, per-org locks are advisory
+    /// locks on the server.
+    Postgres { url: PgUrl, schema: String },
 }
 
 impl fmt::Display for StoreLocation {
@@ -33,6 +39,7 @@ impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreLocation::Sqlite { path, .. } => write!(f, "{}", path.display()),
+            StoreLocation::Postgres { url, .. } => write!(f, "{url}"),
         }
     }
 }
@@ -84,6 +91,17 @@ pub enum StoreError {
     Lock(#[from] LockError),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL server could not be reached or refused us (a run-time failure: the
+    /// server may be back for the next run).
+    #[error("cannot connect to PostgreSQL at {target}: {detail}")]
+    PgConnect { target: String, detail: String },
+    /// The TLS settings of the URL cannot be used (e.g. an unreadable `sslrootcert`).
+    #[error(
+        "cannot set up TLS for PostgreSQL at {target}: {detail}; fix sslmode/sslrootcert in the database URL"
+    )]
+    PgTls { target: String, detail: String },
+    #[error("PostgreSQL error at {target}: {detail}")]
+    Postgres { target: String, detail: String },
 }
 
 impl StoreError {
@@ -115,7 +133,12 @@ impl StoreError {
             StoreError::NotADatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. } => true,
-            StoreError::Busy { .. } | StoreError::Lock(_) | StoreError::Sqlite(_) => false,
+            StoreError::PgTls { .. } => true,
+            StoreError::Busy { .. }
+            | StoreError::Lock(_)
+            | StoreError::Sqlite(_)
+            | StoreError::PgConnect { .. }
+            | StoreError::Postgres { .. } => false,
         }
     }
 }
@@ -276,6 +299,9 @@ pub fn open(location: &StoreLocation) -> Result<Box<dyn Store>, StoreError> {
         StoreLocation::Sqlite { path, lock_dir } => Ok(Box::new(
             sqlite::SqliteStore::open(path)?.with_lock_dir(lock_dir),
         )),
+        StoreLocation::Postgres { url, schema } => {
+            Ok(Box::new(postgres::PgStore::open(url, schema)?))
+        }
     }
 }
 
@@ -285,5 +311,9 @@ pub fn open_read_only(location: &StoreLocation) -> Result<Option<Box<dyn Store>>
     match location {
         StoreLocation::Sqlite { path, lock_dir } => Ok(sqlite::SqliteStore::open_read_only(path)?
             .map(|s| Box::new(s.with_lock_dir(lock_dir)) as Box<dyn Store>)),
+        StoreLocation::Postgres { url, schema } => {
+            Ok(postgres::PgStore::open_existing(url, schema)?
+                .map(|s| Box::new(s) as Box<dyn Store>))
+        }
     }
 }

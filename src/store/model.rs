@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
 
+/// The error recorded on a run found still `running` by a later run of its org.
+pub const ABANDONED_RUN: &str = "the process ended before the run finished (killed or crashed); \
+                                 the next run continues from the last committed page";
+
 /// What writing one page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageWrite {
@@ -25,6 +29,31 @@ pub struct ResourceState {
     pub last_full_at: Option<Timestamp>,
     /// A full walk that started but has not reached its end (the process died or failed).
     pub full_in_progress: Option<FullWalkState>,
+}
+
+impl ResourceState {
+    /// A route's state from the columns of its `sync_state` row (the same on every
+    /// backend): a full walk is in progress when it has both a run and a start.
+    pub fn from_columns(
+        cursor: Option<Timestamp>,
+        last_full_at: Option<Timestamp>,
+        full_run_id: Option<i64>,
+        full_started_at: Option<Timestamp>,
+        full_position: Option<Timestamp>,
+    ) -> ResourceState {
+        ResourceState {
+            cursor,
+            last_full_at,
+            full_in_progress: match (full_run_id, full_started_at) {
+                (Some(run_id), Some(started_at)) => Some(FullWalkState {
+                    run_id,
+                    started_at,
+                    position: full_position,
+                }),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// An unfinished full walk, which a later run can resume instead of starting over.

@@ -12,6 +12,13 @@ pub struct TableSpec {
     pub columns: &'static [&'static str],
 }
 
+/// Every table holding an org's data: the resource tables, then state and run history.
+pub fn org_tables() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Resource::ALL.iter().map(|r| table(*r).name).collect();
+    names.extend(["sync_state", "runs"]);
+    names
+}
+
 /// The table that holds `resource`.
 pub fn table(resource: Resource) -> TableSpec {
     let (name, columns): (&'static str, &'static [&'static str]) = match resource {

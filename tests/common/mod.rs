@@ -1,6 +1,9 @@
 //! Shared harness for the binary tests: a fake Cliniko on 127.0.0.1, a config and a
-//! database in a temp dir, and the real `routiq-sync` binary run as a process.
+//! database in a temp dir (SQLite) or on a throwaway PostgreSQL ([`pg`]), and the real
+//! `routiq-sync` binary run as a process.
 #![allow(dead_code)]
+
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +13,48 @@ use routiq_sync::fake::{FakeCliniko, FakeOptions, World};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
+/// Which store a test runs against.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// `routiq.db` in the test's temp dir.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL.
+    Postgres(pg::PgDatabase),
+}
+
+impl Backend {
+    /// A fresh PostgreSQL database, or `None` when the test must be skipped (see [`pg`]).
+    pub fn postgres() -> Option<Backend> {
+        pg::database().map(Backend::Postgres)
+    }
+}
+
+/// Defines, for each named `fn name(store: Backend)`, a module `name` with the tests
+/// `sqlite` and `postgres` running it on each store.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                if let Some(store) = $crate::common::Backend::postgres() {
+                    super::$name(store)
+                }
+            }
+        }
+    )*};
+}
+
 /// One test's world: fake server, temp dir, config.
 pub struct TestEnv {
     pub dir: TempDir,
     pub fake: FakeCliniko,
+    /// Where the binary stores its data.
+    pub store: Backend,
     /// `(org_id, api_key)` of every generated org.
     pub orgs: Vec<(String, String)>,
 }
@@ -59,10 +100,38 @@ impl TestEnv {
 
     /// A test env over a prepared world.
     pub fn from_world(world: World, orgs: Vec<(String, String)>, opts: FakeOptions) -> TestEnv {
+        Self::from_world_on(Backend::Sqlite, world, orgs, opts)
+    }
+
+    /// [`TestEnv::new`] on `store`.
+    pub fn on(store: Backend, orgs: usize, patients: usize, appts: usize) -> TestEnv {
+        Self::with_options_on(store, orgs, patients, appts, FakeOptions::default())
+    }
+
+    /// [`TestEnv::with_options`] on `store`.
+    pub fn with_options_on(
+        store: Backend,
+        orgs: usize,
+        patients: usize,
+        appts: usize,
+        opts: FakeOptions,
+    ) -> TestEnv {
+        let (world, orgs) = World::demo(orgs, patients, appts, 11);
+        Self::from_world_on(store, world, orgs, opts)
+    }
+
+    /// [`TestEnv::from_world`] on `store`.
+    pub fn from_world_on(
+        store: Backend,
+        world: World,
+        orgs: Vec<(String, String)>,
+        opts: FakeOptions,
+    ) -> TestEnv {
         let fake = FakeCliniko::start(world, opts).expect("start fake Cliniko");
         let env = TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
             fake,
+            store,
             orgs,
         };
         env.write_config("");
@@ -109,8 +178,8 @@ impl TestEnv {
 
     fn write_config_orgs(&self, extra: &str, orgs: &[(String, String)], org_lines: &str) {
         let mut text = format!(
-            "database = {:?}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
-            self.db_path().display().to_string(),
+            "{}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
+            self.database_line(),
             self.lock_dir().display().to_string(),
         );
         // Fast defaults for tests, unless `extra` sets the key itself.
@@ -177,8 +246,181 @@ impl TestEnv {
         cmd
     }
 
+    /// A copy of the config as another host would have it: its own file and its own
+    /// `lock_dir` (`host-N/` in the temp dir), the same store. Returns the config path.
+    pub fn config_for_host(&self, n: usize) -> PathBuf {
+        let dir = self.dir.path().join(format!("host-{n}"));
+        std::fs::create_dir_all(&dir).expect("host dir");
+        let text = std::fs::read_to_string(self.config_path()).expect("read config");
+        let own_locks = format!("lock_dir = {:?}", dir.join("locks").display().to_string());
+        let path = dir.join("config.toml");
+        write_private(&path, &replace_setting(&text, "lock_dir", &own_locks));
+        path
+    }
+
+    /// Replaces the config's `key = …` line with `lines` (any TOML, e.g. two settings).
+    pub fn set_config_line(&self, key: &str, lines: &str) {
+        let text = std::fs::read_to_string(self.config_path()).expect("read config");
+        write_private(&self.config_path(), &replace_setting(&text, key, lines));
+    }
+
+    /// Whether the binary has created its tables yet.
+    pub fn has_tables(&self) -> bool {
+        match &self.store {
+            Backend::Sqlite => self.db_path().exists(),
+            Backend::Postgres(_) => self
+                .value("SELECT to_regclass('sync_state')::text", &[])
+                .is_some(),
+        }
+    }
+
+    /// The config line that points the binary at this test's store.
+    pub fn database_line(&self) -> String {
+        match &self.store {
+            Backend::Sqlite => format!("database = {:?}", self.db_path().display().to_string()),
+            Backend::Postgres(db) => format!("database = {:?}", db.url()),
+        }
+    }
+
+    /// The SQLite database (SQLite tests only; see [`TestEnv::rows`] for both stores).
     pub fn db(&self) -> Connection {
+        assert!(
+            matches!(self.store, Backend::Sqlite),
+            "db() is the SQLite file; use rows()/count() on PostgreSQL"
+        );
         Connection::open(self.db_path()).expect("open db")
+    }
+
+    /// Runs `sql` (placeholders `?1`, `?2`, … with text `params`) on the test's store;
+    /// every value comes back as text (timestamps in the wire format), NULL as `None`.
+    pub fn rows(&self, sql: &str, params: &[&str]) -> Vec<Vec<Option<String>>> {
+        self.try_rows(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs a statement on the test's store (placeholders as in [`TestEnv::rows`]; write
+    /// timestamps as literals, which both stores read); returns the rows changed.
+    pub fn execute(&self, sql: &str, params: &[&str]) -> u64 {
+        match &self.store {
+            Backend::Sqlite => self
+                .db()
+                .execute(sql, rusqlite::params_from_iter(params))
+                .map(|n| n as u64),
+            Backend::Postgres(db) => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                return db
+                    .client()
+                    .execute(&dollar_placeholders(sql), &params)
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Everything the store holds, as bytes to search: the SQLite file and its WAL, or
+    /// every row of every table on PostgreSQL as text.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match &self.store {
+            Backend::Sqlite => {
+                let mut bytes = std::fs::read(self.db_path()).unwrap_or_default();
+                if let Ok(wal) = std::fs::read(self.db_path().with_extension("db-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            Backend::Postgres(db) => {
+                let mut client = db.client();
+                let tables: Vec<String> = client
+                    .query(
+                        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                        &[],
+                    )
+                    .expect("list tables")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut bytes = Vec::new();
+                for t in tables {
+                    for r in client
+                        .query(&format!("SELECT t::text FROM {t} AS t"), &[])
+                        .expect("dump table")
+                    {
+                        bytes.extend(r.get::<_, String>(0).into_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    /// The tables (not views) with an `org_id` column.
+    pub fn org_tables(&self) -> Vec<String> {
+        let sql = match &self.store {
+            Backend::Sqlite => {
+                "SELECT m.name FROM sqlite_master AS m
+                 WHERE m.type = 'table'
+                   AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'org_id')
+                 ORDER BY m.name"
+            }
+            Backend::Postgres(_) => {
+                "SELECT c.table_name::text FROM information_schema.columns AS c
+                 JOIN information_schema.tables AS t
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+                 WHERE c.column_name = 'org_id' AND c.table_schema = current_schema()
+                   AND t.table_type = 'BASE TABLE'
+                 ORDER BY 1"
+            }
+        };
+        self.rows(sql, &[])
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect()
+    }
+
+    /// [`TestEnv::rows`], with the error (e.g. no such table yet) returned.
+    pub fn try_rows(&self, sql: &str, params: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
+        match &self.store {
+            Backend::Sqlite => {
+                let db = self.db();
+                let mut stmt = db.prepare(sql).map_err(|e| e.to_string())?;
+                let n = stmt.column_count();
+                stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    Some(String::from_utf8_lossy(t).into_owned())
+                                }
+                            })
+                        })
+                        .collect()
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(|e| e.to_string())
+            }
+            Backend::Postgres(db) => {
+                let sql = dollar_placeholders(sql);
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = db
+                    .client()
+                    .query(&sql, &params)
+                    .map_err(|e| format!("{e:?}"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| pg_text(r, i)).collect())
+                    .collect())
+            }
+        }
     }
 
     /// `id -> (updated_at, archived_at, cancelled_at)` of every record the server has.
@@ -210,23 +452,17 @@ impl TestEnv {
         } else {
             "NULL"
         };
-        let db = self.db();
-        let mut stmt = db
-            .prepare(&format!(
-                "SELECT id, updated_at, archived_at, {cancelled} FROM {table}
-                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL"
-            ))
-            .expect("prepare");
-        stmt.query_map([org], |r| {
-            let s = |i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
-            Ok((
-                r.get::<_, String>(0)?,
-                format!("{}|{}|{}", s(1)?, s(2)?, s(3)?),
-            ))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+        let sql = format!(
+            "SELECT id, updated_at, archived_at, {cancelled} FROM {table}
+             WHERE org_id = ?1 AND deleted_upstream_at IS NULL"
+        );
+        self.rows(&sql, &[org])
+            .into_iter()
+            .map(|r| {
+                let s = |i: usize| r[i].clone().unwrap_or_default();
+                (s(0), format!("{}|{}|{}", s(1), s(2), s(3)))
+            })
+            .collect()
     }
 
     /// Asserts the local copy of `org` equals the server's data exactly.
@@ -268,6 +504,50 @@ impl TestEnv {
     }
 }
 
+/// `text` with its top-level `key = …` line replaced by `lines`.
+fn replace_setting(text: &str, key: &str, lines: &str) -> String {
+    let prefix = format!("{key} = ");
+    text.lines()
+        .map(|l| if l.starts_with(&prefix) { lines } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `?1` → `$1`: the harness writes SQLite's placeholders.
+fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One PostgreSQL value as the text SQLite would hold.
+fn pg_text(row: &postgres::Row, i: usize) -> Option<String> {
+    use postgres::types::Type;
+    let ty = row.columns()[i].type_().clone();
+    if ty == Type::INT8 {
+        row.get::<_, Option<i64>>(i).map(|v| v.to_string())
+    } else if ty == Type::INT4 {
+        row.get::<_, Option<i32>>(i).map(|v| v.to_string())
+    } else if ty == Type::BOOL {
+        row.get::<_, Option<bool>>(i)
+            .map(|v| i32::from(v).to_string())
+    } else if ty == Type::TIMESTAMPTZ {
+        row.get::<_, Option<time::OffsetDateTime>>(i)
+            .map(|t| routiq_sync::timestamp::Timestamp::from_datetime(t).to_string())
+    } else if ty == Type::FLOAT8 {
+        row.get::<_, Option<f64>>(i).map(|v| v.to_string())
+    } else {
+        row.get::<_, Option<String>>(i)
+    }
+}
+
 pub fn write_private(path: &Path, text: &str) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -282,35 +562,49 @@ pub fn write_private(path: &Path, text: &str) {
 }
 
 impl TestEnv {
+    /// The first value of the first row of `sql` on the test's store.
+    pub fn value(&self, sql: &str, params: &[&str]) -> Option<String> {
+        self.rows(sql, params)
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+
+    /// [`TestEnv::value`], `None` also when the query fails (no tables yet).
+    fn value_if_any(&self, sql: &str, params: &[&str]) -> Option<String> {
+        self.try_rows(sql, params)
+            .ok()?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+    }
+
     /// The stored cursor of `org`'s `resource`.
     pub fn cursor(&self, org: &str, resource: &str) -> Option<String> {
-        self.db()
-            .query_row(
-                "SELECT cursor FROM sync_state WHERE org_id = ?1 AND resource = ?2",
-                [org, resource],
-                |r| r.get(0),
-            )
-            .unwrap_or(None)
+        self.value_if_any(
+            "SELECT cursor FROM sync_state WHERE org_id = ?1 AND resource = ?2",
+            &[org, resource],
+        )
     }
 
     /// The newest `updated_at` committed in `table` for `org`.
     pub fn newest_row(&self, org: &str, table: &str) -> Option<String> {
-        self.db()
-            .query_row(
-                &format!("SELECT MAX(updated_at) FROM {table} WHERE org_id = ?1"),
-                [org],
-                |r| r.get(0),
-            )
-            .unwrap_or(None)
+        self.value_if_any(
+            &format!("SELECT MAX(updated_at) FROM {table} WHERE org_id = ?1"),
+            &[org],
+        )
     }
 
-    /// Asserts SQLite's integrity check passes and no cursor points past committed rows.
+    /// Asserts the store is sound (SQLite's integrity check) and no cursor points past
+    /// committed rows.
     pub fn assert_consistent(&self, org: &str) {
-        let db = self.db();
-        let check: String = db
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("integrity_check");
-        assert_eq!(check, "ok");
+        if matches!(self.store, Backend::Sqlite) {
+            let check: String = self
+                .db()
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .expect("integrity_check");
+            assert_eq!(check, "ok");
+        }
         for (resource, table) in [("patients", "patients"), ("appointments", "appointments")] {
             if let Some(cursor) = self.cursor(org, resource) {
                 let newest = self.newest_row(org, table).expect("a cursor implies rows");
@@ -324,8 +618,9 @@ impl TestEnv {
 
     /// The single integer a query such as `SELECT COUNT(*) ...` returns.
     pub fn count(&self, sql: &str) -> i64 {
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
+        self.value(sql, &[])
+            .unwrap_or_else(|| panic!("{sql}: no value"))
+            .parse()
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
@@ -370,12 +665,9 @@ impl TestEnv {
 
     /// The status of `org`'s newest run.
     pub fn last_run_status(&self, org: &str) -> Option<String> {
-        self.db()
-            .query_row(
-                "SELECT status FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
-                [org],
-                |r| r.get(0),
-            )
-            .ok()
+        self.value_if_any(
+            "SELECT status FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1",
+            &[org],
+        )
     }
 }

@@ -3,15 +3,7 @@
 use rusqlite::TransactionBehavior;
 
 use super::SqliteStore;
-use crate::resource::Resource;
-use crate::store::{Erasure, StoreError, table};
-
-/// Every table holding an org's data: the resource tables, then state and run history.
-fn org_tables() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Resource::ALL.iter().map(|r| table(*r).name).collect();
-    names.extend(["sync_state", "runs"]);
-    names
-}
+use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for SqliteStore {
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {

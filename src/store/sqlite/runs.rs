@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::store::{RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
+use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
 const RUN_COLUMNS: &str =
@@ -53,11 +53,10 @@ impl RunLog for SqliteStore {
         Ok(self
             .conn
             .prepare_cached(
-                "UPDATE runs SET status = 'interrupted',
-                 error = COALESCE(error, 'the process ended before the run finished (killed or crashed); the next run continues from the last committed page')
+                "UPDATE runs SET status = 'interrupted', error = COALESCE(error, ?2)
                  WHERE org_id = ?1 AND status = 'running'",
             )?
-            .execute([org_id])?)
+            .execute(params![org_id, ABANDONED_RUN])?)
     }
 
     /// The active-patient count of `org_id`'s newest successful run that counted them.

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for SqliteStore {
@@ -19,18 +19,13 @@ impl SyncState for SqliteStore {
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
-            let state = ResourceState {
-                cursor: ts(r.get(1)?),
-                last_full_at: ts(r.get(2)?),
-                full_in_progress: match (r.get::<_, Option<i64>>(3)?, ts(r.get(4)?)) {
-                    (Some(run_id), Some(started_at)) => Some(FullWalkState {
-                        run_id,
-                        started_at,
-                        position: ts(r.get(5)?),
-                    }),
-                    _ => None,
-                },
-            };
+            let state = ResourceState::from_columns(
+                ts(r.get(1)?),
+                ts(r.get(2)?),
+                r.get(3)?,
+                ts(r.get(4)?),
+                ts(r.get(5)?),
+            );
             Ok((r.get::<_, String>(0)?, state))
         })?;
         for row in rows {

@@ -1,0 +1,354 @@
+//! PostgreSQL connection URLs: parsing, the TLS mode they ask for, and a form safe to show.
+//!
+//! The password is kept out of every string this module produces: [`PgUrl`]'s `Display`
+//! and `Debug` show it as `****`, and parse errors never quote the URL.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// What stands in for the password wherever a URL is shown.
+pub const MASK: &str = "****";
+
+/// The URL schemes that select PostgreSQL.
+const SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
+
+/// How the connection uses TLS (libpq's `sslmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Never TLS.
+    Disable,
+    /// TLS when the server offers it, unverified (libpq's default).
+    Prefer,
+    /// TLS or fail; the certificate is not verified (as libpq, unless `sslrootcert` is set,
+    /// which makes it `verify-ca`).
+    Require,
+    /// TLS, and the server certificate must chain to a trusted root.
+    VerifyCa,
+    /// `verify-ca`, and the certificate must name the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The name written in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "prefer" | "allow" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed `postgres://` / `postgresql://` URL.
+#[derive(Clone)]
+pub struct PgUrl {
+    /// What the client library connects with (TLS parameters removed: we handle them).
+    config: Box<postgres::Config>,
+    ssl_mode: SslMode,
+    root_cert: Option<PathBuf>,
+    /// The URL with its password replaced by [`MASK`].
+    shown: String,
+    /// The password as written and as decoded, for log redaction.
+    secrets: Vec<String>,
+}
+
+/// Whether `text` is meant as a PostgreSQL URL (rather than a SQLite path).
+pub fn is_postgres_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    SCHEMES.iter().any(|s| lower.starts_with(s))
+}
+
+impl PgUrl {
+    /// Parses a URL. The error says what is wrong without quoting the URL (it may hold a
+    /// password).
+    pub fn parse(text: &str) -> Result<PgUrl, String> {
+        let text = text.trim();
+        let scheme_len = SCHEMES
+            .iter()
+            .find(|s| text.to_ascii_lowercase().starts_with(*s))
+            .map(|s| s.len())
+            .ok_or("is not a postgres:// or postgresql:// URL")?;
+        let (scheme, rest) = text.split_at(scheme_len);
+        let (mut shown, mut secrets) = (scheme.to_string(), Vec::new());
+        // Credentials end at the first `@`, as the client library reads them.
+        let after_creds = match rest.split_once('@') {
+            Some((creds, after)) => {
+                match creds.split_once(':') {
+                    Some((user, password)) => {
+                        shown.push_str(&format!("{user}:{MASK}@"));
+                        secrets.push(password.to_string());
+                        secrets.push(decode(password));
+                    }
+                    None => shown.push_str(&format!("{creds}@")),
+                }
+                after
+            }
+            None => rest,
+        };
+        let (base, query) = match after_creds.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (after_creds, None),
+        };
+        shown.push_str(base);
+        let mut ssl_mode = SslMode::Prefer;
+        let mut root_cert = None;
+        let mut kept = Vec::new();
+        let mut shown_params = Vec::new();
+        for pair in query.into_iter().flat_map(|q| q.split('&')) {
+            if pair.is_empty() {
+                continue;
+            }
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match decode(key).as_str() {
+                "sslmode" => {
+                    ssl_mode = SslMode::parse(&decode(value)).ok_or_else(|| {
+                        format!(
+                            "has sslmode={value}; use one of disable, prefer, require, \
+                             verify-ca, verify-full"
+                        )
+                    })?;
+                    shown_params.push(pair.to_string());
+                }
+                "sslrootcert" => {
+                    root_cert = Some(PathBuf::from(decode(value)));
+                    shown_params.push(pair.to_string());
+                }
+                "password" => {
+                    secrets.push(value.to_string());
+                    secrets.push(decode(value));
+                    shown_params.push(format!("{key}={MASK}"));
+                    kept.push(pair);
+                }
+                _ => {
+                    shown_params.push(pair.to_string());
+                    kept.push(pair);
+                }
+            }
+        }
+        if !shown_params.is_empty() {
+            shown.push('?');
+            shown.push_str(&shown_params.join("&"));
+        }
+        let mut for_client = format!("{scheme}{rest}");
+        if let Some(cut) = for_client.find('?') {
+            for_client.truncate(cut);
+        }
+        if !kept.is_empty() {
+            for_client.push('?');
+            for_client.push_str(&kept.join("&"));
+        }
+        // The library's message names the offending option, never its value.
+        let mut config = postgres::Config::from_str(&for_client)
+            .map_err(|e| format!("is not a valid PostgreSQL URL ({e})"))?;
+        if config.get_hosts().is_empty() {
+            return Err("names no host; write postgres://user:password@host:5432/database".into());
+        }
+        if ssl_mode == SslMode::Require && root_cert.is_some() {
+            // libpq: a root certificate makes `require` verify the chain.
+            ssl_mode = SslMode::VerifyCa;
+        }
+        config.ssl_mode(match ssl_mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        secrets.retain(|s| !s.is_empty());
+        secrets.dedup();
+        Ok(PgUrl {
+            config: Box::new(config),
+            ssl_mode,
+            root_cert,
+            shown,
+            secrets,
+        })
+    }
+
+    /// The client library's connection settings (its `Debug` hides the password).
+    pub fn client_config(&self) -> &postgres::Config {
+        &self.config
+    }
+
+    /// How TLS is used.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.ssl_mode
+    }
+
+    /// The `sslrootcert` file, if the URL names one.
+    pub fn root_cert(&self) -> Option<&std::path::Path> {
+        self.root_cert.as_deref()
+    }
+
+    /// Whether the URL itself carries a password.
+    pub fn has_password(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
+    /// The password as written and decoded: register these for log redaction.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
+    /// The first host, for messages (`host` or a socket folder).
+    pub fn host(&self) -> String {
+        match self.config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// The first port (5432 when the URL names none).
+    pub fn port(&self) -> u16 {
+        self.config.get_ports().first().copied().unwrap_or(5432)
+    }
+
+    /// The database name (PostgreSQL's default: the user name).
+    pub fn database(&self) -> String {
+        self.config
+            .get_dbname()
+            .or(self.config.get_user())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// `host HOST, port PORT, database DB`: where a connection went, for error messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "host {}, port {}, database {}",
+            self.host(),
+            self.port(),
+            self.database()
+        )
+    }
+}
+
+impl PartialEq for PgUrl {
+    fn eq(&self, other: &PgUrl) -> bool {
+        self.shown == other.shown
+            && self.secrets == other.secrets
+            && self.ssl_mode == other.ssl_mode
+            && self.root_cert == other.root_cert
+    }
+}
+
+impl Eq for PgUrl {}
+
+impl fmt::Display for PgUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PgUrl({})", self.shown)
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(Some(h)), Some(Some(l))) = (
+                bytes.get(i + 1).map(|b| hex(*b)),
+                bytes.get(i + 2).map(|b| hex(*b)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_masked_everywhere() {
+        let url = PgUrl::parse(
+            "postgres://routiq:s%40cret-pw@db.example.com:6543/clinics?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://routiq:****@db.example.com:6543/clinics?sslmode=require"
+        );
+        assert!(!format!("{url:?}").contains("cret"));
+        assert!(!format!("{:?}", url.client_config()).contains("cret"));
+        assert_eq!(url.secrets(), ["s%40cret-pw", "s@cret-pw"]);
+        assert_eq!(url.ssl_mode(), SslMode::Require);
+        assert_eq!(
+            url.describe(),
+            "host db.example.com, port 6543, database clinics"
+        );
+        assert_eq!(
+            url.client_config().get_password(),
+            Some("s@cret-pw".as_bytes())
+        );
+    }
+
+    #[test]
+    fn password_in_the_query_is_masked_too() {
+        let url =
+            PgUrl::parse("postgresql://u@h/d?password=querysecret&application_name=x").unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgresql://u@h/d?password=****&application_name=x"
+        );
+        assert!(url.has_password());
+        assert_eq!(url.ssl_mode(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn tls_parameters() {
+        let url =
+            PgUrl::parse("postgres://u@h/d?sslmode=verify-full&sslrootcert=/etc/ca.pem").unwrap();
+        assert_eq!(url.ssl_mode(), SslMode::VerifyFull);
+        assert_eq!(url.root_cert(), Some(std::path::Path::new("/etc/ca.pem")));
+        let url = PgUrl::parse("postgres://u@h/d?sslmode=require&sslrootcert=ca.pem").unwrap();
+        assert_eq!(url.ssl_mode(), SslMode::VerifyCa);
+        let err = PgUrl::parse("postgres://u:pw123456@h/d?sslmode=sometimes").unwrap_err();
+        assert!(
+            err.contains("sslmode") && !err.contains("pw123456"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_urls_never_quote_the_password() {
+        for bad in [
+            "postgres://u:pw123456@h:notaport/d",
+            "postgres://u:pw123456@/d",
+            "postgres://u:pw123456@h/d?nosuchoption=1",
+        ] {
+            let err = PgUrl::parse(bad).unwrap_err();
+            assert!(!err.contains("pw123456"), "{err}");
+        }
+        assert!(is_postgres_url("PostgreSQL://h/d"));
+        assert!(!is_postgres_url("/var/lib/routiq.db"));
+        assert_eq!(PgUrl::parse("postgres://h/d").unwrap().port(), 5432);
+    }
+}

@@ -1,0 +1,74 @@
+//! Opening one PostgreSQL session: TLS as the URL asks, the schema on the search path,
+//! UTC as the session time zone, and errors that name the server but never the password.
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::tls;
+use crate::database_url::{PgUrl, SslMode};
+use crate::store::StoreError;
+
+/// How long to wait for the server to answer a new connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Connects to `url` and sets the session up for `schema` (which may not exist yet).
+pub fn connect(url: &PgUrl, schema: &str) -> Result<Client, StoreError> {
+    let target = url.describe();
+    let mut config = url.client_config().clone();
+    config.application_name("routiq-sync");
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let connected = match url.ssl_mode() {
+        SslMode::Disable => config.connect(NoTls),
+        _ => {
+            let tls = tls::client_config(url).map_err(|detail| StoreError::PgTls {
+                target: target.clone(),
+                detail,
+            })?;
+            config.connect(MakeRustlsConnect::new(tls))
+        }
+    };
+    let mut client = connected.map_err(|e| StoreError::PgConnect {
+        target: target.clone(),
+        detail: connect_detail(&e),
+    })?;
+    client
+        .batch_execute(&format!(
+            "SET search_path TO {}; SET TIME ZONE 'UTC'",
+            quote_ident(schema)
+        ))
+        .map_err(|e| error_at(&target, e))?;
+    Ok(client)
+}
+
+/// `"name"`: an identifier quoted for SQL (config validation allows only plain names).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A query failure as a [`StoreError`] naming the server.
+pub fn error_at(target: &str, e: postgres::Error) -> StoreError {
+    StoreError::Postgres {
+        target: target.to_string(),
+        detail: crate::logging::scrub(&e.to_string()),
+    }
+}
+
+/// What went wrong connecting, with what to check.
+fn connect_detail(e: &postgres::Error) -> String {
+    let text = crate::logging::scrub(&e.to_string());
+    let hint = match e.as_db_error().map(|d| d.code().code()) {
+        Some("28P01") | Some("28000") => {
+            "; check the user and password in the database URL (or its environment variable)"
+        }
+        Some("3D000") => "; create the database, or fix its name in the URL",
+        _ if text.contains("refused") || text.contains("timed out") || text.contains("resolve") => {
+            "; check that the server is running and reachable from this host"
+        }
+        _ => "",
+    };
+    format!("{text}{hint}")
+}

@@ -1,0 +1,33 @@
+//! Erasing one org on PostgreSQL: counting and deleting its rows in every table.
+
+use super::PgStore;
+use super::connect::error_at;
+use crate::store::{Erasure, StoreError, org_tables};
+
+impl Erasure for PgStore {
+    fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for name in org_tables() {
+            let sql = format!("SELECT COUNT(*) FROM {name} WHERE org_id = $1");
+            let n: i64 = self.query_one(&sql, &[&org_id])?.get(0);
+            out.push((name, n.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let target = self.target.clone();
+        let at = |e| error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let mut out = Vec::new();
+        for name in org_tables() {
+            let n = tx
+                .execute(&format!("DELETE FROM {name} WHERE org_id = $1"), &[&org_id])
+                .map_err(at)?;
+            out.push((name, n));
+        }
+        tx.commit().map_err(at)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,317 @@
+//! Writing pages of records: one multi-row upsert per page (the page travels as one JSON
+//! array), the route's cursor in the same transaction, and full-walk reconciliation.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use postgres::Transaction;
+
+use super::PgStore;
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::store::{PageWrite, Records, StoreError, TableSpec, table};
+use crate::timestamp::Timestamp;
+
+impl Records for PgStore {
+    fn write_route_page(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        cursor_key: &str,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let spec = table(resource);
+        let page = latest_copies(records);
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let mut result = PageWrite::default();
+        if !page.is_empty() {
+            let written = tx
+                .query(
+                    &upsert_sql(&spec),
+                    &[
+                        &page_json(&spec, &page),
+                        &org_id,
+                        &synced_at.datetime(),
+                        &full_run,
+                    ],
+                )
+                .map_err(at)?;
+            let hidden: HashMap<&str, bool> =
+                page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
+            for row in &written {
+                let id: &str = row.get(0);
+                result.written += 1;
+                result.archived += u64::from(hidden.get(id).copied().unwrap_or(false));
+            }
+            if let Some(run) = full_run {
+                // Unchanged rows are still seen by this full walk.
+                let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+                tx.execute(
+                    &format!(
+                        "UPDATE {} SET seen_full_run = $3
+                         WHERE org_id = $1 AND id = ANY($2) AND seen_full_run IS DISTINCT FROM $3",
+                        spec.name
+                    ),
+                    &[&org_id, &ids, &run],
+                )
+                .map_err(at)?;
+            }
+        }
+        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+            advance_route(&mut tx, org_id, cursor_key, newest, full_run.is_some()).map_err(at)?;
+        }
+        tx.commit().map_err(at)?;
+        Ok(result)
+    }
+
+    fn finish_full(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        run_id: i64,
+        started_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let marked = tx
+            .execute(
+                &format!(
+                    "UPDATE {} SET deleted_upstream_at = $3
+                     WHERE org_id = $1 AND deleted_upstream_at IS NULL
+                       AND (seen_full_run IS NULL OR seen_full_run <> $2)",
+                    table(resource).name
+                ),
+                &[&org_id, &run_id, &now.datetime()],
+            )
+            .map_err(at)?;
+        let keys: Vec<&str> = resource.cursor_keys().to_vec();
+        tx.execute(
+            "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
+                 full_started_at = NULL, full_position = NULL
+             WHERE org_id = $1 AND resource = ANY($2)",
+            &[&org_id, &keys, &started_at.datetime()],
+        )
+        .map_err(at)?;
+        tx.commit().map_err(at)?;
+        Ok(marked)
+    }
+
+    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
+            table(resource).name
+        );
+        let n: i64 = self.query_one(&sql, &[&org_id])?.get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn purge_deleted(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let mut out = Vec::new();
+        for resource in Resource::ALL {
+            let name = table(resource).name;
+            let n = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM {name} WHERE org_id = $1
+                         AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < $2"
+                    ),
+                    &[&org_id, &before.datetime()],
+                )
+                .map_err(at)?;
+            out.push((name, n));
+        }
+        tx.commit().map_err(at)?;
+        Ok(out)
+    }
+
+    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .query_one(
+                "SELECT COUNT(*) FROM patient_activity
+                 WHERE org_id = $1 AND activity_status = 'active'",
+                &[&org_id],
+            )?
+            .get(0);
+        Ok(n.max(0) as u64)
+    }
+}
+
+/// Moves the route's cursor (and, in a full walk, its position) forward to `to`, never
+/// back, in the page's transaction.
+fn advance_route(
+    tx: &mut Transaction<'_>,
+    org_id: &str,
+    cursor_key: &str,
+    to: Timestamp,
+    full: bool,
+) -> Result<u64, postgres::Error> {
+    tx.execute(
+        "INSERT INTO sync_state (org_id, resource, cursor) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, resource) DO UPDATE SET
+             cursor = GREATEST(sync_state.cursor, excluded.cursor),
+             full_position = CASE WHEN $4 THEN GREATEST(sync_state.full_position, excluded.cursor)
+                                  ELSE sync_state.full_position END",
+        &[&org_id, &cursor_key, &to.datetime(), &full],
+    )
+}
+
+/// The page with each id once: a later copy wins unless it is older (as the row-by-row
+/// upsert on SQLite would end), since one statement cannot change a row twice.
+fn latest_copies(records: &[Record]) -> Vec<&Record> {
+    let mut at: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    let mut out: Vec<&Record> = Vec::with_capacity(records.len());
+    for rec in records {
+        match at.get(rec.id.as_str()) {
+            Some(&i) if out[i].updated_at <= rec.updated_at => out[i] = rec,
+            Some(_) => {}
+            None => {
+                at.insert(rec.id.as_str(), out.len());
+                out.push(rec);
+            }
+        }
+    }
+    out
+}
+
+/// The upsert: inserts new rows, replaces stored ones when the incoming copy is newer
+/// or differs at the same `updated_at` (the SQLite rule), clears `deleted_upstream_at` of
+/// rows seen again; returns the ids it wrote. `$1` is the page as a JSON array of
+/// objects keyed by column, `$2` the org, `$3` `synced_at`, `$4` the full run.
+fn upsert_sql(spec: &TableSpec) -> String {
+    let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
+    cols.extend_from_slice(spec.columns);
+    cols.push("raw_json");
+    let selected: Vec<String> = cols.iter().map(|c| format!("r.{c}")).collect();
+    let mut updates: Vec<String> = cols[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    updates.push("synced_at = excluded.synced_at".into());
+    updates.push("seen_full_run = COALESCE(excluded.seen_full_run, t.seen_full_run)".into());
+    updates.push("deleted_upstream_at = NULL".into());
+    let t = spec.name;
+    format!(
+        "INSERT INTO {t} AS t (org_id, {cols}, synced_at, seen_full_run)
+         SELECT $2, {selected}, $3, $4
+         FROM jsonb_populate_recordset(NULL::{t}, $1::text::jsonb) AS r
+         ON CONFLICT (org_id, id) DO UPDATE SET {updates}
+         WHERE excluded.updated_at > t.updated_at
+            OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
+            OR t.deleted_upstream_at IS NOT NULL
+         RETURNING t.id",
+        cols = cols.join(", "),
+        selected = selected.join(", "),
+        updates = updates.join(", "),
+    )
+}
+
+/// The page as `[{"id": …, "updated_at": …, <columns>, "raw_json": <the record>}, …]`;
+/// the server converts each value to its column's type.
+fn page_json(spec: &TableSpec, page: &[&Record]) -> String {
+    let size: usize = page.iter().map(|r| r.raw_json.len() + 256).sum();
+    let mut out = String::with_capacity(size);
+    out.push('[');
+    for (i, rec) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"id\":");
+        push_str(&mut out, Some(&rec.id));
+        let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        for (name, value) in [
+            ("created_at", ts(rec.created_at)),
+            ("updated_at", ts(Some(rec.updated_at))),
+            ("archived_at", ts(rec.archived_at)),
+        ] {
+            let _ = write!(out, ",\"{name}\":");
+            push_str(&mut out, value.as_deref());
+        }
+        for (name, value) in spec.columns.iter().zip(&rec.columns) {
+            let _ = write!(out, ",\"{name}\":");
+            push_str(&mut out, value.as_deref());
+        }
+        out.push_str(",\"raw_json\":");
+        out.push_str(&jsonb_safe(&rec.raw_json));
+        out.push('}');
+    }
+    out.push(']');
+    out
+}
+
+/// Appends a JSON string (or `null`).
+fn push_str(out: &mut String, value: Option<&str>) {
+    match value {
+        // Serializing a &str to JSON cannot fail.
+        Some(s) => out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "null".into())),
+        None => out.push_str("null"),
+    }
+}
+
+/// `jsonb` cannot hold the NUL character: a `\u0000` escape becomes U+FFFD, so one odd
+/// record cannot fail its whole page.
+fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains("\\u0000") {
+        raw.replace("\\u0000", "\\ufffd").into()
+    } else {
+        raw.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, ts: i64, raw: &str) -> Record {
+        Record {
+            id: id.into(),
+            created_at: None,
+            updated_at: Timestamp::from_unix(ts).unwrap(),
+            archived_at: None,
+            hidden: false,
+            columns: vec![None; table(Resource::Patients).columns.len()],
+            raw_json: raw.into(),
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_one_copy_of_each_id() {
+        let page = [
+            rec("1", 10, "{}"),
+            rec("2", 10, "{}"),
+            rec("1", 20, "[1]"),
+            rec("2", 5, "[2]"),
+        ];
+        let kept = latest_copies(&page);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].raw_json, "[1]");
+        assert_eq!(kept[1].raw_json, "{}");
+    }
+
+    #[test]
+    fn the_page_document_is_valid_json() {
+        let spec = table(Resource::Patients);
+        let mut r = rec("7", 10, r#"{"id":"7","note":"a\u0000b"}"#);
+        r.columns[0] = Some("Zoë \"Z\"".into());
+        let doc: serde_json::Value = serde_json::from_str(&page_json(&spec, &[&r])).unwrap();
+        assert_eq!(doc[0]["first_name"], "Zoë \"Z\"");
+        assert_eq!(doc[0]["updated_at"], "1970-01-01T00:00:10Z");
+        assert_eq!(doc[0]["raw_json"]["note"], "a\u{fffd}b");
+        assert!(doc[0]["email"].is_null());
+    }
+}

@@ -1,0 +1,119 @@
+//! The history of sync runs on PostgreSQL.
+
+use postgres::Row;
+
+use super::PgStore;
+use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
+use crate::timestamp::Timestamp;
+
+const RUN_COLUMNS: &str = "id, org_id, mode, status, started_at, finished_at, duration_ms, \
+                           api_calls, error, resources::text";
+
+impl RunLog for PgStore {
+    fn begin_run(
+        &mut self,
+        org_id: &str,
+        mode: &str,
+        started_at: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(self
+            .query_one(
+                "INSERT INTO runs (org_id, mode, status, started_at)
+                 VALUES ($1, $2, 'running', $3) RETURNING id",
+                &[&org_id, &mode, &started_at.datetime()],
+            )?
+            .get(0))
+    }
+
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
+        let resources =
+            serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
+        self.execute(
+            "UPDATE runs SET status = $2, finished_at = $3, duration_ms = $4, api_calls = $5,
+             error = $6, resources = $7::text::jsonb, active_patients = $8 WHERE id = $1",
+            &[
+                &run_id,
+                &outcome.status.name(),
+                &outcome.finished_at.datetime(),
+                &(outcome.duration_ms as i64),
+                &(outcome.api_calls as i64),
+                &outcome.error,
+                &resources,
+                &outcome.active_patients.map(|n| n as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
+        let n = self.execute(
+            "UPDATE runs SET status = 'interrupted', error = COALESCE(error, $2)
+             WHERE org_id = $1 AND status = 'running'",
+            &[&org_id, &ABANDONED_RUN],
+        )?;
+        Ok(n as usize)
+    }
+
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .query_opt(
+                "SELECT active_patients FROM runs
+                 WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
+                 ORDER BY id DESC LIMIT 1",
+                &[&org_id],
+            )?
+            .map(|r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = self.query(
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = $1 ORDER BY id DESC LIMIT $2"),
+            &[&org_id, &i64::from(limit)],
+        )?;
+        Ok(rows.iter().map(read_run).collect())
+    }
+
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM runs WHERE org_id = $1 AND started_at < $2 AND status <> 'running'
+             AND id <> (SELECT MAX(id) FROM runs WHERE org_id = $1)
+             AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = $1 AND status = 'ok'), -1)",
+            &[&org_id, &before.datetime()],
+        )
+    }
+}
+
+impl PgStore {
+    /// When `org_id`'s last successful run finished.
+    pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .query_opt(
+                "SELECT finished_at FROM runs WHERE org_id = $1 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+                &[&org_id],
+            )?
+            .and_then(|r| r.get::<_, Option<time::OffsetDateTime>>(0))
+            .map(Timestamp::from_datetime))
+    }
+}
+
+fn read_run(r: &Row) -> RunRecord {
+    let ts = |i: usize| {
+        r.get::<_, Option<time::OffsetDateTime>>(i)
+            .map(Timestamp::from_datetime)
+    };
+    let resources: String = r.get(9);
+    RunRecord {
+        id: r.get(0),
+        org_id: r.get(1),
+        mode: r.get(2),
+        status: RunStatus::parse(r.get(3)),
+        // started_at is NOT NULL; the epoch would mark a damaged row.
+        started_at: ts(4).unwrap_or(Timestamp::from_unix(0).unwrap_or_else(Timestamp::now)),
+        finished_at: ts(5),
+        duration_ms: r.get::<_, Option<i64>>(6).map(|v| v.max(0) as u64),
+        api_calls: r.get::<_, i64>(7).max(0) as u64,
+        error: r.get(8),
+        resources: serde_json::from_str(&resources).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,469 @@
+//! A throwaway PostgreSQL for the tests: one cluster per test binary, started on first
+//! use (initdb in a temp dir, a free port on 127.0.0.1, password auth for one role) and
+//! stopped when the process exits; one fresh database per test. With
+//! `ROUTIQ_TEST_DATABASE_URL` set, that server is used instead (its role must be allowed
+//! to create databases).
+//!
+//! Where no PostgreSQL can be started the tests that need one print a loud notice and
+//! pass without running, unless `ROUTIQ_REQUIRE_POSTGRES=1` (CI), which makes it fail.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The PostgreSQL binaries of Debian's `postgresql-15` package.
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// Whether the cluster keeps fsync on (the benchmark); see [`durable`].
+static DURABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks for a cluster with fsync on (commits still do not wait for it, as SQLite's
+/// `synchronous = NORMAL` in WAL mode): for measurements. Call before the first
+/// [`database`].
+pub fn durable() {
+    DURABLE.store(true, Ordering::Relaxed);
+}
+
+/// The role the tests (and the binary under test) log in as.
+pub const ROLE: &str = "routiq";
+
+/// One test's database.
+#[derive(Debug, Clone)]
+pub struct PgDatabase {
+    pub host: String,
+    pub port: u16,
+    pub name: String,
+    pub user: String,
+    /// Never to appear in any output of the binary.
+    pub password: String,
+}
+
+impl PgDatabase {
+    /// `postgres://user:password@host:port/name?sslmode=disable`.
+    pub fn url(&self) -> String {
+        self.url_with_password(&self.password)
+    }
+
+    /// The URL with another password (to test a failed login).
+    pub fn url_with_password(&self, password: &str) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{}?sslmode=disable",
+            self.user, password, self.host, self.port, self.name
+        )
+    }
+
+    /// A client session as the test role.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url(), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to test database {}: {e}", self.name))
+    }
+}
+
+/// A server the tests may create databases on.
+struct Server {
+    /// The CA that signed the server's TLS certificate (for `localhost` only), when the
+    /// cluster was started with TLS.
+    ca: Option<PathBuf>,
+    /// Admin connection parameters (libpq key=value form).
+    admin: String,
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+}
+
+/// A fresh, empty database owned by the test role; `None` (after a loud notice) when no
+/// PostgreSQL is available and it is not required.
+pub fn database() -> Option<PgDatabase> {
+    let server = server()?;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = postgres::Client::connect(&server.admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL as admin: {e}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} OWNER {}", server.user))
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    Some(PgDatabase {
+        host: server.host.clone(),
+        port: server.port,
+        name,
+        user: server.user.clone(),
+        password: server.password.clone(),
+    })
+}
+
+fn server() -> Option<&'static Server> {
+    static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+    match SERVER.get_or_init(start_or_connect) {
+        Ok(server) => Some(server),
+        Err(why) if std::env::var("ROUTIQ_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("PostgreSQL is required (ROUTIQ_REQUIRE_POSTGRES=1) but unavailable: {why}")
+        }
+        Err(why) => {
+            eprintln!(
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 !!! SKIPPING a PostgreSQL test: no PostgreSQL available ({why}).\n\
+                 !!! Install postgresql-15 or set ROUTIQ_TEST_DATABASE_URL; CI sets\n\
+                 !!! ROUTIQ_REQUIRE_POSTGRES=1 to make this a failure.\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+fn start_or_connect() -> Result<Server, String> {
+    if let Ok(url) = std::env::var("ROUTIQ_TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
+        return external(&url);
+    }
+    start_cluster()
+}
+
+/// The server named by `ROUTIQ_TEST_DATABASE_URL`; each test database is created there.
+fn external(url: &str) -> Result<Server, String> {
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| format!("ROUTIQ_TEST_DATABASE_URL: {e}"))?;
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => return Err("ROUTIQ_TEST_DATABASE_URL must name a TCP host".into()),
+    };
+    let user = config.get_user().unwrap_or("postgres").to_string();
+    let password = config
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| format!("connect: {e}"))?;
+    Ok(Server {
+        ca: None,
+        admin: url.to_string(),
+        host,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        user,
+        password,
+    })
+}
+
+/// The running cluster's process and folder, cleaned up at exit.
+struct Cluster {
+    child: Child,
+    dir: PathBuf,
+}
+
+static CLUSTER: Mutex<Option<Cluster>> = Mutex::new(None);
+
+extern "C" fn stop_cluster() {
+    let Some(mut cluster) = CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return;
+    };
+    // SIGINT: PostgreSQL's fast shutdown (ends every session, then exits).
+    unsafe { libc::kill(cluster.child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = cluster.child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Ok(None) = cluster.child.try_wait() {
+        let _ = cluster.child.kill();
+        let _ = cluster.child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&cluster.dir);
+}
+
+/// initdb + postgres as the `postgres` user (PostgreSQL refuses to run as root).
+fn start_cluster() -> Result<Server, String> {
+    let bin = Path::new(PG_BIN);
+    if !bin.join("postgres").exists() {
+        return Err(format!("{PG_BIN}/postgres not found"));
+    }
+    let owner = if unsafe { libc::geteuid() } == 0 {
+        Some(user_ids("postgres").ok_or("running as root and there is no `postgres` user")?)
+    } else {
+        None
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("routiq-pg-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?
+        .keep();
+    let fail = |why: String| {
+        let _ = std::fs::remove_dir_all(&dir);
+        Err::<Server, String>(why)
+    };
+    let data = dir.join("data");
+    let password = format!("PgTestPw{}x{}", std::process::id(), nanos());
+    let pwfile = dir.join("pw");
+    if let Err(e) = std::fs::write(&pwfile, format!("{password}\n")) {
+        return fail(format!("write {}: {e}", pwfile.display()));
+    }
+    if let Some((uid, gid)) = owner {
+        for path in [&dir, &pwfile] {
+            if let Err(e) = std::os::unix::fs::chown(path, Some(uid), Some(gid)) {
+                return fail(format!("chown {}: {e}", path.display()));
+            }
+        }
+    }
+    let as_owner = |program: &str| {
+        let mut cmd = Command::new(bin.join(program));
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.env("LC_ALL", "C").current_dir(&dir);
+        cmd
+    };
+    // The superuser uses the socket without a password; the test role logs in over TCP
+    // with one, so a wrong password is refused.
+    let init = as_owner("initdb")
+        .args(["-D"])
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        ])
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .args(["--no-sync", "-E", "UTF8", "--locale=C"])
+        .output();
+    match init {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => return fail(format!("initdb: {}", String::from_utf8_lossy(&o.stderr))),
+        Err(e) => return fail(format!("initdb: {e}")),
+    }
+    let port = match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(e) => return fail(format!("free port: {e}")),
+    };
+    let ca = make_certificates(&dir, owner);
+    let mut server = as_owner("postgres");
+    server
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(&dir)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        // A throwaway cluster: durability is not what the tests check.
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .args(["-c", "max_connections=300", "-c", "shared_buffers=32MB"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?,
+        ));
+    if ca.is_some() {
+        // Relative paths would be taken from the data folder.
+        server
+            .args(["-c", "ssl=on", "-c"])
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.crt").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()));
+    }
+    if !DURABLE.load(Ordering::Relaxed) {
+        // A throwaway cluster: durability is not what the tests check.
+        server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+    }
+    {
+        use std::os::unix::process::CommandExt;
+        // If this process dies without running its exit hook (kill -9), the server gets
+        // SIGINT from the kernel instead. The spawning thread lives as long as the
+        // process, since the signal fires when the *thread* that forked exits.
+        unsafe {
+            server.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                Ok(())
+            });
+        }
+    }
+    let child = spawn_on_lasting_thread(server).map_err(|e| format!("start postgres: {e}"));
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    *CLUSTER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cluster {
+        child,
+        dir: dir.clone(),
+    });
+    unsafe { libc::atexit(stop_cluster) };
+
+    let admin = format!(
+        "host={} port={port} user=postgres dbname=postgres",
+        dir.display()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut client = loop {
+        let exited = CLUSTER
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .is_some_and(|c| matches!(c.child.try_wait(), Ok(Some(_))));
+        match postgres::Client::connect(&admin, postgres::NoTls) {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline && !exited => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                stop_cluster();
+                return Err(format!("postgres did not start: {e}\n{log}"));
+            }
+        }
+    };
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {ROLE} LOGIN PASSWORD '{password}' CREATEDB"
+        ))
+        .map_err(|e| format!("create role: {e}"))?;
+    Ok(Server {
+        ca,
+        admin,
+        host: "127.0.0.1".to_string(),
+        port,
+        user: ROLE.to_string(),
+        password,
+    })
+}
+
+/// The CA certificate trusted for the test cluster's TLS certificate (issued for
+/// `localhost` only), or `None` when the cluster runs without TLS (no openssl, or an
+/// external server).
+pub fn tls_ca() -> Option<PathBuf> {
+    server().and_then(|s| s.ca.clone())
+}
+
+/// A test CA and a server certificate for `localhost` signed by it, in `dir` (openssl);
+/// returns the CA's path, or `None` when they cannot be made.
+fn make_certificates(dir: &Path, owner: Option<(u32, u32)>) -> Option<PathBuf> {
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    let made = openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=routiq test CA",
+            ],
+        ]
+        .concat(),
+    ) && openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    ) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    if !made {
+        return None;
+    }
+    let key = dir.join("server.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).ok()?;
+    if let Some((uid, gid)) = owner {
+        for f in ["server.key", "server.crt"] {
+            std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid)).ok()?;
+        }
+    }
+    Some(dir.join("ca.crt"))
+}
+
+/// Spawns `cmd` from a thread that never exits (see the PDEATHSIG note above).
+fn spawn_on_lasting_thread(mut cmd: Command) -> std::io::Result<Child> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.spawn());
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().map_err(std::io::Error::other)?
+}
+
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
+    if pw.is_null() {
+        return None;
+    }
+    let pw = unsafe { &*pw };
+    Some((pw.pw_uid, pw.pw_gid))
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_007)
+        .unwrap_or(0)
+}

@@ -1,0 +1,369 @@
+//! PostgreSQL-only behaviour through the real binary: `check`, bad URLs, a wrong
+//! password and an unreachable server (the password never shown), the URL from
+//! `database_url_env`, `pg_schema`, and a schema newer than the binary.
+
+mod common;
+
+use common::{Backend, TestEnv, pg::PgDatabase};
+
+/// A test env on a fresh PostgreSQL database, or `None` (skip) when there is none.
+fn pg_env(orgs: usize, patients: usize, appts: usize) -> Option<(TestEnv, PgDatabase)> {
+    let store = Backend::postgres()?;
+    let Backend::Postgres(db) = &store else {
+        unreachable!("postgres() gives a PostgreSQL backend")
+    };
+    let db = db.clone();
+    Some((TestEnv::on(store, orgs, patients, appts), db))
+}
+
+fn assert_no_password(run: &common::Run, password: &str) {
+    assert!(
+        !run.stdout.contains(password) && !run.stderr.contains(password),
+        "the password leaked:\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn check_shows_the_server_and_probes_it_without_the_password() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let run = env.run(&["check"]);
+    run.expect_code(0);
+    let out = &run.stdout;
+    assert!(out.contains("Store (PostgreSQL)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "host 127.0.0.1, port {}, database {}, schema public",
+            db.port, db.name
+        )),
+        "{out}"
+    );
+    assert!(out.contains("connect    ok: PostgreSQL 15"), "{out}");
+    assert!(
+        out.contains("tls        not in use (sslmode=disable)"),
+        "{out}"
+    );
+    assert!(out.contains("not created yet"), "{out}");
+    assert!(out.contains("may create tables"), "{out}");
+    assert!(out.contains(&format!("{}:****@", db.user)), "{out}");
+    assert!(out.contains("advisory lock on the server"), "{out}");
+    assert_no_password(&run, &db.password);
+
+    env.run(&["sync", "--all"]).expect_code(0);
+    let run = env.run(&["check"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("schema     version 1 (current)"),
+        "{}",
+        run.stdout
+    );
+    let status = env.run(&["status", "--json"]);
+    status.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let shown = v["database"].as_str().unwrap();
+    assert!(
+        shown.starts_with("postgres://") && shown.contains(":****@"),
+        "{shown}"
+    );
+    assert_no_password(&status, &db.password);
+}
+
+#[test]
+fn a_wrong_password_fails_every_org_naming_the_server_but_not_the_password() {
+    let Some((env, db)) = pg_env(2, 5, 0) else {
+        return;
+    };
+    let wrong = "WrongPasswordXyz987";
+    env.set_config_line(
+        "database",
+        &format!("database = {:?}", db.url_with_password(wrong)),
+    );
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    let target = format!("host 127.0.0.1, port {}, database {}", db.port, db.name);
+    for org in ["org_1", "org_2"] {
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(org) && l.contains("FAILED"))
+            .unwrap_or_else(|| panic!("no failure line for {org}:\n{}", run.stderr));
+        assert!(line.contains(&target), "{line}");
+        assert!(line.contains("password"), "{line}");
+    }
+    assert_eq!(env.requests("org_1"), 0, "nothing was fetched");
+    assert_no_password(&run, wrong);
+    assert_no_password(&run, &db.password);
+    let check = env.run(&["check"]);
+    check.expect_code(1);
+    assert!(
+        check.stdout.contains("connect    PROBLEM"),
+        "{}",
+        check.stdout
+    );
+    assert_no_password(&check, wrong);
+}
+
+#[test]
+fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
+    let env = TestEnv::new(2, 5, 0);
+    let secret = "UnusedPassword4242";
+    // A port nothing listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.write_config("pg_schema = \"routiq\"");
+    let set_database =
+        |value: &str| env.set_config_line("database", &format!("database = {value:?}"));
+    set_database(&format!(
+        "postgres://u:{secret}@127.0.0.1:{free}/clinics?sslmode=disable"
+    ));
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1);
+    let target = format!("host 127.0.0.1, port {free}, database clinics");
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("FAILED") && l.contains(&target))
+            .count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert_no_password(&run, secret);
+
+    for bad in [
+        format!("postgres://u:{secret}@127.0.0.1:notaport/clinics"),
+        format!("postgres://u:{secret}@127.0.0.1/clinics?sslmode=sometimes"),
+        format!("postgresql://u:{secret}@/clinics"),
+    ] {
+        set_database(&bad);
+        for cmd in [&["sync", "--all"][..], &["status"], &["check"]] {
+            let run = env.run(cmd);
+            assert_eq!(run.code, 2, "{bad} {cmd:?}: {}", run.stderr);
+            assert!(run.stderr.contains("`database`"), "{bad}: {}", run.stderr);
+            assert_no_password(&run, secret);
+        }
+    }
+}
+
+#[test]
+fn the_url_can_come_from_database_url_env_into_its_own_schema() {
+    let Some((env, db)) = pg_env(1, 20, 1) else {
+        return;
+    };
+    env.set_config_line(
+        "database",
+        "database_url_env = \"DATABASE_URL\"\npg_schema = \"clinic_data\"",
+    );
+    let url = db.url();
+    let run = env.run_env(&["sync", "--all"], &[("DATABASE_URL", &url)]);
+    run.expect_code(0);
+    assert_no_password(&run, &db.password);
+    let mut client = db.client();
+    let n: i64 = client
+        .query_one("SELECT COUNT(*) FROM clinic_data.patients", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 20);
+    let in_public: bool = client
+        .query_one("SELECT to_regclass('public.patients') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!in_public, "the tables live in pg_schema only");
+    // Without the variable: a config error naming the key.
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("`database_url_env`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_schema_from_a_newer_build_is_refused_untouched() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    let mut client = db.client();
+    client
+        .batch_execute("INSERT INTO schema_migrations (version) VALUES (99)")
+        .unwrap();
+    let runs = || -> i64 {
+        db.client()
+            .query_one("SELECT COUNT(*) FROM runs", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = runs();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("newer"), "{}", run.stderr);
+    assert_eq!(runs(), before, "nothing was written");
+    assert_eq!(env.requests("org_1"), 2 + 4, "no request after the refusal");
+}
+
+#[test]
+fn every_primary_key_starts_with_org_id() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    let rows = db
+        .client()
+        .query(
+            "SELECT t.relname::text, a.attname::text
+             FROM pg_index AS i
+             JOIN pg_class AS t ON t.oid = i.indrelid
+             JOIN pg_namespace AS n ON n.oid = t.relnamespace
+             JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+             WHERE i.indisprimary AND n.nspname = 'public' AND t.relname <> 'schema_migrations'",
+            &[],
+        )
+        .unwrap();
+    assert!(rows.len() >= 10, "{} primary keys", rows.len());
+    for r in rows {
+        let (table, first): (String, String) = (r.get(0), r.get(1));
+        assert_eq!(first, "org_id", "{table}");
+    }
+}
+
+#[test]
+fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
+    let Some((env, db)) = pg_env(2, 10, 1) else {
+        return;
+    };
+    use routiq_sync::store::StoreLocation;
+    let url = routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap();
+    let location = StoreLocation::Postgres {
+        url,
+        schema: "public".into(),
+    };
+    // "Another host": a session of this test process holding org_1's advisory lock.
+    let mut other = routiq_sync::store::open(&location).unwrap();
+    let held = other.try_lock_org("org_1").unwrap().expect("org_1 free");
+    assert!(other.try_lock_org("org_1").unwrap().is_none(), "held once");
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("org_1 skipped: another routiq-sync run holds its lock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 0);
+    env.assert_in_sync("org_2");
+    let status = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["sync_running"], true, "{}", status.stdout);
+    assert_eq!(v["orgs"][1]["sync_running"], false, "{}", status.stdout);
+    drop(held);
+    let status = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["sync_running"], false, "released");
+    env.run(&["sync", "--org", "org_1"]).expect_code(0);
+    env.assert_in_sync("org_1");
+}
+
+#[test]
+fn the_dashboard_queries_for_postgresql_run() {
+    let Some((env, db)) = pg_env(2, 40, 3) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md")).unwrap();
+    let blocks: Vec<&str> = doc
+        .split("<!-- postgres -->\n```sql\n")
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().unwrap_or_default())
+        .collect();
+    assert!(blocks.len() >= 8, "{} PostgreSQL queries", blocks.len());
+    let mut client = db.client();
+    for sql in blocks {
+        let sql = sql.replace("org_123", "org_1");
+        client
+            .query(sql.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
+    }
+}
+
+#[test]
+fn tls_follows_sslmode_and_sslrootcert() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let Some(ca) = common::pg::tls_ca() else {
+        eprintln!("!!! SKIPPING the TLS checks: the test cluster has no certificate (openssl?)");
+        return;
+    };
+    let ca = ca.display().to_string();
+    let url = |host: &str, tls: &str| {
+        format!(
+            "postgres://{}:{}@{host}:{}/{}?{tls}",
+            db.user, db.password, db.port, db.name
+        )
+    };
+    let with_database = |value: &str| {
+        env.set_config_line("database", &format!("database = {value:?}"));
+        env.run(&["check"])
+    };
+    // Encrypted, unverified.
+    let run = with_database(&url("127.0.0.1", "sslmode=require"));
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("tls        in use (sslmode=require)"),
+        "{}",
+        run.stdout
+    );
+    // The certificate names localhost: verify-full needs that name and the CA.
+    let run = with_database(&url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("tls        in use (sslmode=verify-full)"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["sync", "--all"]).expect_code(0);
+    let run = with_database(&url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    run.expect_code(1);
+    assert!(run.stdout.contains("connect    PROBLEM"), "{}", run.stdout);
+    // verify-ca checks the chain only; `require` with a root certificate is verify-ca.
+    for tls in [
+        format!("sslmode=verify-ca&sslrootcert={ca}"),
+        format!("sslmode=require&sslrootcert={ca}"),
+    ] {
+        let run = with_database(&url("127.0.0.1", &tls));
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("tls        in use (sslmode=verify-ca)"),
+            "{}",
+            run.stdout
+        );
+    }
+    // Not signed by a root we trust (the Mozilla set).
+    let run = with_database(&url("localhost", "sslmode=verify-full"));
+    run.expect_code(1);
+    assert!(run.stdout.contains("connect    PROBLEM"), "{}", run.stdout);
+    let sync = env.run(&["sync", "--all", "--force"]);
+    sync.expect_code(1);
+    assert_no_password(&sync, &db.password);
+    let run = with_database(&url(
+        "127.0.0.1",
+        "sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem",
+    ));
+    assert!(
+        run.stdout.contains("sslrootcert /nonexistent/ca.pem"),
+        "{}",
+        run.stdout
+    );
+}
