@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use routiq_sync::fake::rng::Rng;
-use routiq_sync::store::Store;
+use routiq_sync::store::sqlite::SqliteStore;
 use routiq_sync::timestamp::Timestamp;
 use rusqlite::{Connection, params};
 
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let began = Instant::now();
-    drop(Store::open(&path)?); // creates the schema, indexes and view like a sync does
+    drop(SqliteStore::open(&path)?); // creates the schema, indexes and view like a sync does
     let patients_per_org = (appointments / orgs / APPOINTMENTS_PER_PATIENT).max(1);
     build(&path, orgs, appointments, patients_per_org)?;
     let size = std::fs::metadata(&path)?.len();
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path.display()
     );
 
-    let store = Store::open_read_only(&path)?.ok_or("database vanished")?;
+    let store = SqliteStore::open_read_only(&path)?.ok_or("database vanished")?;
     let conn = store.connection();
     let sql = "SELECT org_id, patient_id, first_name, last_name, email, phone,
                       recent_appointment_count, upcoming_appointment_count,

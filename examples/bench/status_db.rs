@@ -9,6 +9,7 @@ use routiq_sync::cliniko::parse_record;
 use routiq_sync::fake::World;
 use routiq_sync::record::Record;
 use routiq_sync::resource::Resource;
+use routiq_sync::store::sqlite::SqliteStore;
 use routiq_sync::store::{ResourceCounts, RunOutcome, RunStatus, Store};
 use routiq_sync::timestamp::Timestamp;
 
@@ -29,7 +30,7 @@ fn samples(world: &World, key: &str, resource: Resource, collection: &str) -> Ve
 /// Fills `db` with `rows_per_org` rows (a quarter patients, the rest appointments) for
 /// each of `orgs`, each org with a finished full sync and a run history.
 pub fn build(db: &Path, orgs: &[String], rows_per_org: usize) -> Result<(), String> {
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+    let mut store = SqliteStore::open(db).map_err(|e| e.to_string())?;
     let (world, keys) = World::demo(1, 250, 3, 7);
     let key = &keys[0].1;
     let patients = samples(&world, key, Resource::Patients, "patients");

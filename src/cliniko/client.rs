@@ -123,6 +123,7 @@ impl Client {
         let mut rate_limited = 0u32;
         loop {
             self.sleep(self.limiter.reserve())?;
+            self.limiter.sent();
             self.calls.fetch_add(1, Ordering::Relaxed);
             let transient = match self
                 .agent

@@ -43,6 +43,17 @@ impl RateLimiter {
         slot - now
     }
 
+    /// Records that a request leaves now. A thread that woke late for its slot (a busy
+    /// host) pushes the next slot back, so that late requests are never followed by ones
+    /// closer together than the spacing: a server window sees arrivals, not slots.
+    pub fn sent(&self) {
+        let earliest = Instant::now() + self.interval;
+        let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
+        if *next < earliest {
+            *next = earliest;
+        }
+    }
+
     /// Holds every user of this key back until `until` (after a 429).
     pub fn pause_until(&self, until: Instant) {
         let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -88,6 +99,15 @@ mod tests {
         let third = l.reserve();
         assert!(second > Duration::from_millis(90) && second <= Duration::from_millis(101));
         assert!(third > Duration::from_millis(190) && third <= Duration::from_millis(201));
+    }
+
+    #[test]
+    fn a_late_send_pushes_the_next_slot() {
+        let l = RateLimiter::new(600.0); // one per 100 ms
+        assert_eq!(l.reserve(), Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(80)); // woke late
+        l.sent();
+        assert!(l.reserve() > Duration::from_millis(90));
     }
 
     #[test]

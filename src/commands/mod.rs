@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::cliniko::{ClientSettings, RetryPolicy, basic_auth};
 use crate::config::{self, Config, ConfigError, KeyPolicy, KeySource, LoadOptions, OrgConfig};
 use crate::engine::Clock;
+use crate::store::StoreLocation;
 use crate::timestamp::Timestamp;
 
 /// How a command ended, as the process exit code (see the README's table).
@@ -117,6 +118,14 @@ pub fn key_hint(config: &Config, org: &OrgConfig) -> String {
             config.path.display()
         ),
         KeySource::Inline => format!("api_key of org {} in {}", org.id, config.path.display()),
+    }
+}
+
+/// Where the config says the data lives.
+pub fn store_location(config: &Config) -> StoreLocation {
+    StoreLocation::Sqlite {
+        path: config.database.clone(),
+        lock_dir: config.lock_dir.clone(),
     }
 }
 

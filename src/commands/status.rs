@@ -9,8 +9,7 @@ use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::StatusArgs;
 use crate::config::{Config, parse_duration};
-use crate::lock;
-use crate::store::{RunRecord, RunStatus, Store};
+use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
 /// The key in `totals` counting active patients (not a resource).
@@ -109,10 +108,14 @@ pub fn build(
 ) -> Result<StatusReport, CommandError> {
     // An empty selection is every org.
     let selected = config.select_orgs(orgs)?;
-    let store = Store::open_read_only(&config.database)?;
+    let location = super::store_location(config);
+    let store = store::open_read_only(&location)?;
     let mut out = Vec::new();
     for org in selected {
-        let running = lock::is_held(&config.lock_dir, &org.id);
+        let running = match &store {
+            Some(s) => s.is_org_running(&org.id)?,
+            None => false,
+        };
         let (state, runs) = match &store {
             Some(s) => (s.org_state(&org.id)?, s.recent_runs(&org.id, 2)?),
             None => (Default::default(), Vec::new()),
@@ -180,7 +183,7 @@ pub fn build(
     }
     Ok(StatusReport {
         generated_at: now.to_string(),
-        database: config.database.display().to_string(),
+        database: location.to_string(),
         healthy: out.iter().all(|o| o.healthy),
         orgs: out,
     })

@@ -10,7 +10,7 @@ use crate::cliniko::{Client, RateLimiters};
 use crate::config::{Config, OrgConfig};
 use crate::engine::{self, Command, OrgContext, OrgReport, OrgResult, PlanOptions, Progress};
 use crate::resource::Resource;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// What to run, independent of clap.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub fn run_with_config(
     // An empty selection is every org.
     let orgs = config.select_orgs(&request.orgs)?;
     // Open (and migrate) once up front: a bad database file stops everything with exit 2.
-    drop(Store::open(&config.database)?);
+    drop(store::open(&super::store_location(config))?);
 
     let jobs = request
         .jobs
@@ -117,7 +117,7 @@ struct Shared<'a> {
 
 impl Shared<'_> {
     /// Syncs one org on the calling worker thread, which keeps its own connection in `store`.
-    fn sync_one(&self, org: &OrgConfig, store: &mut Option<Store>) -> OrgReport {
+    fn sync_one(&self, org: &OrgConfig, store: &mut Option<Box<dyn Store>>) -> OrgReport {
         let Shared {
             config,
             request,
@@ -152,7 +152,7 @@ impl Shared<'_> {
         // Each worker thread keeps its own connection.
         let store = match store {
             Some(s) => s,
-            None => match Store::open(&config.database) {
+            None => match store::open(&super::store_location(config)) {
                 Ok(s) => store.insert(s),
                 Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e.to_string())),
             },
@@ -167,7 +167,6 @@ impl Shared<'_> {
         let ctx = OrgContext {
             org_id: &org.id,
             key_hint: &hint,
-            lock_dir: &config.lock_dir,
             client: &client,
             clock,
             progress: bars,
@@ -181,7 +180,7 @@ impl Shared<'_> {
             full_sync_every: config.full_sync_every,
             appointment_window: config.appointment_window,
         };
-        engine::sync_org(&ctx, store, &opts)
+        engine::sync_org(&ctx, store.as_mut(), &opts)
     }
 }
 

@@ -2,7 +2,6 @@
 //! store, reconciles full walks, and records the run.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
@@ -10,7 +9,6 @@ use super::prefetch;
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress};
 use crate::cliniko::{ApiError, Client, ResourceWalk};
-use crate::lock::{self, LockOutcome};
 use crate::store::{ResourceCounts, RunOutcome, RunStatus, Store, StoreError};
 
 /// What the executor needs for one org, supplied by the command layer.
@@ -18,7 +16,6 @@ pub struct OrgContext<'a> {
     pub org_id: &'a str,
     /// Where the org's key comes from, for error messages (`api_key_env = VAR in FILE`).
     pub key_hint: &'a str,
-    pub lock_dir: &'a Path,
     pub client: &'a Client,
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
@@ -35,10 +32,10 @@ enum Stop {
 
 /// Syncs one org: lock, plan, walk, record. Never panics on bad data or I/O; every
 /// failure ends up in the report.
-pub fn sync_org(ctx: &OrgContext<'_>, store: &mut Store, opts: &PlanOptions) -> OrgReport {
-    let _lock = match lock::try_lock(ctx.lock_dir, ctx.org_id) {
-        Ok(LockOutcome::Acquired(l)) => l,
-        Ok(LockOutcome::Busy) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
+pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions) -> OrgReport {
+    let _lock = match store.try_lock_org(ctx.org_id) {
+        Ok(Some(held)) => held,
+        Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
             let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
             r.mode = "none".into();
@@ -65,7 +62,7 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut Store, opts: &PlanOptions) -> 
 
 fn run_locked(
     ctx: &OrgContext<'_>,
-    store: &mut Store,
+    store: &mut dyn Store,
     opts: &PlanOptions,
 ) -> Result<OrgReport, StoreError> {
     // Holding the lock, any run still marked running is one whose process died.
@@ -174,7 +171,7 @@ fn run_locked(
 /// Walks one resource to its end (or to the first failure), writing page by page.
 fn walk_resource(
     ctx: &OrgContext<'_>,
-    store: &mut Store,
+    store: &mut dyn Store,
     plan: &ResourcePlan,
     run_id: i64,
 ) -> Result<(ResourceCounts, Option<Stop>), StoreError> {

@@ -1,32 +1,41 @@
-//! The SQLite store: records, per-org sync state and run history in one file.
-//!
-//! Every connection uses WAL and a busy timeout, and every write transaction starts
-//! `IMMEDIATE`, so several processes and threads can share one file without
-//! `database is locked` errors.
+//! The store: records, per-org sync state, run history and the per-org lock, behind one
+//! backend-neutral [`Store`] trait. The engine and the commands only see the trait; the
+//! backend is picked from the [`StoreLocation`] (today SQLite, in [`sqlite`]).
 
-mod activity;
-mod records;
-mod runs;
-mod schema;
-mod state;
+mod model;
+pub mod sqlite;
 mod tables;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::fmt;
+use std::path::PathBuf;
 
-use rusqlite::{Connection, OpenFlags};
-
-pub use records::PageWrite;
-pub use runs::{ResourceCounts, RunOutcome, RunRecord, RunStatus};
-pub use schema::CURRENT_VERSION;
-pub use state::{FullWalkState, OrgState, ResourceState};
+pub use model::{
+    FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome, RunRecord,
+    RunStatus,
+};
+pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, table};
 
-/// WAL pages between automatic checkpoints (why: in `Store::open_with`).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+use crate::lock::LockError;
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::timestamp::Timestamp;
 
-/// How long a connection waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Where the data lives, and what the backend needs to open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// One SQLite file; per-org locks are files under `lock_dir`.
+    Sqlite { path: PathBuf, lock_dir: PathBuf },
+}
+
+impl fmt::Display for StoreLocation {
+    /// How the location is shown to people (never with a password).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Sqlite { path, .. } => write!(f, "{}", path.display()),
+        }
+    }
+}
 
 /// Why the store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -63,131 +72,140 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {
-    /// Whether this is a problem with the file the operator pointed us at (exit code 2),
-    /// rather than a failure while running.
+    /// Whether this is a problem with the database the operator pointed us at (exit code
+    /// 2), rather than a failure while running.
     pub fn is_setup_error(&self) -> bool {
-        !matches!(self, StoreError::Sqlite(_))
+        !matches!(self, StoreError::Sqlite(_) | StoreError::Lock(_))
     }
 }
 
-/// An open connection to the database.
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-}
+/// A held per-org lock: while it lives no other process, on any host sharing the store,
+/// syncs that org. Released when dropped, and by the operating system or the database
+/// server when the process dies.
+pub struct OrgGuard(#[allow(dead_code)] Box<dyn Send>);
 
-impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it forward.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        Self::open_with(path, OpenFlags::default(), true)
-    }
-
-    /// Opens an existing database for reading, without creating anything. A file from an
-    /// older routiq-sync is first migrated forward, as the next sync would do (after an
-    /// upgrade `status` keeps working before that sync). Returns `Ok(None)` when the
-    /// file does not exist yet.
-    pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        match Self::open_with(path, flags, false) {
-            Err(StoreError::OlderSchema { .. }) => {
-                drop(Self::open_with(path, OpenFlags::default(), true)?);
-                Self::open_with(path, flags, false).map(Some)
-            }
-            other => other.map(Some),
-        }
-    }
-
-    fn open_with(path: &Path, flags: OpenFlags, write: bool) -> Result<Store, StoreError> {
-        let shown = path.display().to_string();
-        let mut conn =
-            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // The first real read tells a SQLite file from anything else.
-        let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
-        if version > CURRENT_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: shown,
-                found: version,
-                supported: CURRENT_VERSION,
-            });
-        }
-        if write {
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| not_a_database(&shown, e))?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            // Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: index
-            // pages rewritten by many page commits are copied into the database once per
-            // checkpoint, and a full sync of 200,000 records does ~8x fewer fsync pairs.
-            // See docs/performance.md.
-            conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-            schema::migrate(&mut conn, &shown)?;
-        } else if version < CURRENT_VERSION {
-            return Err(StoreError::OlderSchema {
-                path: shown,
-                found: version,
-                supported: CURRENT_VERSION,
-            });
-        }
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The raw connection, for read-only queries by callers (status, tests).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// Runs SQLite's own consistency check; `Ok(())` when it reports `ok`.
-    pub fn integrity_check(&self) -> Result<(), String> {
-        let result: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        if result == "ok" { Ok(()) } else { Err(result) }
+impl OrgGuard {
+    /// Wraps whatever keeps a backend's lock held.
+    pub fn new(held: impl Send + 'static) -> OrgGuard {
+        OrgGuard(Box::new(held))
     }
 }
 
-fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(ref f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
-            ) =>
-        {
-            StoreError::NotADatabase {
-                path: path.to_string(),
-                detail: e.to_string(),
-            }
-        }
-        e => StoreError::Open {
-            path: path.to_string(),
-            source: e,
-        },
+/// One connection to the store. Every backend keeps the same guarantees: a page's rows
+/// and its cursor commit together, cursors never move back, and rows are marked deleted
+/// upstream only after a complete full walk.
+pub trait Store: Send {
+    /// Takes `org_id`'s lock without waiting; `None` when another run holds it.
+    fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError>;
+
+    /// Whether some process is syncing `org_id` right now (for `status`).
+    fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError>;
+
+    /// The stored state of every route of `org_id` (absent routes have no state).
+    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError>;
+
+    /// Records that run `run_id` starts a fresh full walk of `resource` (every route).
+    fn begin_full(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        run_id: i64,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Upserts one page of `resource` rows read from the route `cursor_key` and advances
+    /// that route's cursor to the page's newest `updated_at`, in one transaction.
+    /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
+    fn write_route_page(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        cursor_key: &str,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError>;
+
+    /// [`Store::write_route_page`] for a page of the resource's main route.
+    fn write_page(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        self.write_route_page(
+            org_id,
+            resource,
+            resource.name(),
+            records,
+            full_run,
+            synced_at,
+        )
+    }
+
+    /// Ends a full walk of `resource` that reached the last page of every route: rows the
+    /// walk did not see are marked deleted upstream at `now` (never removed), and the
+    /// resource's last full sync becomes `started_at`. Returns how many rows were marked.
+    fn finish_full(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        run_id: i64,
+        started_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Rows of `resource` for `org_id` not marked deleted upstream.
+    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError>;
+
+    /// Patients of `org_id` the `patient_activity` view calls active, as of now.
+    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+
+    /// Records the start of a run and returns its id.
+    fn begin_run(
+        &mut self,
+        org_id: &str,
+        mode: &str,
+        started_at: Timestamp,
+    ) -> Result<i64, StoreError>;
+
+    /// Records how run `run_id` ended.
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError>;
+
+    /// Marks runs of `org_id` still shown as running as interrupted. Call only while
+    /// holding the org's lock: then no other process can be running them.
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError>;
+
+    /// The active-patient count of `org_id`'s newest successful run that counted them.
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError>;
+
+    /// The newest `limit` runs of `org_id`, newest first.
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+}
+
+/// Opens (creating and migrating if needed) the store at `location`.
+pub fn open(location: &StoreLocation) -> Result<Box<dyn Store>, StoreError> {
+    match location {
+        StoreLocation::Sqlite { path, lock_dir } => Ok(Box::new(
+            sqlite::SqliteStore::open(path)?.with_lock_dir(lock_dir),
+        )),
+    }
+}
+
+/// Opens the store for reading (`status`); `Ok(None)` when nothing was ever written
+/// there. A store from an older routiq-sync is migrated first, as the next sync would.
+pub fn open_read_only(location: &StoreLocation) -> Result<Option<Box<dyn Store>>, StoreError> {
+    match location {
+        StoreLocation::Sqlite { path, lock_dir } => Ok(sqlite::SqliteStore::open_read_only(path)?
+            .map(|s| Box::new(s.with_lock_dir(lock_dir)) as Box<dyn Store>)),
     }
 }

@@ -429,7 +429,9 @@ mod tests {
             conn.execute_batch(V1).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
         }
-        let store = crate::store::Store::open_read_only(&path).unwrap().unwrap();
+        let store = super::super::SqliteStore::open_read_only(&path)
+            .unwrap()
+            .unwrap();
         assert_eq!(user_version(store.connection()).unwrap(), CURRENT_VERSION);
         assert_eq!(store.active_patients("org_1").unwrap(), 0);
     }

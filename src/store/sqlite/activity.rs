@@ -1,8 +1,9 @@
 //! Reading the `patient_activity` view: how many patients of an org are active.
 
-use super::{Store, StoreError};
+use super::SqliteStore;
+use crate::store::StoreError;
 
-impl Store {
+impl SqliteStore {
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
     /// view's `activity_status = 'active'`), as of the query.
     pub fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {

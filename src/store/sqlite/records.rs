@@ -2,48 +2,19 @@
 
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::tables::table;
-use super::{Store, StoreError};
+use super::SqliteStore;
+use super::upsert::upsert_sql;
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::{PageWrite, StoreError, table};
 use crate::timestamp::Timestamp;
 
-/// What writing one page changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PageWrite {
-    /// Rows inserted or replaced by a newer copy.
-    pub written: u64,
-    /// Of those, rows that are archived or cancelled upstream.
-    pub archived: u64,
-}
-
-impl Store {
-    /// Upserts one page of `resource` rows for `org_id` and advances the cursor to the
-    /// newest `updated_at` on the page, all in one transaction: a crash leaves either the
-    /// whole page and its cursor, or neither.
-    ///
-    /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
-    /// The page comes from the resource's main route; see [`Store::write_route_page`].
-    pub fn write_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        self.write_route_page(
-            org_id,
-            resource,
-            resource.name(),
-            records,
-            full_run,
-            synced_at,
-        )
-    }
-
-    /// Like [`Store::write_page`] for a page of the route whose cursor key is
-    /// `cursor_key` (one of [`Resource::cursor_keys`]): that route's cursor advances.
+impl SqliteStore {
+    /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
+    /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
+    /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
+    /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
+    /// walk, for [`SqliteStore::finish_full`].
     pub fn write_route_page(
         &mut self,
         org_id: &str,
@@ -59,7 +30,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut result = PageWrite::default();
         {
-            let mut upsert = tx.prepare_cached(&spec.upsert_sql())?;
+            let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
             let mut mark_seen = tx.prepare_cached(&format!(
                 "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
                 spec.name
@@ -84,9 +55,9 @@ impl Store {
             }
         }
         if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-            Store::advance_cursor(&tx, org_id, cursor_key, newest)?;
+            SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
             if full_run.is_some() {
-                Store::advance_full_position(&tx, org_id, cursor_key, newest)?;
+                SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
             }
         }
         tx.commit()?;
@@ -119,7 +90,7 @@ impl Store {
             ),
             params![org_id, run_id, now.to_string()],
         )?;
-        Store::end_full(&tx, org_id, resource, started_at)?;
+        SqliteStore::end_full(&tx, org_id, resource, started_at)?;
         tx.commit()?;
         Ok(marked as u64)
     }
@@ -140,6 +111,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     fn rec(id: &str, ts: i64) -> Record {
         Record {
@@ -157,7 +129,7 @@ mod tests {
     fn totals_count_an_index_of_rows_not_deleted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = SqliteStore::open(&path).unwrap();
         let now = Timestamp::from_unix(1_700_000_000).unwrap();
         let page = [rec("1", 10), rec("2", 20), rec("3", 30)];
         let w = store

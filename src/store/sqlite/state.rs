@@ -4,54 +4,12 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::SqliteStore;
 use crate::resource::Resource;
+use crate::store::{FullWalkState, OrgState, ResourceState, StoreError};
 use crate::timestamp::Timestamp;
 
-/// What the store remembers about one resource of one org.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ResourceState {
-    /// The newest `updated_at` committed for this resource (Cliniko's clock).
-    pub cursor: Option<Timestamp>,
-    /// When the last complete full walk of this resource started (our clock).
-    pub last_full_at: Option<Timestamp>,
-    /// A full walk that started but has not reached its end (the process died or failed).
-    pub full_in_progress: Option<FullWalkState>,
-}
-
-/// An unfinished full walk, which a later run can resume instead of starting over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FullWalkState {
-    /// The run that started the walk; rows it saw carry this id in `seen_full_run`.
-    pub run_id: i64,
-    pub started_at: Timestamp,
-    /// The newest `updated_at` the walk has committed, if any page was.
-    pub position: Option<Timestamp>,
-}
-
-/// What the planner needs to know about one org.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrgState {
-    /// When the last successful run finished.
-    pub last_success_at: Option<Timestamp>,
-    /// The state of every route, by cursor key ([`Resource::cursor_keys`]): a resource's
-    /// main route under its own name, secondary ones such as `practitioners_inactive`.
-    pub routes: BTreeMap<String, ResourceState>,
-}
-
-impl OrgState {
-    /// The state of the route with cursor key `key` (default when never synced).
-    pub fn route(&self, key: &str) -> ResourceState {
-        self.routes.get(key).copied().unwrap_or_default()
-    }
-
-    /// The state of `resource`'s main route.
-    pub fn resource(&self, resource: Resource) -> ResourceState {
-        self.route(resource.name())
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
     pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let mut stmt = self.conn.prepare_cached(

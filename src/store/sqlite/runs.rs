@@ -1,96 +1,15 @@
 //! The history of sync runs: one row per org per run, with counts, API calls and errors.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::SqliteStore;
+use crate::store::{RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
-
-/// How a run ended (or that it has not yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    Running,
-    Ok,
-    Failed,
-    /// Stopped by a signal, or found unfinished by a later run (the process died).
-    Interrupted,
-}
-
-impl RunStatus {
-    /// The name stored in the database and shown in status output.
-    pub fn name(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Ok => "ok",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-        }
-    }
-
-    fn parse(s: &str) -> RunStatus {
-        match s {
-            "running" => RunStatus::Running,
-            "ok" => RunStatus::Ok,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Failed,
-        }
-    }
-}
-
-/// Per-resource counts of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceCounts {
-    /// `full` or `incremental`.
-    pub mode: String,
-    /// Records received from the API (re-read boundary rows included once).
-    pub fetched: u64,
-    /// Rows inserted or changed in the database.
-    pub written: u64,
-    /// Written rows that are archived (or cancelled) upstream.
-    #[serde(default)]
-    pub archived: u64,
-    /// Rows newly marked `deleted_upstream_at` by a full sync's reconciliation.
-    #[serde(default)]
-    pub deleted: u64,
-    /// API requests made for this resource.
-    #[serde(default)]
-    pub api_calls: u64,
-}
-
-/// How a run finished, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOutcome {
-    pub status: RunStatus,
-    pub finished_at: Timestamp,
-    pub duration_ms: u64,
-    pub api_calls: u64,
-    pub error: Option<String>,
-    pub resources: BTreeMap<String, ResourceCounts>,
-    /// Active patients (the `patient_activity` view) when the run ended, if it counted them.
-    pub active_patients: Option<u64>,
-}
-
-/// One row of the run history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRecord {
-    pub id: i64,
-    pub org_id: String,
-    pub mode: String,
-    pub status: RunStatus,
-    pub started_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-    pub duration_ms: Option<u64>,
-    pub api_calls: u64,
-    pub error: Option<String>,
-    pub resources: BTreeMap<String, ResourceCounts>,
-}
 
 const RUN_COLUMNS: &str =
     "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
 
-impl Store {
+impl SqliteStore {
     /// Records the start of a run and returns its id.
     pub fn begin_run(
         &mut self,

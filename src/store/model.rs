@@ -1,0 +1,139 @@
+//! The values the store keeps and returns, the same whichever backend holds them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::resource::Resource;
+use crate::timestamp::Timestamp;
+
+/// What writing one page changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageWrite {
+    /// Rows inserted or replaced by a newer copy.
+    pub written: u64,
+    /// Of those, rows that are archived or cancelled upstream.
+    pub archived: u64,
+}
+
+/// What the store remembers about one resource of one org.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResourceState {
+    /// The newest `updated_at` committed for this resource (Cliniko's clock).
+    pub cursor: Option<Timestamp>,
+    /// When the last complete full walk of this resource started (our clock).
+    pub last_full_at: Option<Timestamp>,
+    /// A full walk that started but has not reached its end (the process died or failed).
+    pub full_in_progress: Option<FullWalkState>,
+}
+
+/// An unfinished full walk, which a later run can resume instead of starting over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullWalkState {
+    /// The run that started the walk; rows it saw carry this id in `seen_full_run`.
+    pub run_id: i64,
+    pub started_at: Timestamp,
+    /// The newest `updated_at` the walk has committed, if any page was.
+    pub position: Option<Timestamp>,
+}
+
+/// What the planner needs to know about one org.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgState {
+    /// When the last successful run finished.
+    pub last_success_at: Option<Timestamp>,
+    /// The state of every route, by cursor key ([`Resource::cursor_keys`]): a resource's
+    /// main route under its own name, secondary ones such as `practitioners_inactive`.
+    pub routes: BTreeMap<String, ResourceState>,
+}
+
+impl OrgState {
+    /// The state of the route with cursor key `key` (default when never synced).
+    pub fn route(&self, key: &str) -> ResourceState {
+        self.routes.get(key).copied().unwrap_or_default()
+    }
+
+    /// The state of `resource`'s main route.
+    pub fn resource(&self, resource: Resource) -> ResourceState {
+        self.route(resource.name())
+    }
+}
+
+/// How a run ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Ok,
+    Failed,
+    /// Stopped by a signal, or found unfinished by a later run (the process died).
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The name stored in the database and shown in status output.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "ok" => RunStatus::Ok,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+/// Per-resource counts of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceCounts {
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// Records received from the API (re-read boundary rows included once).
+    pub fetched: u64,
+    /// Rows inserted or changed in the database.
+    pub written: u64,
+    /// Written rows that are archived (or cancelled) upstream.
+    #[serde(default)]
+    pub archived: u64,
+    /// Rows newly marked `deleted_upstream_at` by a full sync's reconciliation.
+    #[serde(default)]
+    pub deleted: u64,
+    /// API requests made for this resource.
+    #[serde(default)]
+    pub api_calls: u64,
+}
+
+/// How a run finished, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    pub finished_at: Timestamp,
+    pub duration_ms: u64,
+    pub api_calls: u64,
+    pub error: Option<String>,
+    pub resources: BTreeMap<String, ResourceCounts>,
+    /// Active patients (the `patient_activity` view) when the run ended, if it counted them.
+    pub active_patients: Option<u64>,
+}
+
+/// One row of the run history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub org_id: String,
+    pub mode: String,
+    pub status: RunStatus,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<u64>,
+    pub api_calls: u64,
+    pub error: Option<String>,
+    pub resources: BTreeMap<String, ResourceCounts>,
+}

@@ -1,0 +1,35 @@
+//! The SQLite upsert of one resource's rows.
+
+use crate::store::TableSpec;
+
+/// The upsert statement: inserts a new row, or replaces a stored one when the incoming
+/// copy is newer or differs at the same `updated_at`. A row seen again upstream loses
+/// its `deleted_upstream_at` mark.
+pub fn upsert_sql(spec: &TableSpec) -> String {
+    let mut cols = vec!["org_id", "id", "created_at", "updated_at", "archived_at"];
+    cols.extend_from_slice(spec.columns);
+    cols.extend_from_slice(&["raw_json", "synced_at", "seen_full_run"]);
+    let placeholders = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updates = cols[2..]
+        .iter()
+        .map(|c| match *c {
+            "seen_full_run" => {
+                "seen_full_run = COALESCE(excluded.seen_full_run, seen_full_run)".to_string()
+            }
+            c => format!("{c} = excluded.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let t = spec.name;
+    format!(
+        "INSERT INTO {t} ({cols}) VALUES ({placeholders})
+         ON CONFLICT (org_id, id) DO UPDATE SET {updates}, deleted_upstream_at = NULL
+         WHERE excluded.updated_at > {t}.updated_at
+            OR (excluded.updated_at = {t}.updated_at AND excluded.raw_json IS NOT {t}.raw_json)
+            OR {t}.deleted_upstream_at IS NOT NULL",
+        cols = cols.join(", "),
+    )
+}
