@@ -1,4 +1,4 @@
-//! `sync` and `full`: run the engine for each selected org, up to `--jobs` at once.
+//! `sync`, `full` and `verify`: run the engine for each selected org, up to `--jobs` at once.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -178,6 +178,9 @@ impl Shared<'_> {
             resources,
             min_interval: config.min_interval,
             full_sync_every: config.full_sync_every,
+            verify_every: config.verify_every,
+            reference_every: config.reference_every,
+            poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
         };
         engine::sync_org(&ctx, store.as_mut(), &opts)

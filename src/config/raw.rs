@@ -15,6 +15,8 @@ pub(super) struct RawConfig {
     pub user_agent: Option<String>,
     pub min_interval: Option<String>,
     pub full_sync_every: Option<String>,
+    pub verify_every: Option<String>,
+    pub reference_every: Option<String>,
     pub jobs: Option<i64>,
     pub requests_per_minute: Option<f64>,
     pub request_timeout: Option<String>,
@@ -51,7 +53,8 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
     Some(match key {
         "database" | "lock_dir" => "a path in quotes, e.g. \"/var/lib/routiq-sync/routiq.db\"",
         "user_agent" => "a string like \"Routiq Sync (ops@example.com)\"",
-        "min_interval" | "full_sync_every" | "request_timeout" | "max_wait" | "retry_delay" => {
+        "min_interval" | "full_sync_every" | "verify_every" | "reference_every"
+        | "request_timeout" | "max_wait" | "retry_delay" => {
             "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\""
         }
         "jobs" | "retry_attempts" => "a whole number of at least 1, e.g. 4",

@@ -7,11 +7,13 @@ pub mod plan;
 mod prefetch;
 mod report;
 mod run;
+mod verify;
 
 use std::time::Duration;
 
 pub use plan::{
-    Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, mode_label, plan_org,
+    Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, SETTLE_MARGIN, mode_label,
+    plan_org,
 };
 pub use report::{OrgReport, OrgResult};
 pub use run::{OrgContext, sync_org};

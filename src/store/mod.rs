@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use model::{
     FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome, RunRecord,
-    RunStatus,
+    RunStatus, SettledSecond,
 };
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, table};
@@ -190,6 +190,66 @@ pub trait Store: Send {
 
     /// The newest `limit` runs of `org_id`, newest first.
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Records that the route `cursor_key` was read to its end at `at` (our clock).
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records that every row of `settled.second` on the route `cursor_key` was read,
+    /// if that second is still the route's cursor (otherwise nothing changes).
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError>;
+
+    /// The ids of `resource` rows of `org_id` not marked deleted upstream, in no order.
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError>;
+
+    /// Of `ids`, those with no row of `resource` for `org_id`, or only one marked deleted
+    /// upstream (a record points at reference data the store lacks).
+    fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Upserts rows found by a verify listing, in one transaction, without moving any
+    /// cursor (rows between the cursor and these may not have been read yet).
+    /// `full_run` marks them seen by that unfinished full walk.
+    fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError>;
+
+    /// Marks the `ids` rows of `resource` deleted upstream at `now` (rows already marked
+    /// keep their mark). Returns how many were newly marked.
+    fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Records that a verify of `resource` (every route), started at `started_at`, ended
+    /// without error.
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

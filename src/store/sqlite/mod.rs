@@ -19,7 +19,9 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use schema::CURRENT_VERSION;
 
-use super::{OrgGuard, OrgState, PageWrite, RunOutcome, RunRecord, Store, StoreError};
+use super::{
+    OrgGuard, OrgState, PageWrite, RunOutcome, RunRecord, SettledSecond, Store, StoreError,
+};
 use crate::lock::{self, LockOutcome};
 use crate::record::Record;
 use crate::resource::Resource;
@@ -220,6 +222,67 @@ impl Store for SqliteStore {
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         SqliteStore::recent_runs(self, org_id, limit)
+    }
+
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        SqliteStore::mark_polled(self, org_id, cursor_key, at)
+    }
+
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError> {
+        SqliteStore::record_settled(self, org_id, cursor_key, settled)
+    }
+
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
+        SqliteStore::present_ids(self, org_id, resource)
+    }
+
+    fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        SqliteStore::missing_ids(self, org_id, resource, ids)
+    }
+
+    fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        SqliteStore::write_rows(self, org_id, resource, records, full_run, synced_at)
+    }
+
+    fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        SqliteStore::mark_deleted(self, org_id, resource, ids, now)
+    }
+
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        SqliteStore::finish_verify(self, org_id, resource, started_at)
     }
 }
 

@@ -24,36 +24,10 @@ impl SqliteStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let spec = table(resource);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut result = PageWrite::default();
-        {
-            let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
-            let mut mark_seen = tx.prepare_cached(&format!(
-                "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
-                spec.name
-            ))?;
-            let synced = synced_at.to_string();
-            for rec in records {
-                let created = rec.created_at.map(|t| t.to_string());
-                let updated = rec.updated_at.to_string();
-                let archived = rec.archived_at.map(|t| t.to_string());
-                // Borrowed, not copied: raw_json is most of a row's bytes.
-                let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-                let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &full_run];
-                let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
-                let values = head.into_iter().chain(columns).chain(tail);
-                if upsert.execute(params_from_iter(values))? > 0 {
-                    result.written += 1;
-                    result.archived += u64::from(rec.hidden);
-                } else if let Some(run) = full_run {
-                    // Unchanged row: still seen by this full walk.
-                    mark_seen.execute(params![org_id, rec.id, run])?;
-                }
-            }
-        }
+        let result = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
         if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
             SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
             if full_run.is_some() {
@@ -95,6 +69,81 @@ impl SqliteStore {
         Ok(marked as u64)
     }
 
+    /// See [`crate::store::Store::write_rows`].
+    pub fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// See [`crate::store::Store::mark_deleted`].
+    pub fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut marked = 0;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE {} SET deleted_upstream_at = ?3
+                 WHERE org_id = ?1 AND id = ?2 AND deleted_upstream_at IS NULL",
+                table(resource).name
+            ))?;
+            let now = now.to_string();
+            for id in ids {
+                marked += stmt.execute(params![org_id, id, now])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// See [`crate::store::Store::present_ids`].
+    pub fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
+            table(resource).name
+        ))?;
+        let ids = stmt.query_map([org_id], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// See [`crate::store::Store::missing_ids`].
+    pub fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE org_id = ?1 AND id = ?2
+                            AND deleted_upstream_at IS NULL)",
+            table(resource).name
+        ))?;
+        let mut missing = Vec::new();
+        for id in ids {
+            if !stmt.query_row(params![org_id, id], |r| r.get::<_, bool>(0))? {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     /// Rows of `resource` for `org_id` not marked deleted upstream.
     pub fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
@@ -106,6 +155,43 @@ impl SqliteStore {
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
+}
+
+/// Upserts `records` inside `tx`; unchanged rows seen by a full walk get its mark.
+fn upsert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+    records: &[Record],
+    full_run: Option<i64>,
+    synced_at: Timestamp,
+) -> Result<PageWrite, StoreError> {
+    let spec = table(resource);
+    let mut result = PageWrite::default();
+    let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
+    let mut mark_seen = tx.prepare_cached(&format!(
+        "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
+        spec.name
+    ))?;
+    let synced = synced_at.to_string();
+    for rec in records {
+        let created = rec.created_at.map(|t| t.to_string());
+        let updated = rec.updated_at.to_string();
+        let archived = rec.archived_at.map(|t| t.to_string());
+        // Borrowed, not copied: raw_json is most of a row's bytes.
+        let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
+        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &full_run];
+        let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
+        let values = head.into_iter().chain(columns).chain(tail);
+        if upsert.execute(params_from_iter(values))? > 0 {
+            result.written += 1;
+            result.archived += u64::from(rec.hidden);
+        } else if let Some(run) = full_run {
+            // Unchanged row: still seen by this full walk.
+            mark_seen.execute(params![org_id, rec.id, run])?;
+        }
+    }
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -6,14 +6,15 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, StoreError};
+use crate::store::{FullWalkState, OrgState, ResourceState, SettledSecond, StoreError};
 use crate::timestamp::Timestamp;
 
 impl SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
     pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
+            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
+                    polled_at, settled_second, settled_read_at, last_verify_at
              FROM sync_state WHERE org_id = ?1",
         )?;
         let mut routes = BTreeMap::new();
@@ -30,6 +31,12 @@ impl SqliteStore {
                     }),
                     _ => None,
                 },
+                polled_at: ts(r.get(6)?),
+                settled: match (ts(r.get(7)?), ts(r.get(8)?)) {
+                    (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
+                    _ => None,
+                },
+                last_verify_at: ts(r.get(9)?),
             };
             Ok((r.get::<_, String>(0)?, state))
         })?;
@@ -141,6 +148,78 @@ impl SqliteStore {
             cursor_key,
             to,
         )
+    }
+}
+
+impl SqliteStore {
+    /// See [`crate::store::Store::mark_polled`].
+    pub fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        set_route_state(
+            &tx,
+            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
+            org_id,
+            cursor_key,
+            at,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// See [`crate::store::Store::record_settled`].
+    pub fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError> {
+        // Evidence for the same second only grows: keep the latest start of a complete read.
+        self.conn
+            .prepare_cached(
+                "UPDATE sync_state SET settled_second = ?3, settled_read_at = ?4
+                 WHERE org_id = ?1 AND resource = ?2 AND cursor = ?3
+                   AND (settled_second IS NOT ?3 OR settled_read_at IS NULL
+                        OR settled_read_at < ?4)",
+            )?
+            .execute(params![
+                org_id,
+                cursor_key,
+                settled.second.to_string(),
+                settled.read_from.to_string()
+            ])?;
+        Ok(())
+    }
+
+    /// See [`crate::store::Store::finish_verify`].
+    pub fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for key in resource.cursor_keys() {
+            set_route_state(
+                &tx,
+                "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+                org_id,
+                key,
+                started_at,
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 
