@@ -215,7 +215,7 @@ fn changes_while_verify_runs_never_get_a_live_row_marked() {
             }
             let n = info.request_number;
             w.apply_random_changes(&hook_key, 4, n).unwrap();
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 let ids = w.ids(&hook_key, "patients");
                 let id = ids[(n as usize * 7919) % ids.len()].clone();
                 w.hard_delete(&hook_key, "patients", &id).unwrap();
