@@ -37,6 +37,9 @@ _routiq__sync() {
             routiq__sync,sync)
                 cmd="routiq__sync__subcmd__sync"
                 ;;
+            routiq__sync,verify)
+                cmd="routiq__sync__subcmd__verify"
+                ;;
             routiq__sync__subcmd__help,check)
                 cmd="routiq__sync__subcmd__help__subcmd__check"
                 ;;
@@ -58,6 +61,9 @@ _routiq__sync() {
             routiq__sync__subcmd__help,sync)
                 cmd="routiq__sync__subcmd__help__subcmd__sync"
                 ;;
+            routiq__sync__subcmd__help,verify)
+                cmd="routiq__sync__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +71,7 @@ _routiq__sync() {
 
     case "${cmd}" in
         routiq__sync)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version sync full status check demo completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version sync full verify status check demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +221,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help)
-            opts="sync full status check demo completions help"
+            opts="sync full verify status check demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +332,20 @@ _routiq__sync() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        routiq__subcmd__sync__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         routiq__subcmd__sync__subcmd__status)
             opts="-c -v -q -h -V --org --json --max-age --config --verbose --quiet --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -358,6 +378,44 @@ _routiq__sync() {
             ;;
         routiq__subcmd__sync__subcmd__sync)
             opts="-j -c -v -q -h -V --all --org --resource --jobs --force --config --verbose --quiet --no-progress --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__verify)
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --config --verbose --quiet --no-progress --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

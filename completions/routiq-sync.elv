@@ -31,6 +31,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --version 'Print version'
             cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
             cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
             cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
@@ -57,6 +58,24 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --version 'Print version'
         }
         &'routiq-sync;full'= {
+            cand --org 'Only these org ids (repeat or separate with spaces)'
+            cand --resource 'Only these resources (default: each org''s configured resources)'
+            cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --all 'Every org in the config'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;verify'= {
             cand --org 'Only these org ids (repeat or separate with spaces)'
             cand --resource 'Only these resources (default: each org''s configured resources)'
             cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
@@ -138,6 +157,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;help'= {
             cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
             cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
             cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
@@ -147,6 +167,8 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;help;sync'= {
         }
         &'routiq-sync;help;full'= {
+        }
+        &'routiq-sync;help;verify'= {
         }
         &'routiq-sync;help;status'= {
         }

@@ -32,6 +32,7 @@ complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -s h -l help -d 'P
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "sync" -d 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "full" -d 'Full sync of the selected orgs now, reconciling records deleted upstream'
+complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "verify" -d 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
@@ -72,6 +73,23 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s q -l qu
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s V -l version -d 'Print version'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l org -d 'Only these org ids (repeat or separate with spaces)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l resource -d 'Only these resources (default: each org\'s configured resources)' -r -f -a "patients\t''
+appointments\t''
+appointment_types\t''
+practitioners\t''
+businesses\t''
+group_appointments\t''
+attendees\t''
+invoices\t''"
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l all -d 'Every org in the config'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l org -d 'Only these org ids' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l max-age -d 'Also count an org as unhealthy when its last success is older than this (e.g. 6h)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
@@ -105,10 +123,11 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s 
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "sync" -d 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "full" -d 'Full sync of the selected orgs now, reconciling records deleted upstream'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full status check demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "sync" -d 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "full" -d 'Full sync of the selected orgs now, reconciling records deleted upstream'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "verify" -d 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
