@@ -278,7 +278,11 @@ fn crontab_example_is_valid_and_schedules_what_it_says() {
     let (verify, cmd) = find("verify --all");
     assert_eq!((&verify[0], &verify[1]), (&set(&[0]), &set(&[2])), "02:00");
     assert_eq!(verify[2].len(), 31);
-    assert_eq!(verify[4], set(&[1, 2, 3, 4, 5, 6]), "every night but Sunday");
+    assert_eq!(
+        verify[4],
+        set(&[1, 2, 3, 4, 5, 6]),
+        "every night but Sunday"
+    );
     assert!(
         cmd.contains(">> /var/log/") && cmd.ends_with("2>&1"),
         "{cmd}"
