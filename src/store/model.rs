@@ -44,7 +44,7 @@ pub struct SettledSecond {
 /// An unfinished full walk, which a later run can resume instead of starting over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FullWalkState {
-    /// The run that started the walk; rows it saw carry this id in `seen_full_run`.
+    /// The run that started the walk; the ids it saw are kept under this id.
     pub run_id: i64,
     pub started_at: Timestamp,
     /// The newest `updated_at` the walk has committed, if any page was.

@@ -1,5 +1,7 @@
 //! Writing pages of records: upsert, cursor advance and full-sync reconciliation.
 
+use std::collections::HashSet;
+
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::SqliteStore;
@@ -55,18 +57,40 @@ impl SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let marked = tx.execute(
-            &format!(
-                "UPDATE {} SET deleted_upstream_at = ?3
-                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL
+        let seen = seen_ids(&tx, org_id, resource, run_id)?;
+        // Rows marked in `seen_full_run` by this walk were seen too (a walk begun by an
+        // older routiq-sync and finished by this one).
+        let unseen: Vec<String> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL
                    AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
                 spec.name
-            ),
-            params![org_id, run_id, now.to_string()],
-        )?;
+            ))?;
+            let ids = stmt.query_map(params![org_id, run_id], |r| r.get::<_, String>(0))?;
+            let mut unseen = Vec::new();
+            for id in ids {
+                let id = id?;
+                if !seen.contains(&id) {
+                    unseen.push(id);
+                }
+            }
+            unseen
+        };
+        let mut marked = 0;
+        {
+            let mut mark = tx.prepare_cached(&format!(
+                "UPDATE {} SET deleted_upstream_at = ?3 WHERE org_id = ?1 AND id = ?2",
+                spec.name
+            ))?;
+            let now = now.to_string();
+            for id in &unseen {
+                marked += mark.execute(params![org_id, id, now])? as u64;
+            }
+        }
+        forget_seen(&tx, org_id, resource)?;
         SqliteStore::end_full(&tx, org_id, resource, started_at)?;
         tx.commit()?;
-        Ok(marked as u64)
+        Ok(marked)
     }
 
     /// See [`crate::store::Store::write_rows`].
@@ -157,7 +181,8 @@ impl SqliteStore {
     }
 }
 
-/// Upserts `records` inside `tx`; unchanged rows seen by a full walk get its mark.
+/// Upserts `records` inside `tx`. Rows seen by the full walk `full_run` are recorded
+/// in `full_seen` (one row for the page): unchanged rows are not written at all.
 fn upsert_rows(
     tx: &rusqlite::Transaction<'_>,
     org_id: &str,
@@ -169,10 +194,8 @@ fn upsert_rows(
     let spec = table(resource);
     let mut result = PageWrite::default();
     let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
-    let mut mark_seen = tx.prepare_cached(&format!(
-        "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
-        spec.name
-    ))?;
+    // `seen_full_run` is only read for walks begun before `full_seen` existed.
+    let no_run: Option<i64> = None;
     let synced = synced_at.to_string();
     for rec in records {
         let created = rec.created_at.map(|t| t.to_string());
@@ -180,18 +203,53 @@ fn upsert_rows(
         let archived = rec.archived_at.map(|t| t.to_string());
         // Borrowed, not copied: raw_json is most of a row's bytes.
         let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &full_run];
+        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &no_run];
         let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
         let values = head.into_iter().chain(columns).chain(tail);
         if upsert.execute(params_from_iter(values))? > 0 {
             result.written += 1;
             result.archived += u64::from(rec.hidden);
-        } else if let Some(run) = full_run {
-            // Unchanged row: still seen by this full walk.
-            mark_seen.execute(params![org_id, rec.id, run])?;
         }
     }
+    if let (Some(run), false) = (full_run, records.is_empty()) {
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        tx.prepare_cached(
+            "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![org_id, resource.name(), run, ids.join(",")])?;
+    }
     Ok(result)
+}
+
+/// Drops the seen ids of every full walk of `resource` (one ended, or a new one begins).
+pub(super) fn forget_seen(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM full_seen WHERE org_id = ?1 AND resource = ?2")?
+        .execute(params![org_id, resource.name()])?;
+    Ok(())
+}
+
+/// The ids the full walk `run_id` of `resource` has recorded as seen.
+fn seen_ids(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+    run_id: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT ids FROM full_seen WHERE org_id = ?1 AND resource = ?2 AND run_id = ?3",
+    )?;
+    let mut seen = HashSet::new();
+    let pages = stmt.query_map(params![org_id, resource.name(), run_id], |r| {
+        r.get::<_, String>(0)
+    })?;
+    for page in pages {
+        seen.extend(page?.split(',').map(str::to_string));
+    }
+    Ok(seen)
 }
 
 #[cfg(test)]
@@ -240,5 +298,63 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("patients_not_deleted"), "{plan}");
+    }
+
+    #[test]
+    fn a_full_walk_over_unchanged_rows_writes_one_narrow_row_per_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        let rows: Vec<Record> = (1..=6).map(|i| rec(&i.to_string(), 10 * i)).collect();
+        store
+            .begin_full("org_1", Resource::Patients, 1, now)
+            .unwrap();
+        for page in rows.chunks(3) {
+            store
+                .write_page("org_1", Resource::Patients, page, Some(1), now)
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .finish_full("org_1", Resource::Patients, 1, now, now)
+                .unwrap(),
+            0
+        );
+        // The second walk: two pages, nothing changed, one row gone upstream.
+        store
+            .begin_full("org_1", Resource::Patients, 2, now)
+            .unwrap();
+        let before = store.connection().total_changes();
+        for page in [&rows[0..3], &rows[3..5]] {
+            let w = store
+                .write_page("org_1", Resource::Patients, page, Some(2), now)
+                .unwrap();
+            assert_eq!(w.written, 0);
+        }
+        assert_eq!(
+            store.connection().total_changes() - before,
+            2 + 2,
+            "per page: one full_seen row and the sync_state position, no record row"
+        );
+        assert_eq!(
+            store
+                .finish_full("org_1", Resource::Patients, 2, now, now)
+                .unwrap(),
+            1
+        );
+        let gone: String = store
+            .connection()
+            .query_row(
+                "SELECT id FROM patients WHERE deleted_upstream_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, "6");
+        let left: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM full_seen", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "the walk's end forgets what it saw");
     }
 }

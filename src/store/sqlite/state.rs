@@ -85,6 +85,7 @@ impl SqliteStore {
             )?
             .execute(params![org_id, key, run_id, started_at.to_string()])?;
         }
+        super::records::forget_seen(&tx, org_id, resource)?;
         tx.commit()?;
         Ok(())
     }
