@@ -10,8 +10,10 @@
 //! and peak RSS are its own. Both binaries are built in release mode first.
 //! Scenarios: a. full sync of 20k and 200k records; b. incremental sync after 20 + 20
 //! changes; c. 50 orgs with 150 ms latency, `--jobs 1` vs `--jobs 8`; d. full sync
-//! under a 200/min rate limit; e. `status --json` on 1,000,000 rows. `--quick` shrinks
-//! every scenario (about a minute in all). See docs/performance.md.
+//! under a 200/min rate limit; e. `status --json` on 1,000,000 rows; f. bytes written by
+//! a first full sync, a second one over unchanged data and a verify (`wchar`); g. the
+//! requests of a verify that finds 3 hard deletes against a full walk. `--quick`
+//! shrinks every scenario (about a minute in all). See docs/performance.md.
 
 #[path = "bench/child.rs"]
 mod child;
@@ -33,7 +35,7 @@ use scenarios::{Bins, Sizes};
 use table::Table;
 
 const USAGE: &str =
-    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e ...]
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g ...]
   --quick        smaller sizes (about a minute in all)
   --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
 
@@ -98,7 +100,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            s if s.len() == 1 && "abcde".contains(s) => which.extend(s.chars()),
+            s if s.len() == 1 && "abcdefg".contains(s) => which.extend(s.chars()),
             other => {
                 eprintln!("bench: unknown argument `{other}`\n{USAGE}");
                 return ExitCode::from(2);
@@ -106,7 +108,7 @@ fn main() -> ExitCode {
         }
     }
     if which.is_empty() {
-        which = "abcde".chars().collect();
+        which = "abcdefg".chars().collect();
     }
     let mut bins = match build_binaries() {
         Ok(b) => b,

@@ -60,3 +60,18 @@ fn rate_limited_scenario_runs() {
 fn status_scenario_runs() {
     assert!(run('e').find("e.", "latency").is_some());
 }
+
+#[test]
+fn bytes_written_scenario_runs() {
+    let table = run('f');
+    assert!(table.find("f.", "second full, unchanged data").is_some());
+}
+
+#[test]
+fn verify_scenario_finds_the_deletes_in_a_few_requests() {
+    let table = run('g');
+    let row = table
+        .find("g.", "verify, nothing differs")
+        .unwrap_or_else(|| panic!("a request count\n{}", table.render()));
+    assert_eq!(row.value, "2", "{}", table.render());
+}

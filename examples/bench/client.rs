@@ -90,6 +90,11 @@ impl ClientEnv {
     }
 
     /// Rows of both tables matching the SQL condition `cond`.
+    pub fn count_rows_where(&self, cond: &str) -> Result<u64, String> {
+        self.count_rows(cond)
+    }
+
+    /// Rows of both tables matching the SQL condition `cond`.
     fn count_rows(&self, cond: &str) -> Result<u64, String> {
         let conn = rusqlite::Connection::open(self.db_path()).map_err(|e| e.to_string())?;
         let mut total = 0;
