@@ -7,23 +7,27 @@ use std::sync::mpsc::sync_channel;
 
 use crate::cliniko::{ApiError, Client, PageSource, WalkPage};
 
-/// Walks `walk` to its end one page ahead of `each`, which is called on the caller's
-/// thread with every page in order, or with the error that ended the walk (after which
-/// it is not called again). `each` returns `Ok(false)` to stop early; an `Err` from it
-/// stops the walk and is returned. Returns the walk, to ask whether it completed.
+/// Pages fetched ahead of the writer at most (one more is being fetched).
+pub const AHEAD: usize = 10;
+
+/// Walks `walk` to its end ahead of `each`, which is called on the caller's thread with
+/// every page in order, or with the error that ended the walk (after which it is not
+/// called again), and whether another page is already waiting (the writer may then
+/// hold this one back to commit several together). `each` returns `Ok(false)` to stop
+/// early; an `Err` from it stops the walk and is returned. Returns the walk, to ask
+/// whether it completed.
 ///
 /// The helper checks `cancel` before each request and then reports
-/// [`ApiError::Interrupted`]. At most two pages wait in memory (one queued, one being
-/// fetched), so memory stays flat. A page fetched but not yet handed to `each` when
-/// it stops is dropped (at most one request wasted).
+/// [`ApiError::Interrupted`]. At most [`AHEAD`] pages wait in memory, so memory stays
+/// flat. Pages fetched but not yet handed to `each` when it stops are dropped.
 pub fn walk_pages<W: PageSource + Send, E>(
     walk: W,
     client: &Client,
     cancel: &AtomicBool,
-    mut each: impl FnMut(Result<WalkPage, ApiError>) -> Result<bool, E>,
+    mut each: impl FnMut(Result<WalkPage, ApiError>, bool) -> Result<bool, E>,
 ) -> Result<W, E> {
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel(1);
+        let (tx, rx) = sync_channel(AHEAD - 1);
         let fetcher = scope.spawn(move || {
             let mut walk = walk;
             while !walk.is_complete() {
@@ -40,11 +44,21 @@ pub fn walk_pages<W: PageSource + Send, E>(
             walk
         });
         let mut result = Ok(());
-        for item in &rx {
+        let mut queued = None;
+        loop {
+            let item = match queued.take() {
+                Some(item) => item,
+                None => match rx.recv() {
+                    Ok(item) => item,
+                    Err(_) => break,
+                },
+            };
+            queued = rx.try_recv().ok();
+            let waiting = matches!(queued, Some(Ok(Some(_))));
             let step = match item {
                 Ok(None) => break,
-                Ok(Some(page)) => each(Ok(page)),
-                Err(e) => each(Err(e)).map(|_| false),
+                Ok(Some(page)) => each(Ok(page), waiting),
+                Err(e) => each(Err(e), false).map(|_| false),
             };
             match step {
                 Ok(true) => {}
@@ -101,7 +115,7 @@ mod tests {
         let c = client(&fake, &orgs[0].1);
         let cancel = AtomicBool::new(false);
         let mut seen = 0;
-        let w = walk_pages(walk(), &c, &cancel, |p| -> Result<bool, ()> {
+        let w = walk_pages(walk(), &c, &cancel, |p, _| -> Result<bool, ()> {
             seen += p.unwrap().new_records;
             Ok(true)
         })
@@ -110,7 +124,7 @@ mod tests {
         assert_eq!(seen, 45);
 
         let mut pages = 0;
-        let w = walk_pages(walk(), &c, &cancel, |_| -> Result<bool, ()> {
+        let w = walk_pages(walk(), &c, &cancel, |_, _| -> Result<bool, ()> {
             pages += 1;
             Ok(pages < 2)
         })
@@ -118,7 +132,7 @@ mod tests {
         assert_eq!(pages, 2);
         assert!(!w.is_complete());
         assert_eq!(
-            walk_pages(walk(), &c, &cancel, |_| Err::<bool, _>("disk full")).unwrap_err(),
+            walk_pages(walk(), &c, &cancel, |_, _| Err::<bool, _>("disk full")).unwrap_err(),
             "disk full"
         );
     }
@@ -130,7 +144,7 @@ mod tests {
         let c = client(&fake, &orgs[0].1);
         let cancel = AtomicBool::new(true);
         let mut got = Vec::new();
-        walk_pages(walk(), &c, &cancel, |p| -> Result<bool, ()> {
+        walk_pages(walk(), &c, &cancel, |p, _| -> Result<bool, ()> {
             got.push(p.map(|_| ()));
             Ok(true)
         })

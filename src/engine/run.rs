@@ -8,7 +8,7 @@ use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org
 use super::prefetch;
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress, verify};
-use crate::cliniko::{ApiError, Client, ResourceWalk};
+use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
@@ -288,41 +288,44 @@ fn walk_resource(
         plan.window,
     );
     let mut stop = None;
-    // The next page is fetched and parsed while this one is written (two cores).
-    let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page| {
-        match page {
-            Ok(page) => {
-                let written = store.write_route_page(
-                    org,
-                    resource,
-                    page.cursor_key,
-                    &page.records,
-                    full.map(|(id, _)| id),
-                    ctx.clock.now(),
-                )?;
-                if let Some(s) = page.settled {
-                    store.record_settled(
-                        org,
-                        page.cursor_key,
-                        SettledSecond {
-                            second: s.second,
-                            read_from: s.read_from,
-                        },
+    let mut batch = Batch::default();
+    // Later pages are fetched and parsed while earlier ones are written (two cores).
+    // Pages that arrive faster than they are written commit together, up to a limit.
+    let walk =
+        prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page, waiting| {
+            match page {
+                Ok(page) => {
+                    if batch.pages.is_empty() {
+                        batch.since = ctx.clock.monotonic();
+                    }
+                    batch.pages.push(page);
+                    let old = ctx.clock.monotonic().saturating_sub(batch.since) >= BATCH_AGE;
+                    if !waiting || batch.pages.len() >= BATCH_PAGES || old {
+                        batch.flush(
+                            ctx,
+                            store,
+                            resource,
+                            full,
+                            &mut counts,
+                            named.as_deref_mut(),
+                        )?;
+                    }
+                }
+                Err(e) => {
+                    batch.flush(
+                        ctx,
+                        store,
+                        resource,
+                        full,
+                        &mut counts,
+                        named.as_deref_mut(),
                     )?;
+                    stop = Some(classify(ctx, resource, e));
                 }
-                if let Some(named) = named.as_deref_mut() {
-                    collect_references(resource, &page.records, named);
-                }
-                counts.fetched += page.new_records;
-                counts.written += written.written;
-                counts.archived += written.archived;
-                ctx.progress
-                    .page_written(org, resource, counts.fetched, page.total_entries);
             }
-            Err(e) => stop = Some(classify(ctx, resource, e)),
-        }
-        Ok(stop.is_none())
-    })?;
+            Ok(stop.is_none())
+        })?;
+    batch.flush(ctx, store, resource, full, &mut counts, named)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
     }
@@ -333,6 +336,70 @@ fn walk_resource(
     }
     counts.api_calls = ctx.client.calls() - calls_before;
     Ok((counts, stop))
+}
+
+/// Pages committed in one transaction at most, and the longest a page waits for others.
+const BATCH_PAGES: usize = prefetch::AHEAD;
+const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pages received but not yet written.
+#[derive(Default)]
+struct Batch {
+    pages: Vec<WalkPage>,
+    /// When the first of them arrived (monotonic).
+    since: std::time::Duration,
+}
+
+impl Batch {
+    /// Writes the held pages in one transaction, then records what they settled and
+    /// the reference ids they name, and reports progress.
+    fn flush(
+        &mut self,
+        ctx: &OrgContext<'_>,
+        store: &mut dyn Store,
+        resource: Resource,
+        full: Option<(i64, crate::timestamp::Timestamp)>,
+        counts: &mut ResourceCounts,
+        mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
+    ) -> Result<(), StoreError> {
+        if self.pages.is_empty() {
+            return Ok(());
+        }
+        let org = ctx.org_id;
+        let pages: Vec<(&str, &[Record])> = self
+            .pages
+            .iter()
+            .map(|p| (p.cursor_key, p.records.as_slice()))
+            .collect();
+        let written = store.write_route_pages(
+            org,
+            resource,
+            &pages,
+            full.map(|(id, _)| id),
+            ctx.clock.now(),
+        )?;
+        counts.written += written.written;
+        counts.archived += written.archived;
+        for page in self.pages.drain(..) {
+            if let Some(s) = page.settled {
+                store.record_settled(
+                    org,
+                    page.cursor_key,
+                    SettledSecond {
+                        second: s.second,
+                        read_from: s.read_from,
+                    },
+                )?;
+            }
+            if let Some(named) = named.as_deref_mut() {
+                collect_references(resource, &page.records, named);
+            }
+            counts.fetched += page.new_records;
+            ctx.progress
+                .page_written(org, resource, counts.fetched, page.total_entries);
+        }
+        Ok(())
+    }
 }
 
 /// Adds the reference ids (`practitioner_id`, ...) that `records` of `resource` name.

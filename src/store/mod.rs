@@ -133,6 +133,28 @@ pub trait Store: Send {
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError>;
 
+    /// Several pages (`(cursor_key, records)`, in walk order) as by
+    /// [`Store::write_route_page`], in one transaction when the backend can: each page's
+    /// cursor moves with its rows, and a crash keeps all of them or none. The default
+    /// writes them one transaction each.
+    fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let mut total = PageWrite::default();
+        for (cursor_key, records) in pages {
+            let w =
+                self.write_route_page(org_id, resource, cursor_key, records, full_run, synced_at)?;
+            total.written += w.written;
+            total.archived += w.archived;
+        }
+        Ok(total)
+    }
+
     /// [`Store::write_route_page`] for a page of the resource's main route.
     fn write_page(
         &mut self,

@@ -180,6 +180,17 @@ impl Store for SqliteStore {
         )
     }
 
+    fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        SqliteStore::write_route_pages(self, org_id, resource, pages, full_run, synced_at)
+    }
+
     fn finish_full(
         &mut self,
         org_id: &str,

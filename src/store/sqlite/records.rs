@@ -26,14 +26,38 @@ impl SqliteStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
+        self.write_route_pages(
+            org_id,
+            resource,
+            &[(cursor_key, records)],
+            full_run,
+            synced_at,
+        )
+    }
+
+    /// See [`crate::store::Store::write_route_pages`]: one transaction for all of them
+    /// (fewer commits write each dirty index page to the WAL fewer times).
+    pub fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let result = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
-        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-            SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
-            if full_run.is_some() {
-                SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
+        let mut result = PageWrite::default();
+        for (cursor_key, records) in pages {
+            let w = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
+            result.written += w.written;
+            result.archived += w.archived;
+            if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+                SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
+                if full_run.is_some() {
+                    SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
+                }
             }
         }
         tx.commit()?;
