@@ -34,6 +34,20 @@ fn marked(env: &TestEnv, org: &str, table: &str) -> BTreeSet<String> {
         .unwrap()
 }
 
+/// Hard-deletes the patients at positions `at` (in id order) of `org` upstream.
+fn delete_patients(env: &TestEnv, org: &str, at: &[usize]) -> BTreeSet<String> {
+    let key = env.key(org);
+    env.fake.with_world(|w| {
+        let ids = w.ids(&key, "patients");
+        at.iter()
+            .map(|&i| {
+                w.hard_delete(&key, "patients", &ids[i]).unwrap();
+                ids[i].clone()
+            })
+            .collect()
+    })
+}
+
 /// The newest run's mode and status.
 fn last_run(env: &TestEnv, org: &str) -> (String, String) {
     env.db()
@@ -85,16 +99,7 @@ fn three_hard_deletes_among_5000_rows_are_found_with_few_requests() {
     env.run(&["sync", "--all"]).expect_code(0);
     let full_walk = requests_to(&env, "org_1", "/v1/patients");
     let key = env.key("org_1");
-    let gone: BTreeSet<String> = env.fake.with_world(|w| {
-        let ids = w.ids(&key, "patients");
-        [17, 2500, 4990]
-            .iter()
-            .map(|&i| {
-                w.hard_delete(&key, "patients", &ids[i]).unwrap();
-                ids[i].clone()
-            })
-            .collect()
-    });
+    let gone = delete_patients(&env, "org_1", &[17, 2500, 4990]);
     env.fake.reset_stats();
     let run = env.run(&["verify", "--all"]);
     run.expect_code(0);
@@ -193,16 +198,7 @@ fn changes_while_verify_runs_never_get_a_live_row_marked() {
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // Some rows are gone upstream before the check.
-    let before: Vec<String> = env.fake.with_world(|w| {
-        let ids = w.ids(&key, "patients");
-        [5, 1500, 2990]
-            .iter()
-            .map(|&i| {
-                w.hard_delete(&key, "patients", &ids[i]).unwrap();
-                ids[i].clone()
-            })
-            .collect()
-    });
+    let before = delete_patients(&env, "org_1", &[5, 1500, 2990]);
     deleted.lock().unwrap().extend(before);
     // Every request of the check meets new patients, edits, an archive, a cancellation,
     // a new appointment, and (every third request) a hard delete.

@@ -293,35 +293,24 @@ fn walk_resource(
     // Pages that arrive faster than they are written commit together, up to a limit.
     let walk =
         prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page, waiting| {
-            match page {
+            let flush = match page {
                 Ok(page) => {
                     if batch.pages.is_empty() {
                         batch.since = ctx.clock.monotonic();
                     }
                     batch.pages.push(page);
                     let old = ctx.clock.monotonic().saturating_sub(batch.since) >= BATCH_AGE;
-                    if !waiting || batch.pages.len() >= BATCH_PAGES || old {
-                        batch.flush(
-                            ctx,
-                            store,
-                            resource,
-                            full,
-                            &mut counts,
-                            named.as_deref_mut(),
-                        )?;
-                    }
+                    !waiting || batch.pages.len() >= BATCH_PAGES || old
                 }
+                // The pages before the failure are good: they commit.
                 Err(e) => {
-                    batch.flush(
-                        ctx,
-                        store,
-                        resource,
-                        full,
-                        &mut counts,
-                        named.as_deref_mut(),
-                    )?;
                     stop = Some(classify(ctx, resource, e));
+                    true
                 }
+            };
+            if flush {
+                let named = named.as_deref_mut();
+                batch.flush(ctx, store, resource, full, &mut counts, named)?;
             }
             Ok(stop.is_none())
         })?;

@@ -160,19 +160,13 @@ impl SqliteStore {
         cursor_key: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        set_route_state(
-            &tx,
+        self.set_routes_state(
             "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
             org_id,
-            cursor_key,
+            &[cursor_key],
             at,
-        )?;
-        tx.commit()?;
-        Ok(())
+        )
     }
 
     /// See [`crate::store::Store::record_settled`].
@@ -206,18 +200,28 @@ impl SqliteStore {
         resource: Resource,
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
+        self.set_routes_state(
+            "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            org_id,
+            resource.cursor_keys(),
+            started_at,
+        )
+    }
+
+    /// Runs one `sync_state` statement for each of `keys`, in one transaction.
+    fn set_routes_state(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        keys: &[&str],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for key in resource.cursor_keys() {
-            set_route_state(
-                &tx,
-                "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
-                org_id,
-                key,
-                started_at,
-            )?;
+        for key in keys {
+            set_route_state(&tx, sql, org_id, key, at)?;
         }
         tx.commit()?;
         Ok(())
