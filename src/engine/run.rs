@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
-use super::prefetch;
+use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
 use super::{Clock, Progress, verify};
 use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
@@ -291,29 +291,32 @@ fn walk_resource(
     let mut batch = Batch::default();
     // Later pages are fetched and parsed while earlier ones are written (two cores).
     // Pages that arrive faster than they are written commit together, up to a limit.
-    let walk =
-        prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page, waiting| {
-            let flush = match page {
-                Ok(page) => {
-                    if batch.pages.is_empty() {
-                        batch.since = ctx.clock.monotonic();
-                    }
-                    batch.pages.push(page);
-                    let old = ctx.clock.monotonic().saturating_sub(batch.since) >= BATCH_AGE;
-                    !waiting || batch.pages.len() >= BATCH_PAGES || old
+    let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |event| {
+        let flow = match event {
+            Some(Ok(page)) => {
+                if batch.pages.is_empty() {
+                    batch.since = ctx.clock.monotonic();
                 }
-                // The pages before the failure are good: they commit.
-                Err(e) => {
-                    stop = Some(classify(ctx, resource, e));
-                    true
+                batch.pages.push(page);
+                let age = ctx.clock.monotonic().saturating_sub(batch.since);
+                if age < BATCH_AGE && batch.pages.len() < BATCH_PAGES {
+                    // Hold it: more may come within the batch's second.
+                    return Ok(Flow::Within(BATCH_AGE - age));
                 }
-            };
-            if flush {
-                let named = named.as_deref_mut();
-                batch.flush(ctx, store, resource, full, &mut counts, named)?;
+                Flow::Next
             }
-            Ok(stop.is_none())
-        })?;
+            // The pages before the failure are good: they commit.
+            Some(Err(e)) => {
+                stop = Some(classify(ctx, resource, e));
+                Flow::Stop
+            }
+            // Nothing more came within the batch's second (a slow or paced walk).
+            None => Flow::Next,
+        };
+        let named = named.as_deref_mut();
+        batch.flush(ctx, store, resource, full, &mut counts, named)?;
+        Ok(flow)
+    })?;
     batch.flush(ctx, store, resource, full, &mut counts, named)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
@@ -327,8 +330,10 @@ fn walk_resource(
     Ok((counts, stop))
 }
 
-/// Pages committed in one transaction at most, and the longest a page waits for others.
-const BATCH_PAGES: usize = prefetch::AHEAD;
+/// Pages committed in one transaction at most, and the longest a page waits for others:
+/// pages arriving faster than one a second commit together; a slower (paced, rate
+/// limited) walk still commits every page within a second of receiving it.
+const BATCH_PAGES: usize = 20;
 const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pages received but not yet written.
