@@ -100,7 +100,8 @@ impl OrgGuard {
 
 /// One connection to the store. Every backend keeps the same guarantees: a page's rows
 /// and its cursor commit together, cursors never move back, and rows are marked deleted
-/// upstream only after a complete full walk.
+/// upstream only after a complete full walk, or by a verify that listed their id range
+/// completely (twice) without them.
 pub trait Store: Send {
     /// Takes `org_id`'s lock without waiting; `None` when another run holds it.
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError>;
