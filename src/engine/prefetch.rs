@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::cliniko::{ApiError, Client, PageSource, WalkPage};
 
 /// Pages fetched ahead of the writer at most (one more is being fetched).
-pub const AHEAD: usize = 10;
+pub const AHEAD: usize = 3;
 
 /// What the caller of [`walk_pages`] wants after each call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -333,7 +333,7 @@ fn walk_resource(
 /// Pages committed in one transaction at most, and the longest a page waits for others:
 /// pages arriving faster than one a second commit together; a slower (paced, rate
 /// limited) walk still commits every page within a second of receiving it.
-const BATCH_PAGES: usize = 20;
+const BATCH_PAGES: usize = 10;
 const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pages received but not yet written.
