@@ -25,6 +25,9 @@ _routiq__sync() {
             routiq__sync,demo)
                 cmd="routiq__sync__subcmd__demo"
                 ;;
+            routiq__sync,forget)
+                cmd="routiq__sync__subcmd__forget"
+                ;;
             routiq__sync,full)
                 cmd="routiq__sync__subcmd__full"
                 ;;
@@ -49,6 +52,9 @@ _routiq__sync() {
             routiq__sync__subcmd__help,demo)
                 cmd="routiq__sync__subcmd__help__subcmd__demo"
                 ;;
+            routiq__sync__subcmd__help,forget)
+                cmd="routiq__sync__subcmd__help__subcmd__forget"
+                ;;
             routiq__sync__subcmd__help,full)
                 cmd="routiq__sync__subcmd__help__subcmd__full"
                 ;;
@@ -71,7 +77,7 @@ _routiq__sync() {
 
     case "${cmd}" in
         routiq__sync)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version sync full verify status check demo completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version sync full verify status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,6 +91,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -93,7 +103,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__check)
-            opts="-c -v -q -h -V --org --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --org --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +121,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -119,7 +133,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__completions)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --help --version bash zsh fish elvish powershell"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version bash zsh fish elvish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,6 +147,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -141,7 +159,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__demo)
-            opts="-c -v -q -h -V --orgs --patients --appointments-per-patient --changes --dir --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --orgs --patients --appointments-per-patient --changes --dir --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,6 +193,40 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__forget)
+            opts="-c -v -q -h -V --org --yes --config --verbose --quiet --no-progress --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -183,7 +235,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__full)
-            opts="-j -c -v -q -h -V --all --org --resource --jobs --config --verbose --quiet --no-progress --help --version"
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,12 +257,20 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -c)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -221,7 +281,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help)
-            opts="sync full verify status check demo completions help"
+            opts="sync full verify status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,6 +323,20 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__help__subcmd__forget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -347,7 +421,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__status)
-            opts="-c -v -q -h -V --org --json --max-age --config --verbose --quiet --no-progress --help --version"
+            opts="-c -v -q -h -V --org --json --format --max-age --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,6 +429,10 @@ _routiq__sync() {
             case "${prev}" in
                 --org)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json openmetrics" -- "${cur}"))
                     return 0
                     ;;
                 --max-age)
@@ -369,6 +447,10 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -377,7 +459,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__sync)
-            opts="-j -c -v -q -h -V --all --org --resource --jobs --force --config --verbose --quiet --no-progress --help --version"
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --force --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,12 +481,20 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -c)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -415,7 +505,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__verify)
-            opts="-j -c -v -q -h -V --all --org --resource --jobs --config --verbose --quiet --no-progress --help --version"
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,12 +527,20 @@ _routiq__sync() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -c)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -20,6 +20,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync'= {
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand -q 'Less log output (-q warnings only, -qq errors only)'
@@ -34,6 +35,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
+            cand forget 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
             cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -43,8 +45,10 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --resource 'Only these resources (default: each org''s configured resources)'
             cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
             cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --max-run-time 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand --all 'Every org in the config'
             cand --force 'Sync even if the org was synced less than `min_interval` ago'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
@@ -62,8 +66,10 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --resource 'Only these resources (default: each org''s configured resources)'
             cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
             cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --max-run-time 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand --all 'Every org in the config'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
@@ -80,8 +86,10 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --resource 'Only these resources (default: each org''s configured resources)'
             cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
             cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --max-run-time 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand --all 'Every org in the config'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
@@ -95,10 +103,12 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         }
         &'routiq-sync;status'= {
             cand --org 'Only these org ids'
+            cand --format 'table for people, json for scripts, openmetrics for Prometheus (textfile collector)'
             cand --max-age 'Also count an org as unhealthy when its last success is older than this (e.g. 6h)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
-            cand --json 'Print one JSON document instead of a table'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
+            cand --json 'Print one JSON document instead of a table (same as --format json)'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand -q 'Less log output (-q warnings only, -qq errors only)'
@@ -113,6 +123,23 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --org 'Only these org ids (default: every org)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;forget'= {
+            cand --org 'The org whose data goes (it need not be in the config any more)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
+            cand --yes 'Really delete; without it, print what would be deleted and exit 1'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand -q 'Less log output (-q warnings only, -qq errors only)'
@@ -131,6 +158,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --dir 'Keep the config and database in this folder (default: a temporary folder, removed after)'
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand -q 'Less log output (-q warnings only, -qq errors only)'
@@ -144,6 +172,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;completions'= {
             cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
             cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
             cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
             cand -q 'Less log output (-q warnings only, -qq errors only)'
@@ -160,6 +189,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
+            cand forget 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
             cand demo 'Run the real sync against a built-in fake Cliniko (no account needed)'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -173,6 +203,8 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;help;status'= {
         }
         &'routiq-sync;help;check'= {
+        }
+        &'routiq-sync;help;forget'= {
         }
         &'routiq-sync;help;demo'= {
         }

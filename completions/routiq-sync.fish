@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_routiq_sync_global_optspecs
-    string join \n c/config= v/verbose q/quiet no-progress h/help V/version
+    string join \n c/config= v/verbose q/quiet no-progress log-format= h/help V/version
 end
 
 function __fish_routiq_sync_needs_command
@@ -25,6 +25,8 @@ function __fish_routiq_sync_using_subcommand
 end
 
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
@@ -35,6 +37,7 @@ complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "full" -d 'F
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "verify" -d 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
+complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "forget" -d 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c routiq-sync -n "__fish_routiq_sync_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -48,7 +51,10 @@ group_appointments\t''
 attendees\t''
 invoices\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l all -d 'Every org in the config'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l force -d 'Sync even if the org was synced less than `min_interval` ago'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
@@ -66,7 +72,10 @@ group_appointments\t''
 attendees\t''
 invoices\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l all -d 'Every org in the config'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
@@ -83,7 +92,10 @@ group_appointments\t''
 attendees\t''
 invoices\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l all -d 'Every org in the config'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
@@ -91,9 +103,14 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l no-pr
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l org -d 'Only these org ids' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l format -d 'table for people, json for scripts, openmetrics for Prometheus (textfile collector)' -r -f -a "table\t''
+json\t''
+openmetrics\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l max-age -d 'Also count an org as unhealthy when its last success is older than this (e.g. 6h)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l json -d 'Print one JSON document instead of a table'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l json -d 'Print one JSON document instead of a table (same as --format json)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
@@ -101,33 +118,50 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s h -l 
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -l org -d 'Only these org ids (default: every org)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand check" -s V -l version -d 'Print version'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -l org -d 'The org whose data goes (it need not be in the config any more)' -r
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -l yes -d 'Really delete; without it, print what would be deleted and exit 1'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -s h -l help -d 'Print help'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand forget" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l orgs -d 'Number of fake clinic orgs' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l patients -d 'Patients per org' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l appointments-per-patient -d 'Appointments per patient' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l changes -d 'Upstream changes made between the full and the incremental run' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l dir -d 'Keep the config and database in this folder (default: a temporary folder, removed after)' -r -F
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -l log-format -d 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars' -r -f -a "text\t''
+json\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "sync" -d 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "full" -d 'Full sync of the selected orgs now, reconciling records deleted upstream'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "verify" -d 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "sync" -d 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "full" -d 'Full sync of the selected orgs now, reconciling records deleted upstream'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "verify" -d 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "status" -d 'Show each org\'s last run, cursors and totals; exit 1 if any org is unhealthy'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "check" -d 'Validate the config, show where each setting came from, and probe each org\'s API key'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "forget" -d 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "demo" -d 'Run the real sync against a built-in fake Cliniko (no account needed)'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand help; and not __fish_seen_subcommand_from sync full verify status check forget demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

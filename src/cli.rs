@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_progress: bool,
 
+    /// Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in
+    /// the config, then text); json writes one object per line and never shows progress bars
+    #[arg(long, global = true, value_name = "FORMAT", value_enum)]
+    pub log_format: Option<LogFormatArg>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -51,6 +56,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Validate the config, show where each setting came from, and probe each org's API key
     Check(CheckArgs),
+    /// Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go
+    Forget(ForgetArgs),
     /// Run the real sync against a built-in fake Cliniko (no account needed)
     Demo(DemoArgs),
     /// Print a shell completion script to stdout
@@ -69,7 +76,7 @@ pub struct OrgSelection {
     pub org: Vec<String>,
 }
 
-/// Options shared by `sync` and `full`.
+/// Options shared by `sync`, `full` and `verify`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -80,6 +87,10 @@ pub struct RunArgs {
     /// Sync up to N orgs at once (default: `jobs` from the config)
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
+    /// Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not
+    /// started by then are deferred to the next run (default: `max_run_time` from the config)
+    #[arg(long, value_name = "DURATION", value_parser = run_time_parser)]
+    pub max_run_time: Option<std::time::Duration>,
 }
 
 /// `sync` options.
@@ -105,12 +116,23 @@ pub struct StatusArgs {
     /// Only these org ids
     #[arg(long, value_name = "ID", num_args = 1..)]
     pub org: Vec<String>,
-    /// Print one JSON document instead of a table
-    #[arg(long)]
+    /// Print one JSON document instead of a table (same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// table for people, json for scripts, openmetrics for Prometheus (textfile collector)
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<StatusFormat>,
     /// Also count an org as unhealthy when its last success is older than this (e.g. 6h)
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
+}
+
+/// `status --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Openmetrics,
 }
 
 /// `check` options.
@@ -119,6 +141,17 @@ pub struct CheckArgs {
     /// Only these org ids (default: every org)
     #[arg(long, value_name = "ID", num_args = 1..)]
     pub org: Vec<String>,
+}
+
+/// `forget` options.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The org whose data goes (it need not be in the config any more)
+    #[arg(long, value_name = "ID")]
+    pub org: String,
+    /// Really delete; without it, print what would be deleted and exit 1
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `demo` options.
@@ -149,6 +182,13 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
 /// Shells we generate completions for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -162,19 +202,29 @@ pub enum Shell {
 /// The end of `--help` (and of the man page): exit codes and environment.
 const AFTER_LONG_HELP: &str = "\
 Exit codes:
-  0  sync/full/verify: every selected org synced or was skipped (synced recently, or locked by
-     another run); status/check: every selected org is healthy / passed
-  1  at least one org failed (the others still ran), is unhealthy, or failed its check
+  0  sync/full/verify: every selected org synced, was skipped (synced recently, or locked
+     by another run) or was deferred by max_run_time; status/check: every selected org is
+     healthy / passed; forget: deleted
+  1  at least one org failed (the others still ran), is unhealthy, or failed its check;
+     forget: nothing deleted (no --yes) or it failed
   2  usage or config error: nothing was run
 
 Environment:
-  ROUTIQ_SYNC_CONFIG  config file when --config is not given
-  RUST_LOG            log filter, overrides -v/-q (e.g. RUST_LOG=debug)
-  NO_COLOR            when set (and not empty), `status` never uses colours
+  ROUTIQ_SYNC_CONFIG      config file when --config is not given
+  ROUTIQ_SYNC_LOG_FORMAT  text or json, when --log-format is not given (over log_format)
+  RUST_LOG                log filter, overrides -v/-q (e.g. RUST_LOG=debug)
+  NO_COLOR                when set (and not empty), `status` never uses colours
   The API key variables named by `api_key_env` in the config.
 
 Config file search order: --config, $ROUTIQ_SYNC_CONFIG,
 $XDG_CONFIG_HOME/routiq-sync/config.toml (or ~/.config/...), /etc/routiq-sync/config.toml";
+
+fn run_time_parser(s: &str) -> Result<std::time::Duration, String> {
+    match crate::config::parse_duration(s)? {
+        d if d.is_zero() => Err("must be more than zero, e.g. 50m".to_string()),
+        d => Ok(d),
+    }
+}
 
 fn resource_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(Resource::ALL.map(Resource::name))

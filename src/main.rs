@@ -4,15 +4,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use routiq_sync::cli::{Cli, Command};
+use routiq_sync::cli::{Cli, Command, LogFormatArg};
 use routiq_sync::commands::{self, CommandError, Globals, sync::RunRequest};
 use routiq_sync::engine;
+use routiq_sync::logging::LogFormat;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    routiq_sync::logging::init(
+    let format = cli.log_format.map(|f| match f {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    if let Err(e) = routiq_sync::logging::init(
         i8::try_from(cli.verbose).unwrap_or(2) - i8::try_from(cli.quiet).unwrap_or(2),
-    );
+        format,
+    ) {
+        return report(&CommandError::Usage(e));
+    }
     install_signal_handlers();
     let globals = Globals {
         config: cli.config.clone(),
@@ -33,6 +41,7 @@ fn main() -> ExitCode {
         ),
         Command::Status(a) => commands::status::run(&globals, a),
         Command::Check(a) => commands::check::run(&globals, a),
+        Command::Forget(a) => commands::forget::run(&globals, a),
         Command::Demo(a) => commands::demo::run(&globals, a),
         Command::Completions(a) => Ok(commands::completions::run(a.shell)),
     };
@@ -44,8 +53,7 @@ fn main() -> ExitCode {
 
 /// Prints a command-stopping error and maps it to its exit code.
 fn report(e: &CommandError) -> ExitCode {
-    let text = routiq_sync::logging::scrub(&format!("{e:#}"));
-    eprintln!("routiq-sync: error: {text}");
+    routiq_sync::logging::print_error(&format!("{e:#}"));
     e.exit().into()
 }
 

@@ -172,9 +172,37 @@ fn a_database_that_is_not_ours_is_refused_untouched() {
 }
 
 #[test]
+fn a_database_path_that_cannot_hold_a_file_is_a_config_error() {
+    let env = TestEnv::new(1, 3, 0);
+    // A folder where the database file should be.
+    std::fs::create_dir(env.db_path()).unwrap();
+    for args in [&["sync", "--all"][..], &["status", "--json"][..]] {
+        let run = env.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&env.db_path().display().to_string()),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_no_panic(&run.stderr);
+    }
+    // A plain file where the database's folder should be.
+    let blocker = env.dir.path().join("blocker");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    let db = env.db_path().display().to_string();
+    let inside = blocker.join("routiq.db").display().to_string();
+    write_private(&env.config_path(), &config.replace(&db, &inside));
+    let run = env.run(&["sync", "--all"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("blocker"), "{}", run.stderr);
+    assert_eq!(env.requests("org_1"), 0, "no org ran");
+}
+
+#[test]
 fn documentation_examples_served_as_responses_never_panic() {
     let env = TestEnv::new(1, 5, 0);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/cliniko");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cliniko");
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .expect("fixtures")
         .filter_map(|e| e.ok())

@@ -3,19 +3,11 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::TestEnv;
 use routiq_sync::fake::FakeOptions;
-
-fn spawn(env: &TestEnv, args: &[&str]) -> Child {
-    env.command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn routiq-sync")
-}
 
 fn signal(child: &Child, sig: &str) {
     let ok = std::process::Command::new("kill")
@@ -58,7 +50,7 @@ fn sigkill_at_random_moments_never_corrupts_and_the_next_run_catches_up() {
         } else {
             &["sync", "--all", "--force"]
         };
-        let mut child = spawn(&env, args);
+        let mut child = env.spawn(args);
         std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
         if child.try_wait().expect("try_wait").is_none() {
             killed_mid_run += 1;
@@ -99,7 +91,7 @@ fn sigterm_stops_between_pages_and_is_recorded() {
         ..FakeOptions::default()
     };
     let env = TestEnv::with_options(1, 3000, 0, opts);
-    let child = spawn(&env, &["sync", "--all"]);
+    let child = env.spawn(&["sync", "--all"]);
     // Wait until the run has committed something, then look at status meanwhile.
     let started = Instant::now();
     while env
@@ -140,7 +132,7 @@ fn overlapping_runs_sync_each_org_once() {
     };
     let env = TestEnv::with_options(4, 300, 1, opts);
     let children: Vec<Child> = (0..3)
-        .map(|_| spawn(&env, &["sync", "--all", "--jobs", "2"]))
+        .map(|_| env.spawn(&["sync", "--all", "--jobs", "2"]))
         .collect();
     for child in children {
         let out = child.wait_with_output().expect("wait");
@@ -148,14 +140,8 @@ fn overlapping_runs_sync_each_org_once() {
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert!(!stderr.contains("database is locked"), "{stderr}");
     }
-    for (org, key) in &env.orgs {
-        // A walk starts with a query that has no updated_at filter: one per route.
-        let stats = env.fake.stats(key);
-        let mut walks = std::collections::BTreeMap::new();
-        for r in &stats.log {
-            *walks.entry(r.path.clone()).or_insert(0) +=
-                usize::from(!r.query.contains("updated_at:"));
-        }
+    for (org, _) in &env.orgs {
+        let walks = env.walks(org);
         assert!(walks.len() >= 2, "{org}: {walks:?}");
         assert!(
             walks.values().all(|&n| n == 1),

@@ -144,3 +144,52 @@ fn config_path_provenance_and_config_errors() {
     run.expect_code(2);
     assert!(run.stderr.contains("colour"), "{}", run.stderr);
 }
+
+#[test]
+fn monitoring_settings_show_their_source() {
+    let env = TestEnv::new(1, 5, 0);
+    env.write_config(
+        "max_run_time = \"50m\"\nping_url = \"http://ops:pingpass99@127.0.0.1:9/abc\"\n\
+         keep_runs = \"never\"\nlog_format = \"text\"",
+    );
+    let setting = |out: &str, name: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
+            .to_string()
+    };
+    let run = env.run(&["check"]);
+    run.expect_code(0);
+    let out = &run.stdout;
+    assert!(setting(out, "max_run_time").contains("50m"), "{out}");
+    assert!(setting(out, "max_run_time").ends_with("(config file)"));
+    let ping = setting(out, "ping_url");
+    assert!(
+        ping.contains("http://ops:[redacted]@127.0.0.1:9/abc"),
+        "{ping}"
+    );
+    assert!(!out.contains("pingpass99"), "{out}");
+    assert!(setting(out, "keep_runs").contains("never"));
+    assert!(setting(out, "purge_deleted_after").contains("30d"));
+    assert!(setting(out, "purge_deleted_after").ends_with("(default)"));
+    assert!(
+        setting(out, "log_format").ends_with("(config file)"),
+        "{out}"
+    );
+
+    let run = env.run_env(&["check"], &[("ROUTIQ_SYNC_LOG_FORMAT", "text")]);
+    assert!(
+        setting(&run.stdout, "log_format").ends_with("($ROUTIQ_SYNC_LOG_FORMAT (environment))"),
+        "{}",
+        run.stdout
+    );
+    let run = env.run_env(
+        &["--log-format", "text", "check"],
+        &[("ROUTIQ_SYNC_LOG_FORMAT", "json")],
+    );
+    assert!(
+        setting(&run.stdout, "log_format").ends_with("(--log-format flag)"),
+        "{}",
+        run.stdout
+    );
+}

@@ -357,8 +357,16 @@ fn railway_cron_service_is_consistent() {
         "database must be on the volume"
     );
     assert!(config.orgs.len() >= 2);
+    // Railway skips a slot while a run is still going: the deadline ends each run
+    // before the next 4-hourly slot.
+    assert_eq!(schedule, "0 */4 * * *");
+    let deadline = config.max_run_time.expect("max_run_time is set");
+    assert!(
+        deadline < std::time::Duration::from_secs(4 * 3600),
+        "{deadline:?}"
+    );
     let readme = read("examples/railway/README.md");
-    for topic in ["volume", "/data", "CLINIKO_KEY_", "UTC"] {
+    for topic in ["volume", "/data", "CLINIKO_KEY_", "UTC", "max_run_time"] {
         assert!(
             readme.contains(topic),
             "the Railway README should explain {topic}"

@@ -10,7 +10,7 @@ use routiq_sync::fake::World;
 use routiq_sync::record::Record;
 use routiq_sync::resource::Resource;
 use routiq_sync::store::sqlite::SqliteStore;
-use routiq_sync::store::{ResourceCounts, RunOutcome, RunStatus, Store};
+use routiq_sync::store::{Records, ResourceCounts, RunLog, RunOutcome, RunStatus, SyncState};
 use routiq_sync::timestamp::Timestamp;
 
 /// Rows written per transaction while building (bigger than a sync's pages: faster).

@@ -2,6 +2,16 @@
 
 use std::fmt::Write;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Everything but RFC 3986 unreserved characters is escaped, so `:`, `>`, `<`, `*`, `%`
+/// and `+` reach Cliniko intact.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// The largest page Cliniko serves.
 pub const MAX_PER_PAGE: u32 = 100;
 
@@ -53,30 +63,18 @@ impl ListQuery {
         for f in &self.filters {
             sep(&mut out);
             out.push_str("q%5B%5D=");
-            encode_into(&mut out, f);
+            out.extend(utf8_percent_encode(f, QUERY_VALUE));
         }
         if let Some(s) = &self.sort {
             sep(&mut out);
             out.push_str("sort=");
-            encode_into(&mut out, s);
+            out.extend(utf8_percent_encode(s, QUERY_VALUE));
         }
         if let Some(n) = self.per_page {
             sep(&mut out);
             let _ = write!(out, "per_page={n}");
         }
         out
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so `:`, `>`, `<`, `*`,
-/// `%` and `+` reach Cliniko intact.
-fn encode_into(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
     }
 }
 

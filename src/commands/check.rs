@@ -8,8 +8,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
-
 use super::{CommandError, Exit, Globals, cancel_flag, key_hint};
 use crate::cli::CheckArgs;
 use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy};
@@ -17,7 +15,8 @@ use crate::config::{
     CONFIG_ENV, Config, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
 use crate::lock;
-use crate::store::CURRENT_VERSION;
+use crate::logging::FormatSource;
+use crate::store::{CURRENT_VERSION, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -265,8 +264,52 @@ fn setting_rows(
             source("max_wait"),
         ),
         ("appointment_window", window, source("appointment_window")),
+        (
+            "max_run_time",
+            config
+                .max_run_time
+                .map_or("not set (no deadline)".to_string(), format_duration),
+            source("max_run_time"),
+        ),
+        (
+            "ping_url",
+            config.ping_url.as_deref().map_or_else(
+                || "not set (no heartbeat pings)".to_string(),
+                super::heartbeat::display_url,
+            ),
+            source("ping_url"),
+        ),
+        (
+            "keep_runs",
+            config
+                .keep_runs
+                .map_or("never".to_string(), format_duration),
+            source("keep_runs"),
+        ),
+        (
+            "purge_deleted_after",
+            config
+                .purge_deleted_after
+                .map_or("never".to_string(), format_duration),
+            source("purge_deleted_after"),
+        ),
         ("log level", level, level_source.to_string()),
+        (
+            "log_format",
+            crate::logging::format().name().to_string(),
+            log_format_source().to_string(),
+        ),
     ]
+}
+
+/// Where the log format in effect came from.
+fn log_format_source() -> &'static str {
+    match crate::logging::format_source() {
+        FormatSource::Flag => "--log-format flag",
+        FormatSource::Env => "$ROUTIQ_SYNC_LOG_FORMAT (environment)",
+        FormatSource::Config => "config file",
+        FormatSource::Default => "default",
+    }
 }
 
 /// What is at the database path, read-only; `false` when a sync could not use it.
@@ -285,10 +328,7 @@ fn database_state(path: &Path) -> (String, bool) {
         Err(e) => return (format!("cannot be examined: {e}"), false),
         Ok(true) => {}
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let version = Connection::open_with_flags(path, flags)
-        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)));
-    match version {
+    match crate::store::sqlite::probe_version(path) {
         Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
         Ok(v) if v < CURRENT_VERSION => (
             format!("exists, schema version {v}: the next sync upgrades it to {CURRENT_VERSION}"),
@@ -301,14 +341,17 @@ fn database_state(path: &Path) -> (String, bool) {
             ),
             false,
         ),
-        Err(e) => (
-            format!(
-                "PROBLEM: cannot be read as a SQLite database ({e}); point `database` at \
-                 another file"
-            ),
-            false,
-        ),
+        Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
+        Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
+        Err(StoreError::Open { source, .. }) => (not_sqlite(&source.to_string()), false),
+        Err(e) => (not_sqlite(&e.to_string()), false),
     }
+}
+
+fn not_sqlite(detail: &str) -> String {
+    format!(
+        "PROBLEM: cannot be read as a SQLite database ({detail}); point `database` at another file"
+    )
 }
 
 /// What is at the lock folder; `false` when locks cannot be taken there.
@@ -366,6 +409,13 @@ fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
         "  resources  {} ({resources_source})",
         resources.join(", ")
     );
+    if let Some(url) = &org.ping_url {
+        let _ = writeln!(
+            out,
+            "  ping_url   {} (config file)",
+            super::heartbeat::display_url(url)
+        );
+    }
     let _ = writeln!(out, "  lock file  {}{held}", lock_path.display());
     let mut probe_text = probe.describe();
     if let Probe::Rejected(_) = probe {

@@ -21,8 +21,15 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<Exit, CommandError> {
         Some(d) => (d.clone(), false),
         None => (fresh_temp_dir(), true),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CommandError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        let text = format!("cannot create {}: {e}", dir.display());
+        // A `--dir` that cannot be a folder is a bad flag; a temp dir that fails is not.
+        if temporary {
+            CommandError::Other(anyhow::anyhow!(text))
+        } else {
+            CommandError::Usage(text)
+        }
+    })?;
     let result = demo_in(globals, args, &dir);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
@@ -129,6 +136,7 @@ fn request(command: Command) -> RunRequest {
         orgs: Vec::new(),
         resources: Vec::new(),
         jobs: None,
+        max_run_time: None,
     }
 }
 
@@ -163,7 +171,7 @@ fn write_config(
         ));
     }
     write_private(path, &text)
-        .map_err(|e| CommandError::Usage(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| CommandError::Other(anyhow::anyhow!("cannot write {}: {e}", path.display())))
 }
 
 /// Writes a file only its owner can read (it holds inline keys).

@@ -3,7 +3,11 @@
 
 pub mod check;
 pub mod completions;
+mod deadline;
 pub mod demo;
+pub mod forget;
+mod heartbeat;
+mod metrics;
 mod progress;
 pub mod status;
 mod style;
@@ -102,7 +106,15 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    crate::logging::apply_config_format(config.log_format);
+    let ping_urls = config.orgs.iter().filter_map(|o| o.ping_url.as_deref());
+    for url in config.ping_url.as_deref().into_iter().chain(ping_urls) {
+        if let Some(password) = heartbeat::password_of(url) {
+            crate::logging::redact(password);
+        }
+    }
     for org in &config.orgs {
+        crate::logging::known_org(&org.id);
         crate::logging::redact(org.api_key.expose());
         crate::logging::redact(&basic_auth(&org.api_key));
     }
@@ -180,4 +192,74 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::StoreError;
+
+    fn sqlite(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    fn exit_of(e: StoreError) -> Exit {
+        CommandError::Store(e).exit()
+    }
+
+    #[test]
+    fn only_problems_with_the_configured_database_exit_2() {
+        let path = || "/x/routiq.db".to_string();
+        let open = |code| StoreError::Open {
+            path: path(),
+            source: sqlite(code),
+        };
+        let create = |kind| StoreError::CreateDir {
+            path: "/x".into(),
+            source: io::Error::from(kind),
+        };
+        // The file the operator pointed us at cannot be used: fix the config.
+        for e in [
+            open(rusqlite::ffi::SQLITE_CANTOPEN),
+            open(rusqlite::ffi::SQLITE_PERM),
+            open(rusqlite::ffi::SQLITE_READONLY),
+            create(io::ErrorKind::PermissionDenied),
+            create(io::ErrorKind::NotADirectory),
+            StoreError::NotADatabase {
+                path: path(),
+                detail: "file is not a database".into(),
+            },
+            StoreError::NewerSchema {
+                path: path(),
+                found: 9,
+                supported: 3,
+            },
+        ] {
+            assert_eq!(exit_of(e), Exit::Usage);
+        }
+        // Transient: another process, the disk, a hiccup. The next run may succeed.
+        for e in [
+            open(rusqlite::ffi::SQLITE_BUSY),
+            open(rusqlite::ffi::SQLITE_LOCKED),
+            open(rusqlite::ffi::SQLITE_IOERR),
+            open(rusqlite::ffi::SQLITE_FULL),
+            create(io::ErrorKind::Other),
+            create(io::ErrorKind::StorageFull),
+            StoreError::Busy {
+                path: path(),
+                waited: Duration::from_secs(60),
+            },
+            StoreError::Sqlite(sqlite(rusqlite::ffi::SQLITE_BUSY)),
+        ] {
+            assert_eq!(exit_of(e), Exit::Failure);
+        }
+        assert_eq!(CommandError::Usage("bad flag".into()).exit(), Exit::Usage);
+        assert_eq!(
+            CommandError::Other(anyhow::anyhow!("cannot start")).exit(),
+            Exit::Failure
+        );
+    }
 }

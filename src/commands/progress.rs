@@ -10,8 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::{Mode, OrgReport, Progress};
 use crate::resource::Resource;
 
-/// One bar per org while it syncs, shown only when stderr is a terminal and progress is
-/// not turned off.
+/// One bar per org while it syncs, shown only when stderr is a terminal, progress is
+/// not turned off and logs are text.
 pub struct Bars {
     multi: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,
@@ -20,7 +20,9 @@ pub struct Bars {
 impl Bars {
     /// Bars if `wanted` and stderr is a terminal; otherwise a silent stand-in.
     pub fn new(wanted: bool) -> Bars {
-        let multi = (wanted && std::io::stderr().is_terminal())
+        // JSON log lines are for machines: a bar would break the one-object-per-line rule.
+        let text_logs = crate::logging::format() == crate::logging::LogFormat::Text;
+        let multi = (wanted && text_logs && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         if let Some(m) = &multi {
             crate::logging::attach_progress(Some(m.clone()));

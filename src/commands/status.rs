@@ -1,4 +1,5 @@
-//! `status`: each org's last run, cursors, totals and health, as a table or JSON.
+//! `status`: each org's last run, cursors, totals and health, as a table, JSON or
+//! Prometheus metrics (the `metrics` module).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,13 +8,13 @@ use serde::Serialize;
 
 use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
-use crate::cli::StatusArgs;
+use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
 /// The key in `totals` counting active patients (not a resource).
-const ACTIVE_PATIENTS: &str = "active_patients";
+pub(super) const ACTIVE_PATIENTS: &str = "active_patients";
 
 /// The whole `status --json` document (field names are a public interface).
 #[derive(Debug, Serialize)]
@@ -86,21 +87,32 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
         })
         .transpose()?;
     let report = build(&config, &args.org, max_age, Timestamp::now())?;
-    if args.json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| CommandError::Other(e.into()))?;
-        println!("{text}");
-    } else {
-        print!(
+    match output_format(args) {
+        StatusFormat::Json => {
+            let text =
+                serde_json::to_string_pretty(&report).map_err(|e| CommandError::Other(e.into()))?;
+            println!("{text}");
+        }
+        StatusFormat::Openmetrics => print!("{}", super::metrics::render(&report)),
+        StatusFormat::Table => print!(
             "{}",
             render_table_styled(&report, Timestamp::now(), Style::for_stdout())
-        );
+        ),
     }
     Ok(if report.healthy {
         Exit::Success
     } else {
         Exit::Failure
     })
+}
+
+/// The output format `--json` / `--format` ask for (a table by default).
+fn output_format(args: &StatusArgs) -> StatusFormat {
+    match (args.json, args.format) {
+        (true, _) => StatusFormat::Json,
+        (false, Some(f)) => f,
+        (false, None) => StatusFormat::Table,
+    }
 }
 
 /// Gathers the status of the selected orgs (all when `orgs` is empty) at `now`.

@@ -1,14 +1,20 @@
-//! `sync`, `full` and `verify`: run the engine for each selected org, up to `--jobs` at once.
+//! `sync`, `full` and `verify`: run the engine for each selected org, up to `--jobs` at
+//! once, with the run's deadline (`deadline.rs`) and heartbeat pings (`heartbeat.rs`).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use super::deadline::RunStop;
+use super::heartbeat::Heartbeats;
 use super::progress::Bars;
 use super::{CommandError, Exit, Globals, SystemClock, cancel_flag, client_settings, key_hint};
 use crate::cli::RunArgs;
 use crate::cliniko::{Client, RateLimiters};
 use crate::config::{Config, OrgConfig};
-use crate::engine::{self, Command, OrgContext, OrgReport, OrgResult, PlanOptions, Progress};
+use crate::engine::{
+    self, Command, OrgContext, OrgReport, OrgResult, PlanOptions, Progress, Retention,
+};
 use crate::resource::Resource;
 use crate::store::{self, Store};
 
@@ -22,6 +28,8 @@ pub struct RunRequest {
     /// Empty: each org's configured resources.
     pub resources: Vec<Resource>,
     pub jobs: Option<usize>,
+    /// `--max-run-time`; `None`: `max_run_time` from the config, if any.
+    pub max_run_time: Option<Duration>,
 }
 
 impl RunRequest {
@@ -41,6 +49,7 @@ impl RunRequest {
                 .filter_map(|r| r.parse().ok())
                 .collect(),
             jobs: args.jobs.map(usize::from),
+            max_run_time: args.max_run_time,
         }
     }
 }
@@ -71,13 +80,22 @@ pub fn run_with_config(
         .jobs
         .unwrap_or(config.jobs)
         .clamp(1, orgs.len().max(1));
+    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    let heartbeats = Heartbeats::start(config, &ids);
+    let clock = Arc::new(SystemClock::new());
+    let stop = RunStop::start(
+        cancel_flag(),
+        request.max_run_time.or(config.max_run_time),
+        clock.clone(),
+    );
     let shared = Shared {
         config,
         request,
-        clock: SystemClock::new(),
+        clock,
         limiters: RateLimiters::default(),
-        cancel: cancel_flag(),
+        stop: &stop,
         bars: Bars::new(show_progress),
+        heartbeats: &heartbeats,
     };
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, OrgReport)>> = Mutex::new(Vec::new());
@@ -92,6 +110,7 @@ pub fn run_with_config(
                     let report = shared.sync_one(org, &mut store);
                     log_report(&report);
                     shared.bars.org_finished(&report);
+                    shared.heartbeats.org_finished(&report);
                     reports
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -100,19 +119,29 @@ pub fn run_with_config(
             });
         }
     });
+    drop(shared);
+    drop(stop);
     let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
     reports.sort_by_key(|(i, _)| *i);
-    Ok(reports.into_iter().map(|(_, r)| r).collect())
+    let reports: Vec<OrgReport> = reports.into_iter().map(|(_, r)| r).collect();
+    let command = match request.command {
+        Command::Sync => "sync",
+        Command::Full => "full",
+        Command::Verify => "verify",
+    };
+    heartbeats.finish(command, &reports);
+    Ok(reports)
 }
 
 /// What every worker thread of one run shares.
 struct Shared<'a> {
     config: &'a Config,
     request: &'a RunRequest,
-    clock: SystemClock,
+    clock: Arc<SystemClock>,
     limiters: RateLimiters,
-    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: &'a RunStop,
     bars: Bars,
+    heartbeats: &'a Heartbeats,
 }
 
 impl Shared<'_> {
@@ -123,12 +152,20 @@ impl Shared<'_> {
             request,
             clock,
             limiters,
-            cancel,
+            stop,
             bars,
+            heartbeats,
         } = self;
+        let cancel = &stop.cancel;
         if cancel.load(Ordering::Relaxed) {
-            return OrgReport::skipped(&org.id, OrgResult::Interrupted);
+            let why = if stop.deadline_passed() {
+                OrgResult::Deferred
+            } else {
+                OrgResult::Interrupted
+            };
+            return OrgReport::skipped(&org.id, why);
         }
+        heartbeats.org_started(&org.id);
         let resources: Vec<Resource> = org
             .resources
             .iter()
@@ -168,9 +205,14 @@ impl Shared<'_> {
             org_id: &org.id,
             key_hint: &hint,
             client: &client,
-            clock,
+            clock: clock.as_ref(),
             progress: bars,
             cancel,
+            deadline_passed: &stop.deadline_passed,
+            retention: Retention {
+                keep_runs: config.keep_runs,
+                purge_deleted_after: config.purge_deleted_after,
+            },
         };
         let opts = PlanOptions {
             command: request.command,
@@ -187,9 +229,45 @@ impl Shared<'_> {
     }
 }
 
+/// Logs an org's summary line; JSON lines also carry its parts as fields.
 fn log_report(report: &OrgReport) {
-    match report.result {
+    crate::logging::with_fields(summary_fields(report), || match report.result {
         OrgResult::Failed(_) | OrgResult::Interrupted => log::error!("{}", report.summary()),
+        OrgResult::DeadlinePassed | OrgResult::Deferred => log::warn!("{}", report.summary()),
         _ => log::info!("{}", report.summary()),
-    }
+    });
+}
+
+/// `org`, `mode`, `status`, `resources`, `api_calls`, `duration_ms`, `error`.
+fn summary_fields(report: &OrgReport) -> Vec<(String, serde_json::Value)> {
+    use serde_json::{Value, json};
+    let resources: serde_json::Map<String, Value> = report
+        .resources
+        .iter()
+        .map(|(name, c)| {
+            let counts = json!({
+                "fetched": c.fetched,
+                "written": c.written,
+                "archived": c.archived,
+                "deleted": c.deleted,
+            });
+            (name.clone(), counts)
+        })
+        .collect();
+    let error = report.error_text().map_or(Value::Null, Value::from);
+    [
+        ("org", Value::from(report.org_id.as_str())),
+        ("mode", Value::from(report.mode.as_str())),
+        ("status", Value::from(report.status_name())),
+        ("resources", Value::Object(resources)),
+        ("api_calls", Value::from(report.api_calls)),
+        (
+            "duration_ms",
+            Value::from(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX)),
+        ),
+        ("error", error),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }

@@ -1,4 +1,9 @@
 //! Human-friendly durations (`90s`, `30m`, `1h30m`, `2d`, `500ms`) for config and CLI flags.
+//!
+//! Hand-written rather than `humantime` on purpose: humantime 2.4 reads `30M` as 30
+//! *months*, and also takes `1.5h`, `5 m`, `1m1m` and `30m1h`, all of which this grammar
+//! rejects with a hint; and it formats `1m 30s`, `1day` and `34years 10months …`, which
+//! this parser does not read back. A config typo must not silently mean months.
 
 use std::time::Duration;
 

@@ -57,8 +57,13 @@ pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5 * 60);
 /// Default for `retry_delay`: the first backoff after a failed request, doubled each time.
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// Default for `keep_runs`: run history older than this is pruned.
+pub const DEFAULT_KEEP_RUNS: Duration = Duration::from_secs(90 * 86_400);
+/// Default for `purge_deleted_after`: rows deleted upstream this long ago are removed.
+pub const DEFAULT_PURGE_DELETED_AFTER: Duration = Duration::from_secs(30 * 86_400);
+
 /// Names of the top-level settings whose [`Source`] is recorded, in file-documentation order.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 19] = [
     "database",
     "lock_dir",
     "user_agent",
@@ -73,6 +78,11 @@ pub const SETTINGS: [&str; 14] = [
     "retry_delay",
     "max_wait",
     "appointment_window",
+    "max_run_time",
+    "log_format",
+    "ping_url",
+    "keep_runs",
+    "purge_deleted_after",
 ];
 
 /// What [`load`] and [`locate`] need from the caller.
@@ -139,6 +149,16 @@ pub struct Config {
     pub retry_delay: Duration,
     /// Limits incremental appointment pulls to this window around now, when set.
     pub appointment_window: Option<AppointmentWindow>,
+    /// `sync`/`full` stop cleanly between pages once a run has taken this long.
+    pub max_run_time: Option<Duration>,
+    /// `log_format` from the file (the flag and `$ROUTIQ_SYNC_LOG_FORMAT` outrank it).
+    pub log_format: Option<crate::logging::LogFormat>,
+    /// The heartbeat URL for the whole run (`<url>/start`, `<url>`, `<url>/fail`).
+    pub ping_url: Option<String>,
+    /// Runs older than this are pruned at the end of each run; `None` keeps them all.
+    pub keep_runs: Option<Duration>,
+    /// Rows deleted upstream longer ago than this are removed; `None` keeps them.
+    pub purge_deleted_after: Option<Duration>,
     /// The orgs, in file order; never empty, ids unique.
     pub orgs: Vec<OrgConfig>,
     /// Things worth telling the operator that do not stop a run. Never contain keys.
@@ -195,6 +215,8 @@ pub struct OrgConfig {
     pub resources: Vec<Resource>,
     /// Whether `resources` was written for this org or is the default set.
     pub resources_source: Source,
+    /// The org's own heartbeat URL, if any.
+    pub ping_url: Option<String>,
 }
 
 impl Config {

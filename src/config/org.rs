@@ -46,6 +46,13 @@ pub(super) fn validate_orgs(
         let shard = check.shard(org.shard.as_deref(), key.as_ref().map(|(k, _)| k.as_str()));
         let base_url = check.base_url(org.base_url.as_deref(), shard.is_some());
         let resources = check.resources(org.resources);
+        let ping_url = org.ping_url.as_deref().and_then(|url| match http_url(url) {
+            Ok(url) => Some(url),
+            Err(message) => {
+                check.problem("ping_url", message);
+                None
+            }
+        });
         let (Some(id), Some((key, key_source)), Some(resources)) = (id, key, resources) else {
             continue;
         };
@@ -72,9 +79,27 @@ pub(super) fn validate_orgs(
             base_url_source,
             resources,
             resources_source,
+            ping_url,
         });
     }
     orgs
+}
+
+/// An `http://` or `https://` URL with a host and no spaces, without trailing `/`.
+pub(super) fn http_url(url: &str) -> Result<String, String> {
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match host {
+        None => Err("must start with http:// or https://".to_string()),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            Err("has no host after http:// or https://".to_string())
+        }
+        Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err("contains spaces or control characters".to_string())
+        }
+        Some(_) => Ok(url.trim_end_matches('/').to_string()),
+    }
 }
 
 /// The checks for one org, sharing its key prefix and id for messages.
@@ -240,27 +265,19 @@ impl OrgCheck<'_> {
             );
             return None;
         }
-        let host = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"));
-        match host {
-            None => {
+        match http_url(url) {
+            Ok(url) => Some(url),
+            Err(message) if message.starts_with("must start") => {
                 self.problem(
                     "base_url",
-                    "must start with http:// or https://, e.g. \
-                     base_url = \"http://127.0.0.1:8080/v1\"",
+                    format!("{message}, e.g. base_url = \"http://127.0.0.1:8080/v1\""),
                 );
                 None
             }
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-                self.problem("base_url", "has no host after http:// or https://");
+            Err(message) => {
+                self.problem("base_url", message);
                 None
             }
-            Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-                self.problem("base_url", "contains spaces or control characters");
-                None
-            }
-            Some(_) => Some(url.trim_end_matches('/').to_string()),
         }
     }
 

@@ -24,6 +24,11 @@ pub(super) struct RawConfig {
     pub max_wait: Option<String>,
     pub retry_delay: Option<String>,
     pub appointment_window: Option<RawWindow>,
+    pub log_format: Option<String>,
+    pub max_run_time: Option<String>,
+    pub ping_url: Option<String>,
+    pub keep_runs: Option<String>,
+    pub purge_deleted_after: Option<String>,
     pub org: Option<Vec<RawOrg>>,
 }
 
@@ -46,6 +51,7 @@ pub(super) struct RawOrg {
     pub base_url: Option<String>,
     pub shard: Option<String>,
     pub resources: Option<Vec<String>>,
+    pub ping_url: Option<String>,
 }
 
 /// What each key expects, for the "what to write instead" part of TOML type errors.
@@ -54,9 +60,12 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "database" | "lock_dir" => "a path in quotes, e.g. \"/var/lib/routiq-sync/routiq.db\"",
         "user_agent" => "a string like \"Routiq Sync (ops@example.com)\"",
         "min_interval" | "full_sync_every" | "verify_every" | "reference_every"
-        | "request_timeout" | "max_wait" | "retry_delay" => {
+        | "request_timeout" | "max_wait" | "retry_delay" | "max_run_time" => {
             "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\""
         }
+        "keep_runs" | "purge_deleted_after" => "a duration in quotes, e.g. \"90d\", or \"never\"",
+        "log_format" => "\"text\" or \"json\"",
+        "ping_url" => "a URL string, e.g. \"https://hc-ping.com/<uuid>\"",
         "jobs" | "retry_attempts" => "a whole number of at least 1, e.g. 4",
         "requests_per_minute" => "a positive number, e.g. 180",
         "appointment_window" => "an inline table: { past_days = 7, future_days = 30 }",

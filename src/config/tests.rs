@@ -303,6 +303,14 @@ fn defaults() {
     assert_eq!(config.retry_attempts, 5);
     assert_eq!(config.max_wait, Duration::from_secs(300));
     assert_eq!(config.appointment_window, None);
+    assert_eq!(config.max_run_time, None);
+    assert_eq!(config.log_format, None);
+    assert_eq!(config.ping_url, None);
+    assert_eq!(config.keep_runs, Some(Duration::from_secs(90 * 86_400)));
+    assert_eq!(
+        config.purge_deleted_after,
+        Some(Duration::from_secs(30 * 86_400))
+    );
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     for setting in SETTINGS {
         let expected = if setting == "user_agent" {
@@ -359,8 +367,13 @@ fn every_setting_from_the_file() {
          max_wait = \"10m\"\n\
          retry_delay = \"250ms\"\n\
          appointment_window = {{ past_days = 7, future_days = 30 }}\n\
+         max_run_time = \"50m\"\n\
+         log_format = \"json\"\n\
+         ping_url = \"https://hc-ping.example.com/abc/\"\n\
+         keep_runs = \"never\"\n\
+         purge_deleted_after = \"7d\"\n\
          [[org]]\nid = \"Org_1\"\nname = \"Bondi Physio\"\napi_key_env = \"CLINIKO_KEY_A\"\n\
-         resources = [\"appointments\"]\n\
+         resources = [\"appointments\"]\nping_url = \"http://127.0.0.1:9/p\"\n\
          [[org]]\nid = \"org_1\"\napi_key = \"{KEY}\"\n"
     );
     let config = parse_ok(&text);
@@ -386,6 +399,17 @@ fn every_setting_from_the_file() {
             future_days: 30
         })
     );
+    assert_eq!(config.max_run_time, Some(Duration::from_secs(3000)));
+    assert_eq!(config.log_format, Some(crate::logging::LogFormat::Json));
+    assert_eq!(
+        config.ping_url.as_deref(),
+        Some("https://hc-ping.example.com/abc")
+    );
+    assert_eq!(config.keep_runs, None);
+    assert_eq!(
+        config.purge_deleted_after,
+        Some(Duration::from_secs(7 * 86_400))
+    );
     for setting in SETTINGS {
         assert_eq!(config.source_of(setting), Some(Source::File), "{setting}");
     }
@@ -393,7 +417,9 @@ fn every_setting_from_the_file() {
     let first = config.org("Org_1").unwrap();
     assert_eq!(first.name.as_deref(), Some("Bondi Physio"));
     assert_eq!(first.resources, vec![Resource::Appointments]);
+    assert_eq!(first.ping_url.as_deref(), Some("http://127.0.0.1:9/p"));
     let second = config.org("org_1").unwrap();
+    assert_eq!(second.ping_url, None);
     assert_eq!(second.key_source, KeySource::Inline);
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     assert!(!format!("{config:?}").contains(KEY_PART));
@@ -542,4 +568,25 @@ fn select_orgs_by_id() {
     assert!(err.contains("`A`") && err.contains("`zz`"), "{err}");
     assert!(err.contains("`a`, `b`, `c`"), "{err}");
     assert!(config.org("A").is_none());
+}
+
+#[test]
+fn bad_monitoring_settings_name_their_key() {
+    for (line, key) in [
+        ("log_format = \"xml\"", "log_format"),
+        ("max_run_time = \"0s\"", "max_run_time"),
+        ("max_run_time = \"an hour\"", "max_run_time"),
+        ("keep_runs = \"forever\"", "keep_runs"),
+        ("purge_deleted_after = \"30\"", "purge_deleted_after"),
+        ("ping_url = \"hc-ping.com/x\"", "ping_url"),
+    ] {
+        let err = parse_text(&format!("{UA}{line}\n{GOOD_ORG}"))
+            .expect_err(line)
+            .to_string();
+        assert!(err.contains(&format!("`{key}`")), "{line}: {err}");
+    }
+    let err = parse_text(&format!("{UA}{GOOD_ORG}ping_url = \"nope\"\n"))
+        .expect_err("org ping_url")
+        .to_string();
+    assert!(err.contains("org[0].ping_url"), "{err}");
 }

@@ -8,9 +8,10 @@ use super::error::Problem;
 use super::raw::{RawConfig, RawWindow};
 use super::{
     AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
-    DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_REFERENCE_EVERY, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_DELAY, DEFAULT_VERIFY_EVERY,
-    KeySource, SETTINGS, Source, format_duration, org, parse_duration, paths,
+    DEFAULT_KEEP_RUNS, DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_PURGE_DELETED_AFTER,
+    DEFAULT_REFERENCE_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_DELAY, DEFAULT_VERIFY_EVERY, KeySource, SETTINGS, Source,
+    format_duration, org, parse_duration, paths,
 };
 
 /// Problems found so far, with helpers that fill in the key path and org.
@@ -180,6 +181,61 @@ pub(super) fn validate(
         .appointment_window
         .and_then(|window| check_window(window, &mut problems));
 
+    let max_run_time = raw
+        .max_run_time
+        .as_deref()
+        .and_then(|text| match parse_duration(text) {
+            Ok(d) if d.is_zero() => {
+                problems.top(
+                    "max_run_time",
+                    "must be more than zero, e.g. max_run_time = \"50m\" (or remove it)",
+                );
+                None
+            }
+            Ok(d) => Some(d),
+            Err(message) => {
+                problems.top("max_run_time", message);
+                None
+            }
+        });
+    let mut retention = |key: &str, value: Option<&str>, default: Duration| match value {
+        None => Some(default),
+        Some(text) if text.trim() == "never" => None,
+        Some(text) => match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                problems.top(key, format!("{message}; or \"never\""));
+                Some(default)
+            }
+        },
+    };
+    let keep_runs = retention("keep_runs", raw.keep_runs.as_deref(), DEFAULT_KEEP_RUNS);
+    let purge_deleted_after = retention(
+        "purge_deleted_after",
+        raw.purge_deleted_after.as_deref(),
+        DEFAULT_PURGE_DELETED_AFTER,
+    );
+    let log_format = raw.log_format.as_deref().and_then(|text| {
+        let format = crate::logging::LogFormat::parse(text);
+        if format.is_none() {
+            problems.top(
+                "log_format",
+                format!("is `{text}`; it must be \"text\" or \"json\""),
+            );
+        }
+        format
+    });
+    let ping_url = raw
+        .ping_url
+        .as_deref()
+        .and_then(|url| match org::http_url(url) {
+            Ok(url) => Some(url),
+            Err(message) => {
+                problems.top("ping_url", message);
+                None
+            }
+        });
+
     let orgs = match raw.org {
         Some(raw_orgs) if !raw_orgs.is_empty() => {
             org::validate_orgs(raw_orgs, env, keys, &mut problems, &mut warnings)
@@ -232,6 +288,11 @@ pub(super) fn validate(
         max_wait,
         retry_delay,
         appointment_window,
+        max_run_time,
+        log_format,
+        ping_url,
+        keep_runs,
+        purge_deleted_after,
         orgs,
         warnings,
         sources,
@@ -325,6 +386,11 @@ fn sources(raw: &RawConfig) -> BTreeMap<&'static str, Source> {
         "max_wait" => raw.max_wait.is_some(),
         "retry_delay" => raw.retry_delay.is_some(),
         "appointment_window" => raw.appointment_window.is_some(),
+        "max_run_time" => raw.max_run_time.is_some(),
+        "log_format" => raw.log_format.is_some(),
+        "ping_url" => raw.ping_url.is_some(),
+        "keep_runs" => raw.keep_runs.is_some(),
+        "purge_deleted_after" => raw.purge_deleted_after.is_some(),
         _ => false,
     };
     SETTINGS

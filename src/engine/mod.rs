@@ -6,6 +6,7 @@
 pub mod plan;
 mod prefetch;
 mod report;
+mod retention;
 mod run;
 mod verify;
 
@@ -16,6 +17,7 @@ pub use plan::{
     plan_org,
 };
 pub use report::{OrgReport, OrgResult};
+pub use retention::Retention;
 pub use run::{OrgContext, sync_org};
 
 use crate::resource::Resource;

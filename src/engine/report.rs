@@ -7,6 +7,10 @@ use std::time::Duration;
 use crate::store::ResourceCounts;
 use crate::timestamp::Timestamp;
 
+/// Why a deferred org was not synced.
+const DEFERRED: &str =
+    "deferred: the run's max_run_time passed before its turn; it is due on the next run";
+
 /// How an org's turn ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrgResult {
@@ -15,6 +19,10 @@ pub enum OrgResult {
     Failed(String),
     /// Stopped by a signal between pages.
     Interrupted,
+    /// Stopped between pages because the run's `max_run_time` passed (not a failure).
+    DeadlinePassed,
+    /// Not started: the run's `max_run_time` passed first (due on the next run).
+    Deferred,
     /// Synced successfully less than `min_interval` ago.
     SkippedRecent {
         next_due_at: Timestamp,
@@ -51,6 +59,29 @@ impl OrgReport {
         }
     }
 
+    /// `ok`, `failed`, `interrupted`, `skipped` or `deferred`: the outcome in one word
+    /// (log fields, pings).
+    pub fn status_name(&self) -> &'static str {
+        match self.result {
+            OrgResult::Ok => "ok",
+            OrgResult::Failed(_) => "failed",
+            OrgResult::Interrupted | OrgResult::DeadlinePassed => "interrupted",
+            OrgResult::SkippedRecent { .. } | OrgResult::SkippedLocked => "skipped",
+            OrgResult::Deferred => "deferred",
+        }
+    }
+
+    /// What went wrong or why the org stopped, when it did not end ok or skipped.
+    pub fn error_text(&self) -> Option<&str> {
+        match &self.result {
+            OrgResult::Failed(e) => Some(e),
+            OrgResult::Interrupted => Some("interrupted by a signal"),
+            OrgResult::DeadlinePassed => Some(super::run::DEADLINE_PASSED),
+            OrgResult::Deferred => Some(DEFERRED),
+            _ => None,
+        }
+    }
+
     /// Whether the org counts as failed for the exit code (interrupted runs do too).
     pub fn failed(&self) -> bool {
         matches!(self.result, OrgResult::Failed(_) | OrgResult::Interrupted)
@@ -71,6 +102,13 @@ impl OrgReport {
             OrgResult::SkippedLocked => {
                 s.push_str("skipped: another routiq-sync run holds its lock");
                 return s;
+            }
+            OrgResult::Deferred => {
+                s.push_str(DEFERRED);
+                return s;
+            }
+            OrgResult::DeadlinePassed => {
+                let _ = write!(s, "{} stopped by max_run_time: ", self.mode);
             }
             OrgResult::Ok => {
                 let _ = write!(s, "{} ok: ", self.mode);

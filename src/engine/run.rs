@@ -2,11 +2,12 @@
 //! store, reconciles full walks, and records the run.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
+use super::retention::{self, Retention};
 use super::{Clock, Progress, verify};
 use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
@@ -24,7 +25,16 @@ pub struct OrgContext<'a> {
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
+    /// Set together with `cancel` when the run's `max_run_time` passed: the stop is then
+    /// recorded as the deadline's, not a signal's.
+    pub deadline_passed: &'a AtomicBool,
+    /// What to prune at the end of the org's run.
+    pub retention: Retention,
 }
+
+/// The error recorded for a run stopped by its deadline.
+pub const DEADLINE_PASSED: &str = "stopped between pages because the run's deadline \
+     (max_run_time) passed; the next run continues from the last committed page";
 
 /// How a resource's walk ended, when not normally.
 enum Stop {
@@ -106,7 +116,7 @@ fn run_locked(
     for plan in plans.iter().filter(|p| !p.on_demand) {
         let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, named.as_mut())?;
         resources.insert(plan.resource.name().to_string(), counts);
-        going = merge_stop(&mut result, stop);
+        going = merge_stop(ctx, &mut result, stop);
         if !going {
             break;
         }
@@ -133,7 +143,7 @@ fn run_locked(
         );
         let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, None)?;
         resources.insert(plan.resource.name().to_string(), counts);
-        going = merge_stop(&mut result, stop);
+        going = merge_stop(ctx, &mut result, stop);
     }
 
     let mut totals = BTreeMap::new();
@@ -154,6 +164,7 @@ fn run_locked(
     let (status, error) = match &result {
         OrgResult::Ok => (RunStatus::Ok, None),
         OrgResult::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        OrgResult::DeadlinePassed => (RunStatus::Interrupted, Some(DEADLINE_PASSED.into())),
         _ => (
             RunStatus::Interrupted,
             Some(
@@ -174,6 +185,7 @@ fn run_locked(
             active_patients,
         },
     )?;
+    retention::apply(ctx, store);
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,
@@ -186,11 +198,15 @@ fn run_locked(
 }
 
 /// Folds one resource's stop into the org's result; `false` when the org must stop.
-fn merge_stop(result: &mut OrgResult, stop: Option<Stop>) -> bool {
+fn merge_stop(ctx: &OrgContext<'_>, result: &mut OrgResult, stop: Option<Stop>) -> bool {
     match stop {
         None => true,
         Some(Stop::Interrupted) => {
-            *result = OrgResult::Interrupted;
+            *result = if ctx.deadline_passed.load(Ordering::Relaxed) {
+                OrgResult::DeadlinePassed
+            } else {
+                OrgResult::Interrupted
+            };
             false
         }
         Some(Stop::Failed(e)) => {

@@ -2,6 +2,8 @@
 
 use std::io::Cursor;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use serde_json::json;
 use tiny_http::{Header, Response};
 
@@ -78,37 +80,11 @@ pub fn basic_auth_user(value: &str) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64_decode(b64.trim())?;
+    // Clients differ on padding; accept it either way.
+    let raw = STANDARD_PAD_INDIFFERENT.decode(b64.trim()).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
     Some(user.to_string())
-}
-
-/// Standard base64 (with or without padding); `None` on any invalid character.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        acc = (acc << 6) | val(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 /// Whether a User-Agent names an app and a contact email in parentheses, like

@@ -72,6 +72,14 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "the database {path} stayed busy for {} s: another process held it (a sync or an upgrade still running?); try again when it has finished",
+        waited.as_secs()
+    )]
+    Busy {
+        path: String,
+        waited: std::time::Duration,
+    },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("database error: {0}")]
@@ -80,9 +88,35 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether this is a problem with the database the operator pointed us at (exit code
-    /// 2), rather than a failure while running.
+    /// 2): a path that cannot hold a database (a folder, no permission), a file that is not
+    /// SQLite, from a newer routiq-sync, or one this user cannot upgrade. A busy file, an
+    /// I/O error or a failure while running is not (exit 1): the next run may succeed.
     pub fn is_setup_error(&self) -> bool {
-        !matches!(self, StoreError::Sqlite(_) | StoreError::Lock(_))
+        use std::io::ErrorKind as Io;
+        match self {
+            StoreError::CreateDir { source, .. } => matches!(
+                source.kind(),
+                Io::PermissionDenied
+                    | Io::NotADirectory
+                    | Io::AlreadyExists
+                    | Io::ReadOnlyFilesystem
+                    | Io::InvalidFilename
+            ),
+            StoreError::Open { source, .. } => source.sqlite_error_code().is_none_or(|code| {
+                matches!(
+                    code,
+                    rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::NotADatabase
+                        | rusqlite::ErrorCode::DatabaseCorrupt
+                )
+            }),
+            StoreError::NotADatabase { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::OlderSchema { .. } => true,
+            StoreError::Busy { .. } | StoreError::Lock(_) | StoreError::Sqlite(_) => false,
+        }
     }
 }
 
@@ -98,17 +132,26 @@ impl OrgGuard {
     }
 }
 
-/// One connection to the store. Every backend keeps the same guarantees: a page's rows
-/// and its cursor commit together, cursors never move back, and rows are marked deleted
-/// upstream only after a complete full walk, or by a verify that listed their id range
-/// completely (twice) without them.
-pub trait Store: Send {
+/// One connection to the store: every part of the interface, on one backend. Every
+/// backend keeps the same guarantees: a page's rows and its cursor commit together,
+/// cursors never move back, and rows are marked deleted upstream only after a complete
+/// full walk, or by a verify that listed their id range completely (twice) without them.
+pub trait Store: Locks + SyncState + Records + RunLog + Erasure + Send {}
+
+impl<T: Locks + SyncState + Records + RunLog + Erasure + Send> Store for T {}
+
+/// The per-org lock: one run per org at a time, across processes (and, on a shared
+/// server, hosts).
+pub trait Locks {
     /// Takes `org_id`'s lock without waiting; `None` when another run holds it.
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError>;
 
     /// Whether some process is syncing `org_id` right now (for `status`).
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError>;
+}
 
+/// Per-org, per-route sync state: cursors and full walks.
+pub trait SyncState {
     /// The stored state of every route of `org_id` (absent routes have no state).
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError>;
 
@@ -121,9 +164,40 @@ pub trait Store: Send {
         started_at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Upserts one page of `resource` rows read from the route `cursor_key` and advances
-    /// that route's cursor to the page's newest `updated_at`, in one transaction.
-    /// `full_run` marks the rows as seen by that full walk, for [`Store::finish_full`].
+    /// Records that the route `cursor_key` was read to its end at `at` (our clock).
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records that every row of `settled.second` on the route `cursor_key` was read,
+    /// if that second is still the route's cursor (otherwise nothing changes).
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError>;
+
+    /// Records that a verify of `resource` (every route), started at `started_at`, ended
+    /// without error.
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError>;
+}
+
+/// The synced rows.
+pub trait Records {
+    /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
+    /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
+    /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
+    /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
+    /// walk, for [`Records::finish_full`].
     fn write_route_page(
         &mut self,
         org_id: &str,
@@ -134,29 +208,7 @@ pub trait Store: Send {
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError>;
 
-    /// Several pages (`(cursor_key, records)`, in walk order) as by
-    /// [`Store::write_route_page`], in one transaction when the backend can: each page's
-    /// cursor moves with its rows, and a crash keeps all of them or none. The default
-    /// writes them one transaction each.
-    fn write_route_pages(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        pages: &[(&str, &[Record])],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        let mut total = PageWrite::default();
-        for (cursor_key, records) in pages {
-            let w =
-                self.write_route_page(org_id, resource, cursor_key, records, full_run, synced_at)?;
-            total.written += w.written;
-            total.archived += w.archived;
-        }
-        Ok(total)
-    }
-
-    /// [`Store::write_route_page`] for a page of the resource's main route.
+    /// [`Records::write_route_page`] for a page of the resource's main route.
     fn write_page(
         &mut self,
         org_id: &str,
@@ -175,9 +227,11 @@ pub trait Store: Send {
         )
     }
 
-    /// Ends a full walk of `resource` that reached the last page of every route: rows the
-    /// walk did not see are marked deleted upstream at `now` (never removed), and the
-    /// resource's last full sync becomes `started_at`. Returns how many rows were marked.
+    /// Ends a full walk of `resource` that reached the last page of every route without
+    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (never
+    /// removed), and the resource's last full sync becomes `started_at` (when the walk
+    /// began, since changes made after that were seen by it only if they moved past its
+    /// position). Returns how many rows were marked.
     fn finish_full(
         &mut self,
         org_id: &str,
@@ -190,46 +244,39 @@ pub trait Store: Send {
     /// Rows of `resource` for `org_id` not marked deleted upstream.
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError>;
 
-    /// Patients of `org_id` the `patient_activity` view calls active, as of now.
+    /// Patients of `org_id` seen in the last 30 days and booked in the future (the
+    /// `patient_activity` view's `activity_status = 'active'`), as of the query.
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
 
-    /// Records the start of a run and returns its id.
-    fn begin_run(
+    /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
+    /// `before`, in one transaction. Returns how many rows went, per table.
+    fn purge_deleted(
         &mut self,
         org_id: &str,
-        mode: &str,
-        started_at: Timestamp,
-    ) -> Result<i64, StoreError>;
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
-    /// Records how run `run_id` ended.
-    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError>;
-
-    /// Marks runs of `org_id` still shown as running as interrupted. Call only while
-    /// holding the org's lock: then no other process can be running them.
-    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError>;
-
-    /// The active-patient count of `org_id`'s newest successful run that counted them.
-    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError>;
-
-    /// The newest `limit` runs of `org_id`, newest first.
-    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
-
-    /// Records that the route `cursor_key` was read to its end at `at` (our clock).
-    fn mark_polled(
+    /// Several pages (`(cursor_key, records)`, in walk order) as by
+    /// [`Records::write_route_page`], in one transaction when the backend can: each
+    /// page's cursor moves with its rows, and a crash keeps all of them or none. The
+    /// default writes them one transaction each.
+    fn write_route_pages(
         &mut self,
         org_id: &str,
-        cursor_key: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// Records that every row of `settled.second` on the route `cursor_key` was read,
-    /// if that second is still the route's cursor (otherwise nothing changes).
-    fn record_settled(
-        &mut self,
-        org_id: &str,
-        cursor_key: &str,
-        settled: SettledSecond,
-    ) -> Result<(), StoreError>;
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let mut total = PageWrite::default();
+        for (cursor_key, records) in pages {
+            let w =
+                self.write_route_page(org_id, resource, cursor_key, records, full_run, synced_at)?;
+            total.written += w.written;
+            total.archived += w.archived;
+        }
+        Ok(total)
+    }
 
     /// The ids of `resource` rows of `org_id` not marked deleted upstream, in no order.
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError>;
@@ -264,15 +311,45 @@ pub trait Store: Send {
         ids: &[String],
         now: Timestamp,
     ) -> Result<u64, StoreError>;
+}
 
-    /// Records that a verify of `resource` (every route), started at `started_at`, ended
-    /// without error.
-    fn finish_verify(
+/// The history of runs: one row per org per run, with counts, API calls and errors.
+pub trait RunLog {
+    /// Records the start of a run and returns its id.
+    fn begin_run(
         &mut self,
         org_id: &str,
-        resource: Resource,
+        mode: &str,
         started_at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<i64, StoreError>;
+
+    /// Records how run `run_id` ended.
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError>;
+
+    /// Marks runs of `org_id` still shown as running as interrupted. Call only while
+    /// holding the org's lock: then no other process can be running them.
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError>;
+
+    /// The active-patient count of `org_id`'s newest successful run that counted them.
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError>;
+
+    /// The newest `limit` runs of `org_id`, newest first.
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Deletes `org_id`'s finished runs that started before `before`, except its newest
+    /// run and its newest successful run (which `status` and `min_interval` read).
+    /// Returns how many went.
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// Erasing one org: everything stored for it, in every table.
+pub trait Erasure {
+    /// Rows stored for `org_id`, per table (every table, zeros included), in a fixed order.
+    fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
+    /// went, per table, as [`Erasure::org_rows`] counts it.
+    fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

@@ -26,7 +26,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    pub fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -340,6 +340,32 @@ impl TestEnv {
         for f in faults {
             self.fake.push_fault(&key, f.clone());
         }
+    }
+
+    /// How many walks of each route the fake saw for `org`: a walk starts with a query
+    /// that has no `updated_at` filter.
+    pub fn walks(&self, org: &str) -> BTreeMap<String, usize> {
+        let mut walks = BTreeMap::new();
+        for r in &self.fake.stats(&self.key(org)).log {
+            *walks.entry(r.path.clone()).or_insert(0) +=
+                usize::from(!r.query.contains("updated_at:"));
+        }
+        walks
+    }
+
+    /// Whether the fake saw exactly one walk of each route `org` read.
+    pub fn walked_once(&self, org: &str) -> bool {
+        let walks = self.walks(org);
+        !walks.is_empty() && walks.values().all(|&n| n == 1)
+    }
+
+    /// Starts the binary with `-c config` and `args`, both streams captured.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn routiq-sync")
     }
 
     /// The status of `org`'s newest run.

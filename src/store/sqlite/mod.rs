@@ -5,7 +5,8 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
-mod activity;
+mod erasure;
+mod open;
 mod records;
 mod runs;
 mod schema;
@@ -17,15 +18,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use schema::CURRENT_VERSION;
+pub use schema::{CURRENT_VERSION, create_at_version};
 
-use super::{
-    OrgGuard, OrgState, PageWrite, RunOutcome, RunRecord, SettledSecond, Store, StoreError,
-};
+use super::{Locks, OrgGuard, StoreError};
 use crate::lock::{self, LockOutcome};
-use crate::record::Record;
-use crate::resource::Resource;
-use crate::timestamp::Timestamp;
 
 /// WAL pages between automatic checkpoints (why: in `SqliteStore::open_with`).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
@@ -50,7 +46,7 @@ impl SqliteStore {
                 source,
             })?;
         }
-        Self::open_with(path, OpenFlags::default(), true)
+        Self::open_with(path, OpenFlags::default(), true, BUSY_TIMEOUT)
     }
 
     /// Opens an existing database for reading, without creating anything. A file from an
@@ -62,23 +58,48 @@ impl SqliteStore {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        match Self::open_with(path, flags, false) {
+        match Self::open_with(path, flags, false, BUSY_TIMEOUT) {
             Err(StoreError::OlderSchema { .. }) => {
-                drop(Self::open_with(path, OpenFlags::default(), true)?);
-                Self::open_with(path, flags, false).map(Some)
+                drop(Self::open_with(
+                    path,
+                    OpenFlags::default(),
+                    true,
+                    BUSY_TIMEOUT,
+                )?);
+                Self::open_with(path, flags, false, BUSY_TIMEOUT).map(Some)
             }
             other => other.map(Some),
         }
     }
 
-    fn open_with(path: &Path, flags: OpenFlags, write: bool) -> Result<SqliteStore, StoreError> {
+    /// Opens with `flags`, waiting up to `timeout` for other processes that hold the file
+    /// (creating it, switching it to WAL, migrating it).
+    fn open_with(
+        path: &Path,
+        flags: OpenFlags,
+        write: bool,
+        timeout: Duration,
+    ) -> Result<SqliteStore, StoreError> {
+        refuse_folder(path)?;
+        open::retry_while_busy(path, timeout, !write, |left| {
+            Self::open_once(path, flags, write, left)
+        })
+    }
+
+    /// One attempt of [`SqliteStore::open_with`], whose SQLite busy handler waits `busy`.
+    fn open_once(
+        path: &Path,
+        flags: OpenFlags,
+        write: bool,
+        busy: Duration,
+    ) -> Result<SqliteStore, StoreError> {
         let shown = path.display().to_string();
         let mut conn =
             Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
                 path: shown.clone(),
                 source,
             })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy)?;
         // The first real read tells a SQLite file from anything else.
         let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
         if version > CURRENT_VERSION {
@@ -106,6 +127,7 @@ impl SqliteStore {
                 supported: CURRENT_VERSION,
             });
         }
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let lock_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(SqliteStore {
             conn,
@@ -140,7 +162,23 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+/// The schema version of the file at `path`, read without changing anything, waiting for
+/// other processes as an open does (for `check`).
+pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
+    let shown = path.display().to_string();
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    refuse_folder(path)?;
+    open::retry_while_busy(path, BUSY_TIMEOUT, true, |left| {
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        conn.busy_timeout(left)?;
+        schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
+    })
+}
+
+impl Locks for SqliteStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
         Ok(match lock::try_lock(&self.lock_dir, org_id)? {
             LockOutcome::Acquired(held) => Some(OrgGuard::new(held)),
@@ -151,150 +189,18 @@ impl Store for SqliteStore {
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
         Ok(lock::is_held(&self.lock_dir, org_id))
     }
+}
 
-    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        SqliteStore::org_state(self, org_id)
+/// A folder at the database path is a config mistake; SQLite would report it as a disk
+/// I/O error, which reads as transient.
+fn refuse_folder(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::NotADatabase {
+            path: path.display().to_string(),
+            detail: "it is a folder".to_string(),
+        });
     }
-
-    fn begin_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        SqliteStore::begin_full(self, org_id, resource, run_id, started_at)
-    }
-
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        SqliteStore::write_route_page(
-            self, org_id, resource, cursor_key, records, full_run, synced_at,
-        )
-    }
-
-    fn write_route_pages(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        pages: &[(&str, &[Record])],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        SqliteStore::write_route_pages(self, org_id, resource, pages, full_run, synced_at)
-    }
-
-    fn finish_full(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        run_id: i64,
-        started_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        SqliteStore::finish_full(self, org_id, resource, run_id, started_at, now)
-    }
-
-    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        SqliteStore::count_present(self, org_id, resource)
-    }
-
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        SqliteStore::active_patients(self, org_id)
-    }
-
-    fn begin_run(
-        &mut self,
-        org_id: &str,
-        mode: &str,
-        started_at: Timestamp,
-    ) -> Result<i64, StoreError> {
-        SqliteStore::begin_run(self, org_id, mode, started_at)
-    }
-
-    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
-        SqliteStore::finish_run(self, run_id, outcome)
-    }
-
-    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
-        SqliteStore::close_abandoned_runs(self, org_id)
-    }
-
-    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        SqliteStore::last_active_patients(self, org_id)
-    }
-
-    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        SqliteStore::recent_runs(self, org_id, limit)
-    }
-
-    fn mark_polled(
-        &mut self,
-        org_id: &str,
-        cursor_key: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        SqliteStore::mark_polled(self, org_id, cursor_key, at)
-    }
-
-    fn record_settled(
-        &mut self,
-        org_id: &str,
-        cursor_key: &str,
-        settled: SettledSecond,
-    ) -> Result<(), StoreError> {
-        SqliteStore::record_settled(self, org_id, cursor_key, settled)
-    }
-
-    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
-        SqliteStore::present_ids(self, org_id, resource)
-    }
-
-    fn missing_ids(
-        &self,
-        org_id: &str,
-        resource: Resource,
-        ids: &[String],
-    ) -> Result<Vec<String>, StoreError> {
-        SqliteStore::missing_ids(self, org_id, resource, ids)
-    }
-
-    fn write_rows(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        SqliteStore::write_rows(self, org_id, resource, records, full_run, synced_at)
-    }
-
-    fn mark_deleted(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        ids: &[String],
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        SqliteStore::mark_deleted(self, org_id, resource, ids, now)
-    }
-
-    fn finish_verify(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        started_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        SqliteStore::finish_verify(self, org_id, resource, started_at)
-    }
+    Ok(())
 }
 
 fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {

@@ -1,4 +1,5 @@
-//! Writing pages of records: upsert, cursor advance and full-sync reconciliation.
+//! Writing pages of records (upsert, cursor advance, full-sync reconciliation) and
+//! counting them.
 
 use std::collections::HashSet;
 
@@ -8,16 +9,16 @@ use super::SqliteStore;
 use super::upsert::upsert_sql;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PageWrite, StoreError, table};
+use crate::store::{PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
-impl SqliteStore {
+impl Records for SqliteStore {
     /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
     /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
     /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
     /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
     /// walk, for [`SqliteStore::finish_full`].
-    pub fn write_route_page(
+    fn write_route_page(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -37,7 +38,7 @@ impl SqliteStore {
 
     /// See [`crate::store::Store::write_route_pages`]: one transaction for all of them
     /// (fewer commits write each dirty index page to the WAL fewer times).
-    pub fn write_route_pages(
+    fn write_route_pages(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -69,7 +70,7 @@ impl SqliteStore {
     /// removed), and the resource's last full sync becomes `started_at` (when the walk
     /// began, since changes made after that were seen by it only if they moved past its
     /// position). Returns how many rows were marked.
-    pub fn finish_full(
+    fn finish_full(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -118,7 +119,7 @@ impl SqliteStore {
     }
 
     /// See [`crate::store::Store::write_rows`].
-    pub fn write_rows(
+    fn write_rows(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -135,7 +136,7 @@ impl SqliteStore {
     }
 
     /// See [`crate::store::Store::mark_deleted`].
-    pub fn mark_deleted(
+    fn mark_deleted(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -162,7 +163,7 @@ impl SqliteStore {
     }
 
     /// See [`crate::store::Store::present_ids`].
-    pub fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
             table(resource).name
@@ -172,7 +173,7 @@ impl SqliteStore {
     }
 
     /// See [`crate::store::Store::missing_ids`].
-    pub fn missing_ids(
+    fn missing_ids(
         &self,
         org_id: &str,
         resource: Resource,
@@ -193,7 +194,7 @@ impl SqliteStore {
     }
 
     /// Rows of `resource` for `org_id` not marked deleted upstream.
-    pub fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
+    fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
             .prepare_cached(&format!(
@@ -202,6 +203,44 @@ impl SqliteStore {
             ))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
+    }
+
+    /// Patients of `org_id` seen in the last 30 days and booked in the future (the
+    /// view's `activity_status = 'active'`), as of the query.
+    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM patient_activity
+                 WHERE org_id = ?1 AND activity_status = 'active'",
+            )?
+            .query_row([org_id], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
+    /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
+    fn purge_deleted(
+        &mut self,
+        org_id: &str,
+        before: Timestamp,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::new();
+        for resource in Resource::ALL {
+            let name = table(resource).name;
+            let n = tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {name} WHERE org_id = ?1
+                     AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < ?2"
+                ))?
+                .execute(params![org_id, before.to_string()])?;
+            out.push((name, n as u64));
+        }
+        tx.commit()?;
+        Ok(out)
     }
 }
 
@@ -309,7 +348,7 @@ fn seen_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::SyncState;
 
     fn rec(id: &str, ts: i64) -> Record {
         Record {

@@ -3,15 +3,15 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::store::{RunOutcome, RunRecord, RunStatus, StoreError};
+use crate::store::{RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
 const RUN_COLUMNS: &str =
     "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
 
-impl SqliteStore {
+impl RunLog for SqliteStore {
     /// Records the start of a run and returns its id.
-    pub fn begin_run(
+    fn begin_run(
         &mut self,
         org_id: &str,
         mode: &str,
@@ -26,7 +26,7 @@ impl SqliteStore {
     }
 
     /// Records how run `run_id` ended.
-    pub fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
+    fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         self.conn
@@ -49,7 +49,7 @@ impl SqliteStore {
 
     /// Marks runs of `org_id` still shown as running as interrupted. Call only while
     /// holding the org's lock: then no other process can be running them.
-    pub fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
+    fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -60,19 +60,8 @@ impl SqliteStore {
             .execute([org_id])?)
     }
 
-    /// The newest run of `org_id`, if any.
-    pub fn last_run(&self, org_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT 1"
-            ))?
-            .query_row([org_id], read_run)
-            .optional()?)
-    }
-
     /// The active-patient count of `org_id`'s newest successful run that counted them.
-    pub fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
+    fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -86,12 +75,25 @@ impl SqliteStore {
     }
 
     /// The newest `limit` runs of `org_id`, newest first.
-    pub fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+    fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![org_id, limit], read_run)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes old finished runs of `org_id`, keeping its newest run and newest ok run.
+    fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM runs WHERE org_id = ?1 AND started_at < ?2 AND status <> 'running'
+                 AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)
+                 AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = ?1 AND status = 'ok'), -1)",
+            )?
+            .execute(params![org_id, before.to_string()])?;
+        Ok(n as u64)
     }
 }
 
@@ -111,4 +113,58 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         error: r.get(8)?,
         resources: serde_json::from_str(&resources).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStatus;
+
+    fn run(store: &mut SqliteStore, org: &str, started: i64, status: RunStatus) -> i64 {
+        let at = Timestamp::from_unix(started).unwrap();
+        let id = store.begin_run(org, "full", at).unwrap();
+        let outcome = RunOutcome {
+            status,
+            finished_at: at,
+            duration_ms: 1,
+            api_calls: 1,
+            error: None,
+            resources: Default::default(),
+            active_patients: None,
+        };
+        store.finish_run(id, &outcome).unwrap();
+        id
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_run_and_newest_success_and_running_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let cutoff = Timestamp::from_unix(1_000).unwrap();
+        // Only failures: just the newest stays.
+        for t in [1, 2, 3] {
+            run(&mut store, "a", t, RunStatus::Failed);
+        }
+        assert_eq!(store.prune_runs("a", cutoff).unwrap(), 2);
+        assert_eq!(store.recent_runs("a", 10).unwrap().len(), 1);
+        // ok, ok, failed, running: the running one (the newest run) and the second ok
+        // (the newest success) stay; the first ok and the failure go.
+        let first_ok = run(&mut store, "b", 1, RunStatus::Ok);
+        let last_ok = run(&mut store, "b", 2, RunStatus::Ok);
+        run(&mut store, "b", 3, RunStatus::Failed);
+        let running = store
+            .begin_run("b", "full", Timestamp::from_unix(4).unwrap())
+            .unwrap();
+        assert_eq!(store.prune_runs("b", cutoff).unwrap(), 2);
+        let left: Vec<i64> = store
+            .recent_runs("b", 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(left, [running, last_ok]);
+        assert!(!left.contains(&first_ok));
+        // Other orgs are never touched.
+        assert_eq!(store.recent_runs("a", 10).unwrap().len(), 1);
+    }
 }

@@ -366,6 +366,18 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Writes a new file at `path` with the schema of `version` (at most
+/// [`CURRENT_VERSION`]), as the routiq-sync of that version left it, for upgrade tests.
+#[doc(hidden)]
+pub fn create_at_version(path: &std::path::Path, version: i64) -> Result<(), rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    let upto = usize::try_from(version).unwrap_or(0).min(MIGRATIONS.len());
+    for sql in &MIGRATIONS[..upto] {
+        conn.execute_batch(sql)?;
+    }
+    conn.pragma_update(None, "user_version", upto as i64)
+}
+
 /// The schema version stored in the file (0 for a new file).
 pub fn user_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
@@ -382,6 +394,7 @@ fn newer(path: &str, found: i64) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Records;
 
     fn phone_after_upgrade(raw_json: &str) -> Option<String> {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -443,11 +456,7 @@ mod tests {
     fn reading_a_file_from_before_the_upgrade_migrates_it_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(V1).unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
-        }
+        create_at_version(&path, 1).unwrap();
         let store = super::super::SqliteStore::open_read_only(&path)
             .unwrap()
             .unwrap();

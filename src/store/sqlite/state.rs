@@ -6,12 +6,12 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState, SettledSecond, StoreError};
+use crate::store::{FullWalkState, OrgState, ResourceState, SettledSecond, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
-impl SqliteStore {
+impl SyncState for SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
-    pub fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
+    fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
                     polled_at, settled_second, settled_read_at, last_verify_at
@@ -50,23 +50,9 @@ impl SqliteStore {
         })
     }
 
-    /// When `org_id`'s last successful run finished.
-    pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
-                 ORDER BY id DESC LIMIT 1",
-            )?
-            .query_row([org_id], |r| r.get(0))
-            .optional()?
-            .flatten();
-        Ok(at.as_deref().and_then(Timestamp::parse))
-    }
-
     /// Records that run `run_id` starts a fresh full walk of `resource` (of every one of
     /// its routes).
-    pub fn begin_full(
+    fn begin_full(
         &mut self,
         org_id: &str,
         resource: Resource,
@@ -88,6 +74,78 @@ impl SqliteStore {
         super::records::forget_seen(&tx, org_id, resource)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// See [`crate::store::Store::mark_polled`].
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.set_routes_state(
+            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
+            org_id,
+            &[cursor_key],
+            at,
+        )
+    }
+
+    /// See [`crate::store::Store::record_settled`].
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError> {
+        // Evidence for the same second only grows: keep the latest start of a complete read.
+        self.conn
+            .prepare_cached(
+                "UPDATE sync_state SET settled_second = ?3, settled_read_at = ?4
+                 WHERE org_id = ?1 AND resource = ?2 AND cursor = ?3
+                   AND (settled_second IS NOT ?3 OR settled_read_at IS NULL
+                        OR settled_read_at < ?4)",
+            )?
+            .execute(params![
+                org_id,
+                cursor_key,
+                settled.second.to_string(),
+                settled.read_from.to_string()
+            ])?;
+        Ok(())
+    }
+
+    /// See [`crate::store::Store::finish_verify`].
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.set_routes_state(
+            "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            org_id,
+            resource.cursor_keys(),
+            started_at,
+        )
+    }
+}
+
+impl SqliteStore {
+    /// When `org_id`'s last successful run finished.
+    fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([org_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(at.as_deref().and_then(Timestamp::parse))
     }
 
     /// Records that the full walk of `resource` (every route of it), started at
@@ -153,62 +211,6 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// See [`crate::store::Store::mark_polled`].
-    pub fn mark_polled(
-        &mut self,
-        org_id: &str,
-        cursor_key: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.set_routes_state(
-            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
-            org_id,
-            &[cursor_key],
-            at,
-        )
-    }
-
-    /// See [`crate::store::Store::record_settled`].
-    pub fn record_settled(
-        &mut self,
-        org_id: &str,
-        cursor_key: &str,
-        settled: SettledSecond,
-    ) -> Result<(), StoreError> {
-        // Evidence for the same second only grows: keep the latest start of a complete read.
-        self.conn
-            .prepare_cached(
-                "UPDATE sync_state SET settled_second = ?3, settled_read_at = ?4
-                 WHERE org_id = ?1 AND resource = ?2 AND cursor = ?3
-                   AND (settled_second IS NOT ?3 OR settled_read_at IS NULL
-                        OR settled_read_at < ?4)",
-            )?
-            .execute(params![
-                org_id,
-                cursor_key,
-                settled.second.to_string(),
-                settled.read_from.to_string()
-            ])?;
-        Ok(())
-    }
-
-    /// See [`crate::store::Store::finish_verify`].
-    pub fn finish_verify(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        started_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.set_routes_state(
-            "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
-            org_id,
-            resource.cursor_keys(),
-            started_at,
-        )
-    }
-
     /// Runs one `sync_state` statement for each of `keys`, in one transaction.
     fn set_routes_state(
         &mut self,

@@ -1,0 +1,43 @@
+//! Erasing one org: counting and deleting its rows in every table.
+
+use rusqlite::TransactionBehavior;
+
+use super::SqliteStore;
+use crate::resource::Resource;
+use crate::store::{Erasure, StoreError, table};
+
+/// Every table holding an org's data: the resource tables, then state and run history.
+fn org_tables() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Resource::ALL.iter().map(|r| table(*r).name).collect();
+    names.extend(["sync_state", "runs"]);
+    names
+}
+
+impl Erasure for SqliteStore {
+    fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for name in org_tables() {
+            let n: i64 = self
+                .conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM {name} WHERE org_id = ?1"))?
+                .query_row([org_id], |r| r.get(0))?;
+            out.push((name, n.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::new();
+        for name in org_tables() {
+            let n = tx
+                .prepare_cached(&format!("DELETE FROM {name} WHERE org_id = ?1"))?
+                .execute([org_id])?;
+            out.push((name, n as u64));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+}
