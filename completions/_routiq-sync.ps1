@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'routiq-sync' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Incremental sync of the selected orgs (full where no cursor exists or one is due)')
             [CompletionResult]::new('full', 'full', [CompletionResultType]::ParameterValue, 'Full sync of the selected orgs now, reconciling records deleted upstream')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the config, show where each setting came from, and probe each org''s API key')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go')
@@ -66,6 +67,27 @@ Register-ArgumentCompleter -Native -CommandName 'routiq-sync' -ScriptBlock {
             break
         }
         'routiq-sync;full' {
+            [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Only these org ids (repeat or separate with spaces)')
+            [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'Only these resources (default: each org''s configured resources)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Sync up to N orgs at once (default: `jobs` from the config)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Sync up to N orgs at once (default: `jobs` from the config)')
+            [CompletionResult]::new('--max-run-time', '--max-run-time', [CompletionResultType]::ParameterName, 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every org in the config')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v debug, -vv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v debug, -vv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output (-q warnings only, -qq errors only)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output (-q warnings only, -qq errors only)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress bars (they only appear when stderr is a terminal anyway)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'routiq-sync;verify' {
             [CompletionResult]::new('--org', '--org', [CompletionResultType]::ParameterName, 'Only these org ids (repeat or separate with spaces)')
             [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'Only these resources (default: each org''s configured resources)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Sync up to N orgs at once (default: `jobs` from the config)')
@@ -176,6 +198,7 @@ Register-ArgumentCompleter -Native -CommandName 'routiq-sync' -ScriptBlock {
         'routiq-sync;help' {
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Incremental sync of the selected orgs (full where no cursor exists or one is due)')
             [CompletionResult]::new('full', 'full', [CompletionResultType]::ParameterValue, 'Full sync of the selected orgs now, reconciling records deleted upstream')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the config, show where each setting came from, and probe each org''s API key')
             [CompletionResult]::new('forget', 'forget', [CompletionResultType]::ParameterValue, 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go')
@@ -188,6 +211,9 @@ Register-ArgumentCompleter -Native -CommandName 'routiq-sync' -ScriptBlock {
             break
         }
         'routiq-sync;help;full' {
+            break
+        }
+        'routiq-sync;help;verify' {
             break
         }
         'routiq-sync;help;status' {

@@ -40,6 +40,9 @@ _routiq__sync() {
             routiq__sync,sync)
                 cmd="routiq__sync__subcmd__sync"
                 ;;
+            routiq__sync,verify)
+                cmd="routiq__sync__subcmd__verify"
+                ;;
             routiq__sync__subcmd__help,check)
                 cmd="routiq__sync__subcmd__help__subcmd__check"
                 ;;
@@ -64,6 +67,9 @@ _routiq__sync() {
             routiq__sync__subcmd__help,sync)
                 cmd="routiq__sync__subcmd__help__subcmd__sync"
                 ;;
+            routiq__sync__subcmd__help,verify)
+                cmd="routiq__sync__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +77,7 @@ _routiq__sync() {
 
     case "${cmd}" in
         routiq__sync)
-            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version sync full status check forget demo completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --no-progress --log-format --help --version sync full verify status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +281,7 @@ _routiq__sync() {
             return 0
             ;;
         routiq__subcmd__sync__subcmd__help)
-            opts="sync full status check forget demo completions help"
+            opts="sync full verify status check forget demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +406,20 @@ _routiq__sync() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        routiq__subcmd__sync__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         routiq__subcmd__sync__subcmd__status)
             opts="-c -v -q -h -V --org --json --format --max-age --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -440,6 +460,52 @@ _routiq__sync() {
             ;;
         routiq__subcmd__sync__subcmd__sync)
             opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --force --config --verbose --quiet --no-progress --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --org)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-run-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        routiq__subcmd__sync__subcmd__verify)
+            opts="-j -c -v -q -h -V --all --org --resource --jobs --max-run-time --config --verbose --quiet --no-progress --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

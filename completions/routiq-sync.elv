@@ -32,6 +32,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --version 'Print version'
             cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
             cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
             cand forget 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
@@ -61,6 +62,26 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand --version 'Print version'
         }
         &'routiq-sync;full'= {
+            cand --org 'Only these org ids (repeat or separate with spaces)'
+            cand --resource 'Only these resources (default: each org''s configured resources)'
+            cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --jobs 'Sync up to N orgs at once (default: `jobs` from the config)'
+            cand --max-run-time 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)'
+            cand -c 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --config 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)'
+            cand --log-format 'Log line format on stderr (default: $ROUTIQ_SYNC_LOG_FORMAT, then `log_format` in the config, then text); json writes one object per line and never shows progress bars'
+            cand --all 'Every org in the config'
+            cand -v 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand --verbose 'More log output (-v debug, -vv trace); RUST_LOG overrides'
+            cand -q 'Less log output (-q warnings only, -qq errors only)'
+            cand --quiet 'Less log output (-q warnings only, -qq errors only)'
+            cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'routiq-sync;verify'= {
             cand --org 'Only these org ids (repeat or separate with spaces)'
             cand --resource 'Only these resources (default: each org''s configured resources)'
             cand -j 'Sync up to N orgs at once (default: `jobs` from the config)'
@@ -165,6 +186,7 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;help'= {
             cand sync 'Incremental sync of the selected orgs (full where no cursor exists or one is due)'
             cand full 'Full sync of the selected orgs now, reconciling records deleted upstream'
+            cand verify 'Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone'
             cand status 'Show each org''s last run, cursors and totals; exit 1 if any org is unhealthy'
             cand check 'Validate the config, show where each setting came from, and probe each org''s API key'
             cand forget 'Delete everything stored for one org (rows, cursors, runs); without --yes, show what would go'
@@ -175,6 +197,8 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
         &'routiq-sync;help;sync'= {
         }
         &'routiq-sync;help;full'= {
+        }
+        &'routiq-sync;help;verify'= {
         }
         &'routiq-sync;help;status'= {
         }

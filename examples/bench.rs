@@ -10,8 +10,10 @@
 //! and peak RSS are its own. Both binaries are built in release mode first.
 //! Scenarios: a. full sync of 20k and 200k records; b. incremental sync after 20 + 20
 //! changes; c. 50 orgs with 150 ms latency, `--jobs 1` vs `--jobs 8`; d. full sync
-//! under a 200/min rate limit; e. `status --json` on 1,000,000 rows. `--quick` shrinks
-//! every scenario (about a minute in all). See docs/performance.md.
+//! under a 200/min rate limit; e. `status --json` on 1,000,000 rows; f. bytes written by
+//! a first full sync, a second one over unchanged data and a verify (`wchar`); g. the
+//! requests of a verify that finds 3 hard deletes against a full walk. `--quick`
+//! shrinks every scenario (about a minute in all). See docs/performance.md.
 
 #[path = "bench/child.rs"]
 mod child;
@@ -100,7 +102,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            s if s.len() == 1 && "abcdefg".contains(s) => which.extend(s.chars()),
+            s if s.len() == 1 && "abcdefghi".contains(s) => which.extend(s.chars()),
             other => {
                 eprintln!("bench: unknown argument `{other}`\n{USAGE}");
                 return ExitCode::from(2);
@@ -108,7 +110,7 @@ fn main() -> ExitCode {
         }
     }
     if which.is_empty() {
-        which = "abcdefg".chars().collect();
+        which = "abcdefghi".chars().collect();
     }
     let mut bins = match build_binaries() {
         Ok(b) => b,

@@ -50,6 +50,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Full sync of the selected orgs now, reconciling records deleted upstream
     Full(FullArgs),
+    /// Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone
+    Verify(FullArgs),
     /// Show each org's last run, cursors and totals; exit 1 if any org is unhealthy
     Status(StatusArgs),
     /// Validate the config, show where each setting came from, and probe each org's API key
@@ -101,7 +103,7 @@ pub struct SyncArgs {
     pub force: bool,
 }
 
-/// `full` options.
+/// `full` and `verify` options.
 #[derive(Debug, Args)]
 pub struct FullArgs {
     #[command(flatten)]
@@ -200,8 +202,8 @@ pub enum Shell {
 /// The end of `--help` (and of the man page): exit codes and environment.
 const AFTER_LONG_HELP: &str = "\
 Exit codes:
-  0  sync/full: every selected org synced, was skipped (synced recently, or locked by
-     another run) or was deferred by max_run_time; status/check: every selected org is
+  0  sync/full/verify: every selected org synced, was skipped (synced recently, or locked
+     by another run) or was deferred by max_run_time; status/check: every selected org is
      healthy / passed; forget: deleted
   1  at least one org failed (the others still ran), is unhealthy, or failed its check;
      forget: nothing deleted (no --yes) or it failed

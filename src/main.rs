@@ -35,6 +35,10 @@ fn main() -> ExitCode {
             &globals,
             &RunRequest::from_args(engine::Command::Full, &a.run, false),
         ),
+        Command::Verify(a) => commands::sync::run(
+            &globals,
+            &RunRequest::from_args(engine::Command::Verify, &a.run, false),
+        ),
         Command::Status(a) => commands::status::run(&globals, a),
         Command::Check(a) => commands::check::run(&globals, a),
         Command::Forget(a) => commands::forget::run(&globals, a),

@@ -69,6 +69,26 @@ impl Resource {
         }
     }
 
+    /// Whether this is reference data (rarely changing, small): polled on its own
+    /// cadence (`reference_every`) instead of on every sync.
+    pub fn is_reference(self) -> bool {
+        matches!(
+            self,
+            Resource::AppointmentTypes | Resource::Practitioners | Resource::Businesses
+        )
+    }
+
+    /// The reference resource a column of this resource's table points at, if any
+    /// (`practitioner_id` -> practitioners).
+    pub fn referenced_by_column(column: &str) -> Option<Resource> {
+        match column {
+            "practitioner_id" => Some(Resource::Practitioners),
+            "appointment_type_id" => Some(Resource::AppointmentTypes),
+            "business_id" => Some(Resource::Businesses),
+            _ => None,
+        }
+    }
+
     /// Comma-separated list of valid names, for error messages.
     pub fn valid_names() -> String {
         Resource::ALL.map(Resource::name).join(", ")

@@ -68,7 +68,25 @@ impl Timestamp {
     pub fn datetime(self) -> OffsetDateTime {
         self.0
     }
+
+    /// The IMF-fixdate of an HTTP `Date` header: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    pub fn to_http_date(self) -> String {
+        self.0
+            .format(HTTP_DATE)
+            .unwrap_or_else(|_| self.to_string())
+    }
+
+    /// Parses an HTTP `Date` header (IMF-fixdate).
+    pub fn parse_http_date(s: &str) -> Option<Self> {
+        time::PrimitiveDateTime::parse(s.trim(), HTTP_DATE)
+            .ok()
+            .map(|dt| Timestamp(dt.assume_utc()))
+    }
 }
+
+const HTTP_DATE: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
 
 fn secs_i64(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -117,5 +135,13 @@ mod tests {
             Duration::from_secs(5)
         );
         assert_eq!(t.since(t.add(Duration::from_secs(5))), Duration::ZERO);
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        let t = Timestamp::parse("1994-11-06T08:49:37Z").unwrap();
+        assert_eq!(t.to_http_date(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(Timestamp::parse_http_date(&t.to_http_date()), Some(t));
+        assert_eq!(Timestamp::parse_http_date("yesterday"), None);
     }
 }

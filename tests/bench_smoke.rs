@@ -68,7 +68,7 @@ fn sqlite_vs_postgres_scenario_runs() {
     if pg::database().is_none() {
         return;
     }
-    assert!(run('f').find("f.", "PostgreSQL throughput").is_some());
+    assert!(run('h').find("h.", "PostgreSQL throughput").is_some());
 }
 
 #[test]
@@ -76,11 +76,26 @@ fn hosts_sharing_orgs_scenario_runs_and_syncs_each_org_once() {
     if pg::database().is_none() {
         return;
     }
-    let table = run('g');
+    let table = run('i');
     for processes in ["1 process(es)", "3 process(es)"] {
         let row = table
-            .find("g.", &format!("{processes}: each org synced once"))
+            .find("i.", &format!("{processes}: each org synced once"))
             .expect("an each-org-once row");
         assert_eq!(row.pass, Some(true), "{}", table.render());
     }
+}
+
+#[test]
+fn bytes_written_scenario_runs() {
+    let table = run('f');
+    assert!(table.find("f.", "second full, unchanged data").is_some());
+}
+
+#[test]
+fn verify_scenario_finds_the_deletes_in_a_few_requests() {
+    let table = run('g');
+    let row = table
+        .find("g.", "verify, nothing differs")
+        .unwrap_or_else(|| panic!("a request count\n{}", table.render()));
+    assert_eq!(row.value, "2", "{}", table.render());
 }

@@ -139,13 +139,30 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
         "{}",
         run.stderr
     );
-    // One request per route: 8 resources, practitioners with two routes.
+    // One request per route of the 5 resources that are not reference data; reference
+    // data was polled by the first sync and is not due again for `reference_every`.
     assert_eq!(
         env.requests("org_1"),
-        9,
+        5,
         "{:#?}",
         env.fake.stats(&env.key("org_1")).log
     );
+    let per_resource = calls_per_resource(&env, "org_1");
+    let expected: BTreeMap<String, u64> = Resource::ALL
+        .iter()
+        .filter(|r| !r.is_reference())
+        .map(|r| (r.name().to_string(), r.cursor_keys().len() as u64))
+        .collect();
+    assert_eq!(per_resource, expected);
+
+    // Once due, reference data is polled: one request per route of it too.
+    env.execute(
+        "UPDATE sync_state SET polled_at = '2000-01-01T00:00:00Z'",
+        &[],
+    );
+    env.fake.reset_stats();
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    assert_eq!(env.requests("org_1"), 9);
     let per_resource = calls_per_resource(&env, "org_1");
     let expected: BTreeMap<String, u64> = Resource::ALL
         .iter()
@@ -155,6 +172,50 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
     assert_eq!(per_resource["appointment_types"], 1);
     assert_eq!(per_resource["practitioners"], 2);
     assert_eq!(per_resource["businesses"], 1);
+}
+
+#[test]
+fn an_appointment_naming_an_unknown_practitioner_polls_practitioners_at_once() {
+    let env = TestEnv::new(1, 30, 2);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let key = env.key("org_1");
+    // A new practitioner, and an appointment with them, both after the last poll.
+    let practitioner = env.fake.with_world(|w| {
+        w.advance(std::time::Duration::from_secs(5));
+        let mut p = w.records(&key, "practitioners")[0].clone();
+        let id = w.new_id().to_string();
+        p.insert("id".into(), json!(id));
+        p.insert("active".into(), json!(true));
+        w.insert(&key, "practitioners", p).unwrap();
+        let appt = w.ids(&key, "individual_appointments")[0].clone();
+        w.update(&key, "individual_appointments", &appt, |r| {
+            r.insert(
+                "practitioner".into(),
+                json!({"links": {"self": format!("https://api.au1.cliniko.com/v1/practitioners/{id}")}}),
+            );
+        })
+        .unwrap();
+        id
+    });
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("polling practitioners now"),
+        "{}",
+        run.stderr
+    );
+    // Patients, appointments, then both practitioner routes; nothing else.
+    assert_eq!(env.requests("org_1"), 4, "{:#?}", env.fake.stats(&key).log);
+    assert_eq!(
+        env.count(&format!(
+            "SELECT COUNT(*) FROM practitioners WHERE id = '{practitioner}'"
+        )),
+        1
+    );
+    let per_resource = calls_per_resource(&env, "org_1");
+    assert_eq!(per_resource.get("practitioners"), Some(&2));
+    assert_eq!(per_resource.get("businesses"), None);
 }
 
 fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) {
@@ -217,7 +278,11 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
         "{}",
         run.stderr
     );
-    assert_eq!(env.requests("org_1"), 9, "one request per route");
+    assert_eq!(
+        env.requests("org_1"),
+        5,
+        "one request per route that is not reference data"
+    );
     let one = |sql: String| env.count(&sql);
     assert_eq!(
         one(format!(

@@ -275,10 +275,22 @@ fn crontab_example_is_valid_and_schedules_what_it_says() {
         "{cmd}"
     );
 
+    let (verify, cmd) = find("verify --all");
+    assert_eq!((&verify[0], &verify[1]), (&set(&[0]), &set(&[2])), "02:00");
+    assert_eq!(verify[2].len(), 31);
+    assert_eq!(
+        verify[4],
+        set(&[1, 2, 3, 4, 5, 6]),
+        "every night but Sunday"
+    );
+    assert!(
+        cmd.contains(">> /var/log/") && cmd.ends_with("2>&1"),
+        "{cmd}"
+    );
     let (full, cmd) = find("full --all");
     assert_eq!((&full[0], &full[1]), (&set(&[0]), &set(&[2])), "02:00");
     assert_eq!(full[2].len(), 31);
-    assert_eq!(full[4].len(), 7, "every night");
+    assert_eq!(full[4], set(&[0]), "weekly, on Sunday");
     assert!(
         cmd.contains(">> /var/log/") && cmd.ends_with("2>&1"),
         "{cmd}"
@@ -409,7 +421,12 @@ fn systemd_units_are_valid_and_paired() {
             "sync --all",
             "Mon..Sat *-*-* 07,11,15,19:00:00",
         ),
-        ("routiq-sync-full", "full --all", "*-*-* 02:00:00"),
+        (
+            "routiq-sync-verify",
+            "verify --all",
+            "Mon..Sat *-*-* 02:00:00",
+        ),
+        ("routiq-sync-full", "full --all", "Sun *-*-* 02:00:00"),
     ] {
         let service = unit(&read(&format!("examples/systemd/{name}.service")));
         let timer = unit(&read(&format!("examples/systemd/{name}.timer")));
@@ -431,7 +448,8 @@ fn systemd_units_are_valid_and_paired() {
         .args([
             "calendar",
             "Mon..Sat *-*-* 07,11,15,19:00:00",
-            "*-*-* 02:00:00",
+            "Mon..Sat *-*-* 02:00:00",
+            "Sun *-*-* 02:00:00",
         ])
         .output()
     {
@@ -459,7 +477,7 @@ fn systemd_units_are_valid_and_paired() {
             files.push(tmp.path().join(&name));
         }
     }
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.len(), 6);
     let out = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .args(&files)

@@ -1,5 +1,6 @@
-//! Runs one child process and measures it alone: wall time, user and system CPU time and
-//! peak RSS, read from the kernel's per-child accounting (`wait4`).
+//! Runs one child process and measures it alone: wall time, user and system CPU time,
+//! peak RSS and bytes written, read from the kernel's per-child accounting (`wait4`,
+//! `/proc/<pid>/io`).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -17,6 +18,9 @@ pub struct Measured {
     pub sys: Duration,
     /// Peak resident set size of the child itself, in KiB (`ru_maxrss`).
     pub max_rss_kib: u64,
+    /// Bytes the child passed to write(2) and friends (`wchar` of `/proc/<pid>/io`),
+    /// when the kernel shows it.
+    pub wchar: Option<u64>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -103,6 +107,31 @@ pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
             peak_kib
         })
     };
+    // Wait for the exit without reaping: the zombie's /proc/<pid>/io still holds the
+    // totals of every thread, final checkpoint included.
+    loop {
+        // SAFETY: siginfo_t is plain old data; all-zero is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is our own unreaped child; info is valid for the call.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    let wchar = std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        });
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -137,6 +166,7 @@ pub fn run_measured(mut cmd: Command) -> Result<Measured, String> {
         } else {
             usage.ru_maxrss.max(0) as u64
         },
+        wchar,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })

@@ -145,6 +145,15 @@ impl FakeServer {
             .map(drop)
             .map_err(|e| format!("POST /__change: {e}"))
     }
+
+    /// Hard-deletes `n` patients of `org`, spread over its ids.
+    pub fn hard_delete(&self, org: &str, n: usize) -> Result<(), String> {
+        let url = self.admin_url(&format!("/__change?org={org}&delete_patients={n}"));
+        ureq::post(&url)
+            .send_empty()
+            .map(drop)
+            .map_err(|e| format!("POST /__change: {e}"))
+    }
 }
 
 impl Drop for FakeServer {

@@ -43,15 +43,17 @@ pub struct Sizes {
     pub status_orgs: usize,
     pub status_rows: usize,
     pub status_repeats: usize,
-    /// f: records of the SQLite-vs-PostgreSQL full sync, and runs per store (median).
+    /// h: records of the SQLite-vs-PostgreSQL full sync, and runs per store (median).
     pub pg_records: usize,
     pub pg_runs: usize,
-    /// g: orgs and records per org shared by several processes on one PostgreSQL
+    /// i: orgs and records per org shared by several processes on one PostgreSQL
     /// database (latency from c), `--jobs` of each, and how many processes.
     pub hosts_orgs: usize,
     pub hosts_records: usize,
     pub hosts_jobs: usize,
     pub hosts: usize,
+    /// f and g: records of the org whose writes and verify are measured.
+    pub bytes_records: usize,
 }
 
 impl Sizes {
@@ -78,6 +80,7 @@ impl Sizes {
             hosts_records: 1_000,
             hosts_jobs: 4,
             hosts: 3,
+            bytes_records: 80_000,
         }
     }
 
@@ -94,6 +97,7 @@ impl Sizes {
             status_repeats: 5,
             pg_records: 20_000,
             pg_runs: 1,
+            bytes_records: 20_000,
             ..Sizes::full()
         }
     }
@@ -118,6 +122,7 @@ impl Sizes {
             pg_runs: 1,
             hosts_orgs: 6,
             hosts_records: 40,
+            bytes_records: 400,
             ..Sizes::full()
         }
     }
@@ -131,8 +136,10 @@ pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result
         'c' => many_orgs(bins, sizes, table),
         'd' => rate_limited(bins, sizes, table),
         'e' => status(bins, sizes, table),
-        'f' => sqlite_vs_postgres(bins, sizes, table),
-        'g' => hosts_share_orgs(bins, sizes, table),
+        'f' => bytes_written(bins, sizes, table),
+        'g' => verify_cost(bins, sizes, table),
+        'h' => sqlite_vs_postgres(bins, sizes, table),
+        'i' => hosts_share_orgs(bins, sizes, table),
         other => Err(format!(
             "unknown scenario `{other}` (expected a, b, c, d, e, f or g)"
         )),
@@ -432,11 +439,11 @@ fn postgres() -> Result<Store, String> {
         .ok_or_else(|| "no PostgreSQL available (see tests/common/pg.rs)".to_string())
 }
 
-/// f. The same full sync into SQLite and into a local PostgreSQL: throughput and peak RSS.
+/// h. The same full sync into SQLite and into a local PostgreSQL: throughput and peak RSS.
 fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
     let spec = FakeSpec::records(sizes.pg_records);
     let fake = FakeServer::start(&bins.fake, &spec)?;
-    let s = format!("f. full sync, {} records", thousands(spec.per_org() as u64));
+    let s = format!("h. full sync, {} records", thousands(spec.per_org() as u64));
     let mut rates = Vec::new();
     for (name, store) in [("SQLite", Store::Sqlite), ("PostgreSQL", postgres()?)] {
         let env = ClientEnv::new_on(
@@ -490,7 +497,7 @@ fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), S
     Ok(())
 }
 
-/// g. Several processes (hosts: own config and lock folder each) run `sync --all` at the
+/// i. Several processes (hosts: own config and lock folder each) run `sync --all` at the
 /// same moment against one PostgreSQL database, against one process alone.
 fn hosts_share_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
     let spec = FakeSpec {
@@ -500,7 +507,7 @@ fn hosts_share_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), Str
     };
     let fake = FakeServer::start(&bins.fake, &spec)?;
     let s = format!(
-        "g. {} orgs x {} records, {} ms latency, PostgreSQL",
+        "i. {} orgs x {} records, {} ms latency, PostgreSQL",
         spec.orgs,
         thousands(spec.per_org() as u64),
         sizes.latency_ms
@@ -561,5 +568,103 @@ fn hosts_share_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), Str
         ">= 2.5x",
         speedup >= 2.5,
     );
+    Ok(())
+}
+/// The database's size on disk (the file, plus any WAL left behind).
+fn db_bytes(env: &ClientEnv) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", env.db_path().display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// f. Bytes the client writes (`wchar`): a first full sync against the database it
+/// leaves, then a second full sync and a verify over unchanged data.
+fn bytes_written(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec::records(sizes.bytes_records);
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
+    let first = env.run(&["full", "--all"])?;
+    expect_rows(&env, spec.per_org())?;
+    let size = db_bytes(&env);
+    let second = env.run(&["full", "--all"])?;
+    let verify = env.run(&["verify", "--all"])?;
+    let after = db_bytes(&env);
+    let s = format!(
+        "f. bytes written, {} records",
+        thousands(spec.per_org() as u64)
+    );
+    let wchar = |m: &Measured| {
+        m.wchar
+            .ok_or_else(|| "/proc/<pid>/io shows no wchar on this system".to_string())
+    };
+    let (w1, w2, w3) = (wchar(&first)?, wchar(&second)?, wchar(&verify)?);
+    let ratio = |w: u64, of: u64| w as f64 / of.max(1) as f64;
+    t.info(&s, "database size after the first full", mib(size / 1024));
+    t.check(
+        &s,
+        "first full: written / database",
+        format!("{} ({:.2}x)", mib(w1 / 1024), ratio(w1, size)),
+        "<= 2.5x",
+        ratio(w1, size) <= 2.5,
+    );
+    t.check(
+        &s,
+        "second full, unchanged data",
+        format!("{} ({:.1}%)", mib(w2 / 1024), 100.0 * ratio(w2, after)),
+        "<= 5% of the database",
+        ratio(w2, after) <= 0.05,
+    );
+    t.info(
+        &s,
+        "verify, unchanged data",
+        format!("{} ({:.2}%)", mib(w3 / 1024), 100.0 * ratio(w3, after)),
+    );
+    Ok(())
+}
+
+/// g. The requests a verify needs to find 3 hard deletes, against a full walk's.
+fn verify_cost(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
+    let spec = FakeSpec::records(sizes.bytes_records);
+    let fake = FakeServer::start(&bins.fake, &spec)?;
+    let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
+    let before = fake.counts()?;
+    env.run(&["full", "--all"])?;
+    let full = (fake.counts()? - before).requests;
+    let before = fake.counts()?;
+    env.run(&["verify", "--all"])?;
+    let quiet = (fake.counts()? - before).requests;
+    let org = &fake.orgs[0].0;
+    fake.hard_delete(org, 3)?;
+    let before = fake.counts()?;
+    let m = env.run(&["verify", "--all"])?;
+    let found = (fake.counts()? - before).requests;
+    let deleted = env.count_rows_where("deleted_upstream_at IS NOT NULL")?;
+    if deleted != 3 {
+        return Err(format!(
+            "the verify marked {deleted} rows deleted, expected 3"
+        ));
+    }
+    let s = format!("g. verify, {} records", thousands(spec.per_org() as u64));
+    t.info(&s, "full walk: API requests", thousands(full));
+    t.check(
+        &s,
+        "verify, nothing differs",
+        quiet.to_string(),
+        "= 2 (1 per route)",
+        quiet == 2,
+    );
+    t.check(
+        &s,
+        "verify, 3 hard deletes",
+        format!(
+            "{found} ({:.1}% of the full walk)",
+            100.0 * found as f64 / full.max(1) as f64
+        ),
+        "<= 10% of the full walk",
+        found * 10 <= full,
+    );
+    t.info(&s, "client CPU (3 deletes)", cpu(&m));
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::query::ListQuery;
 use super::ratelimit::RateLimiter;
 use super::retry::{RetryPolicy, rate_limit_wait};
 use crate::secret::ApiKey;
+use crate::timestamp::Timestamp;
 
 /// The largest response body read (a page of 100 records is far below this).
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -97,7 +98,9 @@ impl Client {
             endpoint.path,
             query.filters()
         );
-        self.get(&url, |body| parse_page(endpoint, body))
+        let (mut page, date) = self.get(&url, |body| parse_page(endpoint, body))?;
+        page.server_time = date;
+        Ok(page)
     }
 
     /// Fetches `path` (e.g. `/user`) and checks it is JSON: a cheap probe of the key.
@@ -108,10 +111,16 @@ impl Client {
                 .map(drop)
                 .map_err(|e| format!("response is not valid JSON ({e})"))
         })
+        .map(drop)
     }
 
-    /// GETs `url` and parses the body with `parse`, retrying transient failures.
-    fn get<T>(&self, url: &str, parse: impl Fn(&[u8]) -> Result<T, String>) -> Result<T, ApiError> {
+    /// GETs `url` and parses the body with `parse`, retrying transient failures. Also
+    /// returns the response's `Date` (Cliniko's clock), when it sends a valid one.
+    fn get<T>(
+        &self,
+        url: &str,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<(T, Option<Timestamp>), ApiError> {
         let policy = self.settings.retry;
         let mut failures = 0u32;
         let mut rate_limited = 0u32;
@@ -139,7 +148,12 @@ impl Client {
                         200..=299 => {
                             match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
                                 Ok(body) => match parse(&body) {
-                                    Ok(v) => return Ok(v),
+                                    Ok(v) => {
+                                        let date = header("date")
+                                            .as_deref()
+                                            .and_then(Timestamp::parse_http_date);
+                                        return Ok((v, date));
+                                    }
                                     Err(e) => Transient::Body(e),
                                 },
                                 Err(e) => Transient::Body(format!(

@@ -2,6 +2,7 @@
 
 mod client;
 mod endpoints;
+mod id_range;
 mod parse;
 mod query;
 mod ratelimit;
@@ -13,12 +14,13 @@ use std::time::Duration;
 
 pub use client::{Client, ClientSettings, basic_auth};
 pub use endpoints::{Endpoint, endpoint, routes};
+pub use id_range::{IdRange, RangeListing, count};
 pub use parse::{PageBody, parse_page, parse_record};
 pub use query::{ListQuery, MAX_PER_PAGE};
 pub use ratelimit::{RateLimiter, RateLimiters};
 pub use resource_walk::ResourceWalk;
 pub use retry::RetryPolicy;
-pub use walk::{PageSource, Walk, WalkPage, WalkStart};
+pub use walk::{PageSource, Settled, Walk, WalkPage, WalkStart};
 
 /// Why a request to Cliniko failed for good (after any retries).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,6 +18,8 @@ pub struct PageBody {
     /// Whether the envelope has a `links.next` (more pages after this one).
     pub has_next: bool,
     pub total_entries: Option<u64>,
+    /// The response's `Date` header (Cliniko's clock when it answered), if any.
+    pub server_time: Option<Timestamp>,
 }
 
 /// A list response with every top-level value left unparsed: records are parsed one at a
@@ -65,6 +67,7 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
         records,
         has_next,
         total_entries,
+        server_time: None,
     })
 }
 

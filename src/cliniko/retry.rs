@@ -4,8 +4,7 @@
 use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use time::PrimitiveDateTime;
-use time::macros::format_description;
+use crate::timestamp::Timestamp;
 
 /// Bounds on retrying one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,12 +66,7 @@ pub fn rate_limit_wait(
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to UNIX seconds.
 pub fn parse_http_date(s: &str) -> Option<i64> {
-    let fmt = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    PrimitiveDateTime::parse(s.trim(), fmt)
-        .ok()
-        .map(|dt| dt.assume_utc().unix_timestamp())
+    Timestamp::parse_http_date(s).map(Timestamp::unix)
 }
 
 fn unix_now() -> i64 {

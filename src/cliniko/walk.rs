@@ -8,6 +8,11 @@
 //! page shares one second (a bulk update), the walk steps inside that second with
 //! `updated_at:>=T`, `updated_at:<=T`, `id:>LAST` until it is exhausted, then continues
 //! with `updated_at:>T`.
+//!
+//! A walk may also start after a second (`updated_at:>T`) once that second is settled:
+//! read completely at a moment Cliniko's own clock (the `Date` header) was safely past
+//! it, so no row stamped with it can still appear. Each page reports when the newest
+//! second becomes complete ([`Settled`]), for the store to keep beside the cursor.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -26,6 +31,19 @@ pub enum WalkStart {
     Beginning,
     /// Records updated at or after the cursor (an incremental sync).
     Since(Timestamp),
+    /// Records updated after a settled cursor second (an incremental sync that need not
+    /// read that second again).
+    After(Timestamp),
+}
+
+/// Evidence that every row of one `updated_at` second has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// The second.
+    pub second: Timestamp,
+    /// Cliniko's clock (`Date`) when this walk began reading it: every row stamped with
+    /// `second` that existed then was read.
+    pub read_from: Timestamp,
 }
 
 /// Something that yields a walk's pages one request at a time: one route's [`Walk`], or
@@ -60,6 +78,8 @@ pub struct WalkPage {
     pub total_entries: Option<u64>,
     /// Whether this was the last page.
     pub last: bool,
+    /// Set when the walk's newest second is now completely read.
+    pub settled: Option<Settled>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +121,8 @@ pub struct Walk {
     phase: Phase,
     /// The newest second seen so far and the ids seen at it, to count re-reads once.
     boundary: Option<(Timestamp, HashSet<String>)>,
+    /// The newest second so far and Cliniko's clock on the page it first topped.
+    newest: Option<(Timestamp, Option<Timestamp>)>,
     done: bool,
     per_page: u32,
 }
@@ -113,18 +135,17 @@ impl Walk {
         start: WalkStart,
         window: Option<(Timestamp, Timestamp)>,
     ) -> Walk {
-        let lower = match start {
-            WalkStart::Beginning => None,
-            WalkStart::Since(t) => Some(t),
+        let (lower, inclusive) = match start {
+            WalkStart::Beginning => (None, true),
+            WalkStart::Since(t) => (Some(t), true),
+            WalkStart::After(t) => (Some(t), false),
         };
         Walk {
             endpoint,
             window: window.filter(|_| endpoint.window_field.is_some()),
-            phase: Phase::Range {
-                lower,
-                inclusive: true,
-            },
+            phase: Phase::Range { lower, inclusive },
             boundary: None,
+            newest: None,
             done: false,
             per_page: MAX_PER_PAGE,
         }
@@ -176,20 +197,38 @@ impl Walk {
             return Ok(None);
         }
         let body = client.list_page(&self.endpoint, &self.next_query())?;
-        self.advance(body.records, body.has_next, body.total_entries)
-            .map(Some)
+        self.advance(
+            body.records,
+            body.has_next,
+            body.total_entries,
+            body.server_time,
+        )
+        .map(Some)
     }
 
-    /// Takes a fetched page and decides the next query; separated from I/O for tests.
+    /// Takes a fetched page (answered at `server_time` by Cliniko's clock) and decides
+    /// the next query; separated from I/O for tests.
     fn advance(
         &mut self,
         records: Vec<Record>,
         has_next: bool,
         total_entries: Option<u64>,
+        server_time: Option<Timestamp>,
     ) -> Result<WalkPage, ApiError> {
         let new_records = self.count_new(&records);
+        if let Some(top) = records.iter().map(|r| r.updated_at).max()
+            && self.newest.is_none_or(|(t, _)| top > t)
+        {
+            self.newest = Some((top, server_time));
+        }
         let more = !records.is_empty() && (has_next || records.len() >= self.per_page as usize);
         if !more {
+            // The range (or the bulk second) was read to its end: the newest second is
+            // complete, read since the page on which it first appeared.
+            let settled = match self.newest {
+                Some((second, Some(read_from))) => Some(Settled { second, read_from }),
+                _ => None,
+            };
             self.done = match &self.phase {
                 Phase::Range { .. } => true,
                 // The bulk second is exhausted; the walk goes on after it.
@@ -207,6 +246,7 @@ impl Walk {
                 new_records,
                 total_entries,
                 last: self.done,
+                settled,
             });
         }
         let (max_ts, max_id) = max_key(&records);
@@ -236,6 +276,7 @@ impl Walk {
             new_records,
             total_entries,
             last: false,
+            settled: None,
         })
     }
 
@@ -321,12 +362,12 @@ mod tests {
     fn requeries_from_the_newest_second_and_counts_rereads_once() {
         let mut w = walk();
         let p = w
-            .advance(vec![rec(1, 10), rec(2, 11), rec(3, 12)], true, None)
+            .advance(vec![rec(1, 10), rec(2, 11), rec(3, 12)], true, None, None)
             .unwrap();
         assert_eq!(p.new_records, 3);
         assert_eq!(filters(&w), ["updated_at:>=1970-01-01T00:00:12Z"]);
         let p = w
-            .advance(vec![rec(3, 12), rec(4, 13)], false, None)
+            .advance(vec![rec(3, 12), rec(4, 13)], false, None, None)
             .unwrap();
         assert_eq!(p.new_records, 1);
         assert!(p.last && w.is_complete());
@@ -335,10 +376,10 @@ mod tests {
     #[test]
     fn a_page_inside_one_second_walks_by_id_then_moves_on() {
         let mut w = walk();
-        w.advance(vec![rec(1, 5), rec(2, 20), rec(3, 20)], true, None)
+        w.advance(vec![rec(1, 5), rec(2, 20), rec(3, 20)], true, None, None)
             .unwrap();
         // The next page is entirely second 20: step inside it by id.
-        w.advance(vec![rec(2, 20), rec(3, 20), rec(4, 20)], true, None)
+        w.advance(vec![rec(2, 20), rec(3, 20), rec(4, 20)], true, None, None)
             .unwrap();
         assert_eq!(
             filters(&w),
@@ -349,12 +390,12 @@ mod tests {
             ]
         );
         let p = w
-            .advance(vec![rec(5, 20), rec(6, 20)], false, None)
+            .advance(vec![rec(5, 20), rec(6, 20)], false, None, None)
             .unwrap();
         assert_eq!(p.new_records, 2);
         assert!(!p.last, "the tie ended, not the walk");
         assert_eq!(filters(&w), ["updated_at:>1970-01-01T00:00:20Z"]);
-        let p = w.advance(vec![rec(7, 21)], false, None).unwrap();
+        let p = w.advance(vec![rec(7, 21)], false, None, None).unwrap();
         assert!(p.last);
     }
 
@@ -362,15 +403,61 @@ mod tests {
     fn a_server_ignoring_filters_is_caught() {
         let mut w = walk();
         let page = vec![rec(1, 10), rec(2, 10), rec(3, 10)];
-        w.advance(page.clone(), true, None).unwrap();
-        let err = w.advance(page, true, None).unwrap_err();
+        w.advance(page.clone(), true, None, None).unwrap();
+        let err = w.advance(page, true, None, None).unwrap_err();
         assert!(matches!(err, ApiError::NoProgress(_)));
+    }
+
+    #[test]
+    fn the_newest_second_settles_when_read_to_its_end() {
+        let at = |s| Some(Timestamp::from_unix(s).unwrap());
+        let mut w = walk();
+        let p = w
+            .advance(
+                vec![rec(1, 10), rec(2, 20), rec(3, 20)],
+                true,
+                None,
+                at(100),
+            )
+            .unwrap();
+        assert_eq!(p.settled, None, "second 20 may go on on the next page");
+        let p = w
+            .advance(
+                vec![rec(2, 20), rec(3, 20), rec(4, 20)],
+                true,
+                None,
+                at(101),
+            )
+            .unwrap();
+        assert_eq!(p.settled, None, "inside the bulk second");
+        let p = w.advance(vec![rec(5, 20)], false, None, at(102)).unwrap();
+        assert_eq!(
+            p.settled,
+            Some(Settled {
+                second: Timestamp::from_unix(20).unwrap(),
+                read_from: Timestamp::from_unix(100).unwrap()
+            }),
+            "the bulk second is exhausted; it was first read at 100"
+        );
+        let p = w.advance(vec![], false, None, at(103)).unwrap();
+        assert!(p.last);
+        // A walk after a settled second asks for the rows after it only.
+        let w = Walk::new(
+            endpoint(Resource::Patients),
+            WalkStart::After(Timestamp::from_unix(20).unwrap()),
+            None,
+        );
+        assert_eq!(filters(&w), ["updated_at:>1970-01-01T00:00:20Z"]);
+        // Without a Date header nothing settles.
+        let mut w = walk();
+        let p = w.advance(vec![rec(1, 10)], false, None, None).unwrap();
+        assert_eq!(p.settled, None);
     }
 
     #[test]
     fn empty_first_page_completes() {
         let mut w = walk();
-        let p = w.advance(vec![], false, Some(0)).unwrap();
+        let p = w.advance(vec![], false, Some(0), None).unwrap();
         assert!(p.last && p.new_records == 0);
     }
 }

@@ -240,6 +240,16 @@ fn setting_rows(
             format_duration(config.full_sync_every),
             source("full_sync_every"),
         ),
+        (
+            "verify_every",
+            format_duration(config.verify_every),
+            source("verify_every"),
+        ),
+        (
+            "reference_every",
+            format_duration(config.reference_every),
+            source("reference_every"),
+        ),
         ("jobs", config.jobs.to_string(), source("jobs")),
         (
             "requests_per_minute",

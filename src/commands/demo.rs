@@ -1,8 +1,9 @@
 //! `demo`: the real sync, end to end, against a built-in fake Cliniko on 127.0.0.1.
 //!
 //! Starts the fake with generated clinics, writes a config and database into a folder,
-//! runs a full sync, makes a few upstream changes, runs an incremental sync, and prints
-//! status and what the incremental run saved.
+//! runs a full sync, makes a few upstream changes, runs an incremental sync, deletes a
+//! record upstream and runs a verify that finds it, and prints status and what the
+//! incremental run and the verify cost against the full run.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -92,9 +93,39 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
          {:.1}% fewer requests.\n",
         100.0 * (1.0 - inc_calls as f64 / full_calls.max(1) as f64)
     );
+
+    println!("3. A patient hard-deleted in Cliniko in each org, then a verify (by counts):");
+    for (org_id, key) in &orgs {
+        let gone = fake.with_world(|w| {
+            let ids = w.ids(key, "patients");
+            let id = ids.get(ids.len() / 3)?.clone();
+            w.hard_delete(key, "patients", &id).ok().map(|_| id)
+        });
+        if let Some(id) = gone {
+            println!("   deleted upstream in {org_id}: patient {id}");
+        }
+    }
+    println!();
+    let verify = run_with_config(&config, &request(Command::Verify), globals.show_progress)?;
+    let (verify_calls, _) = sums(&verify);
+    let found: u64 = verify
+        .iter()
+        .flat_map(|r| r.resources.values())
+        .map(|c| c.deleted)
+        .sum();
+    println!(
+        "\nThe verify found {found} deleted record{} with {verify_calls} API calls \
+         ({:.1} per org; a full walk of every org took {full_calls}).\n",
+        if found == 1 { "" } else { "s" },
+        verify_calls as f64 / orgs.len().max(1) as f64
+    );
     let status = super::status::build(&config, &[], None, Timestamp::now())?;
     print!("{}", super::status::render_table(&status, Timestamp::now()));
-    let failed = full.iter().chain(&incremental).any(OrgReport::failed);
+    let failed = full
+        .iter()
+        .chain(&incremental)
+        .chain(&verify)
+        .any(OrgReport::failed);
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 

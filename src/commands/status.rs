@@ -42,6 +42,10 @@ pub struct OrgStatus {
     pub next_due_at: String,
     /// When `sync` will next escalate to a full sync.
     pub next_full_sync_at: String,
+    /// The oldest last verify among the org's resources (null if one never had one).
+    pub last_verify_at: Option<String>,
+    /// When `sync` will next add a verify.
+    pub next_verify_at: String,
     pub last_run: Option<LastRun>,
     pub cursors: BTreeMap<String, Option<String>>,
     pub totals: BTreeMap<String, u64>,
@@ -135,6 +139,7 @@ pub fn build(
         let mut cursors = BTreeMap::new();
         let mut totals = BTreeMap::new();
         let mut oldest_full: Option<Option<Timestamp>> = None;
+        let mut oldest_verify: Option<Option<Timestamp>> = None;
         for r in &org.resources {
             let rs = state.resource(*r);
             cursors.insert(r.name().to_string(), rs.cursor.map(|t| t.to_string()));
@@ -143,11 +148,8 @@ pub fn build(
                 None => 0,
             };
             totals.insert(r.name().to_string(), total);
-            oldest_full = Some(match (oldest_full, rs.last_full_at) {
-                (None, t) => t,
-                (Some(Some(a)), Some(b)) => Some(a.min(b)),
-                _ => None,
-            });
+            oldest_full = Some(oldest(oldest_full, rs.last_full_at));
+            oldest_verify = Some(oldest(oldest_verify, rs.last_verify_at));
         }
         // Patients seen in the last 30 days and booked ahead (the patient_activity view),
         // as counted at the end of the org's last successful run.
@@ -157,6 +159,7 @@ pub fn build(
         };
         totals.insert(ACTIVE_PATIENTS.to_string(), active);
         let last_full = oldest_full.flatten();
+        let last_verify = oldest_verify.flatten();
         // Health is judged on the newest finished run; a run in progress does not count.
         let finished = runs
             .iter()
@@ -188,6 +191,14 @@ pub fn build(
             next_full_sync_at: last_full
                 .map_or(now, |t| t.add(config.full_sync_every).max(now))
                 .to_string(),
+            last_verify_at: last_verify.map(|t| t.to_string()),
+            // A full walk checks as much as a verify.
+            next_verify_at: match (last_verify, last_full) {
+                (Some(v), Some(f)) => Some(v.max(f)),
+                (v, f) => v.or(f),
+            }
+            .map_or(now, |t| t.add(config.verify_every).max(now))
+            .to_string(),
             last_run: runs.first().map(last_run),
             cursors,
             totals,
@@ -199,6 +210,15 @@ pub fn build(
         healthy: out.iter().all(|o| o.healthy),
         orgs: out,
     })
+}
+
+/// The older of a running minimum and `t`; `None` (never) wins over any time.
+fn oldest(so_far: Option<Option<Timestamp>>, t: Option<Timestamp>) -> Option<Timestamp> {
+    match (so_far, t) {
+        (None, t) => t,
+        (Some(Some(a)), Some(b)) => Some(a.min(b)),
+        _ => None,
+    }
 }
 
 fn last_run(r: &RunRecord) -> LastRun {
@@ -416,6 +436,8 @@ mod tests {
             last_full_sync_at: None,
             next_due_at: "2026-01-01T12:18:00Z".to_string(),
             next_full_sync_at: "2026-01-01T12:00:00Z".to_string(),
+            last_verify_at: None,
+            next_verify_at: "2026-01-01T12:00:00Z".to_string(),
             last_run: status.map(|s| LastRun {
                 mode: "incremental".to_string(),
                 status: s.to_string(),

@@ -1,5 +1,5 @@
-//! `sync` and `full`: run the engine for each selected org, up to `--jobs` at once, with
-//! the run's deadline (`deadline.rs`) and heartbeat pings (`heartbeat.rs`).
+//! `sync`, `full` and `verify`: run the engine for each selected org, up to `--jobs` at
+//! once, with the run's deadline (`deadline.rs`) and heartbeat pings (`heartbeat.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -133,6 +133,7 @@ pub fn run_with_config(
     let command = match request.command {
         Command::Sync => "sync",
         Command::Full => "full",
+        Command::Verify => "verify",
     };
     heartbeats.finish(command, &reports);
     Ok(reports)
@@ -225,6 +226,9 @@ impl Shared<'_> {
             resources,
             min_interval: config.min_interval,
             full_sync_every: config.full_sync_every,
+            verify_every: config.verify_every,
+            reference_every: config.reference_every,
+            poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
         };
         engine::sync_org(&ctx, store.as_mut(), &opts)

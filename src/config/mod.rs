@@ -37,8 +37,13 @@ pub use locate::{CONFIG_ENV, SYSTEM_CONFIG, locate};
 
 /// Default for `min_interval`: skip an org synced less than this long ago.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
-/// Default for `full_sync_every`.
-pub const DEFAULT_FULL_SYNC_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default for `full_sync_every`: the full walk is the weekly backstop; `verify` checks
+/// the copy nightly by counts.
+pub const DEFAULT_FULL_SYNC_EVERY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Default for `verify_every`.
+pub const DEFAULT_VERIFY_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default for `reference_every`.
+pub const DEFAULT_REFERENCE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Default for `jobs`: orgs synced at once.
 pub const DEFAULT_JOBS: usize = 4;
 /// Default for `requests_per_minute`, per API key.
@@ -60,12 +65,14 @@ pub const DEFAULT_KEEP_RUNS: Duration = Duration::from_secs(90 * 86_400);
 pub const DEFAULT_PURGE_DELETED_AFTER: Duration = Duration::from_secs(30 * 86_400);
 
 /// Names of the top-level settings whose [`Source`] is recorded, in file-documentation order.
-pub const SETTINGS: [&str; 17] = [
+pub const SETTINGS: [&str; 19] = [
     "database",
     "lock_dir",
     "user_agent",
     "min_interval",
     "full_sync_every",
+    "verify_every",
+    "reference_every",
     "jobs",
     "requests_per_minute",
     "request_timeout",
@@ -124,6 +131,11 @@ pub struct Config {
     pub min_interval: Duration,
     /// `sync` escalates to a full sync when the last full one is older than this.
     pub full_sync_every: Duration,
+    /// `sync` escalates to a verify when the last one is older than this.
+    pub verify_every: Duration,
+    /// `sync` polls reference resources at most this often (unless a record points at
+    /// one the store lacks).
+    pub reference_every: Duration,
     /// How many orgs are synced at once (at least 1).
     pub jobs: usize,
     /// Request budget per API key per minute (positive; may exceed Cliniko's 200).

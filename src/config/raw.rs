@@ -17,6 +17,8 @@ pub(super) struct RawConfig {
     pub user_agent: Option<String>,
     pub min_interval: Option<String>,
     pub full_sync_every: Option<String>,
+    pub verify_every: Option<String>,
+    pub reference_every: Option<String>,
     pub jobs: Option<i64>,
     pub requests_per_minute: Option<f64>,
     pub request_timeout: Option<String>,
@@ -64,8 +66,10 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "database_url_env" => "the name of an environment variable, e.g. \"DATABASE_URL\"",
         "pg_schema" => "a schema name in quotes, e.g. \"public\"",
         "user_agent" => "a string like \"Routiq Sync (ops@example.com)\"",
-        "min_interval" | "full_sync_every" | "request_timeout" | "max_wait" | "retry_delay"
-        | "max_run_time" => "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\"",
+        "min_interval" | "full_sync_every" | "verify_every" | "reference_every"
+        | "request_timeout" | "max_wait" | "retry_delay" | "max_run_time" => {
+            "a duration in quotes, e.g. \"30m\", \"24h\", \"90s\""
+        }
         "keep_runs" | "purge_deleted_after" => "a duration in quotes, e.g. \"90d\", or \"never\"",
         "log_format" => "\"text\" or \"json\"",
         "ping_url" => "a URL string, e.g. \"https://hc-ping.com/<uuid>\"",

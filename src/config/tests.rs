@@ -294,7 +294,9 @@ fn defaults() {
     );
     assert_eq!(config.user_agent, "Routiq Sync (ops@example.com)");
     assert_eq!(config.min_interval, Duration::from_secs(1800));
-    assert_eq!(config.full_sync_every, Duration::from_secs(86_400));
+    assert_eq!(config.full_sync_every, Duration::from_secs(7 * 86_400));
+    assert_eq!(config.verify_every, Duration::from_secs(86_400));
+    assert_eq!(config.reference_every, Duration::from_secs(86_400));
     assert_eq!(config.jobs, 4);
     assert_eq!(config.requests_per_minute, 180.0);
     assert_eq!(config.request_timeout, Duration::from_secs(30));
@@ -356,6 +358,8 @@ fn every_setting_from_the_file() {
          {UA}\
          min_interval = \"1h30m\"\n\
          full_sync_every = \"2d\"\n\
+         verify_every = \"12h\"\n\
+         reference_every = \"3d\"\n\
          jobs = 8\n\
          requests_per_minute = 90.5\n\
          request_timeout = \"500ms\"\n\
@@ -380,6 +384,8 @@ fn every_setting_from_the_file() {
     assert_eq!(config.lock_dir, PathBuf::from("/run/routiq-locks"));
     assert_eq!(config.min_interval, Duration::from_secs(5400));
     assert_eq!(config.full_sync_every, Duration::from_secs(172_800));
+    assert_eq!(config.verify_every, Duration::from_secs(43_200));
+    assert_eq!(config.reference_every, Duration::from_secs(3 * 86_400));
     assert_eq!(config.jobs, 8);
     assert_eq!(config.requests_per_minute, 90.5);
     assert_eq!(config.request_timeout, Duration::from_millis(500));

@@ -10,9 +10,9 @@ use super::raw::{RawConfig, RawWindow};
 use super::{
     AppointmentWindow, CLINIKO_REQUESTS_PER_MINUTE, Config, DEFAULT_FULL_SYNC_EVERY, DEFAULT_JOBS,
     DEFAULT_KEEP_RUNS, DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_PURGE_DELETED_AFTER,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RETRY_ATTEMPTS,
-    DEFAULT_RETRY_DELAY, Database, KeySource, SETTINGS, Source, format_duration, org,
-    parse_duration, paths,
+    DEFAULT_REFERENCE_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_DELAY, DEFAULT_VERIFY_EVERY, Database, KeySource,
+    SETTINGS, Source, format_duration, org, parse_duration, paths,
 };
 
 /// Problems found so far, with helpers that fill in the key path and org.
@@ -106,6 +106,12 @@ pub(super) fn validate(
         "full_sync_every",
         raw.full_sync_every,
         DEFAULT_FULL_SYNC_EVERY,
+    );
+    let verify_every = duration("verify_every", raw.verify_every, DEFAULT_VERIFY_EVERY);
+    let reference_every = duration(
+        "reference_every",
+        raw.reference_every,
+        DEFAULT_REFERENCE_EVERY,
     );
     let request_timeout = duration(
         "request_timeout",
@@ -280,6 +286,8 @@ pub(super) fn validate(
         user_agent,
         min_interval,
         full_sync_every,
+        verify_every,
+        reference_every,
         jobs,
         requests_per_minute,
         request_timeout,
@@ -376,6 +384,8 @@ fn sources(raw: &RawConfig) -> BTreeMap<&'static str, Source> {
         "user_agent" => raw.user_agent.is_some(),
         "min_interval" => raw.min_interval.is_some(),
         "full_sync_every" => raw.full_sync_every.is_some(),
+        "verify_every" => raw.verify_every.is_some(),
+        "reference_every" => raw.reference_every.is_some(),
         "jobs" => raw.jobs.is_some(),
         "requests_per_minute" => raw.requests_per_minute.is_some(),
         "request_timeout" => raw.request_timeout.is_some(),

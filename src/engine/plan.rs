@@ -16,7 +16,13 @@ pub enum Command {
     Sync,
     /// `full`: a fresh full walk of every selected resource, now.
     Full,
+    /// `verify`: check the copy against Cliniko's counts and repair what differs.
+    Verify,
 }
+
+/// How far Cliniko's clock must be past a second before no row stamped with it can
+/// still appear (transactions that commit late); after that the walk may start after it.
+pub const SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Everything besides stored state that shapes a plan.
 #[derive(Debug, Clone)]
@@ -28,6 +34,12 @@ pub struct PlanOptions {
     pub resources: Vec<Resource>,
     pub min_interval: Duration,
     pub full_sync_every: Duration,
+    /// `sync` adds a verify when the last one (or full walk) is older than this.
+    pub verify_every: Duration,
+    /// `sync` polls reference resources at most this often...
+    pub reference_every: Duration,
+    /// ...unless they were named on the command line (`--resource practitioners`).
+    pub poll_reference: bool,
     pub appointment_window: Option<AppointmentWindow>,
 }
 
@@ -39,14 +51,17 @@ pub enum Mode {
     /// Every record, then reconciliation of what was not seen. `resume` continues an
     /// unfinished walk from its position instead of starting over.
     Full { resume: Option<FullWalkState> },
+    /// No walk: only the count check of [`ResourcePlan::verify`].
+    Verify,
 }
 
 impl Mode {
-    /// `full` or `incremental`.
+    /// `full`, `incremental` or `verify`.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Incremental => "incremental",
             Mode::Full { .. } => "full",
+            Mode::Verify => "verify",
         }
     }
 }
@@ -68,6 +83,12 @@ pub struct ResourcePlan {
     pub routes: Vec<RoutePlan>,
     /// Limit on `starts_at` (incremental appointment pulls with a configured window).
     pub window: Option<(Timestamp, Timestamp)>,
+    /// After the walk (if any), the resource is verified: by counts after an incremental
+    /// walk or none; a full walk is itself the check.
+    pub verify: bool,
+    /// Reference data not due: walked only if a record synced in this run points at an
+    /// id the store lacks.
+    pub on_demand: bool,
     /// Why this mode, for logs.
     pub reason: String,
 }
@@ -83,13 +104,25 @@ pub enum OrgPlan {
     Run(Vec<ResourcePlan>),
 }
 
-/// The run's mode label: `full`, `incremental`, or `mixed` when resources differ.
+/// The run's mode label: `full`, `incremental`, `verify`, or `mixed` when resources
+/// differ. Reference data is left out when there is other data (it is read whole by
+/// every verify, being one page).
 pub fn mode_label(plans: &[ResourcePlan]) -> &'static str {
+    let core: Vec<&ResourcePlan> = plans
+        .iter()
+        .filter(|p| !p.resource.is_reference())
+        .collect();
+    let plans: Vec<&ResourcePlan> = if core.is_empty() {
+        plans.iter().collect()
+    } else {
+        core
+    };
     let full = plans
         .iter()
         .filter(|p| matches!(p.mode, Mode::Full { .. }))
         .count();
     match full {
+        0 if plans.iter().any(|p| p.verify) => "verify",
         0 => "incremental",
         n if n == plans.len() => "full",
         _ => "mixed",
@@ -129,6 +162,8 @@ fn plan_resource(
     let plan = |mode: Mode, starts: Vec<WalkStart>, window, reason: String| ResourcePlan {
         resource,
         mode,
+        verify: false,
+        on_demand: false,
         routes: endpoints
             .iter()
             .zip(starts)
@@ -182,6 +217,34 @@ fn plan_resource(
             format!("last full sync at {last} is older than full_sync_every"),
         );
     }
+    // A full walk checks as much as a verify does.
+    let last_check = states
+        .iter()
+        .map(|s| s.last_verify_at)
+        .min()
+        .flatten()
+        .map_or(last, |v| v.max(last));
+    let verify = match opts.command {
+        Command::Verify => Some("verify requested".to_string()),
+        _ if now.since(last_check) >= opts.verify_every => Some(format!(
+            "last verify at {last_check} is older than verify_every"
+        )),
+        _ => None,
+    };
+    if let (true, Some(why)) = (resource.is_reference(), &verify) {
+        // Reference data is small (a page per route): a verify reads it whole, which
+        // both polls it and reconciles it.
+        return ResourcePlan {
+            verify: true,
+            ..full(resumable, format!("{why}; reference data is read whole"))
+        };
+    }
+    if let (Command::Verify, Some(why)) = (opts.command, &verify) {
+        return ResourcePlan {
+            verify: true,
+            ..plan(Mode::Verify, Vec::new(), None, why.clone())
+        };
+    }
     let window = match (resource, opts.appointment_window) {
         (Resource::Appointments, Some(w)) => {
             Some((now.sub(days(w.past_days)), now.add(days(w.future_days))))
@@ -190,10 +253,7 @@ fn plan_resource(
     };
     // A route without a cursor after a complete full walk was empty then: it is read
     // from the beginning (one request while it stays empty).
-    let starts: Vec<WalkStart> = states
-        .iter()
-        .map(|s| s.cursor.map_or(WalkStart::Beginning, WalkStart::Since))
-        .collect();
+    let starts: Vec<WalkStart> = states.iter().map(incremental_start).collect();
     let since = |s: &ResourceState| {
         s.cursor
             .map_or("the beginning (empty so far)".to_string(), |c| {
@@ -209,7 +269,34 @@ fn plan_resource(
             .collect::<Vec<_>>()
             .join(", "),
     };
-    plan(Mode::Incremental, starts, window, reason)
+    let mut p = plan(Mode::Incremental, starts, window, reason);
+    p.verify = verify.is_some();
+    if let Some(why) = verify {
+        p.reason = format!("{}; then verify ({why})", p.reason);
+    }
+    if resource.is_reference() && !opts.poll_reference {
+        let polled = states.iter().map(|s| s.polled_at).min().flatten();
+        if let Some(at) = polled.filter(|at| now.since(*at) < opts.reference_every) {
+            p.on_demand = true;
+            p.reason = format!(
+                "reference data polled at {at}, due again at {}; polled now only if a record points at an id the store lacks",
+                at.add(opts.reference_every)
+            );
+        }
+    }
+    p
+}
+
+/// Where an incremental walk of a route starts: after its cursor second once that was
+/// read completely at least [`SETTLE_MARGIN`] after it (by Cliniko's clock), else at it.
+fn incremental_start(s: &ResourceState) -> WalkStart {
+    match (s.cursor, s.settled) {
+        (Some(c), Some(st)) if st.second == c && st.read_from >= c.add(SETTLE_MARGIN) => {
+            WalkStart::After(c)
+        }
+        (Some(c), _) => WalkStart::Since(c),
+        (None, _) => WalkStart::Beginning,
+    }
 }
 
 fn days(n: u32) -> Duration {
@@ -234,6 +321,9 @@ mod tests {
             resources: vec![Resource::Patients, Resource::Appointments],
             min_interval: Duration::from_secs(30 * 60),
             full_sync_every: 24 * HOUR,
+            verify_every: 24 * HOUR,
+            reference_every: 24 * HOUR,
+            poll_reference: false,
             appointment_window: None,
         }
     }
@@ -242,7 +332,7 @@ mod tests {
         let rs = ResourceState {
             cursor: Some(ts(cursor)),
             last_full_at: Some(ts(last_full)),
-            full_in_progress: None,
+            ..ResourceState::default()
         };
         OrgState {
             last_success_at: Some(ts(last_success)),
@@ -395,6 +485,7 @@ mod tests {
                     cursor: Some(ts("2025-06-01T00:00:00Z")),
                     last_full_at: None,
                     full_in_progress: Some(walk),
+                    ..ResourceState::default()
                 },
             )]
             .into(),
@@ -422,7 +513,7 @@ mod tests {
         ResourceState {
             cursor: cursor.map(ts),
             last_full_at: last_full.map(ts),
-            full_in_progress: None,
+            ..ResourceState::default()
         }
     }
 
@@ -514,6 +605,7 @@ mod tests {
             cursor: position.map(ts),
             last_full_at: None,
             full_in_progress: Some(walk(position)),
+            ..ResourceState::default()
         };
         let mut state = OrgState {
             routes: [
@@ -548,5 +640,151 @@ mod tests {
         let p = practitioners(&state, "2026-01-01T09:30:00Z");
         assert_eq!(p.mode, Mode::Full { resume: None });
         assert!(p.routes.iter().all(|r| r.start == WalkStart::Beginning));
+    }
+
+    fn one(state: &OrgState, resource: Resource, command: Command, now: &str) -> ResourcePlan {
+        let o = PlanOptions {
+            resources: vec![resource],
+            ..opts(command)
+        };
+        match plan_org(state, &o, ts(now)) {
+            OrgPlan::Run(mut p) => p.remove(0),
+            OrgPlan::Skip { .. } => panic!("skipped"),
+        }
+    }
+
+    fn with_route(key: &str, rs: ResourceState) -> OrgState {
+        OrgState {
+            routes: [(key.to_string(), rs)].into(),
+            ..OrgState::default()
+        }
+    }
+
+    #[test]
+    fn reference_data_waits_for_its_cadence_and_is_read_whole_by_verify() {
+        let polled = |at: &str| ResourceState {
+            polled_at: Some(ts(at)),
+            ..route_state(Some("2026-01-01T08:00:00Z"), Some("2026-01-01T02:00:00Z"))
+        };
+        let state = with_route("appointment_types", polled("2026-01-01T09:00:00Z"));
+        let p = one(
+            &state,
+            Resource::AppointmentTypes,
+            Command::Sync,
+            "2026-01-01T12:00:00Z",
+        );
+        assert_eq!(p.mode, Mode::Incremental);
+        assert!(p.on_demand, "polled 3h ago: only on demand");
+        let p = one(
+            &state,
+            Resource::AppointmentTypes,
+            Command::Sync,
+            "2026-01-02T09:00:00Z",
+        );
+        assert!(!p.on_demand, "a day later it is due");
+        // Never polled (a database from before this version): due.
+        let state = with_route(
+            "appointment_types",
+            route_state(Some("2026-01-01T08:00:00Z"), Some("2026-01-01T02:00:00Z")),
+        );
+        let p = one(
+            &state,
+            Resource::AppointmentTypes,
+            Command::Sync,
+            "2026-01-01T12:00:00Z",
+        );
+        assert!(!p.on_demand);
+        // Patients are never on demand.
+        let state = with_route("patients", polled("2026-01-01T09:00:00Z"));
+        assert!(
+            !one(
+                &state,
+                Resource::Patients,
+                Command::Sync,
+                "2026-01-01T12:00:00Z"
+            )
+            .on_demand
+        );
+        // verify reads reference data whole and checks other data by counts.
+        let state = with_route("appointment_types", polled("2026-01-01T09:00:00Z"));
+        let p = one(
+            &state,
+            Resource::AppointmentTypes,
+            Command::Verify,
+            "2026-01-01T12:00:00Z",
+        );
+        assert_eq!((p.mode, p.verify), (Mode::Full { resume: None }, true));
+        let state = with_route("patients", polled("2026-01-01T09:00:00Z"));
+        let p = one(
+            &state,
+            Resource::Patients,
+            Command::Verify,
+            "2026-01-01T12:00:00Z",
+        );
+        assert_eq!((p.mode, p.verify), (Mode::Verify, true));
+        assert_eq!(mode_label(&[p]), "verify");
+    }
+
+    #[test]
+    fn sync_adds_a_verify_when_verify_every_passed_since_the_last_check() {
+        let mut rs = route_state(Some("2026-01-01T08:00:00Z"), Some("2026-01-01T02:00:00Z"));
+        let o = PlanOptions {
+            full_sync_every: 7 * 24 * HOUR,
+            resources: vec![Resource::Patients],
+            ..opts(Command::Sync)
+        };
+        let plan =
+            |rs: ResourceState, now: &str| match plan_org(&with_route("patients", rs), &o, ts(now))
+            {
+                OrgPlan::Run(mut p) => p.remove(0),
+                OrgPlan::Skip { .. } => panic!("skipped"),
+            };
+        let p = plan(rs, "2026-01-02T01:59:59Z");
+        assert_eq!((p.mode, p.verify), (Mode::Incremental, false));
+        let p = plan(rs, "2026-01-02T02:00:00Z");
+        assert_eq!((p.mode, p.verify), (Mode::Incremental, true));
+        assert_eq!(mode_label(std::slice::from_ref(&p)), "verify");
+        rs.last_verify_at = Some(ts("2026-01-02T03:00:00Z"));
+        assert!(!plan(rs, "2026-01-03T02:59:59Z").verify);
+        assert!(plan(rs, "2026-01-03T03:00:00Z").verify);
+        // A week after the last full walk, the full walk comes back.
+        assert_eq!(
+            plan(rs, "2026-01-08T02:00:00Z").mode,
+            Mode::Full { resume: None }
+        );
+    }
+
+    #[test]
+    fn a_settled_cursor_second_is_not_read_again() {
+        let cursor = "2026-01-01T08:00:00Z";
+        let settled = |read_from: &str| ResourceState {
+            settled: Some(crate::store::SettledSecond {
+                second: ts(cursor),
+                read_from: ts(read_from),
+            }),
+            ..route_state(Some(cursor), Some("2026-01-01T02:00:00Z"))
+        };
+        let start = |rs| {
+            one(
+                &with_route("patients", rs),
+                Resource::Patients,
+                Command::Sync,
+                "2026-01-01T12:00:00Z",
+            )
+            .routes[0]
+                .start
+        };
+        assert_eq!(
+            start(settled("2026-01-01T08:04:59Z")),
+            WalkStart::Since(ts(cursor))
+        );
+        assert_eq!(
+            start(settled("2026-01-01T08:05:00Z")),
+            WalkStart::After(ts(cursor))
+        );
+        // Evidence about an older second says nothing about the cursor's.
+        let mut rs = settled("2026-01-01T09:00:00Z");
+        rs.cursor = Some(ts("2026-01-01T08:30:00Z"));
+        assert_eq!(start(rs), WalkStart::Since(ts("2026-01-01T08:30:00Z")));
     }
 }

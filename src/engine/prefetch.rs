@@ -3,27 +3,42 @@
 //! uses two cores instead of alternating between them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::time::Duration;
 
 use crate::cliniko::{ApiError, Client, PageSource, WalkPage};
 
-/// Walks `walk` to its end one page ahead of `each`, which is called on the caller's
-/// thread with every page in order, or with the error that ended the walk (after which
-/// it is not called again). `each` returns `Ok(false)` to stop early; an `Err` from it
-/// stops the walk and is returned. Returns the walk, to ask whether it completed.
+/// Pages fetched ahead of the writer at most (one more is being fetched).
+pub const AHEAD: usize = 3;
+
+/// What the caller of [`walk_pages`] wants after each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Stop the walk.
+    Stop,
+    /// Wait for the next page, however long it takes.
+    Next,
+    /// Wait for the next page at most this long, then call `each(None)`.
+    Within(Duration),
+}
+
+/// Walks `walk` to its end ahead of `each`, which is called on the caller's thread with
+/// every page in order (`Some(Ok(page))`), with the error that ended the walk
+/// (`Some(Err(e))`, after which it is not called again), or with `None` when no page
+/// came within the time its last answer asked for ([`Flow::Within`]). An `Err` from
+/// `each` stops the walk and is returned. Returns the walk, to ask whether it completed.
 ///
 /// The helper checks `cancel` before each request and then reports
-/// [`ApiError::Interrupted`]. At most two pages wait in memory (one queued, one being
-/// fetched), so memory stays flat. A page fetched but not yet handed to `each` when
-/// it stops is dropped (at most one request wasted).
+/// [`ApiError::Interrupted`]. At most [`AHEAD`] pages wait in memory, so memory stays
+/// flat. Pages fetched but not yet handed to `each` when it stops are dropped.
 pub fn walk_pages<W: PageSource + Send, E>(
     walk: W,
     client: &Client,
     cancel: &AtomicBool,
-    mut each: impl FnMut(Result<WalkPage, ApiError>) -> Result<bool, E>,
+    mut each: impl FnMut(Option<Result<WalkPage, ApiError>>) -> Result<Flow, E>,
 ) -> Result<W, E> {
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel(1);
+        let (tx, rx) = sync_channel(AHEAD - 1);
         let fetcher = scope.spawn(move || {
             let mut walk = walk;
             while !walk.is_complete() {
@@ -40,15 +55,36 @@ pub fn walk_pages<W: PageSource + Send, E>(
             walk
         });
         let mut result = Ok(());
-        for item in &rx {
+        let mut within = None;
+        loop {
+            let item = match within {
+                None => rx.recv().ok(),
+                Some(d) => match rx.recv_timeout(d) {
+                    Ok(item) => Some(item),
+                    Err(RecvTimeoutError::Timeout) => {
+                        match each(None) {
+                            Ok(Flow::Stop) => break,
+                            Ok(Flow::Next) => within = None,
+                            Ok(Flow::Within(d)) => within = Some(d),
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => None,
+                },
+            };
             let step = match item {
-                Ok(None) => break,
-                Ok(Some(page)) => each(Ok(page)),
-                Err(e) => each(Err(e)).map(|_| false),
+                None | Some(Ok(None)) => break,
+                Some(Ok(Some(page))) => each(Some(Ok(page))),
+                Some(Err(e)) => each(Some(Err(e))).map(|_| Flow::Stop),
             };
             match step {
-                Ok(true) => {}
-                Ok(false) => break,
+                Ok(Flow::Stop) => break,
+                Ok(Flow::Next) => within = None,
+                Ok(Flow::Within(d)) => within = Some(d),
                 Err(e) => {
                     result = Err(e);
                     break;
@@ -101,24 +137,24 @@ mod tests {
         let c = client(&fake, &orgs[0].1);
         let cancel = AtomicBool::new(false);
         let mut seen = 0;
-        let w = walk_pages(walk(), &c, &cancel, |p| -> Result<bool, ()> {
-            seen += p.unwrap().new_records;
-            Ok(true)
+        let w = walk_pages(walk(), &c, &cancel, |p| -> Result<Flow, ()> {
+            seen += p.unwrap().unwrap().new_records;
+            Ok(Flow::Next)
         })
         .unwrap();
         assert!(w.is_complete());
         assert_eq!(seen, 45);
 
         let mut pages = 0;
-        let w = walk_pages(walk(), &c, &cancel, |_| -> Result<bool, ()> {
+        let w = walk_pages(walk(), &c, &cancel, |_| -> Result<Flow, ()> {
             pages += 1;
-            Ok(pages < 2)
+            Ok(if pages < 2 { Flow::Next } else { Flow::Stop })
         })
         .unwrap();
         assert_eq!(pages, 2);
         assert!(!w.is_complete());
         assert_eq!(
-            walk_pages(walk(), &c, &cancel, |_| Err::<bool, _>("disk full")).unwrap_err(),
+            walk_pages(walk(), &c, &cancel, |_| Err::<Flow, _>("disk full")).unwrap_err(),
             "disk full"
         );
     }
@@ -130,9 +166,9 @@ mod tests {
         let c = client(&fake, &orgs[0].1);
         let cancel = AtomicBool::new(true);
         let mut got = Vec::new();
-        walk_pages(walk(), &c, &cancel, |p| -> Result<bool, ()> {
-            got.push(p.map(|_| ()));
-            Ok(true)
+        walk_pages(walk(), &c, &cancel, |p| -> Result<Flow, ()> {
+            got.push(p.unwrap().map(|_| ()));
+            Ok(Flow::Next)
         })
         .unwrap();
         assert_eq!(got, vec![Err(ApiError::Interrupted)]);

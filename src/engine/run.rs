@@ -1,16 +1,20 @@
 //! The executor: takes the org's lock, plans, walks each resource page by page into the
 //! store, reconciles full walks, and records the run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
-use super::prefetch;
+use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
 use super::retention::{self, Retention};
-use super::{Clock, Progress};
-use crate::cliniko::{ApiError, Client, ResourceWalk};
-use crate::store::{ResourceCounts, RunOutcome, RunStatus, Store, StoreError};
+use super::{Clock, Progress, verify};
+use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::store::{
+    OrgState, ResourceCounts, RunOutcome, RunStatus, SettledSecond, Store, StoreError, table,
+};
 
 /// What the executor needs for one org, supplied by the command layer.
 pub struct OrgContext<'a> {
@@ -102,35 +106,44 @@ fn run_locked(
 
     let mut resources = BTreeMap::new();
     let mut result = OrgResult::Ok;
-    for plan in &plans {
-        log::debug!(
-            "{}: {} {} ({})",
-            ctx.org_id,
-            plan.resource,
-            plan.mode.name(),
-            plan.reason
-        );
-        let (counts, stop) = walk_resource(ctx, store, plan, run_id)?;
+    // Reference ids named by records of this run, collected only while some reference
+    // resource waits on demand.
+    let mut named = plans
+        .iter()
+        .any(|p| p.on_demand)
+        .then(BTreeMap::<Resource, BTreeSet<String>>::new);
+    let mut going = true;
+    for plan in plans.iter().filter(|p| !p.on_demand) {
+        let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, named.as_mut())?;
         resources.insert(plan.resource.name().to_string(), counts);
-        match stop {
-            None => {}
-            Some(Stop::Interrupted) => {
-                result = if ctx.deadline_passed.load(Ordering::Relaxed) {
-                    OrgResult::DeadlinePassed
-                } else {
-                    OrgResult::Interrupted
-                };
-                break;
-            }
-            Some(Stop::Failed(e)) if result == OrgResult::Ok => result = OrgResult::Failed(e),
-            Some(Stop::Failed(_)) => {}
-            Some(Stop::Fatal(e)) => {
-                if result == OrgResult::Ok {
-                    result = OrgResult::Failed(e);
-                }
-                break;
-            }
+        going = merge_stop(ctx, &mut result, stop);
+        if !going {
+            break;
         }
+    }
+    for plan in plans.iter().filter(|p| p.on_demand) {
+        if !going {
+            break;
+        }
+        let ids: Vec<String> = named
+            .as_ref()
+            .and_then(|n| n.get(&plan.resource))
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default();
+        let missing = store.missing_ids(ctx.org_id, plan.resource, &ids)?;
+        let Some(first) = missing.first() else {
+            continue;
+        };
+        log::info!(
+            "{}: {} {} id(s) named by synced records are not in the store (e.g. {first}); polling {} now",
+            ctx.org_id,
+            missing.len(),
+            plan.resource,
+            plan.resource
+        );
+        let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, None)?;
+        resources.insert(plan.resource.name().to_string(), counts);
+        going = merge_stop(ctx, &mut result, stop);
     }
 
     let mut totals = BTreeMap::new();
@@ -184,12 +197,83 @@ fn run_locked(
     })
 }
 
+/// Folds one resource's stop into the org's result; `false` when the org must stop.
+fn merge_stop(ctx: &OrgContext<'_>, result: &mut OrgResult, stop: Option<Stop>) -> bool {
+    match stop {
+        None => true,
+        Some(Stop::Interrupted) => {
+            *result = if ctx.deadline_passed.load(Ordering::Relaxed) {
+                OrgResult::DeadlinePassed
+            } else {
+                OrgResult::Interrupted
+            };
+            false
+        }
+        Some(Stop::Failed(e)) => {
+            if *result == OrgResult::Ok {
+                *result = OrgResult::Failed(e);
+            }
+            true
+        }
+        Some(Stop::Fatal(e)) => {
+            if *result == OrgResult::Ok {
+                *result = OrgResult::Failed(e);
+            }
+            false
+        }
+    }
+}
+
+/// Carries out one resource's plan: its walk (if any), then its verify (if planned).
+fn run_plan(
+    ctx: &OrgContext<'_>,
+    store: &mut dyn Store,
+    plan: &ResourcePlan,
+    run_id: i64,
+    state: &OrgState,
+    named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
+) -> Result<(ResourceCounts, Option<Stop>), StoreError> {
+    log::debug!(
+        "{}: {} {} ({})",
+        ctx.org_id,
+        plan.resource,
+        plan.mode.name(),
+        plan.reason
+    );
+    let started_at = ctx.clock.now();
+    let (mut counts, stop) = match plan.mode {
+        Mode::Verify => (ResourceCounts::default(), None),
+        _ => walk_resource(ctx, store, plan, run_id, named)?,
+    };
+    if stop.is_some() || !plan.verify {
+        return Ok((counts, stop));
+    }
+    if !matches!(plan.mode, Mode::Full { .. }) {
+        let calls_before = ctx.client.calls();
+        // Rows it finds are seen by an unfinished full walk, so its end keeps them.
+        let full_run = state
+            .resource(plan.resource)
+            .full_in_progress
+            .map(|w| w.run_id);
+        let checked = verify::verify_resource(ctx, store, plan.resource, full_run, &mut counts);
+        counts.api_calls += ctx.client.calls() - calls_before;
+        counts.mode = "verify".into();
+        if let Err(e) = checked? {
+            return Ok((counts, Some(classify(ctx, plan.resource, e))));
+        }
+    }
+    store.finish_verify(ctx.org_id, plan.resource, started_at)?;
+    Ok((counts, None))
+}
+
 /// Walks one resource to its end (or to the first failure), writing page by page.
+/// Reference ids its rows name are added to `named`.
 fn walk_resource(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     plan: &ResourcePlan,
     run_id: i64,
+    mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
 ) -> Result<(ResourceCounts, Option<Stop>), StoreError> {
     let org = ctx.org_id;
     let resource = plan.resource;
@@ -201,7 +285,7 @@ fn walk_resource(
     let now = ctx.clock.now();
     // Rows seen by a full walk are marked with the run that started it.
     let full = match plan.mode {
-        Mode::Incremental => None,
+        Mode::Incremental | Mode::Verify => None,
         Mode::Full { resume: Some(w) } => {
             log::info!(
                 "{org}: resuming the unfinished full sync of {resource} from {:?}",
@@ -220,37 +304,135 @@ fn walk_resource(
         plan.window,
     );
     let mut stop = None;
-    // The next page is fetched and parsed while this one is written (two cores).
-    let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |page| {
-        match page {
-            Ok(page) => {
-                let written = store.write_route_page(
-                    org,
-                    resource,
-                    page.cursor_key,
-                    &page.records,
-                    full.map(|(id, _)| id),
-                    ctx.clock.now(),
-                )?;
-                counts.fetched += page.new_records;
-                counts.written += written.written;
-                counts.archived += written.archived;
-                ctx.progress
-                    .page_written(org, resource, counts.fetched, page.total_entries);
+    let mut batch = Batch::default();
+    // Later pages are fetched and parsed while earlier ones are written (two cores).
+    // Pages that arrive faster than they are written commit together, up to a limit.
+    let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |event| {
+        let flow = match event {
+            Some(Ok(page)) => {
+                if batch.pages.is_empty() {
+                    batch.since = ctx.clock.monotonic();
+                }
+                batch.pages.push(page);
+                let age = ctx.clock.monotonic().saturating_sub(batch.since);
+                if age < BATCH_AGE && batch.pages.len() < BATCH_PAGES {
+                    // Hold it: more may come within the batch's second.
+                    return Ok(Flow::Within(BATCH_AGE - age));
+                }
+                Flow::Next
             }
-            Err(e) => stop = Some(classify(ctx, resource, e)),
-        }
-        Ok(stop.is_none())
+            // The pages before the failure are good: they commit.
+            Some(Err(e)) => {
+                stop = Some(classify(ctx, resource, e));
+                Flow::Stop
+            }
+            // Nothing more came within the batch's second (a slow or paced walk).
+            None => Flow::Next,
+        };
+        let named = named.as_deref_mut();
+        batch.flush(ctx, store, resource, full, &mut counts, named)?;
+        Ok(flow)
     })?;
+    batch.flush(ctx, store, resource, full, &mut counts, named)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
+    }
+    if walk.is_complete() && resource.is_reference() {
+        for key in resource.cursor_keys() {
+            store.mark_polled(org, key, now)?;
+        }
     }
     counts.api_calls = ctx.client.calls() - calls_before;
     Ok((counts, stop))
 }
 
+/// Pages committed in one transaction at most, and the longest a page waits for others:
+/// pages arriving faster than one a second commit together; a slower (paced, rate
+/// limited) walk still commits every page within a second of receiving it.
+const BATCH_PAGES: usize = 10;
+const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pages received but not yet written.
+#[derive(Default)]
+struct Batch {
+    pages: Vec<WalkPage>,
+    /// When the first of them arrived (monotonic).
+    since: std::time::Duration,
+}
+
+impl Batch {
+    /// Writes the held pages in one transaction, then records what they settled and
+    /// the reference ids they name, and reports progress.
+    fn flush(
+        &mut self,
+        ctx: &OrgContext<'_>,
+        store: &mut dyn Store,
+        resource: Resource,
+        full: Option<(i64, crate::timestamp::Timestamp)>,
+        counts: &mut ResourceCounts,
+        mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
+    ) -> Result<(), StoreError> {
+        if self.pages.is_empty() {
+            return Ok(());
+        }
+        let org = ctx.org_id;
+        let pages: Vec<(&str, &[Record])> = self
+            .pages
+            .iter()
+            .map(|p| (p.cursor_key, p.records.as_slice()))
+            .collect();
+        let written = store.write_route_pages(
+            org,
+            resource,
+            &pages,
+            full.map(|(id, _)| id),
+            ctx.clock.now(),
+        )?;
+        counts.written += written.written;
+        counts.archived += written.archived;
+        for page in self.pages.drain(..) {
+            if let Some(s) = page.settled {
+                store.record_settled(
+                    org,
+                    page.cursor_key,
+                    SettledSecond {
+                        second: s.second,
+                        read_from: s.read_from,
+                    },
+                )?;
+            }
+            if let Some(named) = named.as_deref_mut() {
+                collect_references(resource, &page.records, named);
+            }
+            counts.fetched += page.new_records;
+            ctx.progress
+                .page_written(org, resource, counts.fetched, page.total_entries);
+        }
+        Ok(())
+    }
+}
+
+/// Adds the reference ids (`practitioner_id`, ...) that `records` of `resource` name.
+fn collect_references(
+    resource: Resource,
+    records: &[Record],
+    named: &mut BTreeMap<Resource, BTreeSet<String>>,
+) {
+    for (i, column) in table(resource).columns.iter().enumerate() {
+        let Some(target) = Resource::referenced_by_column(column) else {
+            continue;
+        };
+        let ids = named.entry(target).or_default();
+        for r in records {
+            if let Some(Some(id)) = r.columns.get(i) {
+                ids.insert(id.clone());
+            }
+        }
+    }
+}
+
 /// Turns an API failure into a message that names the org, the resource and what to do.
-fn classify(ctx: &OrgContext<'_>, resource: crate::resource::Resource, e: ApiError) -> Stop {
+fn classify(ctx: &OrgContext<'_>, resource: Resource, e: ApiError) -> Stop {
     let what = format!("{resource}: {e}");
     match e {
         ApiError::Interrupted => Stop::Interrupted,

@@ -62,9 +62,10 @@ pub fn stats_json(world: &World, stats: &StatsBook) -> Value {
     json!({ "requests": requests, "rate_limited": limited, "orgs": orgs })
 }
 
-/// `?org=ID&patients=N&appointments=N`: edits the notes of N visible patients and N
-/// visible individual appointments of the org, spread over its records, so their
-/// `updated_at` becomes now. Answers how many of each changed.
+/// `?org=ID&patients=N&appointments=N[&delete_patients=N]`: edits the notes of N visible
+/// patients and N visible individual appointments of the org, spread over its records,
+/// so their `updated_at` becomes now; then hard-deletes `delete_patients` patients, also
+/// spread out. Answers how many of each changed.
 fn change(world: &mut World, raw_query: &str) -> Result<Value, String> {
     let params = query::parse_pairs(raw_query);
     let get = |name: &str| {
@@ -102,7 +103,17 @@ fn change(world: &mut World, raw_query: &str) -> Result<Value, String> {
         }
         changed.push(picked.len());
     }
-    Ok(json!({ "patients": changed[0], "appointments": changed[1] }))
+    let deletes = count("delete_patients")?;
+    let ids = visible_ids(world, &key, "patients");
+    let step = (ids.len() / (deletes + 1)).max(1);
+    let mut deleted = 0;
+    for id in ids.iter().skip(step / 2).step_by(step).take(deletes) {
+        world
+            .hard_delete(&key, "patients", id)
+            .map_err(|e| e.to_string())?;
+        deleted += 1;
+    }
+    Ok(json!({ "patients": changed[0], "appointments": changed[1], "deleted_patients": deleted }))
 }
 
 /// Ids of the records shown by default (not archived, cancelled or inactive), ascending.

@@ -474,7 +474,7 @@ fn list(shared: &Shared, inc: &Incoming, ep: &'static Endpoint, key: &str, numbe
     let shuffle = shared
         .shuffle_ties
         .then(|| splitmix64(shared.shuffle_counter.fetch_add(1, Ordering::Relaxed) ^ 0xC0FFEE));
-    let page = {
+    let (page, now) = {
         let mut world = lock(&shared.world);
         if let Some(hook) = hook {
             let info = RequestInfo {
@@ -487,12 +487,14 @@ fn list(shared: &Shared, inc: &Incoming, ep: &'static Endpoint, key: &str, numbe
             };
             hook(&mut world, &info);
         }
+        let now = world.now();
         match world.collection_mut(key, ep.collection) {
-            Ok(coll) => listing::run(coll, ep, &q, shuffle),
+            Ok(coll) => (listing::run(coll, ep, &q, shuffle), now),
             Err(_) => return Reply::message(404, "Not found."),
         }
     };
-    Reply::json(200, envelope(shared, inc, ep, &q, &page))
+    // The world's clock, as Cliniko's `Date` is its own: tests move it to settle seconds.
+    Reply::json(200, envelope(shared, inc, ep, &q, &page)).with_header("Date", now.to_http_date())
 }
 
 /// `{"<list_key>": [...], "total_entries": N, "links": {...}}`, built by concatenation.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use model::{
     ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
-    RunRecord, RunStatus,
+    RunRecord, RunStatus, SettledSecond,
 };
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};
@@ -158,7 +158,7 @@ impl OrgGuard {
 /// One connection to the store: every part of the interface, on one backend. Every
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
-/// full walk.
+/// full walk, or by a verify that listed their id range completely (twice) without them.
 pub trait Store: Locks + SyncState + Records + RunLog + Erasure + Send {}
 
 impl<T: Locks + SyncState + Records + RunLog + Erasure + Send> Store for T {}
@@ -184,6 +184,32 @@ pub trait SyncState {
         org_id: &str,
         resource: Resource,
         run_id: i64,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records that the route `cursor_key` was read to its end at `at` (our clock).
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records that every row of `settled.second` on the route `cursor_key` was read,
+    /// if that second is still the route's cursor (otherwise nothing changes).
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError>;
+
+    /// Records that a verify of `resource` (every route), started at `started_at`, ended
+    /// without error.
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
         started_at: Timestamp,
     ) -> Result<(), StoreError>;
 }
@@ -252,6 +278,62 @@ pub trait Records {
         org_id: &str,
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Several pages (`(cursor_key, records)`, in walk order) as by
+    /// [`Records::write_route_page`], in one transaction when the backend can: each
+    /// page's cursor moves with its rows, and a crash keeps all of them or none. The
+    /// default writes them one transaction each.
+    fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let mut total = PageWrite::default();
+        for (cursor_key, records) in pages {
+            let w =
+                self.write_route_page(org_id, resource, cursor_key, records, full_run, synced_at)?;
+            total.written += w.written;
+            total.archived += w.archived;
+        }
+        Ok(total)
+    }
+
+    /// The ids of `resource` rows of `org_id` not marked deleted upstream, in no order.
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError>;
+
+    /// Of `ids`, those with no row of `resource` for `org_id`, or only one marked deleted
+    /// upstream (a record points at reference data the store lacks).
+    fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Upserts rows found by a verify listing, in one transaction, without moving any
+    /// cursor (rows between the cursor and these may not have been read yet).
+    /// `full_run` marks them seen by that unfinished full walk.
+    fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError>;
+
+    /// Marks the `ids` rows of `resource` deleted upstream at `now` (rows already marked
+    /// keep their mark). Returns how many were newly marked.
+    fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The history of runs: one row per org per run, with counts, API calls and errors.

@@ -29,6 +29,20 @@ pub struct ResourceState {
     pub last_full_at: Option<Timestamp>,
     /// A full walk that started but has not reached its end (the process died or failed).
     pub full_in_progress: Option<FullWalkState>,
+    /// When a walk of this route last read it to its end (our clock).
+    pub polled_at: Option<Timestamp>,
+    /// The newest second known to be read completely, and since when (Cliniko's clock).
+    pub settled: Option<SettledSecond>,
+    /// When the last complete verify (or verifying walk) of the resource started.
+    pub last_verify_at: Option<Timestamp>,
+}
+
+/// An `updated_at` second every row of which has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettledSecond {
+    pub second: Timestamp,
+    /// Cliniko's clock (the response `Date`) when the walk that read it began reading it.
+    pub read_from: Timestamp,
 }
 
 impl ResourceState {
@@ -52,6 +66,7 @@ impl ResourceState {
                 }),
                 _ => None,
             },
+            ..ResourceState::default()
         }
     }
 }
@@ -59,7 +74,7 @@ impl ResourceState {
 /// An unfinished full walk, which a later run can resume instead of starting over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FullWalkState {
-    /// The run that started the walk; rows it saw carry this id in `seen_full_run`.
+    /// The run that started the walk; the ids it saw are kept under this id.
     pub run_id: i64,
     pub started_at: Timestamp,
     /// The newest `updated_at` the walk has committed, if any page was.

@@ -1,5 +1,6 @@
 //! Writing pages of records: one multi-row upsert per page (the page travels as one JSON
-//! array), the route's cursor in the same transaction, and full-walk reconciliation.
+//! array), the route's cursor in the same transaction, full-walk reconciliation against
+//! the ids the walk saw, and what `verify` reads and repairs.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,49 +23,33 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let spec = table(resource);
-        let page = latest_copies(records);
         let target = self.target.clone();
         let at = |e| super::connect::error_at(&target, e);
         let mut client = self.client.borrow_mut();
         let mut tx = client.transaction().map_err(at)?;
-        let mut result = PageWrite::default();
-        if !page.is_empty() {
-            let written = tx
-                .query(
-                    &upsert_sql(&spec),
-                    &[
-                        &page_json(&spec, &page),
-                        &org_id,
-                        &synced_at.datetime(),
-                        &full_run,
-                    ],
-                )
-                .map_err(at)?;
-            let hidden: HashMap<&str, bool> =
-                page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
-            for row in &written {
-                let id: &str = row.get(0);
-                result.written += 1;
-                result.archived += u64::from(hidden.get(id).copied().unwrap_or(false));
-            }
-            if let Some(run) = full_run {
-                // Unchanged rows are still seen by this full walk.
-                let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
-                tx.execute(
-                    &format!(
-                        "UPDATE {} SET seen_full_run = $3
-                         WHERE org_id = $1 AND id = ANY($2) AND seen_full_run IS DISTINCT FROM $3",
-                        spec.name
-                    ),
-                    &[&org_id, &ids, &run],
-                )
-                .map_err(at)?;
-            }
-        }
+        let result =
+            upsert_rows(&mut tx, org_id, resource, records, full_run, synced_at).map_err(at)?;
         if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
             advance_route(&mut tx, org_id, cursor_key, newest, full_run.is_some()).map_err(at)?;
         }
+        tx.commit().map_err(at)?;
+        Ok(result)
+    }
+
+    fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        let result =
+            upsert_rows(&mut tx, org_id, resource, records, full_run, synced_at).map_err(at)?;
         tx.commit().map_err(at)?;
         Ok(result)
     }
@@ -81,17 +66,27 @@ impl Records for PgStore {
         let at = |e| super::connect::error_at(&target, e);
         let mut client = self.client.borrow_mut();
         let mut tx = client.transaction().map_err(at)?;
+        // Rows neither in this walk's seen pages nor marked by a walk an older build began.
         let marked = tx
             .execute(
                 &format!(
-                    "UPDATE {} SET deleted_upstream_at = $3
-                     WHERE org_id = $1 AND deleted_upstream_at IS NULL
-                       AND (seen_full_run IS NULL OR seen_full_run <> $2)",
+                    "WITH seen AS (
+                         SELECT DISTINCT unnest(ids) AS id FROM full_seen
+                         WHERE org_id = $1 AND resource = $4 AND run_id = $2)
+                     UPDATE {} AS t SET deleted_upstream_at = $3
+                     WHERE t.org_id = $1 AND t.deleted_upstream_at IS NULL
+                       AND (t.seen_full_run IS NULL OR t.seen_full_run <> $2)
+                       AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.id)",
                     table(resource).name
                 ),
-                &[&org_id, &run_id, &now.datetime()],
+                &[&org_id, &run_id, &now.datetime(), &resource.name()],
             )
             .map_err(at)?;
+        tx.execute(
+            "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
+            &[&org_id, &resource.name()],
+        )
+        .map_err(at)?;
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
         tx.execute(
             "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
@@ -102,6 +97,55 @@ impl Records for PgStore {
         .map_err(at)?;
         tx.commit().map_err(at)?;
         Ok(marked)
+    }
+
+    fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            &format!(
+                "UPDATE {} SET deleted_upstream_at = $3
+                 WHERE org_id = $1 AND id = ANY($2) AND deleted_upstream_at IS NULL",
+                table(resource).name
+            ),
+            &[&org_id, &ids, &now.datetime()],
+        )
+    }
+
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
+            table(resource).name
+        );
+        Ok(self
+            .query(&sql, &[&org_id])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT wanted.id FROM unnest($2::text[]) WITH ORDINALITY AS wanted (id, n)
+             WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE t.org_id = $1 AND t.id = wanted.id
+                               AND t.deleted_upstream_at IS NULL)
+             ORDER BY wanted.n",
+            table(resource).name
+        );
+        Ok(self
+            .query(&sql, &[&org_id, &ids])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
@@ -152,6 +196,43 @@ impl Records for PgStore {
     }
 }
 
+/// Upserts `records` (one statement for the page) and, in a full walk, records their ids
+/// as seen by it, in the caller's transaction.
+fn upsert_rows(
+    tx: &mut Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+    records: &[Record],
+    full_run: Option<i64>,
+    synced_at: Timestamp,
+) -> Result<PageWrite, postgres::Error> {
+    let spec = table(resource);
+    let page = latest_copies(records);
+    let mut result = PageWrite::default();
+    if page.is_empty() {
+        return Ok(result);
+    }
+    let written = tx.query(
+        &upsert_sql(&spec),
+        &[&page_json(&spec, &page), &org_id, &synced_at.datetime()],
+    )?;
+    let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
+    for row in &written {
+        let id: &str = row.get(0);
+        result.written += 1;
+        result.archived += u64::from(hidden.get(id).copied().unwrap_or(false));
+    }
+    if let Some(run) = full_run {
+        // One narrow row per page instead of rewriting every unchanged row as seen.
+        let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+        tx.execute(
+            "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES ($1, $2, $3, $4)",
+            &[&org_id, &resource.name(), &run, &ids],
+        )?;
+    }
+    Ok(result)
+}
+
 /// Moves the route's cursor (and, in a full walk, its position) forward to `to`, never
 /// back, in the page's transaction.
 fn advance_route(
@@ -192,7 +273,7 @@ fn latest_copies(records: &[Record]) -> Vec<&Record> {
 /// The upsert: inserts new rows, replaces stored ones when the incoming copy is newer
 /// or differs at the same `updated_at` (the SQLite rule), clears `deleted_upstream_at` of
 /// rows seen again; returns the ids it wrote. `$1` is the page as a JSON array of
-/// objects keyed by column, `$2` the org, `$3` `synced_at`, `$4` the full run.
+/// objects keyed by column, `$2` the org, `$3` `synced_at`.
 fn upsert_sql(spec: &TableSpec) -> String {
     let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
     cols.extend_from_slice(spec.columns);
@@ -203,12 +284,11 @@ fn upsert_sql(spec: &TableSpec) -> String {
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     updates.push("synced_at = excluded.synced_at".into());
-    updates.push("seen_full_run = COALESCE(excluded.seen_full_run, t.seen_full_run)".into());
     updates.push("deleted_upstream_at = NULL".into());
     let t = spec.name;
     format!(
-        "INSERT INTO {t} AS t (org_id, {cols}, synced_at, seen_full_run)
-         SELECT $2, {selected}, $3, $4
+        "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
+         SELECT $2, {selected}, $3
          FROM jsonb_populate_recordset(NULL::{t}, $1::text::jsonb) AS r
          ON CONFLICT (org_id, id) DO UPDATE SET {updates}
          WHERE excluded.updated_at > t.updated_at

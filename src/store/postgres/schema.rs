@@ -70,8 +70,22 @@ CREATE TABLE sync_state (
     full_run_id     bigint,
     full_started_at timestamptz,
     full_position   timestamptz,
+    polled_at       timestamptz,
+    settled_second  timestamptz,
+    settled_read_at timestamptz,
+    last_verify_at  timestamptz,
     PRIMARY KEY (org_id, resource)
 );
+
+-- The ids each page of an unfinished full walk saw (one narrow row per page, so a full
+-- walk over unchanged data rewrites no row); its end compares them with the table.
+CREATE TABLE full_seen (
+    org_id   text NOT NULL,
+    resource text NOT NULL,
+    run_id   bigint NOT NULL,
+    ids      text[] NOT NULL
+);
+CREATE INDEX full_seen_by_walk ON full_seen (org_id, resource, run_id);
 
 CREATE TABLE runs (
     id              bigint GENERATED ALWAYS AS IDENTITY,

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use super::PgStore;
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, SettledSecond, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let rows = self.query(
-            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
+            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
+                    polled_at, settled_second, settled_read_at, last_verify_at
              FROM sync_state WHERE org_id = $1",
             &[&org_id],
         )?;
@@ -20,7 +21,15 @@ impl SyncState for PgStore {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
             };
-            let state = ResourceState::from_columns(ts(1), ts(2), r.get(3), ts(4), ts(5));
+            let state = ResourceState {
+                polled_at: ts(6),
+                settled: match (ts(7), ts(8)) {
+                    (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
+                    _ => None,
+                },
+                last_verify_at: ts(9),
+                ..ResourceState::from_columns(ts(1), ts(2), r.get(3), ts(4), ts(5))
+            };
             routes.insert(r.get::<_, String>(0), state);
         }
         Ok(OrgState {
@@ -37,13 +46,76 @@ impl SyncState for PgStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
-        // One statement for every route: atomic without a transaction of its own.
-        self.execute(
+        let target = self.target.clone();
+        let at = |e| super::connect::error_at(&target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        tx.execute(
             "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
              SELECT $1, key, $3, $4 FROM unnest($2::text[]) AS key
              ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
                full_started_at = excluded.full_started_at, full_position = NULL",
             &[&org_id, &keys, &run_id, &started_at.datetime()],
+        )
+        .map_err(at)?;
+        // The ids an earlier, unfinished walk saw are no evidence for this one.
+        tx.execute(
+            "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
+            &[&org_id, &resource.name()],
+        )
+        .map_err(at)?;
+        tx.commit().map_err(at)?;
+        Ok(())
+    }
+
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES ($1, $2, $3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
+            &[&org_id, &cursor_key, &at.datetime()],
+        )?;
+        Ok(())
+    }
+
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError> {
+        // Evidence for the same second only grows: keep the latest start of a complete read.
+        self.execute(
+            "UPDATE sync_state SET settled_second = $3, settled_read_at = $4
+             WHERE org_id = $1 AND resource = $2 AND cursor = $3
+               AND (settled_second IS DISTINCT FROM $3 OR settled_read_at IS NULL
+                    OR settled_read_at < $4)",
+            &[
+                &org_id,
+                &cursor_key,
+                &settled.second.datetime(),
+                &settled.read_from.datetime(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let keys: Vec<&str> = resource.cursor_keys().to_vec();
+        self.execute(
+            "INSERT INTO sync_state (org_id, resource, last_verify_at)
+             SELECT $1, key, $3 FROM unnest($2::text[]) AS key
+             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            &[&org_id, &keys, &started_at.datetime()],
         )?;
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Writing pages of records (upsert, cursor advance, full-sync reconciliation) and
 //! counting them.
 
+use std::collections::HashSet;
+
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::SqliteStore;
@@ -25,40 +27,38 @@ impl Records for SqliteStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let spec = table(resource);
+        self.write_route_pages(
+            org_id,
+            resource,
+            &[(cursor_key, records)],
+            full_run,
+            synced_at,
+        )
+    }
+
+    /// See [`crate::store::Store::write_route_pages`]: one transaction for all of them
+    /// (fewer commits write each dirty index page to the WAL fewer times).
+    fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut result = PageWrite::default();
-        {
-            let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
-            let mut mark_seen = tx.prepare_cached(&format!(
-                "UPDATE {} SET seen_full_run = ?3 WHERE org_id = ?1 AND id = ?2",
-                spec.name
-            ))?;
-            let synced = synced_at.to_string();
-            for rec in records {
-                let created = rec.created_at.map(|t| t.to_string());
-                let updated = rec.updated_at.to_string();
-                let archived = rec.archived_at.map(|t| t.to_string());
-                // Borrowed, not copied: raw_json is most of a row's bytes.
-                let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-                let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &full_run];
-                let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
-                let values = head.into_iter().chain(columns).chain(tail);
-                if upsert.execute(params_from_iter(values))? > 0 {
-                    result.written += 1;
-                    result.archived += u64::from(rec.hidden);
-                } else if let Some(run) = full_run {
-                    // Unchanged row: still seen by this full walk.
-                    mark_seen.execute(params![org_id, rec.id, run])?;
+        for (cursor_key, records) in pages {
+            let w = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
+            result.written += w.written;
+            result.archived += w.archived;
+            if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+                SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
+                if full_run.is_some() {
+                    SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
                 }
-            }
-        }
-        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-            SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
-            if full_run.is_some() {
-                SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
             }
         }
         tx.commit()?;
@@ -82,18 +82,115 @@ impl Records for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let marked = tx.execute(
-            &format!(
-                "UPDATE {} SET deleted_upstream_at = ?3
-                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL
+        let seen = seen_ids(&tx, org_id, resource, run_id)?;
+        // Rows marked in `seen_full_run` by this walk were seen too (a walk begun by an
+        // older routiq-sync and finished by this one).
+        let unseen: Vec<String> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL
                    AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
                 spec.name
-            ),
-            params![org_id, run_id, now.to_string()],
-        )?;
+            ))?;
+            let ids = stmt.query_map(params![org_id, run_id], |r| r.get::<_, String>(0))?;
+            let mut unseen = Vec::new();
+            for id in ids {
+                let id = id?;
+                if !seen.contains(&id) {
+                    unseen.push(id);
+                }
+            }
+            unseen
+        };
+        let mut marked = 0;
+        {
+            let mut mark = tx.prepare_cached(&format!(
+                "UPDATE {} SET deleted_upstream_at = ?3 WHERE org_id = ?1 AND id = ?2",
+                spec.name
+            ))?;
+            let now = now.to_string();
+            for id in &unseen {
+                marked += mark.execute(params![org_id, id, now])? as u64;
+            }
+        }
+        forget_seen(&tx, org_id, resource)?;
         SqliteStore::end_full(&tx, org_id, resource, started_at)?;
         tx.commit()?;
-        Ok(marked as u64)
+        Ok(marked)
+    }
+
+    /// See [`crate::store::Store::write_rows`].
+    fn write_rows(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// See [`crate::store::Store::mark_deleted`].
+    fn mark_deleted(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut marked = 0;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE {} SET deleted_upstream_at = ?3
+                 WHERE org_id = ?1 AND id = ?2 AND deleted_upstream_at IS NULL",
+                table(resource).name
+            ))?;
+            let now = now.to_string();
+            for id in ids {
+                marked += stmt.execute(params![org_id, id, now])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// See [`crate::store::Store::present_ids`].
+    fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
+            table(resource).name
+        ))?;
+        let ids = stmt.query_map([org_id], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// See [`crate::store::Store::missing_ids`].
+    fn missing_ids(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE org_id = ?1 AND id = ?2
+                            AND deleted_upstream_at IS NULL)",
+            table(resource).name
+        ))?;
+        let mut missing = Vec::new();
+        for id in ids {
+            if !stmt.query_row(params![org_id, id], |r| r.get::<_, bool>(0))? {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
     }
 
     /// Rows of `resource` for `org_id` not marked deleted upstream.
@@ -147,9 +244,111 @@ impl Records for SqliteStore {
     }
 }
 
+/// Upserts `records` inside `tx`. Rows seen by the full walk `full_run` are recorded
+/// in `full_seen` (one row for the page): unchanged rows are not written at all.
+fn upsert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+    records: &[Record],
+    full_run: Option<i64>,
+    synced_at: Timestamp,
+) -> Result<PageWrite, StoreError> {
+    let spec = table(resource);
+    let mut result = PageWrite::default();
+    let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
+    // `seen_full_run` is only read for walks begun before `full_seen` existed.
+    let no_run: Option<i64> = None;
+    let synced = synced_at.to_string();
+    for rec in records {
+        let created = rec.created_at.map(|t| t.to_string());
+        let updated = rec.updated_at.to_string();
+        let archived = rec.archived_at.map(|t| t.to_string());
+        // Borrowed, not copied: raw_json is most of a row's bytes.
+        let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
+        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &no_run];
+        let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
+        let values = head.into_iter().chain(columns).chain(tail);
+        if upsert.execute(params_from_iter(values))? > 0 {
+            result.written += 1;
+            result.archived += u64::from(rec.hidden);
+        }
+    }
+    if let (Some(run), false) = (full_run, records.is_empty()) {
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        tx.prepare_cached(
+            "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![org_id, resource.name(), run, ids.join(",")])?;
+    }
+    Ok(result)
+}
+
+/// Drops the seen ids of every full walk of `resource` (one ended, or a new one begins).
+pub(super) fn forget_seen(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM full_seen WHERE org_id = ?1 AND resource = ?2")?
+        .execute(params![org_id, resource.name()])?;
+    Ok(())
+}
+
+/// Ids seen by a full walk: Cliniko's are integers, kept as such (8 bytes each, so a
+/// walk of 200,000 rows holds ~4 MB, not ~12 MB of strings); any other in a side set.
+#[derive(Default)]
+struct SeenIds {
+    numeric: HashSet<u64>,
+    other: HashSet<String>,
+}
+
+impl SeenIds {
+    fn insert(&mut self, id: &str) {
+        match id.parse() {
+            Ok(n) => {
+                self.numeric.insert(n);
+            }
+            Err(_) => {
+                self.other.insert(id.to_string());
+            }
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        match id.parse() {
+            Ok(n) => self.numeric.contains(&n),
+            Err(_) => self.other.contains(id),
+        }
+    }
+}
+
+/// The ids the full walk `run_id` of `resource` has recorded as seen.
+fn seen_ids(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    resource: Resource,
+    run_id: i64,
+) -> Result<SeenIds, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT ids FROM full_seen WHERE org_id = ?1 AND resource = ?2 AND run_id = ?3",
+    )?;
+    let mut seen = SeenIds::default();
+    let pages = stmt.query_map(params![org_id, resource.name(), run_id], |r| {
+        r.get::<_, String>(0)
+    })?;
+    for page in pages {
+        for id in page?.split(',') {
+            seen.insert(id);
+        }
+    }
+    Ok(seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SyncState;
 
     fn rec(id: &str, ts: i64) -> Record {
         Record {
@@ -192,5 +391,63 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("patients_not_deleted"), "{plan}");
+    }
+
+    #[test]
+    fn a_full_walk_over_unchanged_rows_writes_one_narrow_row_per_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        let rows: Vec<Record> = (1..=6).map(|i| rec(&i.to_string(), 10 * i)).collect();
+        store
+            .begin_full("org_1", Resource::Patients, 1, now)
+            .unwrap();
+        for page in rows.chunks(3) {
+            store
+                .write_page("org_1", Resource::Patients, page, Some(1), now)
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .finish_full("org_1", Resource::Patients, 1, now, now)
+                .unwrap(),
+            0
+        );
+        // The second walk: two pages, nothing changed, one row gone upstream.
+        store
+            .begin_full("org_1", Resource::Patients, 2, now)
+            .unwrap();
+        let before = store.connection().total_changes();
+        for page in [&rows[0..3], &rows[3..5]] {
+            let w = store
+                .write_page("org_1", Resource::Patients, page, Some(2), now)
+                .unwrap();
+            assert_eq!(w.written, 0);
+        }
+        assert_eq!(
+            store.connection().total_changes() - before,
+            2 + 2,
+            "per page: one full_seen row and the sync_state position, no record row"
+        );
+        assert_eq!(
+            store
+                .finish_full("org_1", Resource::Patients, 2, now, now)
+                .unwrap(),
+            1
+        );
+        let gone: String = store
+            .connection()
+            .query_row(
+                "SELECT id FROM patients WHERE deleted_upstream_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, "6");
+        let left: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM full_seen", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "the walk's end forgets what it saw");
     }
 }

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -317,6 +317,25 @@ const V3: &str = "
 CREATE INDEX patients_not_deleted ON patients (org_id) WHERE deleted_upstream_at IS NULL;
 CREATE INDEX appointments_not_deleted ON appointments (org_id) WHERE deleted_upstream_at IS NULL;
 ALTER TABLE runs ADD COLUMN active_patients INTEGER;
+";
+
+/// Cheaper sync: when each route was last read to its end (reference data is polled on
+/// its own cadence), which cursor second is known complete and since when by Cliniko's
+/// clock (the walk may then start after it), and when each resource was last verified.
+/// `full_seen` holds the ids each page of an unfinished full walk saw, one row per page
+/// (appended, so a page costs one narrow row instead of rewriting every unchanged row
+/// to mark it seen); the walk's end compares them with the table and deletes them.
+const V4: &str = "
+ALTER TABLE sync_state ADD COLUMN polled_at TEXT;
+ALTER TABLE sync_state ADD COLUMN settled_second TEXT;
+ALTER TABLE sync_state ADD COLUMN settled_read_at TEXT;
+ALTER TABLE sync_state ADD COLUMN last_verify_at TEXT;
+CREATE TABLE full_seen (
+    org_id   TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    run_id   INTEGER NOT NULL,
+    ids      TEXT NOT NULL
+);
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.

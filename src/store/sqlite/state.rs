@@ -6,26 +6,35 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, SettledSecond, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position
+            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
+                    polled_at, settled_second, settled_read_at, last_verify_at
              FROM sync_state WHERE org_id = ?1",
         )?;
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
-            let state = ResourceState::from_columns(
-                ts(r.get(1)?),
-                ts(r.get(2)?),
-                r.get(3)?,
-                ts(r.get(4)?),
-                ts(r.get(5)?),
-            );
+            let state = ResourceState {
+                polled_at: ts(r.get(6)?),
+                settled: match (ts(r.get(7)?), ts(r.get(8)?)) {
+                    (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
+                    _ => None,
+                },
+                last_verify_at: ts(r.get(9)?),
+                ..ResourceState::from_columns(
+                    ts(r.get(1)?),
+                    ts(r.get(2)?),
+                    r.get(3)?,
+                    ts(r.get(4)?),
+                    ts(r.get(5)?),
+                )
+            };
             Ok((r.get::<_, String>(0)?, state))
         })?;
         for row in rows {
@@ -59,8 +68,65 @@ impl SyncState for SqliteStore {
             )?
             .execute(params![org_id, key, run_id, started_at.to_string()])?;
         }
+        super::records::forget_seen(&tx, org_id, resource)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// See [`crate::store::Store::mark_polled`].
+    fn mark_polled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.set_routes_state(
+            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
+            org_id,
+            &[cursor_key],
+            at,
+        )
+    }
+
+    /// See [`crate::store::Store::record_settled`].
+    fn record_settled(
+        &mut self,
+        org_id: &str,
+        cursor_key: &str,
+        settled: SettledSecond,
+    ) -> Result<(), StoreError> {
+        // Evidence for the same second only grows: keep the latest start of a complete read.
+        self.conn
+            .prepare_cached(
+                "UPDATE sync_state SET settled_second = ?3, settled_read_at = ?4
+                 WHERE org_id = ?1 AND resource = ?2 AND cursor = ?3
+                   AND (settled_second IS NOT ?3 OR settled_read_at IS NULL
+                        OR settled_read_at < ?4)",
+            )?
+            .execute(params![
+                org_id,
+                cursor_key,
+                settled.second.to_string(),
+                settled.read_from.to_string()
+            ])?;
+        Ok(())
+    }
+
+    /// See [`crate::store::Store::finish_verify`].
+    fn finish_verify(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        started_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.set_routes_state(
+            "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            org_id,
+            resource.cursor_keys(),
+            started_at,
+        )
     }
 }
 
@@ -138,6 +204,26 @@ impl SqliteStore {
             cursor_key,
             to,
         )
+    }
+}
+
+impl SqliteStore {
+    /// Runs one `sync_state` statement for each of `keys`, in one transaction.
+    fn set_routes_state(
+        &mut self,
+        sql: &str,
+        org_id: &str,
+        keys: &[&str],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for key in keys {
+            set_route_state(&tx, sql, org_id, key, at)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
 
