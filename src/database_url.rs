@@ -86,6 +86,15 @@ impl PgUrl {
         let (mut shown, mut secrets) = (scheme.to_string(), Vec::new());
         // Credentials end at the first `@`, as the client library reads them.
         let after_creds = match rest.split_once('@') {
+            Some((_, after))
+                if after
+                    .split(['/', '?'])
+                    .next()
+                    .is_some_and(|a| a.contains('@')) =>
+            {
+                // Part of the password would otherwise be taken for the host, and shown.
+                return Err("has an `@` in its user name or password; write it as %40".into());
+            }
             Some((creds, after)) => {
                 match creds.split_once(':') {
                     Some((user, password)) => {
@@ -343,9 +352,10 @@ mod tests {
             "postgres://u:pw123456@h:notaport/d",
             "postgres://u:pw123456@/d",
             "postgres://u:pw123456@h/d?nosuchoption=1",
+            "postgres://u:pw12@3456@h/d",
         ] {
             let err = PgUrl::parse(bad).unwrap_err();
-            assert!(!err.contains("pw123456"), "{err}");
+            assert!(!err.contains("pw12"), "{err}");
         }
         assert!(is_postgres_url("PostgreSQL://h/d"));
         assert!(!is_postgres_url("/var/lib/routiq.db"));

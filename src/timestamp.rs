@@ -16,6 +16,9 @@ const WIRE: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00Z, which marks a damaged stored time.
+    pub const EPOCH: Timestamp = Timestamp(OffsetDateTime::UNIX_EPOCH);
+
     /// The current time, truncated to the second. Only the outer layers call this; the
     /// engine receives `now` as an argument.
     pub fn now() -> Self {

@@ -367,3 +367,77 @@ fn tls_follows_sslmode_and_sslrootcert() {
         run.stdout
     );
 }
+
+#[test]
+fn a_lost_lock_session_stops_the_writes_of_that_org() {
+    let Some((env, db)) = pg_env(1, 10, 1) else {
+        return;
+    };
+    use routiq_sync::record::Record;
+    use routiq_sync::resource::Resource;
+    use routiq_sync::store::{StoreError, StoreLocation, table};
+    use routiq_sync::timestamp::Timestamp;
+    let location = StoreLocation::Postgres {
+        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
+        schema: "public".into(),
+    };
+    let page = |id: &str| {
+        vec![Record {
+            id: id.into(),
+            created_at: None,
+            updated_at: Timestamp::from_unix(1_700_000_000).unwrap(),
+            archived_at: None,
+            hidden: false,
+            columns: vec![None; table(Resource::Patients).columns.len()],
+            raw_json: format!("{{\"id\":\"{id}\"}}"),
+        }]
+    };
+    let now = Timestamp::now();
+    let mut store = routiq_sync::store::open(&location).unwrap();
+    let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
+    store
+        .write_page("org_1", Resource::Patients, &page("1"), None, now)
+        .unwrap();
+    // A proxy or a server restart ends the lock's session: the server releases the lock.
+    let ended = env.rows(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        &[],
+    );
+    assert_eq!(ended.len(), 1, "one advisory lock was held");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    match store.write_page("org_1", Resource::Patients, &page("2"), None, now) {
+        Err(e @ StoreError::LockLost { .. }) => {
+            assert!(e.to_string().contains("lost the lock on org org_1"), "{e}")
+        }
+        other => panic!("a write after the lock was lost: {other:?}"),
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'"),
+        1,
+        "nothing written after the lock was lost"
+    );
+    // Another host can take the org now.
+    let mut other = routiq_sync::store::open(&location).unwrap();
+    assert!(other.try_lock_org("org_1").unwrap().is_some());
+}
+
+#[test]
+fn a_database_that_does_not_exist_is_a_setup_error() {
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let url = db
+        .url()
+        .replace(&format!("/{}?", db.name), &format!("/{}_missing?", db.name));
+    env.set_config_line("database", &format!("database = {url:?}"));
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("cannot be used as configured")
+            && run.stderr.contains("create the database"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests("org_1"), 0, "nothing ran");
+    assert_no_password(&run, &db.password);
+}

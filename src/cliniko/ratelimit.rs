@@ -47,7 +47,11 @@ impl RateLimiter {
     /// host) pushes the next slot back, so that late requests are never followed by ones
     /// closer together than the spacing: a server window sees arrivals, not slots.
     pub fn sent(&self) {
-        let earliest = Instant::now() + self.interval;
+        self.sent_at(Instant::now());
+    }
+
+    fn sent_at(&self, at: Instant) {
+        let earliest = at + self.interval;
         let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
         if *next < earliest {
             *next = earliest;
@@ -105,9 +109,13 @@ mod tests {
     fn a_late_send_pushes_the_next_slot() {
         let l = RateLimiter::new(600.0); // one per 100 ms
         assert_eq!(l.reserve(), Duration::ZERO);
-        std::thread::sleep(Duration::from_millis(80)); // woke late
-        l.sent();
-        assert!(l.reserve() > Duration::from_millis(90));
+        let slot = *l.next_slot.lock().unwrap();
+        let late = slot + Duration::from_millis(80); // the sender woke late
+        l.sent_at(late);
+        assert_eq!(*l.next_slot.lock().unwrap(), late + l.interval);
+        // A send on time leaves the spacing as reserved.
+        l.sent_at(slot);
+        assert_eq!(*l.next_slot.lock().unwrap(), late + l.interval);
     }
 
     #[test]

@@ -47,12 +47,13 @@ impl RunStop {
             std::thread::spawn(move || {
                 while !done.load(Ordering::Relaxed) {
                     if signal.load(Ordering::Relaxed) {
-                        cancel.store(true, Ordering::Relaxed);
+                        cancel.store(true, Ordering::Release);
                         return;
                     }
                     if clock.monotonic() >= until {
+                        // Release: whoever sees `cancel` (with Acquire) sees why.
                         passed.store(true, Ordering::Relaxed);
-                        cancel.store(true, Ordering::Relaxed);
+                        cancel.store(true, Ordering::Release);
                         log::warn!(
                             "max_run_time ({}) passed: stopping between pages; orgs not started yet are deferred to the next run",
                             format_duration(limit)

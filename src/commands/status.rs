@@ -10,6 +10,7 @@ use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
+use crate::engine::DEADLINE_PASSED;
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
@@ -166,7 +167,7 @@ pub fn build(
             .find(|r| r.status != RunStatus::Running || !running);
         let problem = match (state.last_success_at, finished) {
             (None, _) => Some("never synced successfully".to_string()),
-            (_, Some(r)) if r.status != RunStatus::Ok => Some(format!(
+            (_, Some(r)) if r.status != RunStatus::Ok && !stopped_by_deadline(r) => Some(format!(
                 "last run {}: {}",
                 r.status.name(),
                 r.error.as_deref().unwrap_or("no details")
@@ -400,6 +401,12 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
         (next_due, None),
         running,
     ]
+}
+
+/// Whether `run` was stopped by its run's deadline: the org was deferred, as `sync`'s
+/// exit 0 said, and its health is judged by its last success (and `--max-age`).
+fn stopped_by_deadline(run: &RunRecord) -> bool {
+    run.status == RunStatus::Interrupted && run.error.as_deref() == Some(DEADLINE_PASSED)
 }
 
 /// Why an org is unhealthy, with the last run's error when the problem does not

@@ -163,7 +163,8 @@ impl Shared<'_> {
             heartbeats,
         } = self;
         let cancel = &stop.cancel;
-        if cancel.load(Ordering::Relaxed) {
+        // Acquire: see `RunStop::start` (the deadline flag is set before `cancel`).
+        if cancel.load(Ordering::Acquire) {
             let why = if stop.deadline_passed() {
                 OrgResult::Deferred
             } else {
@@ -193,10 +194,11 @@ impl Shared<'_> {
             );
         }
         // Each worker thread keeps its own connection.
-        let store = match store {
+        let slot = store;
+        let store = match slot {
             Some(s) => s,
             None => match store::open(&super::store_location(config)) {
-                Ok(s) => store.insert(s),
+                Ok(s) => slot.insert(s),
                 Err(e) => return OrgReport::skipped(&org.id, OrgResult::Failed(e.to_string())),
             },
         };
@@ -231,7 +233,13 @@ impl Shared<'_> {
             poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
         };
-        engine::sync_org(&ctx, store.as_mut(), &opts)
+        let report = engine::sync_org(&ctx, store.as_mut(), &opts);
+        if report.failed() {
+            // The failure may have been the connection itself (a server restart, a cut
+            // network): the worker's next org opens a fresh one.
+            *slot = None;
+        }
+        report
     }
 }
 

@@ -18,7 +18,7 @@ pub use plan::{
 };
 pub use report::{OrgReport, OrgResult};
 pub use retention::Retention;
-pub use run::{OrgContext, sync_org};
+pub use run::{DEADLINE_PASSED, OrgContext, sync_org};
 
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;

@@ -101,8 +101,44 @@ fn run_locked(
     let mode = mode_label(&plans);
     let started_at = now;
     let begun = ctx.clock.monotonic();
-    let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
     let calls_before = ctx.client.calls();
+    let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
+    match run_recorded(ctx, store, &plans, &state, run_id, mode) {
+        Ok(report) => Ok(report),
+        Err(e) => {
+            // Recorded as failed (best effort: the database is what failed), not left
+            // `running` for the next run to call killed.
+            let outcome = RunOutcome {
+                status: RunStatus::Failed,
+                finished_at: ctx.clock.now(),
+                duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
+                api_calls: ctx.client.calls() - calls_before,
+                error: Some(format!(
+                    "database error: {e}; the next run continues from the last committed page"
+                )),
+                resources: BTreeMap::new(),
+                active_patients: None,
+            };
+            if let Err(again) = store.finish_run(run_id, &outcome) {
+                log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The body of a recorded run: walks the planned resources, counts, and finishes the
+/// run record.
+fn run_recorded(
+    ctx: &OrgContext<'_>,
+    store: &mut dyn Store,
+    plans: &[ResourcePlan],
+    state: &OrgState,
+    run_id: i64,
+    mode: &str,
+) -> Result<OrgReport, StoreError> {
+    let calls_before = ctx.client.calls();
+    let begun = ctx.clock.monotonic();
 
     let mut resources = BTreeMap::new();
     let mut result = OrgResult::Ok;
@@ -114,7 +150,7 @@ fn run_locked(
         .then(BTreeMap::<Resource, BTreeSet<String>>::new);
     let mut going = true;
     for plan in plans.iter().filter(|p| !p.on_demand) {
-        let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, named.as_mut())?;
+        let (counts, stop) = run_plan(ctx, store, plan, run_id, state, named.as_mut())?;
         resources.insert(plan.resource.name().to_string(), counts);
         going = merge_stop(ctx, &mut result, stop);
         if !going {
@@ -141,13 +177,13 @@ fn run_locked(
             plan.resource,
             plan.resource
         );
-        let (counts, stop) = run_plan(ctx, store, plan, run_id, &state, None)?;
+        let (counts, stop) = run_plan(ctx, store, plan, run_id, state, None)?;
         resources.insert(plan.resource.name().to_string(), counts);
         going = merge_stop(ctx, &mut result, stop);
     }
 
     let mut totals = BTreeMap::new();
-    for plan in &plans {
+    for plan in plans {
         totals.insert(
             plan.resource.name().to_string(),
             store.count_present(ctx.org_id, plan.resource)?,
@@ -202,7 +238,11 @@ fn merge_stop(ctx: &OrgContext<'_>, result: &mut OrgResult, stop: Option<Stop>) 
     match stop {
         None => true,
         Some(Stop::Interrupted) => {
-            *result = if ctx.deadline_passed.load(Ordering::Relaxed) {
+            // Acquire on the stop flag: the deadline watcher sets `deadline_passed` before
+            // it releases `cancel`, so a stop it caused is never taken for a signal.
+            let deadline =
+                ctx.cancel.load(Ordering::Acquire) && ctx.deadline_passed.load(Ordering::Relaxed);
+            *result = if deadline {
                 OrgResult::DeadlinePassed
             } else {
                 OrgResult::Interrupted

@@ -100,8 +100,20 @@ pub enum StoreError {
         "cannot set up TLS for PostgreSQL at {target}: {detail}; fix sslmode/sslrootcert in the database URL"
     )]
     PgTls { target: String, detail: String },
-    #[error("PostgreSQL error at {target}: {detail}")]
+    /// The server answered, but the database or schema the URL names cannot hold the
+    /// tables: it does not exist, or the role may not create tables there.
+    #[error("PostgreSQL at {target} cannot be used as configured: {detail}")]
+    PgSetup { target: String, detail: String },
+    #[error(
+        "PostgreSQL error at {target}: {detail}; the cursor stays at the last committed page and the next run retries"
+    )]
     Postgres { target: String, detail: String },
+    /// The session holding an org's advisory lock ended during the run (a proxy, a
+    /// network cut, a server restart): another host may have taken the org.
+    #[error(
+        "lost the lock on org {org} at {target} (its session ended); nothing was written after the last committed page, and the next run continues"
+    )]
+    LockLost { org: String, target: String },
 }
 
 impl StoreError {
@@ -133,12 +145,13 @@ impl StoreError {
             StoreError::NotADatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. } => true,
-            StoreError::PgTls { .. } => true,
+            StoreError::PgTls { .. } | StoreError::PgSetup { .. } => true,
             StoreError::Busy { .. }
             | StoreError::Lock(_)
             | StoreError::Sqlite(_)
             | StoreError::PgConnect { .. }
-            | StoreError::Postgres { .. } => false,
+            | StoreError::Postgres { .. }
+            | StoreError::LockLost { .. } => false,
         }
     }
 }

@@ -21,6 +21,9 @@ pub fn connect(url: &PgUrl, schema: &str) -> Result<Client, StoreError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
+    // A half-open connection (a NAT or proxy that forgot it) is found in about a minute,
+    // not after the kernel's default two hours.
+    config.keepalives(true).keepalives_idle(KEEPALIVE_IDLE);
     let connected = match url.ssl_mode() {
         SslMode::Disable => config.connect(NoTls),
         _ => {
@@ -31,18 +34,32 @@ pub fn connect(url: &PgUrl, schema: &str) -> Result<Client, StoreError> {
             config.connect(MakeRustlsConnect::new(tls))
         }
     };
-    let mut client = connected.map_err(|e| StoreError::PgConnect {
-        target: target.clone(),
-        detail: connect_detail(&e),
+    let mut client = connected.map_err(|e| match sqlstate(&e) {
+        Some(code) if is_setup_code(code) => StoreError::PgSetup {
+            target: target.clone(),
+            detail: connect_detail(&e),
+        },
+        _ => StoreError::PgConnect {
+            target: target.clone(),
+            detail: connect_detail(&e),
+        },
     })?;
     client
         .batch_execute(&format!(
-            "SET search_path TO {}; SET TIME ZONE 'UTC'",
+            "SET search_path TO {}; SET TIME ZONE 'UTC'; {BOUNDED_WAITS}",
             quote_ident(schema)
         ))
         .map_err(|e| error_at(&target, e))?;
     Ok(client)
 }
+
+/// TCP keepalive idle time on every session.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// Every wait on the server is bounded, as SQLite's busy timeout bounds it: a dashboard's
+/// long transaction, a migrator holding its lock or a stuck query make that run fail
+/// (exit 1) instead of hanging the cron job.
+const BOUNDED_WAITS: &str = "SET lock_timeout = '60s'; SET statement_timeout = '10min'";
 
 /// `"name"`: an identifier quoted for SQL (config validation allows only plain names).
 pub fn quote_ident(name: &str) -> String {
@@ -51,10 +68,36 @@ pub fn quote_ident(name: &str) -> String {
 
 /// A query failure as a [`StoreError`] naming the server.
 pub fn error_at(target: &str, e: postgres::Error) -> StoreError {
-    StoreError::Postgres {
-        target: target.to_string(),
-        detail: crate::logging::scrub(&e.to_string()),
+    let detail = crate::logging::scrub(&e.to_string());
+    match sqlstate(&e) {
+        Some(code) if is_setup_code(code) => StoreError::PgSetup {
+            target: target.to_string(),
+            detail: format!(
+                "{detail}; grant the role CREATE on the database (or on pg_schema), or create \
+                 the schema for it"
+            ),
+        },
+        _ => StoreError::Postgres {
+            target: target.to_string(),
+            detail,
+        },
     }
+}
+
+/// The SQLSTATE of a server error.
+fn sqlstate(e: &postgres::Error) -> Option<&str> {
+    e.as_db_error().map(|d| d.code().code())
+}
+
+/// Errors that say the configured database cannot hold our tables (it does not exist,
+/// or the role may not create there): the operator's set-up, not a passing failure.
+fn is_setup_code(code: &str) -> bool {
+    matches!(
+        code,
+        "3D000" // invalid_catalog_name: no such database
+        | "3F000" // invalid_schema_name
+        | "42501" // insufficient_privilege
+    )
 }
 
 /// What went wrong connecting, with what to check.

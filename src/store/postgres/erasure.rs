@@ -1,7 +1,6 @@
 //! Erasing one org on PostgreSQL: counting and deleting its rows in every table.
 
 use super::PgStore;
-use super::connect::error_at;
 use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for PgStore {
@@ -16,18 +15,13 @@ impl Erasure for PgStore {
     }
 
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let target = self.target.clone();
-        let at = |e| error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        let mut out = Vec::new();
-        for name in org_tables() {
-            let n = tx
-                .execute(&format!("DELETE FROM {name} WHERE org_id = $1"), &[&org_id])
-                .map_err(at)?;
-            out.push((name, n));
-        }
-        tx.commit().map_err(at)?;
-        Ok(out)
+        self.in_tx(org_id, |tx| {
+            let mut out = Vec::new();
+            for name in org_tables() {
+                let n = tx.execute(&format!("DELETE FROM {name} WHERE org_id = $1"), &[&org_id])?;
+                out.push((name, n));
+            }
+            Ok(out)
+        })
     }
 }

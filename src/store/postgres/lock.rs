@@ -2,9 +2,10 @@
 //! process on every host sharing the database syncs an org at most once at a time, and a
 //! killed process's lock goes with its connection.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use postgres::Client;
+use postgres::{Client, Transaction};
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
@@ -38,10 +39,17 @@ impl Locks for PgStore {
             put_spare(&self.spare, session);
             return Ok(None);
         }
+        let pid: i32 = session
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map_err(|e| error_at(&self.target, e))?
+            .get(0);
+        registry(&self.held).insert(org_id.to_string(), Holder { pid, key });
         Ok(Some(OrgGuard::new(HeldLock {
             session: Some(session),
             key,
+            org_id: org_id.to_string(),
             spare: Arc::clone(&self.spare),
+            held: Arc::clone(&self.held),
         })))
     }
 
@@ -74,16 +82,63 @@ fn put_spare(spare: &Spare, session: Client) {
     }
 }
 
+/// The org locks a store holds: org id to the session (backend pid) holding it, so that
+/// each write can check the lock is still held (see `PgStore::in_tx`).
+pub type Held = Arc<Mutex<HashMap<String, Holder>>>;
+
+/// The session holding one org's lock.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder {
+    pid: i32,
+    key: i64,
+}
+
+impl Holder {
+    /// Whether the holding session still holds the lock (it lost it if the server ended
+    /// that session), asked inside the write's own transaction.
+    pub fn still_held(&self, tx: &mut Transaction<'_>) -> Result<bool, postgres::Error> {
+        let (high, low) = key_halves(self.key);
+        Ok(tx
+            .query_one(
+                "SELECT EXISTS (
+                     SELECT 1 FROM pg_locks
+                     WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                       AND classid = $1 AND objid = $2 AND pid = $3
+                 )",
+                &[&high, &low, &self.pid],
+            )?
+            .get(0))
+    }
+}
+
+/// The holder of `org_id`'s lock, when this store holds it.
+pub fn holder(held: &Held, org_id: &str) -> Option<Holder> {
+    registry(held).get(org_id).copied()
+}
+
+fn registry(held: &Held) -> std::sync::MutexGuard<'_, HashMap<String, Holder>> {
+    held.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A bigint advisory key as `pg_locks` shows it: high half in classid, low in objid.
+fn key_halves(key: i64) -> (u32, u32) {
+    let key = key as u64;
+    ((key >> 32) as u32, key as u32)
+}
+
 /// A held org lock: released by `pg_advisory_unlock` when dropped, its session then kept
 /// as the spare; if that fails the session is closed, which releases the lock too.
 struct HeldLock {
     session: Option<Client>,
     key: i64,
+    org_id: String,
     spare: Spare,
+    held: Held,
 }
 
 impl Drop for HeldLock {
     fn drop(&mut self) {
+        registry(&self.held).remove(&self.org_id);
         if let Some(mut session) = self.session.take()
             && session
                 .query_one("SELECT pg_advisory_unlock($1)", &[&self.key])
@@ -102,9 +157,7 @@ fn is_held(
     org_id: &str,
     target: &str,
 ) -> Result<bool, StoreError> {
-    let key = namespaced_key("org", schema, org_id) as u64;
-    // A bigint key shows in pg_locks as its high half in classid, low half in objid.
-    let (high, low) = ((key >> 32) as u32, key as u32);
+    let (high, low) = key_halves(namespaced_key("org", schema, org_id));
     let held: bool = client
         .query_one(
             "SELECT EXISTS (

@@ -16,7 +16,7 @@ mod tls;
 use std::cell::RefCell;
 
 use postgres::types::ToSql;
-use postgres::{Client, Row};
+use postgres::{Client, Row, Transaction};
 
 pub use schema::CURRENT_VERSION;
 
@@ -47,6 +47,8 @@ pub struct PgStore {
     target: String,
     /// A lock session ready for the next org (see [`lock::Spare`]).
     spare: lock::Spare,
+    /// The org locks this store holds now (see [`lock::Held`]).
+    held: lock::Held,
 }
 
 impl PgStore {
@@ -84,6 +86,7 @@ impl PgStore {
             schema: schema.to_string(),
             target: url.describe(),
             spare: lock::Spare::default(),
+            held: lock::Held::default(),
         })
     }
 
@@ -115,6 +118,31 @@ impl PgStore {
             schema_version,
             can_create,
         })
+    }
+
+    /// Runs `work` in one transaction that writes `org_id`'s data. When this store holds
+    /// that org's lock, the transaction first checks that the lock session still holds
+    /// it: a session a proxy or a restart cut off has lost the lock, and another host may
+    /// be syncing the org, so nothing more may be written for it here.
+    fn in_tx<T>(
+        &self,
+        org_id: &str,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let at = |e| connect::error_at(&self.target, e);
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(at)?;
+        if let Some(held) = lock::holder(&self.held, org_id)
+            && !held.still_held(&mut tx).map_err(at)?
+        {
+            return Err(StoreError::LockLost {
+                org: org_id.to_string(),
+                target: self.target.clone(),
+            });
+        }
+        let out = work(&mut tx).map_err(at)?;
+        tx.commit().map_err(at)?;
+        Ok(out)
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {

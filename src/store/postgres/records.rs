@@ -23,17 +23,35 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let target = self.target.clone();
-        let at = |e| super::connect::error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        let result =
-            upsert_rows(&mut tx, org_id, resource, records, full_run, synced_at).map_err(at)?;
-        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-            advance_route(&mut tx, org_id, cursor_key, newest, full_run.is_some()).map_err(at)?;
-        }
-        tx.commit().map_err(at)?;
-        Ok(result)
+        self.write_route_pages(
+            org_id,
+            resource,
+            &[(cursor_key, records)],
+            full_run,
+            synced_at,
+        )
+    }
+
+    fn write_route_pages(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        pages: &[(&str, &[Record])],
+        full_run: Option<i64>,
+        synced_at: Timestamp,
+    ) -> Result<PageWrite, StoreError> {
+        self.in_tx(org_id, |tx| {
+            let mut result = PageWrite::default();
+            for (cursor_key, records) in pages {
+                let w = upsert_rows(tx, org_id, resource, records, full_run, synced_at)?;
+                result.written += w.written;
+                result.archived += w.archived;
+                if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+                    advance_route(tx, org_id, cursor_key, newest, full_run.is_some())?;
+                }
+            }
+            Ok(result)
+        })
     }
 
     fn write_rows(
@@ -44,14 +62,9 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let target = self.target.clone();
-        let at = |e| super::connect::error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        let result =
-            upsert_rows(&mut tx, org_id, resource, records, full_run, synced_at).map_err(at)?;
-        tx.commit().map_err(at)?;
-        Ok(result)
+        self.in_tx(org_id, |tx| {
+            upsert_rows(tx, org_id, resource, records, full_run, synced_at)
+        })
     }
 
     fn finish_full(
@@ -62,41 +75,32 @@ impl Records for PgStore {
         started_at: Timestamp,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let target = self.target.clone();
-        let at = |e| super::connect::error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        // Rows neither in this walk's seen pages nor marked by a walk an older build began.
-        let marked = tx
-            .execute(
+        self.in_tx(org_id, |tx| {
+            let marked = tx.execute(
                 &format!(
                     "WITH seen AS (
                          SELECT DISTINCT unnest(ids) AS id FROM full_seen
                          WHERE org_id = $1 AND resource = $4 AND run_id = $2)
                      UPDATE {} AS t SET deleted_upstream_at = $3
                      WHERE t.org_id = $1 AND t.deleted_upstream_at IS NULL
-                       AND (t.seen_full_run IS NULL OR t.seen_full_run <> $2)
                        AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.id)",
                     table(resource).name
                 ),
                 &[&org_id, &run_id, &now.datetime(), &resource.name()],
-            )
-            .map_err(at)?;
-        tx.execute(
-            "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
-            &[&org_id, &resource.name()],
-        )
-        .map_err(at)?;
-        let keys: Vec<&str> = resource.cursor_keys().to_vec();
-        tx.execute(
-            "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
-                 full_started_at = NULL, full_position = NULL
-             WHERE org_id = $1 AND resource = ANY($2)",
-            &[&org_id, &keys, &started_at.datetime()],
-        )
-        .map_err(at)?;
-        tx.commit().map_err(at)?;
-        Ok(marked)
+            )?;
+            tx.execute(
+                "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
+                &[&org_id, &resource.name()],
+            )?;
+            let keys: Vec<&str> = resource.cursor_keys().to_vec();
+            tx.execute(
+                "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
+                     full_started_at = NULL, full_position = NULL
+                 WHERE org_id = $1 AND resource = ANY($2)",
+                &[&org_id, &keys, &started_at.datetime()],
+            )?;
+            Ok(marked)
+        })
     }
 
     fn mark_deleted(
@@ -106,14 +110,16 @@ impl Records for PgStore {
         ids: &[String],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        self.execute(
-            &format!(
-                "UPDATE {} SET deleted_upstream_at = $3
-                 WHERE org_id = $1 AND id = ANY($2) AND deleted_upstream_at IS NULL",
-                table(resource).name
-            ),
-            &[&org_id, &ids, &now.datetime()],
-        )
+        self.in_tx(org_id, |tx| {
+            tx.execute(
+                &format!(
+                    "UPDATE {} SET deleted_upstream_at = $3
+                     WHERE org_id = $1 AND id = ANY($2) AND deleted_upstream_at IS NULL",
+                    table(resource).name
+                ),
+                &[&org_id, &ids, &now.datetime()],
+            )
+        })
     }
 
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
@@ -162,26 +168,21 @@ impl Records for PgStore {
         org_id: &str,
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let target = self.target.clone();
-        let at = |e| super::connect::error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        let mut out = Vec::new();
-        for resource in Resource::ALL {
-            let name = table(resource).name;
-            let n = tx
-                .execute(
+        self.in_tx(org_id, |tx| {
+            let mut out = Vec::new();
+            for resource in Resource::ALL {
+                let name = table(resource).name;
+                let n = tx.execute(
                     &format!(
                         "DELETE FROM {name} WHERE org_id = $1
                          AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < $2"
                     ),
                     &[&org_id, &before.datetime()],
-                )
-                .map_err(at)?;
-            out.push((name, n));
-        }
-        tx.commit().map_err(at)?;
-        Ok(out)
+                )?;
+                out.push((name, n));
+            }
+            Ok(out)
+        })
     }
 
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {

@@ -109,7 +109,7 @@ fn read_run(r: &Row) -> RunRecord {
         mode: r.get(2),
         status: RunStatus::parse(r.get(3)),
         // started_at is NOT NULL; the epoch would mark a damaged row.
-        started_at: ts(4).unwrap_or(Timestamp::from_unix(0).unwrap_or_else(Timestamp::now)),
+        started_at: ts(4).unwrap_or(Timestamp::EPOCH),
         finished_at: ts(5),
         duration_ms: r.get::<_, Option<i64>>(6).map(|v| v.max(0) as u64),
         api_calls: r.get::<_, i64>(7).max(0) as u64,

@@ -33,7 +33,6 @@ CREATE TABLE patients (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     phone               text,
     PRIMARY KEY (org_id, id)
 );
@@ -55,7 +54,6 @@ CREATE TABLE appointments (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX appointments_by_updated ON appointments (org_id, updated_at);
@@ -118,7 +116,6 @@ CREATE TABLE appointment_types (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX appointment_types_by_updated ON appointment_types (org_id, updated_at);
@@ -140,7 +137,6 @@ CREATE TABLE practitioners (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX practitioners_by_updated ON practitioners (org_id, updated_at);
@@ -162,7 +158,6 @@ CREATE TABLE businesses (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX businesses_by_updated ON businesses (org_id, updated_at);
@@ -182,7 +177,6 @@ CREATE TABLE group_appointments (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX group_appointments_by_updated ON group_appointments (org_id, updated_at);
@@ -201,7 +195,6 @@ CREATE TABLE attendees (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX attendees_by_updated ON attendees (org_id, updated_at);
@@ -229,7 +222,6 @@ CREATE TABLE invoices (
     deleted_upstream_at timestamptz,
     raw_json            jsonb NOT NULL,
     synced_at           timestamptz NOT NULL,
-    seen_full_run       bigint,
     PRIMARY KEY (org_id, id)
 );
 CREATE INDEX invoices_by_updated ON invoices (org_id, updated_at);

@@ -46,26 +46,21 @@ impl SyncState for PgStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
-        let target = self.target.clone();
-        let at = |e| super::connect::error_at(&target, e);
-        let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        tx.execute(
-            "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
-             SELECT $1, key, $3, $4 FROM unnest($2::text[]) AS key
-             ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
-               full_started_at = excluded.full_started_at, full_position = NULL",
-            &[&org_id, &keys, &run_id, &started_at.datetime()],
-        )
-        .map_err(at)?;
-        // The ids an earlier, unfinished walk saw are no evidence for this one.
-        tx.execute(
-            "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
-            &[&org_id, &resource.name()],
-        )
-        .map_err(at)?;
-        tx.commit().map_err(at)?;
-        Ok(())
+        self.in_tx(org_id, |tx| {
+            tx.execute(
+                "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
+                 SELECT $1, key, $3, $4 FROM unnest($2::text[]) AS key
+                 ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
+                   full_started_at = excluded.full_started_at, full_position = NULL",
+                &[&org_id, &keys, &run_id, &started_at.datetime()],
+            )?;
+            // The ids an earlier, unfinished walk saw are no evidence for this one.
+            tx.execute(
+                "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
+                &[&org_id, &resource.name()],
+            )?;
+            Ok(())
+        })
     }
 
     fn mark_polled(

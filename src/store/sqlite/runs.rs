@@ -105,7 +105,7 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         mode: r.get(2)?,
         status: RunStatus::parse(&r.get::<_, String>(3)?),
         // A started_at we wrote ourselves always parses; the epoch marks a damaged row.
-        started_at: ts(r.get(4)?).unwrap_or(Timestamp::from_unix(0).unwrap_or_else(Timestamp::now)),
+        started_at: ts(r.get(4)?).unwrap_or(Timestamp::EPOCH),
         finished_at: ts(r.get(5)?),
         duration_ms: r.get::<_, Option<i64>>(6)?.map(|v| v.max(0) as u64),
         api_calls: r.get::<_, i64>(7)?.max(0) as u64,

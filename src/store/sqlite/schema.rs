@@ -336,6 +336,7 @@ CREATE TABLE full_seen (
     run_id   INTEGER NOT NULL,
     ids      TEXT NOT NULL
 );
+CREATE INDEX full_seen_by_walk ON full_seen (org_id, resource, run_id);
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
