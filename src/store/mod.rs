@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use model::{
     ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
-    RunRecord, RunStatus, SettledSecond,
+    RunRecord, RunStatus, SettledSecond, StateColumns,
 };
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};
@@ -242,7 +242,15 @@ pub trait Records {
         records: &[Record],
         full_run: Option<i64>,
         synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError>;
+    ) -> Result<PageWrite, StoreError> {
+        self.write_route_pages(
+            org_id,
+            resource,
+            &[(cursor_key, records)],
+            full_run,
+            synced_at,
+        )
+    }
 
     /// [`Records::write_route_page`] for a page of the resource's main route.
     fn write_page(
@@ -293,9 +301,9 @@ pub trait Records {
     ) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
     /// Several pages (`(cursor_key, records)`, in walk order) as by
-    /// [`Records::write_route_page`], in one transaction when the backend can: each
-    /// page's cursor moves with its rows, and a crash keeps all of them or none. The
-    /// default writes them one transaction each.
+    /// [`Records::write_route_page`], in one transaction: each page's cursor moves with
+    /// its rows, and a crash keeps all of them or none (fewer commits write each dirty
+    /// index page fewer times).
     fn write_route_pages(
         &mut self,
         org_id: &str,
@@ -303,16 +311,7 @@ pub trait Records {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        let mut total = PageWrite::default();
-        for (cursor_key, records) in pages {
-            let w =
-                self.write_route_page(org_id, resource, cursor_key, records, full_run, synced_at)?;
-            total.written += w.written;
-            total.archived += w.archived;
-        }
-        Ok(total)
-    }
+    ) -> Result<PageWrite, StoreError>;
 
     /// The ids of `resource` rows of `org_id` not marked deleted upstream, in no order.
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError>;

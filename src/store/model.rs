@@ -45,28 +45,41 @@ pub struct SettledSecond {
     pub read_from: Timestamp,
 }
 
-impl ResourceState {
-    /// A route's state from the columns of its `sync_state` row (the same on every
-    /// backend): a full walk is in progress when it has both a run and a start.
-    pub fn from_columns(
-        cursor: Option<Timestamp>,
-        last_full_at: Option<Timestamp>,
-        full_run_id: Option<i64>,
-        full_started_at: Option<Timestamp>,
-        full_position: Option<Timestamp>,
-    ) -> ResourceState {
+/// The columns of one `sync_state` row, as every backend reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateColumns {
+    pub cursor: Option<Timestamp>,
+    pub last_full_at: Option<Timestamp>,
+    pub full_run_id: Option<i64>,
+    pub full_started_at: Option<Timestamp>,
+    pub full_position: Option<Timestamp>,
+    pub polled_at: Option<Timestamp>,
+    pub settled_second: Option<Timestamp>,
+    pub settled_read_at: Option<Timestamp>,
+    pub last_verify_at: Option<Timestamp>,
+}
+
+impl From<StateColumns> for ResourceState {
+    /// A full walk is in progress when it has both a run and a start; a second is settled
+    /// when both the second and the time of its complete read are known.
+    fn from(c: StateColumns) -> ResourceState {
         ResourceState {
-            cursor,
-            last_full_at,
-            full_in_progress: match (full_run_id, full_started_at) {
+            cursor: c.cursor,
+            last_full_at: c.last_full_at,
+            full_in_progress: match (c.full_run_id, c.full_started_at) {
                 (Some(run_id), Some(started_at)) => Some(FullWalkState {
                     run_id,
                     started_at,
-                    position: full_position,
+                    position: c.full_position,
                 }),
                 _ => None,
             },
-            ..ResourceState::default()
+            polled_at: c.polled_at,
+            settled: match (c.settled_second, c.settled_read_at) {
+                (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
+                _ => None,
+            },
+            last_verify_at: c.last_verify_at,
         }
     }
 }

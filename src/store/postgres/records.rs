@@ -14,24 +14,6 @@ use crate::store::{PageWrite, Records, StoreError, TableSpec, table};
 use crate::timestamp::Timestamp;
 
 impl Records for PgStore {
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        self.write_route_pages(
-            org_id,
-            resource,
-            &[(cursor_key, records)],
-            full_run,
-            synced_at,
-        )
-    }
-
     fn write_route_pages(
         &mut self,
         org_id: &str,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::PgStore;
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, SettledSecond, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
@@ -21,15 +21,17 @@ impl SyncState for PgStore {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
             };
-            let state = ResourceState {
+            let state = ResourceState::from(StateColumns {
+                cursor: ts(1),
+                last_full_at: ts(2),
+                full_run_id: r.get(3),
+                full_started_at: ts(4),
+                full_position: ts(5),
                 polled_at: ts(6),
-                settled: match (ts(7), ts(8)) {
-                    (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
-                    _ => None,
-                },
+                settled_second: ts(7),
+                settled_read_at: ts(8),
                 last_verify_at: ts(9),
-                ..ResourceState::from_columns(ts(1), ts(2), r.get(3), ts(4), ts(5))
-            };
+            });
             routes.insert(r.get::<_, String>(0), state);
         }
         Ok(OrgState {

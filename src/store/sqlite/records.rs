@@ -13,31 +13,6 @@ use crate::store::{PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
 impl Records for SqliteStore {
-    /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
-    /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
-    /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
-    /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
-    /// walk, for [`SqliteStore::finish_full`].
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        self.write_route_pages(
-            org_id,
-            resource,
-            &[(cursor_key, records)],
-            full_run,
-            synced_at,
-        )
-    }
-
-    /// See [`crate::store::Store::write_route_pages`]: one transaction for all of them
-    /// (fewer commits write each dirty index page to the WAL fewer times).
     fn write_route_pages(
         &mut self,
         org_id: &str,

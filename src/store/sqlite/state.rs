@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, SettledSecond, StoreError, SyncState};
+use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
 use crate::timestamp::Timestamp;
 
 impl SyncState for SqliteStore {
@@ -20,21 +20,17 @@ impl SyncState for SqliteStore {
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
-            let state = ResourceState {
+            let state = ResourceState::from(StateColumns {
+                cursor: ts(r.get(1)?),
+                last_full_at: ts(r.get(2)?),
+                full_run_id: r.get(3)?,
+                full_started_at: ts(r.get(4)?),
+                full_position: ts(r.get(5)?),
                 polled_at: ts(r.get(6)?),
-                settled: match (ts(r.get(7)?), ts(r.get(8)?)) {
-                    (Some(second), Some(read_from)) => Some(SettledSecond { second, read_from }),
-                    _ => None,
-                },
+                settled_second: ts(r.get(7)?),
+                settled_read_at: ts(r.get(8)?),
                 last_verify_at: ts(r.get(9)?),
-                ..ResourceState::from_columns(
-                    ts(r.get(1)?),
-                    ts(r.get(2)?),
-                    r.get(3)?,
-                    ts(r.get(4)?),
-                    ts(r.get(5)?),
-                )
-            };
+            });
             Ok((r.get::<_, String>(0)?, state))
         })?;
         for row in rows {
