@@ -124,7 +124,7 @@ impl SqliteStore {
             conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             // A batch of pages (up to 1,000 rows) dirties more index pages than SQLite's
             // default 2 MiB cache holds: they were spilled to the WAL mid-transaction and
-            // written again at commit. With 8 MiB a batch's pages are written once. See
+            // written again at commit. With 8 MiB most of them are written once. See
             // docs/performance.md (bytes written).
             conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             schema::migrate(&mut conn, &shown)?;
