@@ -1,8 +1,6 @@
 //! Writing pages of records (upsert, cursor advance, full-sync reconciliation) and
 //! counting them.
 
-use std::collections::HashSet;
-
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::SqliteStore;
@@ -57,36 +55,19 @@ impl Records for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seen = seen_ids(&tx, org_id, resource, run_id)?;
+        load_seen(&tx, org_id, resource, run_id)?;
         // Rows marked in `seen_full_run` by this walk were seen too (a walk begun by an
         // older routiq-sync and finished by this one).
-        let unseen: Vec<String> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL
-                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
+        let marked = tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET deleted_upstream_at = ?3
+                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL
+                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)
+                   AND id NOT IN (SELECT id FROM temp.full_seen_ids)",
                 spec.name
-            ))?;
-            let ids = stmt.query_map(params![org_id, run_id], |r| r.get::<_, String>(0))?;
-            let mut unseen = Vec::new();
-            for id in ids {
-                let id = id?;
-                if !seen.contains(&id) {
-                    unseen.push(id);
-                }
-            }
-            unseen
-        };
-        let mut marked = 0;
-        {
-            let mut mark = tx.prepare_cached(&format!(
-                "UPDATE {} SET deleted_upstream_at = ?3 WHERE org_id = ?1 AND id = ?2",
-                spec.name
-            ))?;
-            let now = now.to_string();
-            for id in &unseen {
-                marked += mark.execute(params![org_id, id, now])? as u64;
-            }
-        }
+            ))?
+            .execute(params![org_id, run_id, now.to_string()])? as u64;
+        tx.execute_batch("DROP TABLE temp.full_seen_ids")?;
         forget_seen(&tx, org_id, resource)?;
         SqliteStore::end_full(&tx, org_id, resource, started_at)?;
         tx.commit()?;
@@ -270,54 +251,32 @@ pub(super) fn forget_seen(
     Ok(())
 }
 
-/// Ids seen by a full walk: Cliniko's are integers, kept as such (8 bytes each, so a
-/// walk of 200,000 rows holds ~4 MB, not ~12 MB of strings); any other in a side set.
-#[derive(Default)]
-struct SeenIds {
-    numeric: HashSet<u64>,
-    other: HashSet<String>,
-}
-
-impl SeenIds {
-    fn insert(&mut self, id: &str) {
-        match id.parse() {
-            Ok(n) => {
-                self.numeric.insert(n);
-            }
-            Err(_) => {
-                self.other.insert(id.to_string());
-            }
-        }
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        match id.parse() {
-            Ok(n) => self.numeric.contains(&n),
-            Err(_) => self.other.contains(id),
-        }
-    }
-}
-
-/// The ids the full walk `run_id` of `resource` has recorded as seen.
-fn seen_ids(
+/// Loads the ids the full walk `run_id` of `resource` recorded as seen into the
+/// connection's temporary table `full_seen_ids`, so the walk's end compares them with
+/// the records in SQL: the client never holds the walk's ids (peak memory stays the
+/// same whatever the org's size).
+fn load_seen(
     tx: &rusqlite::Transaction<'_>,
     org_id: &str,
     resource: Resource,
     run_id: i64,
-) -> Result<SeenIds, StoreError> {
-    let mut stmt = tx.prepare_cached(
+) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.full_seen_ids;
+         CREATE TEMP TABLE full_seen_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;",
+    )?;
+    let mut pages = tx.prepare_cached(
         "SELECT ids FROM full_seen WHERE org_id = ?1 AND resource = ?2 AND run_id = ?3",
     )?;
-    let mut seen = SeenIds::default();
-    let pages = stmt.query_map(params![org_id, resource.name(), run_id], |r| {
-        r.get::<_, String>(0)
-    })?;
-    for page in pages {
-        for id in page?.split(',') {
-            seen.insert(id);
+    let mut insert = tx.prepare("INSERT OR IGNORE INTO temp.full_seen_ids (id) VALUES (?1)")?;
+    let mut rows = pages.query(params![org_id, resource.name(), run_id])?;
+    while let Some(row) = rows.next()? {
+        let ids: String = row.get(0)?;
+        for id in ids.split(',') {
+            insert.execute([id])?;
         }
     }
-    Ok(seen)
+    Ok(())
 }
 
 #[cfg(test)]
