@@ -57,29 +57,16 @@ pub fn walk_pages<W: PageSource + Send, E>(
         let mut result = Ok(());
         let mut within = None;
         loop {
-            let item = match within {
-                None => rx.recv().ok(),
-                Some(d) => match rx.recv_timeout(d) {
-                    Ok(item) => Some(item),
-                    Err(RecvTimeoutError::Timeout) => {
-                        match each(None) {
-                            Ok(Flow::Stop) => break,
-                            Ok(Flow::Next) => within = None,
-                            Ok(Flow::Within(d)) => within = Some(d),
-                            Err(e) => {
-                                result = Err(e);
-                                break;
-                            }
-                        }
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => None,
-                },
+            let received = match within {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => rx.recv_timeout(d),
             };
-            let step = match item {
-                None | Some(Ok(None)) => break,
-                Some(Ok(Some(page))) => each(Some(Ok(page))),
-                Some(Err(e)) => each(Some(Err(e))).map(|_| Flow::Stop),
+            let step = match received {
+                // No page within the writer's wait: it may flush what it holds.
+                Err(RecvTimeoutError::Timeout) => each(None),
+                Err(RecvTimeoutError::Disconnected) | Ok(Ok(None)) => break,
+                Ok(Ok(Some(page))) => each(Some(Ok(page))),
+                Ok(Err(e)) => each(Some(Err(e))).map(|_| Flow::Stop),
             };
             match step {
                 Ok(Flow::Stop) => break,

@@ -103,7 +103,14 @@ fn run_locked(
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();
     let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
-    match run_recorded(ctx, store, &plans, &state, run_id, mode) {
+    match run_recorded(
+        ctx,
+        store,
+        &plans,
+        &state,
+        (run_id, mode),
+        (calls_before, begun),
+    ) {
         Ok(report) => Ok(report),
         Err(e) => {
             // Recorded as failed (best effort: the database is what failed), not left
@@ -134,12 +141,9 @@ fn run_recorded(
     store: &mut dyn Store,
     plans: &[ResourcePlan],
     state: &OrgState,
-    run_id: i64,
-    mode: &str,
+    (run_id, mode): (i64, &str),
+    (calls_before, begun): (u64, std::time::Duration),
 ) -> Result<OrgReport, StoreError> {
-    let calls_before = ctx.client.calls();
-    let begun = ctx.clock.monotonic();
-
     let mut resources = BTreeMap::new();
     let mut result = OrgResult::Ok;
     // Reference ids named by records of this run, collected only while some reference
