@@ -1,7 +1,12 @@
 //! Tolerant parsing of list pages into [`Record`]s: ids as strings or integers, `""` as
 //! null, unknown fields kept in `raw_json`, and a clear error for anything unusable.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -57,9 +62,15 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
         .into_iter()
         .enumerate()
         .map(|(i, raw)| {
-            serde_json::from_str(raw.get())
-                .map_err(|e| e.to_string())
-                .and_then(|v| record_from(endpoint, v, raw.get().to_string()))
+            serde_json::from_str::<RawFields<'_>>(raw.get())
+                .map_err(|e| {
+                    if e.is_data() {
+                        "not a JSON object".to_string()
+                    } else {
+                        e.to_string()
+                    }
+                })
+                .and_then(|fields| record_from(endpoint, &fields, raw.get().to_string()))
                 .map_err(|e| format!("record {i}: {e}"))
         })
         .collect::<Result<_, _>>()?;
@@ -75,23 +86,92 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
 /// `raw_json` is the record re-serialised).
 pub fn parse_record(resource: Resource, value: Value) -> Result<Record, String> {
     let raw_json = value.to_string();
-    record_from(&endpoint(resource), value, raw_json)
-}
-
-/// Turns one JSON record listed by `route`, whose text is `raw_json`, into a [`Record`].
-fn record_from(route: &Endpoint, value: Value, raw_json: String) -> Result<Record, String> {
     let Value::Object(obj) = value else {
         return Err("not a JSON object".to_string());
     };
-    let id = id_of(obj.get("id")).ok_or("missing or invalid `id`")?;
-    let updated_at = timestamp(&obj, "updated_at").ok_or_else(|| {
+    record_from(&endpoint(resource), &obj, raw_json)
+}
+
+/// A record's top-level fields with their values left unparsed: a record is ~2 KB of
+/// JSON of which a dozen small fields are read, so building a full [`Value`] tree for
+/// each one (as most of a page's parsing time went) is skipped. Keys borrow the body
+/// unless they hold escapes.
+struct RawFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Fields<'a> {
+            type Value = RawFields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<RawFields<'a>, M::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    fields.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(RawFields(fields))
+            }
+        }
+        d.deserialize_map(Fields(PhantomData))
+    }
+}
+
+/// An object key, borrowed from the body when it has no escapes (serde's own `Cow`
+/// always copies).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Read access to a JSON object's fields, parsed or not.
+trait Fields {
+    /// The value of `name` (the last one when a key repeats, as a parsed object keeps).
+    fn field(&self, name: &str) -> Option<Cow<'_, Value>>;
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, name: &str) -> Option<Cow<'_, Value>> {
+        self.get(name).map(Cow::Borrowed)
+    }
+}
+
+impl Fields for RawFields<'_> {
+    fn field(&self, name: &str) -> Option<Cow<'_, Value>> {
+        let (_, raw) = self.0.iter().rev().find(|(k, _)| k == name)?;
+        // The body parsed as JSON already, so a value of it parses too.
+        serde_json::from_str(raw.get()).ok().map(Cow::Owned)
+    }
+}
+
+/// Turns one JSON record listed by `route`, whose text is `raw_json`, into a [`Record`].
+fn record_from(route: &Endpoint, obj: &impl Fields, raw_json: String) -> Result<Record, String> {
+    let id = id_of(obj.field("id").as_deref()).ok_or("missing or invalid `id`")?;
+    let updated_at = timestamp(obj, "updated_at").ok_or_else(|| {
         format!("record {id} has no valid `updated_at` (needed to sync it incrementally)")
     })?;
-    let archived_at = timestamp(&obj, "archived_at");
-    let (columns, cancelled) = columns(route, &obj);
+    let archived_at = timestamp(obj, "archived_at");
+    let (columns, cancelled) = columns(route, obj);
     Ok(Record {
         id,
-        created_at: timestamp(&obj, "created_at"),
+        created_at: timestamp(obj, "created_at"),
         updated_at,
         archived_at,
         hidden: archived_at.is_some() || cancelled,
@@ -102,7 +182,7 @@ fn record_from(route: &Endpoint, value: Value, raw_json: String) -> Result<Recor
 
 /// The resource-specific columns of a record, in the order of its table
 /// ([`crate::store::table`]), and whether it is cancelled.
-fn columns(route: &Endpoint, obj: &Map<String, Value>) -> (Vec<Option<String>>, bool) {
+fn columns(route: &Endpoint, obj: &impl Fields) -> (Vec<Option<String>>, bool) {
     let ts = |field: &str| timestamp(obj, field).map(|t| t.to_string());
     let txt = |field: &str| text(obj, field);
     let link = |name: &str| linked_id(obj, name);
@@ -230,8 +310,9 @@ fn columns(route: &Endpoint, obj: &Map<String, Value>) -> (Vec<Option<String>>, 
 /// `patient_phone_numbers`, else the first entry; its `number` as typed, else its
 /// `normalized_number`. Entries without either are skipped. Schema V2 backfills stored
 /// rows with the same rule in SQL.
-fn phone(obj: &Map<String, Value>) -> Option<String> {
-    let entries = obj.get("patient_phone_numbers")?.as_array()?;
+fn phone(obj: &impl Fields) -> Option<String> {
+    let entries = obj.field("patient_phone_numbers")?;
+    let entries = entries.as_array()?;
     let usable = entries.iter().filter_map(|e| {
         let e = e.as_object()?;
         let usable = |field| {
@@ -278,8 +359,8 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// A non-empty string field (`""` and non-strings count as null).
-fn text(obj: &Map<String, Value>, field: &str) -> Option<String> {
-    match obj.get(field)? {
+fn text(obj: &impl Fields, field: &str) -> Option<String> {
+    match obj.field(field)?.as_ref() {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -287,8 +368,8 @@ fn text(obj: &Map<String, Value>, field: &str) -> Option<String> {
 }
 
 /// A boolean as `"1"`/`"0"` (stored in INTEGER columns); `"true"`/`"false"` strings too.
-fn boolean(obj: &Map<String, Value>, field: &str) -> Option<String> {
-    match obj.get(field)? {
+fn boolean(obj: &impl Fields, field: &str) -> Option<String> {
+    match obj.field(field)?.as_ref() {
         Value::Bool(b) => Some(bool_text(*b)),
         Value::String(s) if s == "true" => Some(bool_text(true)),
         Value::String(s) if s == "false" => Some(bool_text(false)),
@@ -301,23 +382,24 @@ fn bool_text(b: bool) -> String {
 }
 
 /// An integer sent as a JSON number or a string of digits.
-fn integer(obj: &Map<String, Value>, field: &str) -> Option<String> {
-    match obj.get(field)? {
+fn integer(obj: &impl Fields, field: &str) -> Option<String> {
+    match obj.field(field)?.as_ref() {
         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         Value::String(s) => s.trim().parse::<i64>().ok().map(|n| n.to_string()),
         _ => None,
     }
 }
 
-fn timestamp(obj: &Map<String, Value>, field: &str) -> Option<Timestamp> {
-    obj.get(field)?.as_str().and_then(Timestamp::parse)
+fn timestamp(obj: &impl Fields, field: &str) -> Option<Timestamp> {
+    obj.field(field)?.as_str().and_then(Timestamp::parse)
 }
 
 /// The id of a linked record: `"patient": {"links": {"self": ".../patients/123"}}`, or a
 /// plain `patient_id` field when a response has one.
-fn linked_id(obj: &Map<String, Value>, link: &str) -> Option<String> {
+fn linked_id(obj: &impl Fields, link: &str) -> Option<String> {
     let from_link = obj
-        .get(link)
+        .field(link)
+        .as_deref()
         .and_then(|l| l.get("links"))
         .and_then(|l| l.get("self"))
         .and_then(Value::as_str)
@@ -327,7 +409,7 @@ fn linked_id(obj: &Map<String, Value>, link: &str) -> Option<String> {
         })
         .filter(|s| !s.is_empty())
         .map(str::to_string);
-    from_link.or_else(|| id_of(obj.get(&format!("{link}_id"))))
+    from_link.or_else(|| id_of(obj.field(&format!("{link}_id")).as_deref()))
 }
 
 #[cfg(test)]
@@ -406,6 +488,47 @@ mod tests {
             json!({"id": 1.665e18, "updated_at": "2024-01-01T00:00:00Z"}),
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn page_records_read_fields_lazily_as_a_parsed_object_would() {
+        let body = br#"{"patients": [
+            {"id": 1665207664587580802, "updated_at": "2024-01-01T00:00:00Z",
+             "first_name": "Old", "first_name": "New", "la\u0073t_name": "Esc",
+             "archived_at": "", "nested": {"deep": [1, 2, {"x": "y"}]}},
+            {"id": 1.665e18, "updated_at": "2024-01-01T00:00:00Z"}
+        ], "total_entries": 2, "links": {}}"#;
+        let ep = endpoint(Resource::Patients);
+        let err = parse_page(&ep, body).unwrap_err();
+        assert!(
+            err.starts_with("record 1: missing or invalid `id`"),
+            "{err}"
+        );
+        let one = br#"{"patients": [
+            {"id": 1665207664587580802, "updated_at": "2024-01-01T00:00:00Z",
+             "first_name": "Old", "first_name": "New", "la\u0073t_name": "Esc",
+             "archived_at": "", "nested": {"deep": [1, 2, {"x": "y"}]}}
+        ], "total_entries": 1, "links": {}}"#;
+        let page = parse_page(&ep, one).unwrap();
+        let r = &page.records[0];
+        assert_eq!(r.id, "1665207664587580802", "big integer ids survive");
+        assert_eq!(
+            r.columns[0].as_deref(),
+            Some("New"),
+            "the last of repeated keys wins"
+        );
+        assert_eq!(
+            r.columns[1].as_deref(),
+            Some("Esc"),
+            "escaped keys are matched"
+        );
+        assert_eq!(r.archived_at, None, "\"\" is null");
+        assert!(
+            r.raw_json.starts_with("{\"id\": 1665207664587580802"),
+            "raw text is kept"
+        );
+        let not_object = parse_page(&ep, br#"{"patients": [[1, 2]]}"#).unwrap_err();
+        assert_eq!(not_object, "record 0: not a JSON object");
     }
 
     #[test]
