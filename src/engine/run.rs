@@ -13,7 +13,8 @@ use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
-    OrgState, ResourceCounts, RunOutcome, RunStatus, SettledSecond, Store, StoreError, table,
+    Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, SettledSecond, Store, StoreError,
+    table,
 };
 
 /// What the executor needs for one org, supplied by the command layer.
@@ -350,34 +351,44 @@ fn walk_resource(
     let mut stop = None;
     let mut batch = Batch::default();
     // Later pages are fetched and parsed while earlier ones are written (two cores).
-    // Pages that arrive faster than they are written commit together, up to a limit.
+    // Pages that arrive within a second of each other are written together; while they
+    // keep arriving faster than [`BATCH_PAGES`] a second, the store keeps one transaction
+    // open across batches (up to a limit), and a slower walk commits every batch.
     let walk = prefetch::walk_pages::<_, StoreError>(walk, ctx.client, ctx.cancel, |event| {
-        let flow = match event {
+        let (flow, commit) = match event {
             Some(Ok(page)) => {
                 if batch.pages.is_empty() {
                     batch.since = ctx.clock.monotonic();
                 }
                 batch.pages.push(page);
                 let age = ctx.clock.monotonic().saturating_sub(batch.since);
-                if age < BATCH_AGE && batch.pages.len() < BATCH_PAGES {
+                if age >= BATCH_AGE {
+                    (Flow::Next, Commit::Now)
+                } else if batch.pages.len() < BATCH_PAGES {
                     // Hold it: more may come within the batch's second.
                     return Ok(Flow::Within(BATCH_AGE - age));
+                } else {
+                    (Flow::Next, Commit::Held)
                 }
-                Flow::Next
             }
             // The pages before the failure are good: they commit.
             Some(Err(e)) => {
                 stop = Some(classify(ctx, resource, e));
-                Flow::Stop
+                (Flow::Stop, Commit::Now)
             }
             // Nothing more came within the batch's second (a slow or paced walk).
-            None => Flow::Next,
+            None => (Flow::Next, Commit::Now),
         };
         let named = named.as_deref_mut();
-        batch.flush(ctx, store, resource, full, &mut counts, named)?;
-        Ok(flow)
+        batch.flush(ctx, store, resource, full, &mut counts, named, commit)?;
+        // Never wait on the network for long with a transaction held: if no page comes
+        // within the batch's second, the `None` above commits it.
+        Ok(match flow {
+            Flow::Next if batch.held_rows > 0 => Flow::Within(BATCH_AGE),
+            flow => flow,
+        })
     })?;
-    batch.flush(ctx, store, resource, full, &mut counts, named)?;
+    batch.flush(ctx, store, resource, full, &mut counts, named, Commit::Now)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
     }
@@ -390,23 +401,36 @@ fn walk_resource(
     Ok((counts, stop))
 }
 
-/// Pages committed in one transaction at most, and the longest a page waits for others:
-/// pages arriving faster than one a second commit together; a slower (paced, rate
+/// Pages written together at most, and the longest a page waits for others: pages
+/// arriving faster than one a second are written together; a slower (paced, rate
 /// limited) walk still commits every page within a second of receiving it.
 const BATCH_PAGES: usize = 10;
 const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Pages received but not yet written.
+/// Rows one held transaction takes at most, and the longest it stays open. Each commit
+/// rewrites every index page its rows dirtied, and the indexes are in random order with
+/// respect to the walk, so fewer, larger commits write far fewer bytes; the limits bound
+/// what a kill loses (fetched again by the next run) and how long other writers of the
+/// same file wait.
+const HOLD_ROWS: usize = 10_000;
+const HOLD_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Pages received but not yet written, and what the store holds uncommitted.
 #[derive(Default)]
 struct Batch {
     pages: Vec<WalkPage>,
     /// When the first of them arrived (monotonic).
     since: std::time::Duration,
+    /// Rows written into the store's held transaction, and when it began (monotonic).
+    held_rows: usize,
+    held_since: std::time::Duration,
 }
 
 impl Batch {
-    /// Writes the held pages in one transaction, then records what they settled and
-    /// the reference ids they name, and reports progress.
+    /// Writes the pages into the store's transaction, with what they settled, then
+    /// records the reference ids they name and reports progress. The transaction
+    /// commits unless `commit` is [`Commit::Held`] and it is within its limits.
+    #[allow(clippy::too_many_arguments)]
     fn flush(
         &mut self,
         ctx: &OrgContext<'_>,
@@ -415,42 +439,54 @@ impl Batch {
         full: Option<(i64, crate::timestamp::Timestamp)>,
         counts: &mut ResourceCounts,
         mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
+        commit: Commit,
     ) -> Result<(), StoreError> {
-        if self.pages.is_empty() {
-            return Ok(());
-        }
         let org = ctx.org_id;
-        let pages: Vec<(&str, &[Record])> = self
-            .pages
-            .iter()
-            .map(|p| (p.cursor_key, p.records.as_slice()))
-            .collect();
-        let written = store.write_route_pages(
-            org,
-            resource,
-            &pages,
-            full.map(|(id, _)| id),
-            ctx.clock.now(),
-        )?;
-        counts.written += written.written;
-        counts.archived += written.archived;
-        for page in self.pages.drain(..) {
-            if let Some(s) = page.settled {
-                store.record_settled(
-                    org,
-                    page.cursor_key,
-                    SettledSecond {
-                        second: s.second,
-                        read_from: s.read_from,
-                    },
-                )?;
+        if !self.pages.is_empty() {
+            let pages: Vec<(&str, &[Record])> = self
+                .pages
+                .iter()
+                .map(|p| (p.cursor_key, p.records.as_slice()))
+                .collect();
+            let written = store.write_route_pages(
+                org,
+                resource,
+                &pages,
+                full.map(|(id, _)| id),
+                ctx.clock.now(),
+                Commit::Held,
+            )?;
+            if self.held_rows == 0 {
+                self.held_since = self.since;
             }
-            if let Some(named) = named.as_deref_mut() {
-                collect_references(resource, &page.records, named);
+            self.held_rows += pages.iter().map(|(_, r)| r.len().max(1)).sum::<usize>();
+            counts.written += written.written;
+            counts.archived += written.archived;
+            for page in self.pages.drain(..) {
+                if let Some(s) = page.settled {
+                    // In the same transaction: what a page settled commits with its rows.
+                    store.record_settled(
+                        org,
+                        page.cursor_key,
+                        SettledSecond {
+                            second: s.second,
+                            read_from: s.read_from,
+                        },
+                    )?;
+                }
+                if let Some(named) = named.as_deref_mut() {
+                    collect_references(resource, &page.records, named);
+                }
+                counts.fetched += page.new_records;
+                ctx.progress
+                    .page_written(org, resource, counts.fetched, page.total_entries);
             }
-            counts.fetched += page.new_records;
-            ctx.progress
-                .page_written(org, resource, counts.fetched, page.total_entries);
+        }
+        let age = ctx.clock.monotonic().saturating_sub(self.held_since);
+        let hold = commit == Commit::Held && self.held_rows < HOLD_ROWS && age < HOLD_AGE;
+        if self.held_rows > 0 && !hold {
+            store.commit_held()?;
+            self.held_rows = 0;
         }
         Ok(())
     }

@@ -228,6 +228,16 @@ pub trait SyncState {
 }
 
 /// The synced rows.
+/// When the transaction of [`Records::write_route_pages`] commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Before the call returns.
+    Now,
+    /// Later, with the next pages: at [`Records::commit_held`]. A store that cannot
+    /// hold a transaction open commits now.
+    Held,
+}
+
 pub trait Records {
     /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
     /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
@@ -249,6 +259,7 @@ pub trait Records {
             &[(cursor_key, records)],
             full_run,
             synced_at,
+            Commit::Now,
         )
     }
 
@@ -303,7 +314,9 @@ pub trait Records {
     /// Several pages (`(cursor_key, records)`, in walk order) as by
     /// [`Records::write_route_page`], in one transaction: each page's cursor moves with
     /// its rows, and a crash keeps all of them or none (fewer commits write each dirty
-    /// index page fewer times).
+    /// index page fewer times). With [`Commit::Held`] the store may leave that
+    /// transaction open for the next pages; they all commit at [`Records::commit_held`]
+    /// (or before any other write), and a crash before it keeps none of them.
     fn write_route_pages(
         &mut self,
         org_id: &str,
@@ -311,7 +324,11 @@ pub trait Records {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
+        commit: Commit,
     ) -> Result<PageWrite, StoreError>;
+
+    /// Commits the pages [`Records::write_route_pages`] left held; nothing when none are.
+    fn commit_held(&mut self) -> Result<(), StoreError>;
 
     /// The ids of `resource` rows of `org_id` not marked deleted upstream, in no order.
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError>;

@@ -10,7 +10,7 @@ use postgres::Transaction;
 use super::PgStore;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PageWrite, Records, StoreError, TableSpec, table};
+use crate::store::{Commit, PageWrite, Records, StoreError, TableSpec, table};
 use crate::timestamp::Timestamp;
 
 impl Records for PgStore {
@@ -21,6 +21,9 @@ impl Records for PgStore {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
+        // Every call commits: a PostgreSQL commit rewrites no index page, so holding the
+        // transaction would only hold row locks longer.
+        _commit: Commit,
     ) -> Result<PageWrite, StoreError> {
         self.in_tx(org_id, |tx| {
             let mut result = PageWrite::default();
@@ -34,6 +37,10 @@ impl Records for PgStore {
             }
             Ok(result)
         })
+    }
+
+    fn commit_held(&mut self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     fn write_rows(

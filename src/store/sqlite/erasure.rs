@@ -20,7 +20,7 @@ impl Erasure for SqliteStore {
 
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::new();
         for name in org_tables() {

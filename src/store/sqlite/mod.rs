@@ -35,6 +35,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// An open connection to one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
+    /// A write transaction left open by [`Records::write_route_pages`] with
+    /// [`Commit::Held`]: its pages (rows and cursors) commit together at the next
+    /// [`Records::commit_held`], or before any other write.
+    held: bool,
     path: PathBuf,
     /// Where the per-org lock files live (beside the database unless configured).
     lock_dir: PathBuf,
@@ -139,9 +143,40 @@ impl SqliteStore {
         let lock_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(SqliteStore {
             conn,
+            held: false,
             path: path.to_path_buf(),
             lock_dir,
         })
+    }
+
+    /// The connection for a write: first commits a held transaction, so the write never
+    /// joins (and is never rolled back with) pages left held.
+    fn writer(&mut self) -> Result<&mut Connection, StoreError> {
+        self.commit_held_tx()?;
+        Ok(&mut self.conn)
+    }
+
+    /// Commits the transaction [`Records::write_route_pages`] left held, if any.
+    fn commit_held_tx(&mut self) -> Result<(), StoreError> {
+        if !self.held {
+            return Ok(());
+        }
+        self.held = false;
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            self.rollback_held();
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Drops a held transaction after a failed write: none of its pages are kept, and
+    /// none of their cursors moved, so the next run fetches them again.
+    fn rollback_held(&mut self) {
+        self.held = false;
+        if !self.conn.is_autocommit() {
+            // A failure here leaves nothing to undo: SQLite has already rolled back.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 
     /// Uses `lock_dir` for the per-org lock files.

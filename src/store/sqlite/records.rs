@@ -7,7 +7,7 @@ use super::SqliteStore;
 use super::upsert::upsert_sql;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PageWrite, Records, StoreError, table};
+use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
 impl Records for SqliteStore {
@@ -18,24 +18,25 @@ impl Records for SqliteStore {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
+        commit: Commit,
     ) -> Result<PageWrite, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut result = PageWrite::default();
-        for (cursor_key, records) in pages {
-            let w = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
-            result.written += w.written;
-            result.archived += w.archived;
-            if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-                SqliteStore::advance_cursor(&tx, org_id, cursor_key, newest)?;
-                if full_run.is_some() {
-                    SqliteStore::advance_full_position(&tx, org_id, cursor_key, newest)?;
-                }
-            }
+        if !self.held {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.held = true;
         }
-        tx.commit()?;
-        Ok(result)
+        let written = write_pages(&self.conn, org_id, resource, pages, full_run, synced_at);
+        match (written, commit) {
+            (Err(e), _) => {
+                self.rollback_held();
+                Err(e)
+            }
+            (Ok(w), Commit::Now) => self.commit_held_tx().map(|()| w),
+            (Ok(w), Commit::Held) => Ok(w),
+        }
+    }
+
+    fn commit_held(&mut self) -> Result<(), StoreError> {
+        self.commit_held_tx()
     }
 
     /// Ends a full walk of `resource` that reached the last page of every route without
@@ -53,7 +54,7 @@ impl Records for SqliteStore {
     ) -> Result<u64, StoreError> {
         let spec = table(resource);
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         load_seen(&tx, org_id, resource, run_id)?;
         // Rows marked in `seen_full_run` by this walk were seen too (a walk begun by an
@@ -84,7 +85,7 @@ impl Records for SqliteStore {
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let result = upsert_rows(&tx, org_id, resource, records, full_run, synced_at)?;
         tx.commit()?;
@@ -100,7 +101,7 @@ impl Records for SqliteStore {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut marked = 0;
         {
@@ -182,7 +183,7 @@ impl Records for SqliteStore {
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::new();
         for resource in Resource::ALL {
@@ -200,10 +201,34 @@ impl Records for SqliteStore {
     }
 }
 
+/// Upserts `pages` and advances their routes' cursors, inside the caller's transaction.
+fn write_pages(
+    conn: &rusqlite::Connection,
+    org_id: &str,
+    resource: Resource,
+    pages: &[(&str, &[Record])],
+    full_run: Option<i64>,
+    synced_at: Timestamp,
+) -> Result<PageWrite, StoreError> {
+    let mut result = PageWrite::default();
+    for (cursor_key, records) in pages {
+        let w = upsert_rows(conn, org_id, resource, records, full_run, synced_at)?;
+        result.written += w.written;
+        result.archived += w.archived;
+        if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
+            SqliteStore::advance_cursor(conn, org_id, cursor_key, newest)?;
+            if full_run.is_some() {
+                SqliteStore::advance_full_position(conn, org_id, cursor_key, newest)?;
+            }
+        }
+    }
+    Ok(result)
+}
+
 /// Upserts `records` inside `tx`. Rows seen by the full walk `full_run` are recorded
 /// in `full_seen` (one row for the page): unchanged rows are not written at all.
 fn upsert_rows(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     org_id: &str,
     resource: Resource,
     records: &[Record],
@@ -282,7 +307,7 @@ fn load_seen(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SyncState;
+    use crate::store::{RunLog, SyncState};
 
     fn rec(id: &str, ts: i64) -> Record {
         Record {
@@ -383,5 +408,106 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM full_seen", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0, "the walk's end forgets what it saw");
+    }
+
+    /// Rows and cursors as another connection (a `status`, another host's job) sees them.
+    fn seen_by_others(path: &std::path::Path) -> (i64, Option<String>) {
+        let other = rusqlite::Connection::open(path).unwrap();
+        let rows = other
+            .query_row("SELECT COUNT(*) FROM patients", [], |r| r.get(0))
+            .unwrap();
+        let cursor = other
+            .query_row(
+                "SELECT cursor FROM sync_state WHERE resource = 'patients'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        (rows, cursor)
+    }
+
+    fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        store.write_route_pages(
+            "org_1",
+            Resource::Patients,
+            &[("patients", page)],
+            None,
+            now,
+            Commit::Held,
+        )
+    }
+
+    #[test]
+    fn held_pages_commit_together_with_their_cursors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        hold(&mut store, &[rec("1", 10), rec("2", 20)]).unwrap();
+        hold(&mut store, &[rec("3", 30)]).unwrap();
+        assert_eq!(
+            seen_by_others(&path),
+            (0, None),
+            "nothing is visible before the commit"
+        );
+        store.commit_held().unwrap();
+        let (rows, cursor) = seen_by_others(&path);
+        assert_eq!(rows, 3);
+        assert_eq!(cursor, Some(Timestamp::from_unix(30).unwrap().to_string()));
+        store.commit_held().unwrap();
+    }
+
+    #[test]
+    fn any_other_write_commits_held_pages_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        hold(&mut store, &[rec("1", 10)]).unwrap();
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        store
+            .mark_polled("org_1", "appointment_types", now)
+            .unwrap();
+        assert_eq!(seen_by_others(&path).0, 1);
+        hold(&mut store, &[rec("2", 20)]).unwrap();
+        store.begin_run("org_1", "sync", now).unwrap();
+        assert_eq!(seen_by_others(&path).0, 2);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_none_of_the_held_pages_nor_their_cursors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        hold(&mut store, &[rec("1", 10)]).unwrap();
+        let mut bad = rec("2", 20);
+        bad.columns.clear(); // too few values for the statement's parameters
+        assert!(hold(&mut store, &[bad]).is_err());
+        assert_eq!(seen_by_others(&path), (0, None));
+        // The store is usable again, with no transaction left open.
+        hold(&mut store, &[rec("3", 30)]).unwrap();
+        store.commit_held().unwrap();
+        assert_eq!(seen_by_others(&path).0, 1);
+        assert!(store.connection().is_autocommit());
+    }
+
+    #[test]
+    fn held_pages_not_committed_when_the_store_closes_are_dropped_like_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .write_page(
+                "org_1",
+                Resource::Patients,
+                &[rec("1", 10)],
+                None,
+                Timestamp::from_unix(1_700_000_000).unwrap(),
+            )
+            .unwrap();
+        hold(&mut store, &[rec("2", 20)]).unwrap();
+        drop(store);
+        let (rows, cursor) = seen_by_others(&path);
+        assert_eq!(rows, 1);
+        assert_eq!(cursor, Some(Timestamp::from_unix(10).unwrap().to_string()));
     }
 }

@@ -17,7 +17,7 @@ impl RunLog for SqliteStore {
         mode: &str,
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
-        self.conn
+        self.writer()?
             .prepare_cached(
                 "INSERT INTO runs (org_id, mode, status, started_at) VALUES (?1, ?2, 'running', ?3)",
             )?
@@ -29,7 +29,7 @@ impl RunLog for SqliteStore {
     fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
-        self.conn
+        self.writer()?
             .prepare_cached(
                 "UPDATE runs SET status = ?2, finished_at = ?3, duration_ms = ?4, api_calls = ?5,
                  error = ?6, resources = ?7, active_patients = ?8 WHERE id = ?1",
@@ -51,7 +51,7 @@ impl RunLog for SqliteStore {
     /// holding the org's lock: then no other process can be running them.
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         Ok(self
-            .conn
+            .writer()?
             .prepare_cached(
                 "UPDATE runs SET status = 'interrupted', error = COALESCE(error, ?2)
                  WHERE org_id = ?1 AND status = 'running'",
@@ -85,7 +85,7 @@ impl RunLog for SqliteStore {
     /// Deletes old finished runs of `org_id`, keeping its newest run and newest ok run.
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
         let n = self
-            .conn
+            .writer()?
             .prepare_cached(
                 "DELETE FROM runs WHERE org_id = ?1 AND started_at < ?2 AND status <> 'running'
                  AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)

@@ -53,7 +53,7 @@ impl SyncState for SqliteStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for key in resource.cursor_keys() {
             tx.prepare_cached(
@@ -166,7 +166,7 @@ impl SqliteStore {
     /// Moves the position of the full walk in progress on the route `cursor_key` forward,
     /// inside the page's transaction.
     pub(super) fn advance_full_position(
-        tx: &rusqlite::Transaction<'_>,
+        tx: &rusqlite::Connection,
         org_id: &str,
         cursor_key: &str,
         to: Timestamp,
@@ -185,7 +185,7 @@ impl SqliteStore {
     /// Moves the cursor of the route `cursor_key` forward to `to` (never backwards),
     /// inside the page's transaction.
     pub(super) fn advance_cursor(
-        tx: &rusqlite::Transaction<'_>,
+        tx: &rusqlite::Connection,
         org_id: &str,
         cursor_key: &str,
         to: Timestamp,
@@ -213,7 +213,7 @@ impl SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let tx = self
-            .conn
+            .writer()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for key in keys {
             set_route_state(&tx, sql, org_id, key, at)?;
@@ -225,7 +225,7 @@ impl SqliteStore {
 
 /// Runs one `sync_state` statement taking `(org_id, cursor key, timestamp)` as ?1..?3.
 fn set_route_state(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     sql: &str,
     org_id: &str,
     cursor_key: &str,
