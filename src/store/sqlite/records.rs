@@ -426,6 +426,14 @@ mod tests {
         (rows, cursor)
     }
 
+    /// A new database in a temp dir (kept alive by the returned guard).
+    fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).unwrap();
+        (dir, path, store)
+    }
+
     fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
         let now = Timestamp::from_unix(1_700_000_000).unwrap();
         store.write_route_pages(
@@ -440,9 +448,7 @@ mod tests {
 
     #[test]
     fn held_pages_commit_together_with_their_cursors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, mut store) = fresh_store();
         hold(&mut store, &[rec("1", 10), rec("2", 20)]).unwrap();
         hold(&mut store, &[rec("3", 30)]).unwrap();
         assert_eq!(
@@ -459,9 +465,7 @@ mod tests {
 
     #[test]
     fn any_other_write_commits_held_pages_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, mut store) = fresh_store();
         hold(&mut store, &[rec("1", 10)]).unwrap();
         let now = Timestamp::from_unix(1_700_000_000).unwrap();
         store
@@ -475,9 +479,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_keeps_none_of_the_held_pages_nor_their_cursors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, mut store) = fresh_store();
         hold(&mut store, &[rec("1", 10)]).unwrap();
         let mut bad = rec("2", 20);
         bad.columns.clear(); // too few values for the statement's parameters
@@ -492,9 +494,7 @@ mod tests {
 
     #[test]
     fn held_pages_not_committed_when_the_store_closes_are_dropped_like_a_crash() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, mut store) = fresh_store();
         store
             .write_page(
                 "org_1",
