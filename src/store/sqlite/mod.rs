@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use schema::{CURRENT_VERSION, create_at_version};
 
-use super::{Locks, OrgGuard, StoreError};
+use super::{Locks, OrgGuard, Records, StoreError};
 use crate::lock::{self, LockOutcome};
 
 /// WAL pages between automatic checkpoints (why: in `SqliteStore::open_with`).
@@ -34,11 +34,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An open connection to one SQLite file.
 pub struct SqliteStore {
+    /// Outside a method, an open transaction on it is one left held by
+    /// [`Records::write_route_pages`] with [`super::Commit::Held`]: its pages (rows and
+    /// cursors) commit together at the next [`Records::commit_held`], or before any
+    /// other write. Every other method commits or rolls back what it begins.
     conn: Connection,
-    /// A write transaction left open by [`Records::write_route_pages`] with
-    /// [`Commit::Held`]: its pages (rows and cursors) commit together at the next
-    /// [`Records::commit_held`], or before any other write.
-    held: bool,
     path: PathBuf,
     /// Where the per-org lock files live (beside the database unless configured).
     lock_dir: PathBuf,
@@ -143,7 +143,6 @@ impl SqliteStore {
         let lock_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(SqliteStore {
             conn,
-            held: false,
             path: path.to_path_buf(),
             lock_dir,
         })
@@ -152,28 +151,19 @@ impl SqliteStore {
     /// The connection for a write: first commits a held transaction, so the write never
     /// joins (and is never rolled back with) pages left held.
     fn writer(&mut self) -> Result<&mut Connection, StoreError> {
-        self.commit_held_tx()?;
+        self.commit_held()?;
         Ok(&mut self.conn)
     }
 
-    /// Commits the transaction [`Records::write_route_pages`] left held, if any.
-    fn commit_held_tx(&mut self) -> Result<(), StoreError> {
-        if !self.held {
-            return Ok(());
-        }
-        self.held = false;
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            self.rollback_held();
-            return Err(e.into());
-        }
-        Ok(())
+    /// Whether pages are held uncommitted.
+    fn holds(&self) -> bool {
+        !self.conn.is_autocommit()
     }
 
     /// Drops a held transaction after a failed write: none of its pages are kept, and
     /// none of their cursors moved, so the next run fetches them again.
     fn rollback_held(&mut self) {
-        self.held = false;
-        if !self.conn.is_autocommit() {
+        if self.holds() {
             // A failure here leaves nothing to undo: SQLite has already rolled back.
             let _ = self.conn.execute_batch("ROLLBACK");
         }

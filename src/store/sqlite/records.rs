@@ -20,9 +20,8 @@ impl Records for SqliteStore {
         synced_at: Timestamp,
         commit: Commit,
     ) -> Result<PageWrite, StoreError> {
-        if !self.held {
+        if !self.holds() {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
-            self.held = true;
         }
         let written = write_pages(&self.conn, org_id, resource, pages, full_run, synced_at);
         match (written, commit) {
@@ -30,13 +29,20 @@ impl Records for SqliteStore {
                 self.rollback_held();
                 Err(e)
             }
-            (Ok(w), Commit::Now) => self.commit_held_tx().map(|()| w),
+            (Ok(w), Commit::Now) => self.commit_held().map(|()| w),
             (Ok(w), Commit::Held) => Ok(w),
         }
     }
 
     fn commit_held(&mut self) -> Result<(), StoreError> {
-        self.commit_held_tx()
+        if !self.holds() {
+            return Ok(());
+        }
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            self.rollback_held();
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     /// Ends a full walk of `resource` that reached the last page of every route without
