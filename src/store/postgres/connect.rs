@@ -103,7 +103,7 @@ fn is_setup_code(code: &str) -> bool {
 /// What went wrong connecting, with what to check.
 fn connect_detail(e: &postgres::Error) -> String {
     let text = crate::logging::scrub(&e.to_string());
-    let hint = match e.as_db_error().map(|d| d.code().code()) {
+    let hint = match sqlstate(e) {
         Some("28P01") | Some("28000") => {
             "; check the user and password in the database URL (or its environment variable)"
         }

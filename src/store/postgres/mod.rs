@@ -67,6 +67,7 @@ impl PgStore {
             schema::stored_version(&mut store.client.borrow_mut(), schema, &store.target)?;
         match version {
             None => Ok(None),
+            Some(schema::CURRENT_VERSION) => Ok(Some(store)),
             Some(_) => {
                 schema::migrate(&mut store.client.borrow_mut(), schema, &store.target)?;
                 Ok(Some(store))
@@ -168,6 +169,17 @@ impl PgStore {
             .borrow_mut()
             .query_opt(sql, params)
             .map_err(|e| connect::error_at(&self.target, e))
+    }
+
+    /// One statement that writes `org_id`'s data, checked against a lost lock as by
+    /// [`PgStore::in_tx`].
+    fn execute_for_org(
+        &self,
+        org_id: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        self.in_tx(org_id, |tx| tx.execute(sql, params))
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {

@@ -46,7 +46,8 @@ impl RunLog for PgStore {
     }
 
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
-        let n = self.execute(
+        let n = self.execute_for_org(
+            org_id,
             "UPDATE runs SET status = 'interrupted', error = COALESCE(error, $2)
              WHERE org_id = $1 AND status = 'running'",
             &[&org_id, &ABANDONED_RUN],
@@ -74,7 +75,8 @@ impl RunLog for PgStore {
     }
 
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
-        self.execute(
+        self.execute_for_org(
+            org_id,
             "DELETE FROM runs WHERE org_id = $1 AND started_at < $2 AND status <> 'running'
              AND id <> (SELECT MAX(id) FROM runs WHERE org_id = $1)
              AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = $1 AND status = 'ok'), -1)",

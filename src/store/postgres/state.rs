@@ -71,7 +71,8 @@ impl SyncState for PgStore {
         cursor_key: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.execute(
+        self.execute_for_org(
+            org_id,
             "INSERT INTO sync_state (org_id, resource, polled_at) VALUES ($1, $2, $3)
              ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
             &[&org_id, &cursor_key, &at.datetime()],
@@ -86,7 +87,8 @@ impl SyncState for PgStore {
         settled: SettledSecond,
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
-        self.execute(
+        self.execute_for_org(
+            org_id,
             "UPDATE sync_state SET settled_second = $3, settled_read_at = $4
              WHERE org_id = $1 AND resource = $2 AND cursor = $3
                AND (settled_second IS DISTINCT FROM $3 OR settled_read_at IS NULL
@@ -108,7 +110,8 @@ impl SyncState for PgStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
-        self.execute(
+        self.execute_for_org(
+            org_id,
             "INSERT INTO sync_state (org_id, resource, last_verify_at)
              SELECT $1, key, $3 FROM unnest($2::text[]) AS key
              ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
