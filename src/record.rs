@@ -1,6 +1,17 @@
-//! One Cliniko record as it is written to the store: key fields, extracted columns, raw JSON.
+//! One Cliniko record as it is written to the store: key fields, extracted columns, raw
+//! JSON; and the evidence a walk gives that a second of them was read completely.
 
 use crate::timestamp::Timestamp;
+
+/// Evidence that every row of one `updated_at` second has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettledSecond {
+    /// The second.
+    pub second: Timestamp,
+    /// Cliniko's clock (the response `Date`) when the walk that read it began reading it:
+    /// every row stamped with `second` that existed then was read.
+    pub read_from: Timestamp,
+}
 
 /// A record parsed from an API page, ready to upsert.
 #[derive(Debug, Clone, PartialEq)]

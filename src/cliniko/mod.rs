@@ -20,7 +20,7 @@ pub use query::{ListQuery, MAX_PER_PAGE};
 pub use ratelimit::{RateLimiter, RateLimiters};
 pub use resource_walk::ResourceWalk;
 pub use retry::RetryPolicy;
-pub use walk::{PageSource, Settled, Walk, WalkPage, WalkStart};
+pub use walk::{PageSource, Walk, WalkPage, WalkStart};
 
 /// Why a request to Cliniko failed for good (after any retries).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

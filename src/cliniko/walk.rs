@@ -12,7 +12,7 @@
 //! A walk may also start after a second (`updated_at:>T`) once that second is settled:
 //! read completely at a moment Cliniko's own clock (the `Date` header) was safely past
 //! it, so no row stamped with it can still appear. Each page reports when the newest
-//! second becomes complete ([`Settled`]), for the store to keep beside the cursor.
+//! second becomes complete ([`SettledSecond`]), for the store to keep beside the cursor.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -21,7 +21,7 @@ use super::ApiError;
 use super::client::Client;
 use super::endpoints::Endpoint;
 use super::query::{ListQuery, MAX_PER_PAGE};
-use crate::record::{Record, id_order};
+use crate::record::{Record, SettledSecond, id_order};
 use crate::timestamp::Timestamp;
 
 /// Where a walk begins.
@@ -34,16 +34,6 @@ pub enum WalkStart {
     /// Records updated after a settled cursor second (an incremental sync that need not
     /// read that second again).
     After(Timestamp),
-}
-
-/// Evidence that every row of one `updated_at` second has been read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settled {
-    /// The second.
-    pub second: Timestamp,
-    /// Cliniko's clock (`Date`) when this walk began reading it: every row stamped with
-    /// `second` that existed then was read.
-    pub read_from: Timestamp,
 }
 
 /// Something that yields a walk's pages one request at a time: one route's [`Walk`], or
@@ -79,7 +69,7 @@ pub struct WalkPage {
     /// Whether this was the last page.
     pub last: bool,
     /// Set when the walk's newest second is now completely read.
-    pub settled: Option<Settled>,
+    pub settled: Option<SettledSecond>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +216,7 @@ impl Walk {
             // The range (or the bulk second) was read to its end: the newest second is
             // complete, read since the page on which it first appeared.
             let settled = match self.newest {
-                Some((second, Some(read_from))) => Some(Settled { second, read_from }),
+                Some((second, Some(read_from))) => Some(SettledSecond { second, read_from }),
                 _ => None,
             };
             self.done = match &self.phase {
@@ -433,7 +423,7 @@ mod tests {
         let p = w.advance(vec![rec(5, 20)], false, None, at(102)).unwrap();
         assert_eq!(
             p.settled,
-            Some(Settled {
+            Some(SettledSecond {
                 second: Timestamp::from_unix(20).unwrap(),
                 read_from: Timestamp::from_unix(100).unwrap()
             }),

@@ -13,8 +13,7 @@ use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
-    Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, SettledSecond, Store, StoreError,
-    table,
+    Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
 };
 
 /// What the executor needs for one org, supplied by the command layer.
@@ -465,14 +464,7 @@ impl Batch {
             for page in self.pages.drain(..) {
                 if let Some(s) = page.settled {
                     // In the same transaction: what a page settled commits with its rows.
-                    store.record_settled(
-                        org,
-                        page.cursor_key,
-                        SettledSecond {
-                            second: s.second,
-                            read_from: s.read_from,
-                        },
-                    )?;
+                    store.record_settled(org, page.cursor_key, s)?;
                 }
                 if let Some(named) = named.as_deref_mut() {
                     collect_references(resource, &page.records, named);
@@ -504,7 +496,10 @@ fn collect_references(
         };
         let ids = named.entry(target).or_default();
         for r in records {
-            if let Some(Some(id)) = r.columns.get(i) {
+            // Nearly every id is in the set already: copy only the new ones.
+            if let Some(Some(id)) = r.columns.get(i)
+                && !ids.contains(id)
+            {
                 ids.insert(id.clone());
             }
         }

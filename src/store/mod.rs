@@ -11,9 +11,10 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
+pub(crate) use model::StateColumns;
 pub use model::{
     ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
-    RunRecord, RunStatus, SettledSecond, StateColumns,
+    RunRecord, RunStatus, SettledSecond,
 };
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};

@@ -37,16 +37,10 @@ pub struct ResourceState {
     pub last_verify_at: Option<Timestamp>,
 }
 
-/// An `updated_at` second every row of which has been read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SettledSecond {
-    pub second: Timestamp,
-    /// Cliniko's clock (the response `Date`) when the walk that read it began reading it.
-    pub read_from: Timestamp,
-}
+pub use crate::record::SettledSecond;
 
 /// The columns of one `sync_state` row, as every backend reads them.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct StateColumns {
     pub cursor: Option<Timestamp>,
     pub last_full_at: Option<Timestamp>,

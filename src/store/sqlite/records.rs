@@ -244,8 +244,6 @@ fn upsert_rows(
     let spec = table(resource);
     let mut result = PageWrite::default();
     let mut upsert = tx.prepare_cached(&upsert_sql(&spec))?;
-    // `seen_full_run` is only read for walks begun before `full_seen` existed.
-    let no_run: Option<i64> = None;
     let synced = synced_at.to_string();
     for rec in records {
         let created = rec.created_at.map(|t| t.to_string());
@@ -253,7 +251,7 @@ fn upsert_rows(
         let archived = rec.archived_at.map(|t| t.to_string());
         // Borrowed, not copied: raw_json is most of a row's bytes.
         let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &no_run];
+        let tail: [&dyn ToSql; 2] = [&rec.raw_json, &synced];
         let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
         let values = head.into_iter().chain(columns).chain(tail);
         if upsert.execute(params_from_iter(values))? > 0 {

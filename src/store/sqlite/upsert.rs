@@ -8,19 +8,16 @@ use crate::store::TableSpec;
 pub fn upsert_sql(spec: &TableSpec) -> String {
     let mut cols = vec!["org_id", "id", "created_at", "updated_at", "archived_at"];
     cols.extend_from_slice(spec.columns);
-    cols.extend_from_slice(&["raw_json", "synced_at", "seen_full_run"]);
+    // `seen_full_run` is not written: new rows get NULL and stored rows keep theirs (it
+    // is only read for full walks begun before `full_seen` existed).
+    cols.extend_from_slice(&["raw_json", "synced_at"]);
     let placeholders = (1..=cols.len())
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(", ");
     let updates = cols[2..]
         .iter()
-        .map(|c| match *c {
-            "seen_full_run" => {
-                "seen_full_run = COALESCE(excluded.seen_full_run, seen_full_run)".to_string()
-            }
-            c => format!("{c} = excluded.{c}"),
-        })
+        .map(|c| format!("{c} = excluded.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
     let t = spec.name;
