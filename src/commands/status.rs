@@ -10,7 +10,7 @@ use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
-use crate::engine::DEADLINE_PASSED;
+use crate::engine::{DEADLINE_PASSED, checked_at};
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
@@ -141,6 +141,7 @@ pub fn build(
         let mut totals = BTreeMap::new();
         let mut oldest_full: Option<Option<Timestamp>> = None;
         let mut oldest_verify: Option<Option<Timestamp>> = None;
+        let mut oldest_check: Option<Option<Timestamp>> = None;
         for r in &org.resources {
             let rs = state.resource(*r);
             cursors.insert(r.name().to_string(), rs.cursor.map(|t| t.to_string()));
@@ -151,6 +152,9 @@ pub fn build(
             totals.insert(r.name().to_string(), total);
             oldest_full = Some(oldest(oldest_full, rs.last_full_at));
             oldest_verify = Some(oldest(oldest_verify, rs.last_verify_at));
+            // As `sync` plans it: a resource never walked in full is due a full walk now.
+            let checked = rs.last_full_at.map(|f| checked_at(rs.last_verify_at, f));
+            oldest_check = Some(oldest(oldest_check, checked));
         }
         // Patients seen in the last 30 days and booked ahead (the patient_activity view),
         // as counted at the end of the org's last successful run.
@@ -193,13 +197,10 @@ pub fn build(
                 .map_or(now, |t| t.add(config.full_sync_every).max(now))
                 .to_string(),
             last_verify_at: last_verify.map(|t| t.to_string()),
-            // A full walk checks as much as a verify.
-            next_verify_at: match (last_verify, last_full) {
-                (Some(v), Some(f)) => Some(v.max(f)),
-                (v, f) => v.or(f),
-            }
-            .map_or(now, |t| t.add(config.verify_every).max(now))
-            .to_string(),
+            next_verify_at: oldest_check
+                .flatten()
+                .map_or(now, |t| t.add(config.verify_every).max(now))
+                .to_string(),
             last_run: runs.first().map(last_run),
             cursors,
             totals,

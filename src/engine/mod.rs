@@ -13,8 +13,7 @@ mod verify;
 use std::time::Duration;
 
 pub use plan::{
-    Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, SETTLE_MARGIN, mode_label,
-    plan_org,
+    Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, checked_at, mode_label, plan_org,
 };
 pub use report::{OrgReport, OrgResult};
 pub use retention::Retention;

@@ -24,6 +24,13 @@ pub enum Command {
 /// still appear (transactions that commit late); after that the walk may start after it.
 pub const SETTLE_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// When a resource was last checked against Cliniko, given its last verify (of every
+/// route; `None` if any route was never verified) and its last full walk: a full walk
+/// checks as much as a verify does. `status` reports the next verify from this too.
+pub fn checked_at(last_verify: Option<Timestamp>, last_full: Timestamp) -> Timestamp {
+    last_verify.map_or(last_full, |v| v.max(last_full))
+}
+
 /// Everything besides stored state that shapes a plan.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -217,13 +224,10 @@ fn plan_resource(
             format!("last full sync at {last} is older than full_sync_every"),
         );
     }
-    // A full walk checks as much as a verify does.
-    let last_check = states
-        .iter()
-        .map(|s| s.last_verify_at)
-        .min()
-        .flatten()
-        .map_or(last, |v| v.max(last));
+    let last_check = checked_at(
+        states.iter().map(|s| s.last_verify_at).min().flatten(),
+        last,
+    );
     let verify = match opts.command {
         Command::Verify => Some("verify requested".to_string()),
         _ if now.since(last_check) >= opts.verify_every => Some(format!(
