@@ -81,11 +81,6 @@ impl RangeListing {
         }
     }
 
-    /// Whether the last page has been read.
-    pub fn is_complete(&self) -> bool {
-        self.done
-    }
-
     /// The query of the next page.
     pub fn next_query(&self) -> ListQuery {
         let mut q = self.range.query(&self.endpoint);

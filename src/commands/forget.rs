@@ -10,11 +10,7 @@ use crate::store;
 /// Runs `forget` from the command line.
 pub fn run(globals: &Globals, args: &ForgetArgs) -> Result<Exit, CommandError> {
     let id = args.org.as_str();
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !crate::config::is_org_id(id) {
         return Err(CommandError::Usage(format!(
             "--org `{id}` is not an org id (letters, digits, `_` and `-`)"
         )));

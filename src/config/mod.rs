@@ -34,6 +34,7 @@ pub use database::{DEFAULT_PG_SCHEMA, Database, PostgresSettings};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location, Problem};
 pub use locate::{CONFIG_ENV, SYSTEM_CONFIG, locate};
+pub use org::is_org_id;
 
 /// Default for `min_interval`: skip an org synced less than this long ago.
 pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);

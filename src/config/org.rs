@@ -123,7 +123,7 @@ impl OrgCheck<'_> {
                 self.problem("id", "missing; give each org an id, e.g. id = \"org_123\"");
                 None
             }
-            Some(id) if id.is_empty() || !id.bytes().all(is_id_byte) => {
+            Some(id) if !is_org_id(&id) => {
                 self.problem(
                     "id",
                     "may only contain letters A-Z a-z, digits, `_` and `-`, and must not \
@@ -330,6 +330,11 @@ fn is_id_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
+/// Whether `id` is a valid org id: letters, digits, `_` and `-`, not empty.
+pub fn is_org_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(is_id_byte)
+}
+
 /// A portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 fn is_var_name(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -350,7 +355,7 @@ fn looks_like_key(name: &str) -> bool {
 
 /// `CLINIKO_KEY_<ID>` for the "missing key" hint.
 fn suggested_var(id: Option<&str>) -> String {
-    match id.filter(|id| !id.is_empty() && id.bytes().all(is_id_byte)) {
+    match id.filter(|id| is_org_id(id)) {
         Some(id) => format!("CLINIKO_KEY_{}", id.to_ascii_uppercase().replace('-', "_")),
         None => "CLINIKO_KEY_ORG".to_string(),
     }
