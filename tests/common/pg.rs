@@ -255,15 +255,8 @@ fn start_cluster() -> Result<Server, String> {
         .arg("-k")
         .arg(&dir)
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-        // A throwaway cluster: durability is not what the tests check.
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
+        // Commits never wait for the disk (see `durable`); fsync is set below.
+        .args(["-c", "synchronous_commit=off"])
         .args(["-c", "max_connections=300", "-c", "shared_buffers=32MB"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
