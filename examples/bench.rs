@@ -2,7 +2,7 @@
 //! throughput, printed as a table with each target and PASS/MISS.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--quick] [a] [b] [c] [d] [e] [f] [g]
+//! cargo run --release --example bench -- [--quick] [--client PATH] [a] [b] ... [i]
 //! ```
 //!
 //! The fake server (`fake-cliniko`) runs as its own process and the real `routiq-sync`
@@ -12,7 +12,9 @@
 //! changes; c. 50 orgs with 150 ms latency, `--jobs 1` vs `--jobs 8`; d. full sync
 //! under a 200/min rate limit; e. `status --json` on 1,000,000 rows; f. bytes written by
 //! a first full sync, a second one over unchanged data and a verify (`wchar`); g. the
-//! requests of a verify that finds 3 hard deletes against a full walk. `--quick`
+//! requests of a verify that finds 3 hard deletes against a full walk; h. one org's full
+//! sync into SQLite against PostgreSQL; i. three hosts sharing orgs on one PostgreSQL.
+//! `--quick`
 //! shrinks every scenario (about a minute in all). See docs/performance.md.
 
 #[path = "bench/child.rs"]
@@ -37,7 +39,7 @@ use scenarios::{Bins, Sizes};
 use table::Table;
 
 const USAGE: &str =
-    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g ...]
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g|h|i ...]
   --quick        smaller sizes (about a minute in all)
   --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
 

@@ -34,12 +34,7 @@ fn good_keys_pass_and_settings_show_their_source() {
     assert!(out.contains("check passed: 2 of 2 orgs ok"), "{out}");
     assert!(out.contains("found via  the --config flag"), "{out}");
     // TestEnv writes retry_attempts and leaves min_interval to its default.
-    let setting = |name: &str| {
-        out.lines()
-            .find(|l| l.trim_start().starts_with(name))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
-            .to_string()
-    };
+    let setting = |name: &str| setting(out, name);
     assert!(setting("retry_attempts").ends_with("(config file)"));
     assert!(setting("min_interval").contains("30m"));
     assert!(setting("min_interval").ends_with("(default)"));
@@ -152,12 +147,6 @@ fn monitoring_settings_show_their_source() {
         "max_run_time = \"50m\"\nping_url = \"http://ops:pingpass99@127.0.0.1:9/abc\"\n\
          keep_runs = \"never\"\nlog_format = \"text\"",
     );
-    let setting = |out: &str, name: &str| {
-        out.lines()
-            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
-            .to_string()
-    };
     let run = env.run(&["check"]);
     run.expect_code(0);
     let out = &run.stdout;
@@ -192,4 +181,12 @@ fn monitoring_settings_show_their_source() {
         "{}",
         run.stdout
     );
+}
+
+/// The line of `check`'s settings table for `name`.
+fn setting(out: &str, name: &str) -> String {
+    out.lines()
+        .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
+        .to_string()
 }

@@ -171,12 +171,7 @@ impl ClientEnv {
     }
 
     /// Rows of both tables matching the SQL condition `cond`.
-    pub fn count_rows_where(&self, cond: &str) -> Result<u64, String> {
-        self.count_rows(cond)
-    }
-
-    /// Rows of both tables matching the SQL condition `cond`.
-    fn count_rows(&self, cond: &str) -> Result<u64, String> {
+    pub fn count_rows(&self, cond: &str) -> Result<u64, String> {
         if let Store::Postgres(db) = &self.store {
             let mut client = db.client();
             let mut total = 0;

@@ -141,7 +141,7 @@ pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result
         'h' => sqlite_vs_postgres(bins, sizes, table),
         'i' => hosts_share_orgs(bins, sizes, table),
         other => Err(format!(
-            "unknown scenario `{other}` (expected a, b, c, d, e, f or g)"
+            "unknown scenario `{other}` (expected one of a to i)"
         )),
     }
 }
@@ -640,7 +640,7 @@ fn verify_cost(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> 
     let before = fake.counts()?;
     let m = env.run(&["verify", "--all"])?;
     let found = (fake.counts()? - before).requests;
-    let deleted = env.count_rows_where("deleted_upstream_at IS NOT NULL")?;
+    let deleted = env.count_rows("deleted_upstream_at IS NOT NULL")?;
     if deleted != 3 {
         return Err(format!(
             "the verify marked {deleted} rows deleted, expected 3"

@@ -94,13 +94,7 @@ impl TestEnv {
 
     /// Like [`TestEnv::new`] with fake-server options.
     pub fn with_options(orgs: usize, patients: usize, appts: usize, opts: FakeOptions) -> TestEnv {
-        let (world, orgs) = World::demo(orgs, patients, appts, 11);
-        Self::from_world(world, orgs, opts)
-    }
-
-    /// A test env over a prepared world.
-    pub fn from_world(world: World, orgs: Vec<(String, String)>, opts: FakeOptions) -> TestEnv {
-        Self::from_world_on(Backend::Sqlite, world, orgs, opts)
+        Self::with_options_on(Backend::Sqlite, orgs, patients, appts, opts)
     }
 
     /// [`TestEnv::new`] on `store`.
@@ -120,7 +114,7 @@ impl TestEnv {
         Self::from_world_on(store, world, orgs, opts)
     }
 
-    /// [`TestEnv::from_world`] on `store`.
+    /// A test env over a prepared world, on `store`.
     pub fn from_world_on(
         store: Backend,
         world: World,
