@@ -443,3 +443,60 @@ fn a_database_that_does_not_exist_is_a_setup_error() {
     assert_eq!(env.requests("org_1"), 0, "nothing ran");
     assert_no_password(&run, &db.password);
 }
+
+/// Sessions opened on `db` so far, once every other session on it has ended (a backend
+/// adds itself to `pg_stat_database.sessions` when its statistics are flushed, at exit at
+/// the latest).
+fn sessions_after_others_left(client: &mut postgres::Client, db: &PgDatabase) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let others: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db.name],
+            )
+            .unwrap()
+            .get(0);
+        if others == 0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    client
+        .execute("SELECT pg_stat_clear_snapshot()", &[])
+        .unwrap();
+    client
+        .query_one(
+            "SELECT sessions FROM pg_stat_database WHERE datname = $1",
+            &[&db.name],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn check_uses_one_session_for_all_orgs() {
+    let Some((env, db)) = pg_env(4, 3, 0) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    let mut client = db.client();
+    let before = sessions_after_others_left(&mut client, &db);
+    let run = env.run(&["check"]);
+    let after = sessions_after_others_left(&mut client, &db);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout.matches("advisory lock on the server").count(),
+        4,
+        "{}",
+        run.stdout
+    );
+    // Our own session may be counted between the two reads, when its statistics are
+    // flushed; one per org (the old behaviour) would be 5 or more.
+    assert!(
+        after - before <= 2,
+        "check opened {} sessions for 4 orgs",
+        after - before
+    );
+}

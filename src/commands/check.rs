@@ -68,7 +68,7 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let config = super::load_config_quietly(globals)?;
     let orgs = config.select_orgs(&args.org)?;
 
-    let (header, paths_ok) = describe_config(&config, globals.config.is_some(), &env);
+    let (header, paths_ok, session) = describe_config(&config, globals.config.is_some(), &env);
     emit(&header);
     emit(&format!(
         "\nProbing {} org{} with GET {PROBE_PATH}...\n",
@@ -78,7 +78,7 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let probes = probe_all(&config, &orgs);
     let mut out = String::new();
     for (org, probe) in orgs.iter().zip(&probes) {
-        out.push_str(&describe_org(&config, org, probe));
+        out.push_str(&describe_org(&config, session.as_ref(), org, probe));
     }
     let failed: Vec<String> = orgs
         .iter()
@@ -115,12 +115,12 @@ fn emit(text: &str) {
 }
 
 /// The config file, every setting with its source, warnings and the resolved paths;
-/// and whether the paths are usable.
+/// whether the paths are usable; and, on PostgreSQL, the session the probe opened.
 fn describe_config(
     config: &Config,
     from_flag: bool,
     env: &dyn Fn(&str) -> Option<String>,
-) -> (String, bool) {
+) -> (String, bool, Option<PgStore>) {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -147,10 +147,12 @@ fn describe_config(
         }
     }
     let Database::Sqlite(path) = &config.database else {
-        let pg = config.database.postgres();
-        let (text, ok) = pg.map(super::store_probe::describe).unwrap_or_default();
+        let Some(pg) = config.database.postgres() else {
+            return (out, false, None);
+        };
+        let (text, ok, session) = super::store_probe::describe(pg);
         out.push_str(&text);
-        return (out, ok);
+        return (out, ok, session);
     };
     let (db_state, db_ok) = database_state(path);
     let (lock_state, lock_ok) = lock_dir_state(&config.lock_dir);
@@ -160,7 +162,7 @@ fn describe_config(
         path.display(),
         config.lock_dir.display()
     );
-    (out, db_ok && lock_ok)
+    (out, db_ok && lock_ok, None)
 }
 
 /// How the config file was found.
@@ -380,7 +382,14 @@ fn lock_dir_state(path: &Path) -> (String, bool) {
 }
 
 /// One org's block: where its key and address come from, its lock, and the probe.
-fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
+/// `session` is the PostgreSQL session of the store block, asked whether the org's lock
+/// is held (none when it could not connect: that is reported once, above).
+fn describe_org(
+    config: &Config,
+    session: Option<&PgStore>,
+    org: &OrgConfig,
+    probe: &Probe,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -417,10 +426,8 @@ fn describe_org(config: &Config, org: &OrgConfig, probe: &Probe) -> String {
             let held = held(lock::is_held(&config.lock_dir, &org.id));
             format!("  lock file  {}{held}", lock_path.display())
         }
-        Database::Postgres(pg) => {
-            let running = PgStore::session(&pg.url, &pg.schema)
-                .and_then(|s| s.is_org_running(&org.id))
-                .unwrap_or(false);
+        Database::Postgres(_) => {
+            let running = session.is_some_and(|s| s.is_org_running(&org.id).unwrap_or(false));
             format!("  lock       advisory lock on the server{}", held(running))
         }
     };

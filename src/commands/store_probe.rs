@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use crate::config::PostgresSettings;
 use crate::store::postgres::{CURRENT_VERSION, PgStore};
 
-/// The `Store` block of `check` for `pg`, and whether a sync could use the store.
-pub fn describe(pg: &PostgresSettings) -> (String, bool) {
+/// The `Store` block of `check` for `pg`, whether a sync could use the store, and the
+/// session it opened (kept for the orgs' lock lines: one session for the whole `check`).
+pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
     let url = &pg.url;
     let mut out = String::new();
     let from = match &pg.url_env {
@@ -27,11 +28,13 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool) {
         out,
         "  lock_dir   not used: per-org locks are advisory locks on the server"
     );
-    let info = match PgStore::probe(url, &pg.schema) {
-        Ok(info) => info,
+    let probed = PgStore::session(url, &pg.schema)
+        .and_then(|session| session.server_info().map(|info| (session, info)));
+    let (session, info) = match probed {
+        Ok(probed) => probed,
         Err(e) => {
             let _ = writeln!(out, "  connect    PROBLEM: {e}");
-            return (out, false);
+            return (out, false, None);
         }
     };
     let _ = writeln!(out, "  connect    ok: PostgreSQL {}", info.version);
@@ -75,5 +78,5 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool) {
         }
     };
     let _ = writeln!(out, "  rights     {rights}");
-    (out, ok)
+    (out, ok, Some(session))
 }

@@ -91,26 +91,25 @@ impl PgStore {
         })
     }
 
-    /// Connects and reports the server, TLS, schema version and create rights, changing
-    /// nothing (for `check`).
-    pub fn probe(url: &PgUrl, schema: &str) -> Result<ServerInfo, StoreError> {
-        let store = Self::connect(url, schema)?;
-        let version = store.query_one("SHOW server_version", &[])?.get(0);
-        let tls = store
+    /// The server, TLS, schema version and create rights of this session, changing
+    /// nothing (for `check`, which then asks the same session about each org's lock).
+    pub fn server_info(&self) -> Result<ServerInfo, StoreError> {
+        let version = self.query_one("SHOW server_version", &[])?.get(0);
+        let tls = self
             .query_opt(
                 "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
                 &[],
             )?
             .is_some_and(|r| r.get::<_, bool>(0));
         let schema_version =
-            schema::stored_version(&mut store.client.borrow_mut(), schema, &store.target)?;
-        let can_create = store
+            schema::stored_version(&mut self.client.borrow_mut(), &self.schema, &self.target)?;
+        let can_create = self
             .query_one(
                 "SELECT CASE WHEN n.oid IS NULL
                              THEN has_database_privilege(current_database(), 'CREATE')
                              ELSE has_schema_privilege(n.oid, 'CREATE') END
                  FROM (SELECT 1) AS one LEFT JOIN pg_namespace AS n ON n.nspname = $1",
-                &[&schema],
+                &[&self.schema],
             )?
             .get(0);
         Ok(ServerInfo {
