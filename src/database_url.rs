@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::url_password::{self, decode};
+
 /// What stands in for the password wherever a URL is shown.
 pub const MASK: &str = "****";
 
@@ -82,32 +84,26 @@ impl PgUrl {
             .find(|s| text.to_ascii_lowercase().starts_with(*s))
             .map(|s| s.len())
             .ok_or("is not a postgres:// or postgresql:// URL")?;
-        let (scheme, rest) = text.split_at(scheme_len);
-        let (mut shown, mut secrets) = (scheme.to_string(), Vec::new());
+        let scheme = &text[..scheme_len];
         // Credentials end at the first `@`, as the client library reads them.
-        let after_creds = match rest.split_once('@') {
-            Some((_, after))
-                if after
-                    .split(['/', '?'])
-                    .next()
-                    .is_some_and(|a| a.contains('@')) =>
-            {
-                // Part of the password would otherwise be taken for the host, and shown.
-                return Err("has an `@` in its user name or password; write it as %40".into());
-            }
-            Some((creds, after)) => {
-                match creds.split_once(':') {
-                    Some((user, password)) => {
-                        shown.push_str(&format!("{user}:{MASK}@"));
-                        secrets.push(password.to_string());
-                        secrets.push(decode(password));
-                    }
-                    None => shown.push_str(&format!("{creds}@")),
-                }
-                after
-            }
-            None => rest,
-        };
+        let info = url_password::userinfo(text);
+        let creds_end = info.as_ref().map_or(scheme_len, |i| i.rest_at);
+        let after_creds = &text[creds_end..];
+        if after_creds
+            .split(['/', '?'])
+            .next()
+            .is_some_and(|a| a.contains('@'))
+        {
+            // Part of the password would otherwise be taken for the host, and shown.
+            return Err("has an `@` in its user name or password; write it as %40".into());
+        }
+        let mut shown = scheme.to_string();
+        match &info {
+            Some(i) if i.password.is_some() => shown.push_str(&format!("{}:{MASK}@", i.user)),
+            Some(i) => shown.push_str(&format!("{}@", i.user)),
+            None => {}
+        }
+        let mut secrets = url_password::passwords(text);
         let (base, query) = match after_creds.split_once('?') {
             Some((b, q)) => (b, Some(q)),
             None => (after_creds, None),
@@ -137,8 +133,6 @@ impl PgUrl {
                     shown_params.push(pair.to_string());
                 }
                 "password" => {
-                    secrets.push(value.to_string());
-                    secrets.push(decode(value));
                     shown_params.push(format!("{key}={MASK}"));
                     kept.push(pair);
                 }
@@ -152,10 +146,7 @@ impl PgUrl {
             shown.push('?');
             shown.push_str(&shown_params.join("&"));
         }
-        let mut for_client = format!("{scheme}{rest}");
-        if let Some(cut) = for_client.find('?') {
-            for_client.truncate(cut);
-        }
+        let mut for_client = format!("{}{base}", &text[..creds_end]);
         if !kept.is_empty() {
             for_client.push('?');
             for_client.push_str(&kept.join("&"));
@@ -267,28 +258,6 @@ impl fmt::Debug for PgUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PgUrl({})", self.shown)
     }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(Some(h)), Some(Some(l))) = (
-                bytes.get(i + 1).map(|b| hex(*b)),
-                bytes.get(i + 2).map(|b| hex(*b)),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

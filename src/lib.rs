@@ -19,3 +19,4 @@ pub mod resource;
 pub mod secret;
 pub mod store;
 pub mod timestamp;
+pub mod url_password;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::engine::{OrgReport, OrgResult};
+use crate::url_password;
 
 /// The limit on one attempt (connect, send, answer).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,31 +98,19 @@ fn send(agent: &ureq::Agent, url: &str, host: &str, ping: &Ping) {
 
 /// `https://hc-ping.com/uuid` -> `hc-ping.com` (without any user or password).
 fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, h)| h)
+    let rest = match url_password::userinfo(url) {
+        Some(info) => &url[info.rest_at..],
+        None => url.split_once("://").map_or(url, |(_, r)| r),
+    };
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
         .to_string()
 }
 
 /// `url` with the password of any `user:password@` part replaced, for people.
 pub fn display_url(url: &str) -> String {
-    match password_of(url) {
-        Some(pw) => url.replacen(&format!(":{pw}@"), ":[redacted]@", 1),
-        None => url.to_string(),
-    }
-}
-
-/// The password in `scheme://user:password@host/...`, if there is one.
-pub fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    userinfo
-        .split_once(':')
-        .map(|(_, pw)| pw)
-        .filter(|pw| !pw.is_empty())
+    url_password::mask_password(url, "[redacted]")
 }
 
 /// The pings of one run: the top-level `ping_url` and each selected org's own.
@@ -244,7 +233,11 @@ mod tests {
             display_url("https://u:s3cret@h.example/p"),
             "https://u:[redacted]@h.example/p"
         );
-        assert_eq!(password_of("https://h.example/p@x"), None);
+        assert_eq!(
+            display_url("https://h.example/p@x"),
+            "https://h.example/p@x"
+        );
+        assert_eq!(host_of("https://h.example/p@x"), "h.example");
     }
 
     #[test]

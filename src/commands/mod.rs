@@ -117,8 +117,8 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
     }
     let ping_urls = config.orgs.iter().filter_map(|o| o.ping_url.as_deref());
     for url in config.ping_url.as_deref().into_iter().chain(ping_urls) {
-        if let Some(password) = heartbeat::password_of(url) {
-            crate::logging::redact(password);
+        for password in crate::url_password::passwords(url) {
+            crate::logging::redact(&password);
         }
     }
     for org in &config.orgs {

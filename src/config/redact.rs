@@ -31,7 +31,7 @@ impl Redactor {
             collect_from_line(line, "api_key", &mut secrets);
             let mut urls = Vec::new();
             collect_from_line(line, "database", &mut urls);
-            secrets.extend(urls.iter().filter_map(|u| url_password(u)));
+            secrets.extend(urls.iter().flat_map(|u| database_passwords(u)));
         }
         secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
         // Longest first, so a key is not half-replaced by one of its own substrings.
@@ -61,9 +61,9 @@ fn collect_from_table(table: &DeTable<'_>, out: &mut Vec<String>) {
             out.push(s.trim().to_string());
         }
         if key.get_ref() == "database"
-            && let Some(password) = value.get_ref().as_str().and_then(url_password)
+            && let Some(url) = value.get_ref().as_str()
         {
-            out.push(password);
+            out.extend(database_passwords(url));
         }
         collect_from_value(value.get_ref(), out);
     }
@@ -80,14 +80,12 @@ fn collect_from_value(value: &DeValue<'_>, out: &mut Vec<String>) {
 }
 
 /// The password of a `postgres://user:password@…` URL as written, if it has one.
-fn url_password(url: &str) -> Option<String> {
+/// The passwords of a `database` value that is a PostgreSQL URL (none for a SQLite path).
+fn database_passwords(url: &str) -> Vec<String> {
     if !crate::database_url::is_postgres_url(url) {
-        return None;
+        return Vec::new();
     }
-    let (_, rest) = url.split_once("://")?;
-    let (creds, _) = rest.split_once('@')?;
-    let (_, password) = creds.split_once(':')?;
-    Some(password.to_string())
+    crate::url_password::passwords(url)
 }
 
 /// Finds `<name> = <value>` (also quoted keys, also inside inline tables) on one line and
