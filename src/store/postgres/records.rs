@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use postgres::Transaction;
+use postgres::GenericClient;
+use postgres::types::ToSql;
 
 use super::PgStore;
+use super::prepared::Prepared;
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{Commit, PageWrite, Records, StoreError, TableSpec, table};
@@ -21,26 +23,38 @@ impl Records for PgStore {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
-        // Every call commits: a PostgreSQL commit rewrites no index page, so holding the
-        // transaction would only hold row locks longer.
-        _commit: Commit,
+        commit: Commit,
     ) -> Result<PageWrite, StoreError> {
-        self.in_tx(org_id, |tx| {
-            let mut result = PageWrite::default();
-            for (cursor_key, records) in pages {
-                let w = upsert_rows(tx, org_id, resource, records, full_run, synced_at)?;
-                result.written += w.written;
-                result.archived += w.archived;
-                if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-                    advance_route(tx, org_id, cursor_key, newest, full_run.is_some())?;
+        let written = self.in_held(org_id, |client, prepared| {
+            let records = pages.iter().flat_map(|(_, records)| records.iter());
+            let st = Statements { client, prepared };
+            let result = upsert_rows(st, org_id, resource, records, full_run, synced_at)?;
+            // One cursor move per route for the whole batch: the pages are in walk order
+            // and the cursor only moves forward, so the newest row of each route is enough.
+            let mut newest: Vec<(&str, Timestamp)> = Vec::new();
+            for (key, records) in pages {
+                let Some(to) = records.iter().map(|r| r.updated_at).max() else {
+                    continue;
+                };
+                match newest.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, at)) => *at = (*at).max(to),
+                    None => newest.push((key, to)),
                 }
             }
+            for (key, to) in newest {
+                let st = Statements { client, prepared };
+                advance_route(st, org_id, key, to, full_run.is_some())?;
+            }
             Ok(result)
-        })
+        })?;
+        if commit == Commit::Now {
+            self.commit_open()?;
+        }
+        Ok(written)
     }
 
     fn commit_held(&mut self) -> Result<(), StoreError> {
-        Ok(())
+        self.commit_open()
     }
 
     fn write_rows(
@@ -51,8 +65,13 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
+        let prepared = &self.prepared;
         self.in_tx(org_id, |tx| {
-            upsert_rows(tx, org_id, resource, records, full_run, synced_at)
+            let st = Statements {
+                client: tx,
+                prepared,
+            };
+            upsert_rows(st, org_id, resource, records, full_run, synced_at)
         })
     }
 
@@ -186,13 +205,39 @@ impl Records for PgStore {
     }
 }
 
-/// Upserts `records` (one statement for the page) and, in a full walk, records their ids
+/// A session (or transaction on it) and its prepared statements.
+struct Statements<'a, C> {
+    client: &'a mut C,
+    prepared: &'a Prepared,
+}
+
+impl<C: GenericClient> Statements<'_, C> {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let statement = self.prepared.get(self.client, sql)?;
+        self.client.query(&statement, params)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.prepared.get(self.client, sql)?;
+        self.client.execute(&statement, params)
+    }
+}
+
+/// Upserts `records` (one statement for the batch) and, in a full walk, records their ids
 /// as seen by it, in the caller's transaction.
-fn upsert_rows(
-    tx: &mut Transaction<'_>,
+fn upsert_rows<'r>(
+    mut st: Statements<'_, impl GenericClient>,
     org_id: &str,
     resource: Resource,
-    records: &[Record],
+    records: impl IntoIterator<Item = &'r Record>,
     full_run: Option<i64>,
     synced_at: Timestamp,
 ) -> Result<PageWrite, postgres::Error> {
@@ -202,7 +247,7 @@ fn upsert_rows(
     if page.is_empty() {
         return Ok(result);
     }
-    let written = tx.query(
+    let written = st.query(
         &upsert_sql(&spec),
         &[&page_json(&spec, &page), &org_id, &synced_at.datetime()],
     )?;
@@ -213,9 +258,9 @@ fn upsert_rows(
         result.archived += u64::from(hidden.get(id).copied().unwrap_or(false));
     }
     if let Some(run) = full_run {
-        // One narrow row per page instead of rewriting every unchanged row as seen.
+        // One narrow row per batch instead of rewriting every unchanged row as seen.
         let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
-        tx.execute(
+        st.execute(
             "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES ($1, $2, $3, $4)",
             &[&org_id, &resource.name(), &run, &ids],
         )?;
@@ -224,15 +269,15 @@ fn upsert_rows(
 }
 
 /// Moves the route's cursor (and, in a full walk, its position) forward to `to`, never
-/// back, in the page's transaction.
+/// back, in the batch's transaction.
 fn advance_route(
-    tx: &mut Transaction<'_>,
+    mut st: Statements<'_, impl GenericClient>,
     org_id: &str,
     cursor_key: &str,
     to: Timestamp,
     full: bool,
 ) -> Result<u64, postgres::Error> {
-    tx.execute(
+    st.execute(
         "INSERT INTO sync_state (org_id, resource, cursor) VALUES ($1, $2, $3)
          ON CONFLICT (org_id, resource) DO UPDATE SET
              cursor = GREATEST(sync_state.cursor, excluded.cursor),
@@ -244,9 +289,9 @@ fn advance_route(
 
 /// The page with each id once: a later copy wins unless it is older (as the row-by-row
 /// upsert on SQLite would end), since one statement cannot change a row twice.
-fn latest_copies(records: &[Record]) -> Vec<&Record> {
-    let mut at: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-    let mut out: Vec<&Record> = Vec::with_capacity(records.len());
+fn latest_copies<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<&'r Record> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<&Record> = Vec::new();
     for rec in records {
         match at.get(rec.id.as_str()) {
             Some(&i) if out[i].updated_at <= rec.updated_at => out[i] = rec,
@@ -262,7 +307,10 @@ fn latest_copies(records: &[Record]) -> Vec<&Record> {
 
 /// The upsert: inserts new rows, replaces stored ones when the incoming copy is newer
 /// or differs at the same `updated_at` (the SQLite rule), clears `deleted_upstream_at` of
-/// rows seen again; returns the ids it wrote. `$1` is the page as a JSON array of
+/// rows seen again; returns the ids it wrote. Rows it would keep are left out before the
+/// insert: `ON CONFLICT DO UPDATE ... WHERE` locks every conflicting row even when it
+/// updates none, and that lock writes each heap page and its WAL again, so a second full
+/// over unchanged data would rewrite the tables' pages. `$1` is the page as a JSON array of
 /// objects keyed by column, `$2` the org, `$3` `synced_at`.
 fn upsert_sql(spec: &TableSpec) -> String {
     let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
@@ -280,6 +328,11 @@ fn upsert_sql(spec: &TableSpec) -> String {
         "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
          SELECT $2, {selected}, $3
          FROM jsonb_populate_recordset(NULL::{t}, $1::text::jsonb) AS r
+         WHERE NOT EXISTS (
+             SELECT 1 FROM {t} AS kept
+             WHERE kept.org_id = $2 AND kept.id = r.id AND kept.deleted_upstream_at IS NULL
+               AND (kept.updated_at > r.updated_at
+                    OR (kept.updated_at = r.updated_at AND kept.raw_json = r.raw_json)))
          ON CONFLICT (org_id, id) DO UPDATE SET {updates}
          WHERE excluded.updated_at > t.updated_at
             OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
