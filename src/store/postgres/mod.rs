@@ -12,6 +12,7 @@ mod prepared;
 mod records;
 mod runs;
 mod schema;
+mod staging;
 mod state;
 mod tls;
 
@@ -48,6 +49,8 @@ pub struct PgStore {
     open: RefCell<Option<String>>,
     /// Statements of this session prepared once and reused.
     prepared: prepared::Prepared,
+    /// Staging tables of this session for binary `COPY`.
+    staging: staging::Staging,
     url: PgUrl,
     schema: String,
     /// `host …, port …, database …` for messages.
@@ -92,6 +95,7 @@ impl PgStore {
             client: RefCell::new(connect::connect(url, schema)?),
             open: RefCell::new(None),
             prepared: prepared::Prepared::default(),
+            staging: staging::Staging::default(),
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
@@ -145,9 +149,12 @@ impl PgStore {
         let mut client = self.client.borrow_mut();
         let mut tx = client.transaction().map_err(at)?;
         self.check_lock(&mut tx, org_id)?;
-        let out = work(&mut tx).map_err(at)?;
-        tx.commit().map_err(at)?;
-        Ok(out)
+        let out = work(&mut tx).and_then(|out| tx.commit().map(|()| out));
+        out.map_err(|e| {
+            // The rollback may have dropped staging tables the transaction created.
+            self.staging.forget();
+            at(e)
+        })
     }
 
     /// Runs `work` in the transaction held open for `org_id`'s pages, beginning it (and
@@ -214,6 +221,8 @@ impl PgStore {
     /// their cursors moved, so the next run fetches them again.
     fn rollback_open(&self) {
         if self.open.borrow_mut().take().is_some() {
+            // It may drop staging tables the transaction created.
+            self.staging.forget();
             // A failure here (a lost session) leaves nothing to undo: the server rolls back.
             let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
         }

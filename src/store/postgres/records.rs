@@ -1,18 +1,18 @@
-//! Writing pages of records: one multi-row upsert per page (the page travels as one JSON
-//! array), the route's cursor in the same transaction, full-walk reconciliation against
+//! Writing pages of records: one multi-row upsert per batch of pages (the rows travel by
+//! binary `COPY`, see [`super::staging`]), each route's cursor in the same transaction, full-walk reconciliation against
 //! the ids the walk saw, and what `verify` reads and repairs.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use postgres::GenericClient;
 use postgres::types::ToSql;
 
 use super::PgStore;
 use super::prepared::Prepared;
+use super::staging::Staging;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{Commit, PageWrite, Records, StoreError, TableSpec, table};
+use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
 impl Records for PgStore {
@@ -25,9 +25,14 @@ impl Records for PgStore {
         synced_at: Timestamp,
         commit: Commit,
     ) -> Result<PageWrite, StoreError> {
+        let staging = &self.staging;
         let written = self.in_held(org_id, |client, prepared| {
             let records = pages.iter().flat_map(|(_, records)| records.iter());
-            let st = Statements { client, prepared };
+            let st = Statements {
+                client,
+                prepared,
+                staging,
+            };
             let result = upsert_rows(st, org_id, resource, records, full_run, synced_at)?;
             // One cursor move per route for the whole batch: the pages are in walk order
             // and the cursor only moves forward, so the newest row of each route is enough.
@@ -42,7 +47,11 @@ impl Records for PgStore {
                 }
             }
             for (key, to) in newest {
-                let st = Statements { client, prepared };
+                let st = Statements {
+                    client,
+                    prepared,
+                    staging,
+                };
                 advance_route(st, org_id, key, to, full_run.is_some())?;
             }
             Ok(result)
@@ -65,11 +74,12 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
-        let prepared = &self.prepared;
+        let (prepared, staging) = (&self.prepared, &self.staging);
         self.in_tx(org_id, |tx| {
             let st = Statements {
                 client: tx,
                 prepared,
+                staging,
             };
             upsert_rows(st, org_id, resource, records, full_run, synced_at)
         })
@@ -209,6 +219,7 @@ impl Records for PgStore {
 struct Statements<'a, C> {
     client: &'a mut C,
     prepared: &'a Prepared,
+    staging: &'a Staging,
 }
 
 impl<C: GenericClient> Statements<'_, C> {
@@ -247,10 +258,9 @@ fn upsert_rows<'r>(
     if page.is_empty() {
         return Ok(result);
     }
-    let written = st.query(
-        &upsert_sql(&spec),
-        &[&page_json(&spec, &page), &org_id, &synced_at.datetime()],
-    )?;
+    st.staging.load(st.client, &spec, &page)?;
+    let sql = st.staging.upsert_sql(st.client, &spec)?;
+    let written = st.query(&sql, &[&org_id, &synced_at.datetime()])?;
     let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
     for row in &written {
         let id: &str = row.get(0);
@@ -305,97 +315,6 @@ fn latest_copies<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<&'r R
     out
 }
 
-/// The upsert: inserts new rows, replaces stored ones when the incoming copy is newer
-/// or differs at the same `updated_at` (the SQLite rule), clears `deleted_upstream_at` of
-/// rows seen again; returns the ids it wrote. Rows it would keep are left out before the
-/// insert: `ON CONFLICT DO UPDATE ... WHERE` locks every conflicting row even when it
-/// updates none, and that lock writes each heap page and its WAL again, so a second full
-/// over unchanged data would rewrite the tables' pages. `$1` is the page as a JSON array of
-/// objects keyed by column, `$2` the org, `$3` `synced_at`.
-fn upsert_sql(spec: &TableSpec) -> String {
-    let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
-    cols.extend_from_slice(spec.columns);
-    cols.push("raw_json");
-    let selected: Vec<String> = cols.iter().map(|c| format!("r.{c}")).collect();
-    let mut updates: Vec<String> = cols[1..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    updates.push("synced_at = excluded.synced_at".into());
-    updates.push("deleted_upstream_at = NULL".into());
-    let t = spec.name;
-    format!(
-        "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
-         SELECT $2, {selected}, $3
-         FROM jsonb_populate_recordset(NULL::{t}, $1::text::jsonb) AS r
-         WHERE NOT EXISTS (
-             SELECT 1 FROM {t} AS kept
-             WHERE kept.org_id = $2 AND kept.id = r.id AND kept.deleted_upstream_at IS NULL
-               AND (kept.updated_at > r.updated_at
-                    OR (kept.updated_at = r.updated_at AND kept.raw_json = r.raw_json)))
-         ON CONFLICT (org_id, id) DO UPDATE SET {updates}
-         WHERE excluded.updated_at > t.updated_at
-            OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
-            OR t.deleted_upstream_at IS NOT NULL
-         RETURNING t.id",
-        cols = cols.join(", "),
-        selected = selected.join(", "),
-        updates = updates.join(", "),
-    )
-}
-
-/// The page as `[{"id": …, "updated_at": …, <columns>, "raw_json": <the record>}, …]`;
-/// the server converts each value to its column's type.
-fn page_json(spec: &TableSpec, page: &[&Record]) -> String {
-    let size: usize = page.iter().map(|r| r.raw_json.len() + 256).sum();
-    let mut out = String::with_capacity(size);
-    out.push('[');
-    for (i, rec) in page.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"id\":");
-        push_str(&mut out, Some(&rec.id));
-        let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
-        for (name, value) in [
-            ("created_at", ts(rec.created_at)),
-            ("updated_at", ts(Some(rec.updated_at))),
-            ("archived_at", ts(rec.archived_at)),
-        ] {
-            let _ = write!(out, ",\"{name}\":");
-            push_str(&mut out, value.as_deref());
-        }
-        for (name, value) in spec.columns.iter().zip(&rec.columns) {
-            let _ = write!(out, ",\"{name}\":");
-            push_str(&mut out, value.as_deref());
-        }
-        out.push_str(",\"raw_json\":");
-        out.push_str(&jsonb_safe(&rec.raw_json));
-        out.push('}');
-    }
-    out.push(']');
-    out
-}
-
-/// Appends a JSON string (or `null`).
-fn push_str(out: &mut String, value: Option<&str>) {
-    match value {
-        // Serializing a &str to JSON cannot fail.
-        Some(s) => out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "null".into())),
-        None => out.push_str("null"),
-    }
-}
-
-/// `jsonb` cannot hold the NUL character: a `\u0000` escape becomes U+FFFD, so one odd
-/// record cannot fail its whole page.
-fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
-    if raw.contains("\\u0000") {
-        raw.replace("\\u0000", "\\ufffd").into()
-    } else {
-        raw.into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,17 +343,5 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].raw_json, "[1]");
         assert_eq!(kept[1].raw_json, "{}");
-    }
-
-    #[test]
-    fn the_page_document_is_valid_json() {
-        let spec = table(Resource::Patients);
-        let mut r = rec("7", 10, r#"{"id":"7","note":"a\u0000b"}"#);
-        r.columns[0] = Some("Zoë \"Z\"".into());
-        let doc: serde_json::Value = serde_json::from_str(&page_json(&spec, &[&r])).unwrap();
-        assert_eq!(doc[0]["first_name"], "Zoë \"Z\"");
-        assert_eq!(doc[0]["updated_at"], "1970-01-01T00:00:10Z");
-        assert_eq!(doc[0]["raw_json"]["note"], "a\u{fffd}b");
-        assert!(doc[0]["email"].is_null());
     }
 }
