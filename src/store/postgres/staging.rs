@@ -81,7 +81,9 @@ impl Staging {
     /// Rows it would keep are left out before the insert: `ON CONFLICT DO UPDATE ...
     /// WHERE` locks every conflicting row even when it updates none, and that lock
     /// writes each heap page and its WAL again, so a second full over unchanged data
-    /// would rewrite the tables' pages.
+    /// would rewrite the tables' pages. The test is a scalar subquery, one primary-key
+    /// probe per row: as `NOT EXISTS` the planner may make it an anti-join that hashes
+    /// every stored row of the org for each batch.
     pub fn upsert_sql(
         &self,
         client: &mut impl GenericClient,
@@ -137,11 +139,10 @@ fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
         "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
          SELECT $1, {selected}, $2
          FROM {stage} AS r
-         WHERE NOT EXISTS (
-             SELECT 1 FROM {t} AS kept
-             WHERE kept.org_id = $1 AND kept.id = r.id AND kept.deleted_upstream_at IS NULL
-               AND (kept.updated_at > {updated}
-                    OR (kept.updated_at = {updated} AND kept.raw_json = {raw})))
+         WHERE (SELECT true FROM {t} AS kept
+                WHERE kept.org_id = $1 AND kept.id = r.id AND kept.deleted_upstream_at IS NULL
+                  AND (kept.updated_at > {updated}
+                       OR (kept.updated_at = {updated} AND kept.raw_json = {raw}))) IS NULL
          ON CONFLICT (org_id, id) DO UPDATE SET {updates}
          WHERE excluded.updated_at > t.updated_at
             OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
