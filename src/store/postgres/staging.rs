@@ -81,9 +81,12 @@ impl Staging {
     /// Rows it would keep are left out before the insert: `ON CONFLICT DO UPDATE ...
     /// WHERE` locks every conflicting row even when it updates none, and that lock
     /// writes each heap page and its WAL again, so a second full over unchanged data
-    /// would rewrite the tables' pages. The test is a scalar subquery, one primary-key
-    /// probe per row: as `NOT EXISTS` the planner may make it an anti-join that hashes
-    /// every stored row of the org for each batch.
+    /// would rewrite the tables' pages. The test is a scalar subquery on the primary
+    /// key's columns only, one probe per row: as `NOT EXISTS` the planner may make it an
+    /// anti-join that hashes every stored row of the org for each batch, and with
+    /// `deleted_upstream_at IS NULL` in its `WHERE` it may scan a partial index of the
+    /// whole org per row. (Each execution is planned for the table's size then: see
+    /// `connect::PLAN_EACH_TIME`.)
     pub fn upsert_sql(
         &self,
         client: &mut impl GenericClient,
@@ -139,10 +142,10 @@ fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
         "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
          SELECT $1, {selected}, $2
          FROM {stage} AS r
-         WHERE (SELECT true FROM {t} AS kept
-                WHERE kept.org_id = $1 AND kept.id = r.id AND kept.deleted_upstream_at IS NULL
-                  AND (kept.updated_at > {updated}
-                       OR (kept.updated_at = {updated} AND kept.raw_json = {raw}))) IS NULL
+         WHERE (SELECT kept.deleted_upstream_at IS NULL
+                       AND (kept.updated_at > {updated}
+                            OR (kept.updated_at = {updated} AND kept.raw_json = {raw}))
+                FROM {t} AS kept WHERE kept.org_id = $1 AND kept.id = r.id) IS NOT TRUE
          ON CONFLICT (org_id, id) DO UPDATE SET {updates}
          WHERE excluded.updated_at > t.updated_at
             OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
