@@ -503,10 +503,23 @@ fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
         .collect()
 }
 
+/// Writes `page` of org_1's patients into the store's held transaction.
+fn hold(
+    store: &mut dyn routiq_sync::store::Store,
+    page: &[routiq_sync::record::Record],
+    now: routiq_sync::timestamp::Timestamp,
+) {
+    use routiq_sync::resource::Resource;
+    use routiq_sync::store::Commit;
+    let pages = [("patients", page)];
+    store
+        .write_route_pages("org_1", Resource::Patients, &pages, None, now, Commit::Held)
+        .unwrap();
+}
+
 #[test]
 fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
     use routiq_sync::resource::Resource;
-    use routiq_sync::store::Commit;
     let Some((env, db)) = pg_env(1, 5, 0) else {
         return;
     };
@@ -516,10 +529,7 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
     let cursor = || env.cursor("org_1", "patients");
     for (ids, ts) in [(["1", "2"], 1_700_000_000), (["3", "4"], 1_700_000_100)] {
         let page = patient_page(&ids, ts);
-        let pages = [("patients", page.as_slice())];
-        store
-            .write_route_pages("org_1", Resource::Patients, &pages, None, now, Commit::Held)
-            .unwrap();
+        hold(&mut *store, &page, now);
     }
     assert_eq!(rows(), 0, "held pages are not visible to other sessions");
     assert_eq!(cursor(), None, "nor is their cursor");
@@ -529,16 +539,7 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
 
     // A kill (the session ends) with a batch held: its rows and cursor are gone.
     let page = patient_page(&["5"], 1_700_000_200);
-    store
-        .write_route_pages(
-            "org_1",
-            Resource::Patients,
-            &[("patients", page.as_slice())],
-            None,
-            now,
-            Commit::Held,
-        )
-        .unwrap();
+    hold(&mut *store, &page, now);
     drop(store);
     assert_eq!(rows(), 4, "the held batch was dropped");
     assert_eq!(cursor(), Some(committed), "its cursor never moved");
@@ -554,24 +555,14 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
 
 #[test]
 fn a_lock_lost_while_pages_are_held_rolls_them_back_at_the_commit() {
-    use routiq_sync::resource::Resource;
-    use routiq_sync::store::{Commit, StoreError};
+    use routiq_sync::store::StoreError;
     let Some((env, db)) = pg_env(1, 5, 0) else {
         return;
     };
     let now = routiq_sync::timestamp::Timestamp::now();
     let (mut store, _guard) = locked_store(&db, "org_1");
     let page = patient_page(&["1", "2"], 1_700_000_000);
-    store
-        .write_route_pages(
-            "org_1",
-            Resource::Patients,
-            &[("patients", page.as_slice())],
-            None,
-            now,
-            Commit::Held,
-        )
-        .unwrap();
+    hold(&mut *store, &page, now);
     let ended = env.rows(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
