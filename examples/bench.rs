@@ -2,7 +2,7 @@
 //! throughput, printed as a table with each target and PASS/MISS.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--quick] [--client PATH] [a] [b] ... [i]
+//! cargo run --release --example bench -- [--quick] [--client PATH] [a] [b] ... [j]
 //! ```
 //!
 //! The fake server (`fake-cliniko`) runs as its own process and the real `routiq-sync`
@@ -13,7 +13,9 @@
 //! under a 200/min rate limit; e. `status --json` on 1,000,000 rows; f. bytes written by
 //! a first full sync, a second one over unchanged data and a verify (`wchar`); g. the
 //! requests of a verify that finds 3 hard deletes against a full walk; h. one org's full
-//! sync into SQLite against PostgreSQL; i. three hosts sharing orgs on one PostgreSQL.
+//! sync into SQLite against PostgreSQL; i. three hosts sharing orgs on one PostgreSQL;
+//! j. rows updated and WAL written on PostgreSQL by a second full and a verify over
+//! unchanged data.
 //! `--quick`
 //! shrinks every scenario (about a minute in all). See docs/performance.md.
 
@@ -39,7 +41,7 @@ use scenarios::{Bins, Sizes};
 use table::Table;
 
 const USAGE: &str =
-    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g|h|i ...]
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g|h|i|j ...]
   --quick        smaller sizes (about a minute in all)
   --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
 
@@ -104,7 +106,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            s if s.len() == 1 && "abcdefghi".contains(s) => which.extend(s.chars()),
+            s if s.len() == 1 && "abcdefghij".contains(s) => which.extend(s.chars()),
             other => {
                 eprintln!("bench: unknown argument `{other}`\n{USAGE}");
                 return ExitCode::from(2);
@@ -112,7 +114,7 @@ fn main() -> ExitCode {
         }
     }
     if which.is_empty() {
-        which = "abcdefghi".chars().collect();
+        which = "abcdefghij".chars().collect();
     }
     let mut bins = match build_binaries() {
         Ok(b) => b,

@@ -99,3 +99,16 @@ fn verify_scenario_finds_the_deletes_in_a_few_requests() {
         .unwrap_or_else(|| panic!("a request count\n{}", table.render()));
     assert_eq!(row.value, "2", "{}", table.render());
 }
+
+#[test]
+fn postgres_rewrites_scenario_runs() {
+    if pg::database().is_none() {
+        return;
+    }
+    let table = run('j');
+    assert!(
+        table.find("j.", "WAL written").is_some(),
+        "{}",
+        table.render()
+    );
+}

@@ -500,3 +500,141 @@ fn check_uses_one_session_for_all_orgs() {
         after - before
     );
 }
+
+/// Each row's `xmin` and `xmax` (the transaction that wrote it, and one that updated,
+/// deleted or locked it), by table and id.
+fn row_versions(env: &TestEnv) -> Vec<Vec<Option<String>>> {
+    env.rows(
+        "SELECT 'patients', id, xmin::text, xmax::text FROM patients
+         UNION ALL SELECT 'appointments', id, xmin::text, xmax::text FROM appointments
+         ORDER BY 1, 2",
+        &[],
+    )
+}
+
+#[test]
+fn a_second_full_and_a_verify_over_unchanged_data_leave_every_row_untouched() {
+    let Some((env, _db)) = pg_env(1, 60, 2) else {
+        return;
+    };
+    env.run(&["full", "--all"]).expect_code(0);
+    let before = row_versions(&env);
+    assert_eq!(before.len(), 180, "60 patients and 120 appointments stored");
+    env.run(&["full", "--all"]).expect_code(0);
+    env.run(&["verify", "--all"]).expect_code(0);
+    // Not rewritten (a new xmin, a dead row) and not even locked (a new xmax, WAL).
+    assert_eq!(row_versions(&env), before, "unchanged rows were written");
+    env.assert_in_sync("org_1");
+}
+
+/// A PostgreSQL store of `db` holding `org`'s lock (the guard is returned with it).
+fn locked_store(
+    db: &PgDatabase,
+    org: &str,
+) -> (
+    Box<dyn routiq_sync::store::Store>,
+    routiq_sync::store::OrgGuard,
+) {
+    let location = routiq_sync::store::StoreLocation::Postgres {
+        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
+        schema: "public".into(),
+    };
+    let mut store = routiq_sync::store::open(&location).unwrap();
+    let guard = store.try_lock_org(org).unwrap().expect("the org is free");
+    (store, guard)
+}
+
+/// One patient page of `ids`, all updated at `ts`.
+fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
+    use routiq_sync::resource::Resource;
+    ids.iter()
+        .map(|id| routiq_sync::record::Record {
+            id: (*id).into(),
+            created_at: None,
+            updated_at: routiq_sync::timestamp::Timestamp::from_unix(ts).unwrap(),
+            archived_at: None,
+            hidden: false,
+            columns: vec![None; routiq_sync::store::table(Resource::Patients).columns.len()],
+            raw_json: format!("{{\"id\":\"{id}\"}}"),
+        })
+        .collect()
+}
+
+/// Writes `page` of org_1's patients into the store's held transaction.
+fn hold(
+    store: &mut dyn routiq_sync::store::Store,
+    page: &[routiq_sync::record::Record],
+    now: routiq_sync::timestamp::Timestamp,
+) {
+    use routiq_sync::resource::Resource;
+    use routiq_sync::store::Commit;
+    let pages = [("patients", page)];
+    store
+        .write_route_pages("org_1", Resource::Patients, &pages, None, now, Commit::Held)
+        .unwrap();
+}
+
+#[test]
+fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
+    use routiq_sync::resource::Resource;
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let now = routiq_sync::timestamp::Timestamp::now();
+    let (mut store, _guard) = locked_store(&db, "org_1");
+    let rows = || env.count("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'");
+    let cursor = || env.cursor("org_1", "patients");
+    for (ids, ts) in [(["1", "2"], 1_700_000_000), (["3", "4"], 1_700_000_100)] {
+        let page = patient_page(&ids, ts);
+        hold(&mut *store, &page, now);
+    }
+    assert_eq!(rows(), 0, "held pages are not visible to other sessions");
+    assert_eq!(cursor(), None, "nor is their cursor");
+    store.commit_held().unwrap();
+    assert_eq!(rows(), 4, "committed together");
+    let committed = cursor().expect("the cursor moved with the rows");
+
+    // A kill (the session ends) with a batch held: its rows and cursor are gone.
+    let page = patient_page(&["5"], 1_700_000_200);
+    hold(&mut *store, &page, now);
+    drop(store);
+    assert_eq!(rows(), 4, "the held batch was dropped");
+    assert_eq!(cursor(), Some(committed), "its cursor never moved");
+    // Its row locks went with it: the next run writes the same rows without waiting.
+    let (mut next, _guard) = {
+        drop(_guard);
+        locked_store(&db, "org_1")
+    };
+    next.write_page("org_1", Resource::Patients, &page, None, now)
+        .unwrap();
+    assert_eq!(rows(), 5);
+}
+
+#[test]
+fn a_lock_lost_while_pages_are_held_rolls_them_back_at_the_commit() {
+    use routiq_sync::store::StoreError;
+    let Some((env, db)) = pg_env(1, 5, 0) else {
+        return;
+    };
+    let now = routiq_sync::timestamp::Timestamp::now();
+    let (mut store, _guard) = locked_store(&db, "org_1");
+    let page = patient_page(&["1", "2"], 1_700_000_000);
+    hold(&mut *store, &page, now);
+    let ended = env.rows(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        &[],
+    );
+    assert_eq!(ended.len(), 1, "one advisory lock was held");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    match store.commit_held() {
+        Err(StoreError::LockLost { .. }) => {}
+        other => panic!("held pages committed after the lock was lost: {other:?}"),
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'"),
+        0,
+        "nothing committed after the lock was lost"
+    );
+    assert_eq!(env.cursor("org_1", "patients"), None);
+}

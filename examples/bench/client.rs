@@ -130,6 +130,14 @@ impl ClientEnv {
         }
     }
 
+    /// The PostgreSQL database, when the store is one.
+    pub fn postgres(&self) -> Option<&PgDatabase> {
+        match &self.store {
+            Store::Postgres(db) => Some(db),
+            Store::Sqlite => None,
+        }
+    }
+
     /// The database file.
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("routiq.db")

@@ -21,9 +21,9 @@ const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 /// Whether the cluster keeps fsync on (the benchmark); see [`durable`].
 static DURABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Asks for a cluster with fsync on (commits still do not wait for it, as SQLite's
-/// `synchronous = NORMAL` in WAL mode): for measurements. Call before the first
-/// [`database`].
+/// Asks for a durable cluster for measurements: fsync, full_page_writes and
+/// synchronous_commit on (every commit waits for its WAL to reach the disk), server
+/// defaults otherwise. Call before the first [`database`].
 pub fn durable() {
     DURABLE.store(true, Ordering::Relaxed);
 }
@@ -255,9 +255,7 @@ fn start_cluster() -> Result<Server, String> {
         .arg("-k")
         .arg(&dir)
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-        // Commits never wait for the disk (see `durable`); fsync is set below.
-        .args(["-c", "synchronous_commit=off"])
-        .args(["-c", "max_connections=300", "-c", "shared_buffers=32MB"])
+        .args(["-c", "max_connections=300"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(
@@ -277,6 +275,7 @@ fn start_cluster() -> Result<Server, String> {
     if !DURABLE.load(Ordering::Relaxed) {
         // A throwaway cluster: durability is not what the tests check.
         server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+        server.args(["-c", "synchronous_commit=off", "-c", "shared_buffers=32MB"]);
     }
     {
         use std::os::unix::process::CommandExt;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
@@ -96,7 +96,7 @@ pub struct Holder {
 impl Holder {
     /// Whether the holding session still holds the lock (it lost it if the server ended
     /// that session), asked inside the write's own transaction.
-    pub fn still_held(&self, tx: &mut Transaction<'_>) -> Result<bool, postgres::Error> {
+    pub fn still_held(&self, tx: &mut impl GenericClient) -> Result<bool, postgres::Error> {
         let (high, low) = key_halves(self.key);
         Ok(tx
             .query_one(

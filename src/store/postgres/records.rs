@@ -1,16 +1,18 @@
-//! Writing pages of records: one multi-row upsert per page (the page travels as one JSON
-//! array), the route's cursor in the same transaction, full-walk reconciliation against
+//! Writing pages of records: one multi-row upsert per batch of pages (the rows travel by
+//! binary `COPY`, see [`super::staging`]), each route's cursor in the same transaction, full-walk reconciliation against
 //! the ids the walk saw, and what `verify` reads and repairs.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
-use postgres::Transaction;
+use postgres::GenericClient;
+use postgres::types::ToSql;
 
 use super::PgStore;
+use super::prepared::Prepared;
+use super::staging::Staging;
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{Commit, PageWrite, Records, StoreError, TableSpec, table};
+use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
 impl Records for PgStore {
@@ -21,26 +23,47 @@ impl Records for PgStore {
         pages: &[(&str, &[Record])],
         full_run: Option<i64>,
         synced_at: Timestamp,
-        // Every call commits: a PostgreSQL commit rewrites no index page, so holding the
-        // transaction would only hold row locks longer.
-        _commit: Commit,
+        commit: Commit,
     ) -> Result<PageWrite, StoreError> {
-        self.in_tx(org_id, |tx| {
-            let mut result = PageWrite::default();
-            for (cursor_key, records) in pages {
-                let w = upsert_rows(tx, org_id, resource, records, full_run, synced_at)?;
-                result.written += w.written;
-                result.archived += w.archived;
-                if let Some(newest) = records.iter().map(|r| r.updated_at).max() {
-                    advance_route(tx, org_id, cursor_key, newest, full_run.is_some())?;
+        let staging = &self.staging;
+        let written = self.in_held(org_id, |client, prepared| {
+            let records = pages.iter().flat_map(|(_, records)| records.iter());
+            let st = Statements {
+                client,
+                prepared,
+                staging,
+            };
+            let result = upsert_rows(st, org_id, resource, records, full_run, synced_at)?;
+            // One cursor move per route for the whole batch: the pages are in walk order
+            // and the cursor only moves forward, so the newest row of each route is enough.
+            let mut newest: Vec<(&str, Timestamp)> = Vec::new();
+            for (key, records) in pages {
+                let Some(to) = records.iter().map(|r| r.updated_at).max() else {
+                    continue;
+                };
+                match newest.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, at)) => *at = (*at).max(to),
+                    None => newest.push((key, to)),
                 }
             }
+            for (key, to) in newest {
+                let st = Statements {
+                    client,
+                    prepared,
+                    staging,
+                };
+                advance_route(st, org_id, key, to, full_run.is_some())?;
+            }
             Ok(result)
-        })
+        })?;
+        if commit == Commit::Now {
+            self.commit_open()?;
+        }
+        Ok(written)
     }
 
     fn commit_held(&mut self) -> Result<(), StoreError> {
-        Ok(())
+        self.commit_open()
     }
 
     fn write_rows(
@@ -51,8 +74,14 @@ impl Records for PgStore {
         full_run: Option<i64>,
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
+        let (prepared, staging) = (&self.prepared, &self.staging);
         self.in_tx(org_id, |tx| {
-            upsert_rows(tx, org_id, resource, records, full_run, synced_at)
+            let st = Statements {
+                client: tx,
+                prepared,
+                staging,
+            };
+            upsert_rows(st, org_id, resource, records, full_run, synced_at)
         })
     }
 
@@ -186,13 +215,40 @@ impl Records for PgStore {
     }
 }
 
-/// Upserts `records` (one statement for the page) and, in a full walk, records their ids
+/// A session (or transaction on it) and its prepared statements.
+struct Statements<'a, C> {
+    client: &'a mut C,
+    prepared: &'a Prepared,
+    staging: &'a Staging,
+}
+
+impl<C: GenericClient> Statements<'_, C> {
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let statement = self.prepared.get(self.client, sql)?;
+        self.client.query(&statement, params)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.prepared.get(self.client, sql)?;
+        self.client.execute(&statement, params)
+    }
+}
+
+/// Upserts `records` (one statement for the batch) and, in a full walk, records their ids
 /// as seen by it, in the caller's transaction.
-fn upsert_rows(
-    tx: &mut Transaction<'_>,
+fn upsert_rows<'r>(
+    mut st: Statements<'_, impl GenericClient>,
     org_id: &str,
     resource: Resource,
-    records: &[Record],
+    records: impl IntoIterator<Item = &'r Record>,
     full_run: Option<i64>,
     synced_at: Timestamp,
 ) -> Result<PageWrite, postgres::Error> {
@@ -202,10 +258,9 @@ fn upsert_rows(
     if page.is_empty() {
         return Ok(result);
     }
-    let written = tx.query(
-        &upsert_sql(&spec),
-        &[&page_json(&spec, &page), &org_id, &synced_at.datetime()],
-    )?;
+    st.staging.load(st.client, &spec, &page)?;
+    let sql = st.staging.upsert_sql(st.client, &spec)?;
+    let written = st.query(&sql, &[&org_id, &synced_at.datetime()])?;
     let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
     for row in &written {
         let id: &str = row.get(0);
@@ -213,9 +268,9 @@ fn upsert_rows(
         result.archived += u64::from(hidden.get(id).copied().unwrap_or(false));
     }
     if let Some(run) = full_run {
-        // One narrow row per page instead of rewriting every unchanged row as seen.
+        // One narrow row per batch instead of rewriting every unchanged row as seen.
         let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
-        tx.execute(
+        st.execute(
             "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES ($1, $2, $3, $4)",
             &[&org_id, &resource.name(), &run, &ids],
         )?;
@@ -224,15 +279,15 @@ fn upsert_rows(
 }
 
 /// Moves the route's cursor (and, in a full walk, its position) forward to `to`, never
-/// back, in the page's transaction.
+/// back, in the batch's transaction.
 fn advance_route(
-    tx: &mut Transaction<'_>,
+    mut st: Statements<'_, impl GenericClient>,
     org_id: &str,
     cursor_key: &str,
     to: Timestamp,
     full: bool,
 ) -> Result<u64, postgres::Error> {
-    tx.execute(
+    st.execute(
         "INSERT INTO sync_state (org_id, resource, cursor) VALUES ($1, $2, $3)
          ON CONFLICT (org_id, resource) DO UPDATE SET
              cursor = GREATEST(sync_state.cursor, excluded.cursor),
@@ -244,9 +299,9 @@ fn advance_route(
 
 /// The page with each id once: a later copy wins unless it is older (as the row-by-row
 /// upsert on SQLite would end), since one statement cannot change a row twice.
-fn latest_copies(records: &[Record]) -> Vec<&Record> {
-    let mut at: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-    let mut out: Vec<&Record> = Vec::with_capacity(records.len());
+fn latest_copies<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<&'r Record> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<&Record> = Vec::new();
     for rec in records {
         match at.get(rec.id.as_str()) {
             Some(&i) if out[i].updated_at <= rec.updated_at => out[i] = rec,
@@ -258,89 +313,6 @@ fn latest_copies(records: &[Record]) -> Vec<&Record> {
         }
     }
     out
-}
-
-/// The upsert: inserts new rows, replaces stored ones when the incoming copy is newer
-/// or differs at the same `updated_at` (the SQLite rule), clears `deleted_upstream_at` of
-/// rows seen again; returns the ids it wrote. `$1` is the page as a JSON array of
-/// objects keyed by column, `$2` the org, `$3` `synced_at`.
-fn upsert_sql(spec: &TableSpec) -> String {
-    let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
-    cols.extend_from_slice(spec.columns);
-    cols.push("raw_json");
-    let selected: Vec<String> = cols.iter().map(|c| format!("r.{c}")).collect();
-    let mut updates: Vec<String> = cols[1..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    updates.push("synced_at = excluded.synced_at".into());
-    updates.push("deleted_upstream_at = NULL".into());
-    let t = spec.name;
-    format!(
-        "INSERT INTO {t} AS t (org_id, {cols}, synced_at)
-         SELECT $2, {selected}, $3
-         FROM jsonb_populate_recordset(NULL::{t}, $1::text::jsonb) AS r
-         ON CONFLICT (org_id, id) DO UPDATE SET {updates}
-         WHERE excluded.updated_at > t.updated_at
-            OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
-            OR t.deleted_upstream_at IS NOT NULL
-         RETURNING t.id",
-        cols = cols.join(", "),
-        selected = selected.join(", "),
-        updates = updates.join(", "),
-    )
-}
-
-/// The page as `[{"id": …, "updated_at": …, <columns>, "raw_json": <the record>}, …]`;
-/// the server converts each value to its column's type.
-fn page_json(spec: &TableSpec, page: &[&Record]) -> String {
-    let size: usize = page.iter().map(|r| r.raw_json.len() + 256).sum();
-    let mut out = String::with_capacity(size);
-    out.push('[');
-    for (i, rec) in page.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"id\":");
-        push_str(&mut out, Some(&rec.id));
-        let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
-        for (name, value) in [
-            ("created_at", ts(rec.created_at)),
-            ("updated_at", ts(Some(rec.updated_at))),
-            ("archived_at", ts(rec.archived_at)),
-        ] {
-            let _ = write!(out, ",\"{name}\":");
-            push_str(&mut out, value.as_deref());
-        }
-        for (name, value) in spec.columns.iter().zip(&rec.columns) {
-            let _ = write!(out, ",\"{name}\":");
-            push_str(&mut out, value.as_deref());
-        }
-        out.push_str(",\"raw_json\":");
-        out.push_str(&jsonb_safe(&rec.raw_json));
-        out.push('}');
-    }
-    out.push(']');
-    out
-}
-
-/// Appends a JSON string (or `null`).
-fn push_str(out: &mut String, value: Option<&str>) {
-    match value {
-        // Serializing a &str to JSON cannot fail.
-        Some(s) => out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "null".into())),
-        None => out.push_str("null"),
-    }
-}
-
-/// `jsonb` cannot hold the NUL character: a `\u0000` escape becomes U+FFFD, so one odd
-/// record cannot fail its whole page.
-fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
-    if raw.contains("\\u0000") {
-        raw.replace("\\u0000", "\\ufffd").into()
-    } else {
-        raw.into()
-    }
 }
 
 #[cfg(test)]
@@ -371,17 +343,5 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].raw_json, "[1]");
         assert_eq!(kept[1].raw_json, "{}");
-    }
-
-    #[test]
-    fn the_page_document_is_valid_json() {
-        let spec = table(Resource::Patients);
-        let mut r = rec("7", 10, r#"{"id":"7","note":"a\u0000b"}"#);
-        r.columns[0] = Some("Zoë \"Z\"".into());
-        let doc: serde_json::Value = serde_json::from_str(&page_json(&spec, &[&r])).unwrap();
-        assert_eq!(doc[0]["first_name"], "Zoë \"Z\"");
-        assert_eq!(doc[0]["updated_at"], "1970-01-01T00:00:10Z");
-        assert_eq!(doc[0]["raw_json"]["note"], "a\u{fffd}b");
-        assert!(doc[0]["email"].is_null());
     }
 }

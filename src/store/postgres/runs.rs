@@ -16,6 +16,8 @@ impl RunLog for PgStore {
         mode: &str,
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
+        // A write: it never joins pages held open.
+        self.commit_open()?;
         Ok(self
             .query_one(
                 "INSERT INTO runs (org_id, mode, status, started_at)

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use postgres::types::ToSql;
+
 use super::PgStore;
 use crate::resource::Resource;
 use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
@@ -87,19 +89,21 @@ impl SyncState for PgStore {
         settled: SettledSecond,
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
-        self.execute_for_org(
-            org_id,
-            "UPDATE sync_state SET settled_second = $3, settled_read_at = $4
+        let sql = "UPDATE sync_state SET settled_second = $3, settled_read_at = $4
              WHERE org_id = $1 AND resource = $2 AND cursor = $3
                AND (settled_second IS DISTINCT FROM $3 OR settled_read_at IS NULL
-                    OR settled_read_at < $4)",
-            &[
-                &org_id,
-                &cursor_key,
-                &settled.second.datetime(),
-                &settled.read_from.datetime(),
-            ],
-        )?;
+                    OR settled_read_at < $4)";
+        let (second, read_from) = (settled.second.datetime(), settled.read_from.datetime());
+        let params: [&(dyn ToSql + Sync); 4] = [&org_id, &cursor_key, &second, &read_from];
+        if self.holds(org_id) {
+            // With the pages held open: what a page settled commits with its rows.
+            self.in_held(org_id, |client, prepared| {
+                let statement = prepared.get(client, sql)?;
+                client.execute(&statement, &params)
+            })?;
+        } else {
+            self.execute_for_org(org_id, sql, &params)?;
+        }
         Ok(())
     }
 
