@@ -113,6 +113,11 @@ fn server_goes_away(outage: Outage) {
         .find(|l| l.contains(org) && l.contains("FAILED"))
         .unwrap_or_else(|| panic!("no failure line for {org}:\n{stderr}"));
     assert!(failure.contains(&target), "{failure}");
+    // The cause, not only the driver's kind of error.
+    assert!(
+        !failure.contains(": db error;") && !failure.contains("with the server;"),
+        "{failure}"
+    );
     assert!(
         !stdout.contains(&db.password) && !stderr.contains(&db.password),
         "the password leaked:\n{stdout}\n{stderr}"
