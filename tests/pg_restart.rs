@@ -144,6 +144,12 @@ fn server_goes_away(outage: Outage) {
     assert_eq!(runs.len(), 1, "{runs:?}");
     eprintln!("{outage:?}: the run's record right after: {:?}", runs[0]);
     eprintln!("{outage:?}: stderr:\n{stderr}");
+    if !matches!(outage, Outage::Restart(_)) {
+        // The server stayed up: the run records its own failure, and why.
+        assert_eq!(runs[0][0].as_deref(), Some("failed"), "{runs:?}");
+        let error = runs[0][1].as_deref().unwrap_or_default();
+        assert!(error.contains(&target), "{error}");
+    }
 
     // The next run finishes the work exactly and closes the failed run's record.
     let next = env.run(&["sync", "--all"]);
