@@ -113,7 +113,8 @@ fn server_goes_away(outage: Outage) {
         .find(|l| l.contains(org) && l.contains("FAILED"))
         .unwrap_or_else(|| panic!("no failure line for {org}:\n{stderr}"));
     assert!(failure.contains(&target), "{failure}");
-    // The cause, not only the driver's kind of error.
+    // The mode of the run that was cut, and the cause, not only the driver's kind of error.
+    assert!(failure.contains("org_1 full FAILED"), "{failure}");
     assert!(
         !failure.contains(": db error;") && !failure.contains("with the server;"),
         "{failure}"
