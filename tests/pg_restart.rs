@@ -11,6 +11,7 @@ mod common;
 
 use std::process::Child;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::pg::{self, PgDatabase, StopMode};
@@ -23,6 +24,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 #[derive(Debug, Clone, Copy)]
 enum Outage {
     Restart(StopMode),
+    /// `pg_ctl stop -m fast`, and started again only once the run has exited.
+    StaysDown,
     /// `pg_terminate_backend` of the session that writes the org's rows.
     EndDataSession,
     /// `pg_terminate_backend` of the session holding the org's advisory lock.
@@ -45,6 +48,11 @@ fn an_immediate_restart_mid_full_fails_the_run_and_the_next_run_is_exact() {
 }
 
 #[test]
+fn a_server_still_down_when_the_run_ends_leaves_the_run_for_the_next_to_close() {
+    server_goes_away(Outage::StaysDown);
+}
+
+#[test]
 fn an_ended_data_session_fails_the_run_and_the_next_run_is_exact() {
     server_goes_away(Outage::EndDataSession);
 }
@@ -63,7 +71,8 @@ fn server_goes_away(outage: Outage) {
         unreachable!("postgres() gives a PostgreSQL backend")
     };
     let db = db.clone();
-    if matches!(outage, Outage::Restart(_)) && !pg::restartable() {
+    let restarts = matches!(outage, Outage::Restart(_) | Outage::StaysDown);
+    if restarts && !pg::restartable() {
         eprintln!("!!! SKIPPING {outage:?}: the tests use a server they did not start");
         return;
     }
@@ -85,13 +94,17 @@ fn server_goes_away(outage: Outage) {
     let mut child = env.spawn(&["full", "--all"]);
     wait_for_first_commit(&env, &mut child);
     let before = committed(&env, org);
+    let stopped = StartAgain::default();
     let began = Instant::now();
     // The outage runs beside the wait, so the exit is timed even while a restart is
     // still bringing the server back.
     let (code, stdout, stderr, took) = std::thread::scope(|scope| {
         let cut = scope.spawn(|| match outage {
             Outage::Restart(mode) => pg::restart(mode),
-            Outage::EndDataSession => terminate(&db, data_session(&db)),
+            Outage::StaysDown => pg::stop(StopMode::Fast).map(|()| stopped.arm()),
+            Outage::EndDataSession => data_sessions(&db)
+                .into_iter()
+                .try_for_each(|pid| terminate(&db, pid)),
             Outage::EndLockSession => terminate(&db, lock_session(&db)),
         });
         let exited = wait_bounded(child, began);
@@ -101,6 +114,7 @@ fn server_goes_away(outage: Outage) {
         }
         exited
     });
+    drop(stopped);
     eprintln!("{outage:?}: the run exited {code} {took:?} after the outage began");
     assert_eq!(code, 1, "--- stdout\n{stdout}\n--- stderr\n{stderr}");
     assert!(
@@ -145,11 +159,17 @@ fn server_goes_away(outage: Outage) {
     assert_eq!(runs.len(), 1, "{runs:?}");
     eprintln!("{outage:?}: the run's record right after: {:?}", runs[0]);
     eprintln!("{outage:?}: stderr:\n{stderr}");
-    if !matches!(outage, Outage::Restart(_)) {
+    match outage {
+        // The server was back, or not, when the run tried to record its failure.
+        Outage::Restart(_) => {}
+        // Nowhere to write: the next run closes it.
+        Outage::StaysDown => assert_eq!(runs[0][0].as_deref(), Some("running"), "{runs:?}"),
         // The server stayed up: the run records its own failure, and why.
-        assert_eq!(runs[0][0].as_deref(), Some("failed"), "{runs:?}");
-        let error = runs[0][1].as_deref().unwrap_or_default();
-        assert!(error.contains(&target), "{error}");
+        Outage::EndDataSession | Outage::EndLockSession => {
+            assert_eq!(runs[0][0].as_deref(), Some("failed"), "{runs:?}");
+            let error = runs[0][1].as_deref().unwrap_or_default();
+            assert!(error.contains(&target), "{error}");
+        }
     }
 
     // The next run finishes the work exactly and closes the failed run's record.
@@ -166,6 +186,27 @@ fn server_goes_away(outage: Outage) {
         "the run the outage cut: {first:?}"
     );
     assert_eq!(runs[1][0].as_deref(), Some("ok"), "{runs:?}");
+}
+
+/// Starts the server again when dropped, once armed by a stop: also when the test fails,
+/// so the tests after it have a server.
+#[derive(Default)]
+struct StartAgain(AtomicBool);
+
+impl StartAgain {
+    fn arm(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for StartAgain {
+    fn drop(&mut self) {
+        if self.0.load(Ordering::Relaxed)
+            && let Err(why) = pg::start()
+        {
+            eprintln!("!!! cannot start the test server again: {why}");
+        }
+    }
 }
 
 /// Waits until the run has committed patients (its tables exist then): a page, or with a
@@ -234,8 +275,8 @@ fn lock_session(db: &PgDatabase) -> i32 {
     rows[0].get(0)
 }
 
-/// The backend pid of the sync's other session: the one writing the rows.
-fn data_session(db: &PgDatabase) -> i32 {
+/// The backend pids of the sync's other sessions: those writing the rows (one today).
+fn data_sessions(db: &PgDatabase) -> Vec<i32> {
     let lock = lock_session(db);
     let rows = db
         .client()
@@ -246,8 +287,8 @@ fn data_session(db: &PgDatabase) -> i32 {
             &[&lock],
         )
         .expect("pg_stat_activity");
-    assert_eq!(rows.len(), 1, "one data session besides the lock's");
-    rows[0].get(0)
+    assert!(!rows.is_empty(), "a data session besides the lock's");
+    rows.iter().map(|r| r.get(0)).collect()
 }
 
 fn terminate(db: &PgDatabase, pid: i32) -> Result<(), String> {
