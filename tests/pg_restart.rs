@@ -92,7 +92,7 @@ fn server_goes_away(outage: Outage) {
     let org = "org_1";
 
     let mut child = env.spawn(&["full", "--all"]);
-    wait_for_first_commit(&env, &mut child);
+    env.wait_for_patients_cursor(org, &mut child, Duration::from_secs(120));
     let before = committed(&env, org);
     let stopped = StartAgain::default();
     let began = Instant::now();
@@ -206,26 +206,6 @@ impl Drop for StartAgain {
         {
             eprintln!("!!! cannot start the test server again: {why}");
         }
-    }
-}
-
-/// Waits until the run has committed patients (its tables exist then): a page, or with a
-/// transaction held across pages, a batch of them.
-fn wait_for_first_commit(env: &TestEnv, child: &mut Child) {
-    let started = Instant::now();
-    while env
-        .has_tables()
-        .then(|| env.cursor("org_1", "patients"))
-        .flatten()
-        .is_none()
-    {
-        if started.elapsed() > Duration::from_secs(120)
-            || child.try_wait().expect("try_wait").is_some()
-        {
-            let _ = child.kill();
-            panic!("the full never committed a page while running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
