@@ -24,7 +24,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 #[derive(Debug, Clone, Copy)]
 enum Outage {
     Restart(StopMode),
-    /// `pg_ctl stop -m fast`, and started again only once the run has exited.
+    /// `pg_ctl stop -m fast`, and started again only once the run has exited; the run
+    /// has two more orgs to do, one job at a time.
     StaysDown,
     /// `pg_terminate_backend` of the session that writes the org's rows.
     EndDataSession,
@@ -88,10 +89,15 @@ fn server_goes_away(outage: Outage) {
         latency: Duration::from_millis(25),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 1, 4000, 2, opts);
+    let orgs = if matches!(outage, Outage::StaysDown) {
+        3
+    } else {
+        1
+    };
+    let env = TestEnv::with_options_on(store, orgs, 4000, 2, opts);
     let org = "org_1";
 
-    let mut child = env.spawn(&["full", "--all"]);
+    let mut child = env.spawn(&["full", "--all", "--jobs", "1"]);
     env.wait_for_patients_cursor(org, &mut child, Duration::from_secs(120));
     let before = committed(&env, org);
     let stopped = StartAgain::default();
@@ -122,17 +128,21 @@ fn server_goes_away(outage: Outage) {
         "{outage:?}: exited after {took:?}\n{stderr}"
     );
     let target = format!("host 127.0.0.1, port {}, database {}", db.port, db.name);
-    let failure = stderr
-        .lines()
-        .find(|l| l.contains(org) && l.contains("FAILED"))
-        .unwrap_or_else(|| panic!("no failure line for {org}:\n{stderr}"));
-    assert!(failure.contains(&target), "{failure}");
-    // The mode of the run that was cut, and the cause, not only the driver's kind of error.
-    assert!(failure.contains("org_1 full FAILED"), "{failure}");
-    assert!(
-        !failure.contains(": db error;") && !failure.contains("with the server;"),
-        "{failure}"
-    );
+    // Every org fails naming the server: the one cut, and any that found it down.
+    for (id, _) in &env.orgs {
+        let failure = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{id} ")) && l.contains("FAILED"))
+            .unwrap_or_else(|| panic!("no failure line for {id}:\n{stderr}"));
+        assert!(failure.contains(&target), "{failure}");
+        // The cause, not only the driver's kind of error.
+        assert!(
+            !failure.contains(": db error;") && !failure.contains("with the server;"),
+            "{failure}"
+        );
+    }
+    // The mode of the run that was cut.
+    assert!(stderr.contains("org_1 full FAILED"), "{stderr}");
     assert!(
         !stdout.contains(&db.password) && !stderr.contains(&db.password),
         "the password leaked:\n{stdout}\n{stderr}"
@@ -175,10 +185,15 @@ fn server_goes_away(outage: Outage) {
     // The next run finishes the work exactly and closes the failed run's record.
     let next = env.run(&["sync", "--all"]);
     next.expect_code(0);
-    env.assert_consistent(org);
-    env.assert_in_sync(org);
+    for (id, _) in &env.orgs {
+        env.assert_consistent(id);
+        env.assert_in_sync(id);
+    }
     assert_eq!(advisory_locks(&env), 0);
-    let runs = env.rows("SELECT status, error FROM runs ORDER BY id", &[]);
+    let runs = env.rows(
+        "SELECT status, error FROM runs WHERE org_id = ?1 ORDER BY id",
+        &[org],
+    );
     assert_eq!(runs.len(), 2, "{runs:?}");
     let first = &runs[0];
     assert!(
@@ -186,6 +201,11 @@ fn server_goes_away(outage: Outage) {
         "the run the outage cut: {first:?}"
     );
     assert_eq!(runs[1][0].as_deref(), Some("ok"), "{runs:?}");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM runs WHERE status <> 'ok'"),
+        1,
+        "only the cut run is not ok"
+    );
 }
 
 /// Starts the server again when dropped, once armed by a stop: also when the test fails,
