@@ -4,7 +4,7 @@
 mod common;
 
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Backend, TestEnv};
 use routiq_sync::fake::FakeOptions;
@@ -96,21 +96,9 @@ fn sigterm_stops_between_pages_and_is_recorded(store: Backend) {
         ..FakeOptions::default()
     };
     let env = TestEnv::with_options_on(store, 1, 3000, 0, opts);
-    let child = env.spawn(&["sync", "--all"]);
+    let mut child = env.spawn(&["sync", "--all"]);
     // Wait until the run has committed something, then look at status meanwhile.
-    let started = Instant::now();
-    while env
-        .has_tables()
-        .then(|| env.cursor("org_1", "patients"))
-        .flatten()
-        .is_none()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the sync never committed a page"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    env.wait_for_patients_cursor("org_1", &mut child, Duration::from_secs(20));
     let status = env.run(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&status.stdout).expect("status json");
     assert_eq!(v["orgs"][0]["sync_running"], true, "{}", status.stdout);

@@ -57,27 +57,29 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         }
     };
     let begun = ctx.clock.monotonic();
-    match run_locked(ctx, store, opts) {
-        Ok(mut report) => {
-            report.duration = ctx.clock.monotonic().saturating_sub(begun);
-            report
-        }
+    // Set once planned, so a run the database cut short reports its mode.
+    let mut mode = "none";
+    let mut report = match run_locked(ctx, store, opts, &mut mode) {
+        Ok(report) => report,
         Err(e) => {
             let mut r = OrgReport::skipped(
                 ctx.org_id,
                 OrgResult::Failed(format!("database error: {e}")),
             );
-            r.mode = "none".into();
+            r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
         }
-    }
+    };
+    report.duration = ctx.clock.monotonic().saturating_sub(begun);
+    report
 }
 
 fn run_locked(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     opts: &PlanOptions,
+    planned_mode: &mut &'static str,
 ) -> Result<OrgReport, StoreError> {
     // Holding the lock, any run still marked running is one whose process died.
     let abandoned = store.close_abandoned_runs(ctx.org_id)?;
@@ -99,6 +101,7 @@ fn run_locked(
         OrgPlan::Run(plans) => plans,
     };
     let mode = mode_label(&plans);
+    *planned_mode = mode;
     let started_at = now;
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();

@@ -664,4 +664,28 @@ impl TestEnv {
             &[org],
         )
     }
+
+    /// Waits until a run has committed `org`'s patients cursor (its tables exist then):
+    /// a page, or with a transaction held across pages, a batch of them. Panics, killing
+    /// `child`, when it exits first or `limit` passes.
+    pub fn wait_for_patients_cursor(
+        &self,
+        org: &str,
+        child: &mut std::process::Child,
+        limit: std::time::Duration,
+    ) {
+        let started = std::time::Instant::now();
+        while self
+            .has_tables()
+            .then(|| self.cursor(org, "patients"))
+            .flatten()
+            .is_none()
+        {
+            if started.elapsed() > limit || child.try_wait().expect("try_wait").is_some() {
+                let _ = child.kill();
+                panic!("the run never committed a page while running");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }

@@ -459,3 +459,138 @@ fn nanos() -> u128 {
         .map(|d| d.as_nanos() % 1_000_000_007)
         .unwrap_or(0)
 }
+
+/// How [`stop`] stops the server, as `pg_ctl -m` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Every session is ended (FATAL 57P01, then the socket closes); a clean shutdown.
+    Fast,
+    /// Every server process is killed; the next start runs crash recovery.
+    Immediate,
+}
+
+/// Restarts the test cluster as `pg_ctl restart -m MODE` does: [`stop`], then [`start`]
+/// on the same port. `Err` when the tests use an external server
+/// (`ROUTIQ_TEST_DATABASE_URL`), which they may not restart.
+pub fn restart(mode: StopMode) -> Result<(), String> {
+    stop(mode)?;
+    start()
+}
+
+/// `pg_ctl stop -m MODE`: returns once the postmaster has exited. Every session of
+/// every test of this binary ends; [`start`] brings the server back.
+pub fn stop(mode: StopMode) -> Result<(), String> {
+    server().ok_or("no test PostgreSQL")?;
+    let guard = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = guard
+        .as_ref()
+        .ok_or("the tests use an external server (ROUTIQ_TEST_DATABASE_URL)")?;
+    let stop = as_cluster_owner(&Path::new(PG_BIN).join("pg_ctl"), &cluster.dir)?
+        .arg("stop")
+        .arg("-D")
+        .arg(cluster.dir.join("data"))
+        .args(["-w", "-t", "120", "-m"])
+        .arg(match mode {
+            StopMode::Fast => "fast",
+            StopMode::Immediate => "immediate",
+        })
+        .output()
+        .map_err(|e| format!("pg_ctl stop: {e}"))?;
+    // The postmaster is left unreaped until `start`: its pid stays a zombie's, so the
+    // exit hook's signal cannot reach another process.
+    if stop.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&stop.stderr)
+        ))
+    }
+}
+
+/// Starts the stopped cluster again with the command line `pg_ctl restart` would reuse
+/// (`postmaster.opts`). It is started here rather than by pg_ctl so it stays this
+/// process's child: the exit hook and the parent-death signal still stop it. Returns
+/// once it accepts connections.
+pub fn start() -> Result<(), String> {
+    let server = server().ok_or("no test PostgreSQL")?;
+    {
+        let mut guard = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+        let cluster = guard
+            .as_mut()
+            .ok_or("the tests use an external server (ROUTIQ_TEST_DATABASE_URL)")?;
+        let opts = std::fs::read_to_string(cluster.dir.join("data").join("postmaster.opts"))
+            .map_err(|e| format!("read postmaster.opts: {e}"))?;
+        let argv = postmaster_argv(&opts)?;
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(cluster.dir.join("server.log"))
+            .map_err(|e| format!("server.log: {e}"))?;
+        let mut postmaster = as_cluster_owner(Path::new(&argv[0]), &cluster.dir)?;
+        postmaster
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log));
+        {
+            use std::os::unix::process::CommandExt;
+            // As at the first start: the server goes when this process does.
+            unsafe {
+                postmaster.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                    Ok(())
+                });
+            }
+        }
+        // Reap the stopped postmaster (call only after `stop`: this waits for it).
+        let _ = cluster.child.wait();
+        cluster.child =
+            spawn_on_lasting_thread(postmaster).map_err(|e| format!("start postgres: {e}"))?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match postgres::Client::connect(&server.admin, postgres::NoTls) {
+            Ok(_) => return Ok(()),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("postgres did not come back: {e}")),
+        }
+    }
+}
+
+/// `program` run as the cluster's owner (`postgres` when the tests run as root), in `dir`.
+fn as_cluster_owner(program: &Path, dir: &Path) -> Result<Command, String> {
+    let mut cmd = Command::new(program);
+    if unsafe { libc::geteuid() } == 0 {
+        let (uid, gid) = user_ids("postgres").ok_or("no `postgres` user")?;
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(gid);
+    }
+    cmd.env("LC_ALL", "C").current_dir(dir);
+    Ok(cmd)
+}
+
+/// The command line in `postmaster.opts`: the program, then each argument in double
+/// quotes (as the postmaster writes it).
+fn postmaster_argv(opts: &str) -> Result<Vec<String>, String> {
+    let opts = opts.trim();
+    let (program, mut rest) = opts
+        .split_once(' ')
+        .ok_or_else(|| format!("postmaster.opts: {opts}"))?;
+    let mut argv = vec![program.to_string()];
+    while let Some(quoted) = rest.trim_start().strip_prefix('"') {
+        let (arg, after) = quoted
+            .split_once('"')
+            .ok_or_else(|| format!("postmaster.opts: {opts}"))?;
+        argv.push(arg.to_string());
+        rest = after;
+    }
+    if !rest.trim().is_empty() {
+        return Err(format!("postmaster.opts: {opts}"));
+    }
+    Ok(argv)
+}
+
+/// Whether [`restart`] can restart the server (the tests started it themselves).
+pub fn restartable() -> bool {
+    server().is_some() && CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+}

@@ -79,7 +79,7 @@ pub fn quote_ident(name: &str) -> String {
 
 /// A query failure as a [`StoreError`] naming the server.
 pub fn error_at(target: &str, e: postgres::Error) -> StoreError {
-    let detail = crate::logging::scrub(&e.to_string());
+    let detail = error_text(&e);
     match sqlstate(&e) {
         Some(code) if is_setup_code(code) => StoreError::PgSetup {
             target: target.to_string(),
@@ -93,6 +93,26 @@ pub fn error_at(target: &str, e: postgres::Error) -> StoreError {
             detail,
         },
     }
+}
+
+/// A driver error as one line with its cause: the driver's own text names only the kind
+/// ("db error", "error communicating with the server"); the server's message, or the
+/// I/O error, is its source.
+fn error_text(e: &postgres::Error) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
+    };
+    crate::logging::scrub(&text)
 }
 
 /// The SQLSTATE of a server error.
@@ -113,7 +133,7 @@ fn is_setup_code(code: &str) -> bool {
 
 /// What went wrong connecting, with what to check.
 fn connect_detail(e: &postgres::Error) -> String {
-    let text = crate::logging::scrub(&e.to_string());
+    let text = error_text(e);
     let hint = match sqlstate(e) {
         Some("28P01") | Some("28000") => {
             "; check the user and password in the database URL (or its environment variable)"

@@ -1,8 +1,10 @@
 //! The history of sync runs on PostgreSQL.
 
 use postgres::Row;
+use postgres::types::ToSql;
 
 use super::PgStore;
+use super::connect::{connect, error_at};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
@@ -30,20 +32,33 @@ impl RunLog for PgStore {
     fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
-        self.execute(
-            "UPDATE runs SET status = $2, finished_at = $3, duration_ms = $4, api_calls = $5,
-             error = $6, resources = $7::text::jsonb, active_patients = $8 WHERE id = $1",
-            &[
-                &run_id,
-                &outcome.status.name(),
-                &outcome.finished_at.datetime(),
-                &(outcome.duration_ms as i64),
-                &(outcome.api_calls as i64),
-                &outcome.error,
-                &resources,
-                &outcome.active_patients.map(|n| n as i64),
-            ],
-        )?;
+        let sql = "UPDATE runs SET status = $2, finished_at = $3, duration_ms = $4, api_calls = $5,
+             error = $6, resources = $7::text::jsonb, active_patients = $8 WHERE id = $1";
+        let params: &[&(dyn ToSql + Sync)] = &[
+            &run_id,
+            &outcome.status.name(),
+            &outcome.finished_at.datetime(),
+            &(outcome.duration_ms as i64),
+            &(outcome.api_calls as i64),
+            &outcome.error,
+            &resources,
+            &outcome.active_patients.map(|n| n as i64),
+        ];
+        match self.execute(sql, params) {
+            // The session ended (a server restart, `pg_terminate_backend`, a proxy): most
+            // often the very failure being recorded. A new session records it while the
+            // server takes one; only this run's own row is written, so no lock is needed.
+            // If none can be had, the next run closes the row as abandoned.
+            Err(_) if self.client.borrow().is_closed() => {
+                let mut session = connect(&self.url, &self.schema)?;
+                session
+                    .execute(sql, params)
+                    .map_err(|e| error_at(&self.target, e))?;
+            }
+            done => {
+                done?;
+            }
+        }
         Ok(())
     }
 
