@@ -275,3 +275,20 @@ fn split(range: IdRange, at: u64) -> (IdRange, IdRange) {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_split_moves_with_the_row_count_and_stays_in_range() {
+        assert_eq!(root_position(0), 0);
+        assert_eq!(root_position(1), 0);
+        let places: Vec<u64> = (1000..1010).map(root_position).collect();
+        assert!(places.iter().zip(1000..).all(|(&p, n)| p < n), "{places:?}");
+        // Neighbouring counts split far apart, so rows added between two verifies move
+        // the split (golden-ratio steps spread over the whole range).
+        let spread = places.iter().max().unwrap() - places.iter().min().unwrap();
+        assert!(spread > 500, "{places:?}");
+    }
+}
