@@ -21,6 +21,7 @@ on_both_stores!(
     verify_or_full_killed_at_random_instants_leaves_a_store_the_next_run_makes_exact,
     offsetting_differences_mark_no_live_row_and_full_makes_the_copy_exact,
     a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked,
+    a_refused_page_number_falls_back_to_the_count_alone,
 );
 
 /// Requests the fake answered for `org` on paths starting with `prefix`.
@@ -405,5 +406,25 @@ fn a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked(store:
     );
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     assert_no_live_row_marked(&env, "org_1");
+    env.assert_in_sync("org_1");
+}
+
+fn a_refused_page_number_falls_back_to_the_count_alone(store: Backend) {
+    let env = TestEnv::on(store, 1, 300, 0);
+    env.write_config_org_lines("resources = [\"patients\"]");
+    env.run(&["sync", "--all"]).expect_code(0);
+    let gone = delete_patients(&env, "org_1", &[150]);
+    // Cliniko does not document its answer to a page past the end: if it refuses the
+    // first probe's page number, the count is asked for alone.
+    let key = env.key("org_1");
+    env.fake
+        .push_fault(&key, routiq_sync::fake::Fault::Status(400));
+    env.fake.reset_stats();
+    env.run(&["verify", "--all"]).expect_code(0);
+    let log = env.fake.stats(&key).log;
+    assert_eq!(log[0].status, 400, "{log:#?}");
+    assert!(log[0].query.contains("&page="), "{log:#?}");
+    assert!(!log[1].query.contains("&page="), "{log:#?}");
+    assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
 }
