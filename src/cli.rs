@@ -51,6 +51,21 @@ pub enum Command {
     /// Full sync of the selected orgs now, reconciling records deleted upstream
     Full(FullArgs),
     /// Check the local copy against Cliniko by counts; fetch what is missing, mark what is gone
+    ///
+    /// Each resource's count upstream (archived and cancelled rows included) is compared
+    /// with its local rows not marked deleted: one request per route when nothing
+    /// differs. A difference is narrowed down by id range, each request counting a part
+    /// and splitting it at a row, and the small parts that differ are listed: rows found
+    /// are upserted (no cursor moves), and local rows the listing lacks are marked
+    /// deleted only when a second look by id lacks them too.
+    ///
+    /// What counts cannot see: rows missing locally (lost from the store, or created
+    /// upstream and missed) and rows deleted upstream, in equal numbers within the same
+    /// part, leave the counts equal. The first request
+    /// also splits the whole table at a place that moves between verifies, at no cost,
+    /// and catches such rows when the split falls between them; rows close together stay
+    /// unseen, verify reports ok and marks no live row. The full walk (`full`, weekly by
+    /// default) is the backstop: it makes the copy exact.
     Verify(FullArgs),
     /// Show each org's last run, cursors and totals; exit 1 if any org is unhealthy
     Status(StatusArgs),

@@ -19,6 +19,9 @@ on_both_stores!(
     sync_adds_a_verify_when_verify_every_has_passed,
     changes_while_verify_runs_never_get_a_live_row_marked,
     verify_or_full_killed_at_random_instants_leaves_a_store_the_next_run_makes_exact,
+    offsetting_differences_mark_no_live_row_and_full_makes_the_copy_exact,
+    a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked,
+    a_refused_page_number_falls_back_to_the_count_alone,
 );
 
 /// Requests the fake answered for `org` on paths starting with `prefix`.
@@ -127,9 +130,10 @@ fn three_hard_deletes_among_5000_rows_are_found_with_few_requests(store: Backend
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
     let verify = env.requests("org_1");
-    // Per delete: one count per halving of the range (5000 rows down to a page: 6), then
-    // a listing and its confirming second listing; plus the first count.
-    let bound = 1 + 3 * (6 + 2);
+    // Per delete: one probe per cut into thirds (each probe counts a part and finds the
+    // row at a position in it; 5000 rows down to a page: 4), then a one-page listing;
+    // plus the first probe and one request confirming every candidate by id.
+    let bound = 1 + 3 * (4 + 1) + 1;
     eprintln!("verify found 3 deletes in {verify} requests; the full walk took {full_walk}");
     assert!(
         verify <= bound,
@@ -303,5 +307,124 @@ fn verify_or_full_killed_at_random_instants_leaves_a_store_the_next_run_makes_ex
     env.assert_in_sync("org_1");
     env.run(&["sync", "--all", "--force"]).expect_code(0);
     env.assert_consistent("org_1");
+    env.assert_in_sync("org_1");
+}
+
+/// Deletes the local patient rows at positions `at` (in id order) of `org`: rows lost
+/// from the store, as a bad restore or a stray `DELETE` would.
+fn lose_local_patients(env: &TestEnv, org: &str, at: &[usize]) -> BTreeSet<String> {
+    let key = env.key(org);
+    let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
+    at.iter()
+        .map(|&i| {
+            env.execute("DELETE FROM patients WHERE id = ?1", &[&ids[i]]);
+            ids[i].clone()
+        })
+        .collect()
+}
+
+fn offsetting_differences_mark_no_live_row_and_full_makes_the_copy_exact(store: Backend) {
+    let env = TestEnv::on(store, 1, 400, 0);
+    env.write_config_org_lines("resources = [\"patients\"]");
+    env.run(&["sync", "--all"]).expect_code(0);
+
+    // Neighbours: 2 rows lost locally between 2 rows deleted upstream. Counts agree for
+    // every part holding all four, which no split separates: this verify cannot see them
+    // (the limit `verify --help` states) and must not mark anything.
+    let lost = lose_local_patients(&env, "org_1", &[200, 202]);
+    let gone = delete_patients(&env, "org_1", &[201, 203]);
+    let run = env.run(&["verify", "--all"]);
+    run.expect_code(0);
+    assert_no_live_row_marked(&env, "org_1");
+    let local = env.local_rows("org_1", "patients");
+    eprintln!(
+        "neighbours: {} of 2 lost rows back, {} of 2 deletes marked",
+        lost.iter().filter(|id| local.contains_key(*id)).count(),
+        marked(&env, "org_1", "patients").len()
+    );
+    // The full walk is the backstop: it makes the copy exact.
+    env.run(&["full", "--all"]).expect_code(0);
+    assert_no_live_row_marked(&env, "org_1");
+    assert_eq!(marked(&env, "org_1", "patients"), gone);
+    env.assert_in_sync("org_1");
+
+    // Far apart (lost at the low end, deleted at the high end): the first probe's split
+    // falls between them, so counts differ on both sides and verify repairs both.
+    let lost = lose_local_patients(&env, "org_1", &[0, 1]);
+    let ids = env
+        .fake
+        .with_world(|w| w.ids(&env.key("org_1"), "patients"));
+    let n = ids.len();
+    let gone_far = delete_patients(&env, "org_1", &[n - 2, n - 1]);
+    env.run(&["verify", "--all"]).expect_code(0);
+    assert_no_live_row_marked(&env, "org_1");
+    let marked_now = marked(&env, "org_1", "patients");
+    assert!(
+        gone_far.is_subset(&marked_now),
+        "{gone_far:?} {marked_now:?}"
+    );
+    for id in &lost {
+        assert!(
+            env.local_rows("org_1", "patients").contains_key(id),
+            "lost row {id} is back"
+        );
+    }
+    env.assert_in_sync("org_1");
+}
+
+fn a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked(store: Backend) {
+    let env = TestEnv::on(store, 1, 80, 0);
+    env.write_config_org_lines("resources = [\"patients\"]");
+    env.run(&["sync", "--all"]).expect_code(0);
+    let key = env.key("org_1");
+    let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
+    let gone = delete_patients(&env, "org_1", &[40]);
+    // A stale answer: the listing lacks patient 41, the look by id finds it again.
+    let hidden = ids[41].clone();
+    let kept: Arc<Mutex<Option<routiq_sync::fake::Record>>> = Arc::default();
+    let (hook_key, hook_id, hook_kept) = (key.clone(), hidden.clone(), kept.clone());
+    env.fake
+        .set_on_request(Some(Arc::new(move |w: &mut World, info: &RequestInfo| {
+            if info.api_key != hook_key {
+                return;
+            }
+            let mut kept = hook_kept.lock().unwrap();
+            if info.query.contains("id:=") {
+                if let Some(rec) = kept.take() {
+                    w.insert_as_is(&hook_key, "patients", rec).unwrap();
+                }
+            } else if info.per_page > 1 && kept.is_none() {
+                *kept = w.hard_delete(&hook_key, "patients", &hook_id).ok();
+            }
+        })));
+    let run = env.run(&["verify", "--all"]);
+    env.fake.set_on_request(None);
+    run.expect_code(0);
+    assert!(
+        kept.lock().unwrap().is_none(),
+        "the row was hidden and shown again"
+    );
+    assert_eq!(marked(&env, "org_1", "patients"), gone);
+    assert_no_live_row_marked(&env, "org_1");
+    env.assert_in_sync("org_1");
+}
+
+fn a_refused_page_number_falls_back_to_the_count_alone(store: Backend) {
+    let env = TestEnv::on(store, 1, 300, 0);
+    env.write_config_org_lines("resources = [\"patients\"]");
+    env.run(&["sync", "--all"]).expect_code(0);
+    let gone = delete_patients(&env, "org_1", &[150]);
+    // Cliniko does not document its answer to a page past the end: if it refuses the
+    // first probe's page number, the count is asked for alone.
+    let key = env.key("org_1");
+    env.fake
+        .push_fault(&key, routiq_sync::fake::Fault::Status(400));
+    env.fake.reset_stats();
+    env.run(&["verify", "--all"]).expect_code(0);
+    let log = env.fake.stats(&key).log;
+    assert_eq!(log[0].status, 400, "{log:#?}");
+    assert!(log[0].query.contains("&page="), "{log:#?}");
+    assert!(!log[1].query.contains("&page="), "{log:#?}");
+    assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
 }

@@ -146,9 +146,12 @@ impl FakeServer {
             .map_err(|e| format!("POST /__change: {e}"))
     }
 
-    /// Hard-deletes `n` patients of `org`, spread over its ids.
-    pub fn hard_delete(&self, org: &str, n: usize) -> Result<(), String> {
-        let url = self.admin_url(&format!("/__change?org={org}&delete_patients={n}"));
+    /// Hard-deletes `n` patients of `org`: `how` is `spread` (evenly over its ids),
+    /// `random` (anywhere) or `clustered` (neighbours); `seed` picks the random places.
+    pub fn hard_delete(&self, org: &str, n: usize, how: &str, seed: u64) -> Result<(), String> {
+        let url = self.admin_url(&format!(
+            "/__change?org={org}&delete_patients={n}&delete_at={how}&seed={seed}"
+        ));
         ureq::post(&url)
             .send_empty()
             .map(drop)

@@ -44,19 +44,58 @@ impl IdRange {
     }
 }
 
-/// How many records `endpoint` has in `range`, by one 1-row request.
-pub fn count(client: &Client, endpoint: &Endpoint, range: IdRange) -> Result<u64, ApiError> {
-    let q = range.query(endpoint).sort("id").per_page(1);
-    client
-        .list_page(endpoint, &q)?
-        .total_entries
-        .ok_or_else(|| ApiError::BadResponse {
-            detail: format!(
-                "{} sent no total_entries, which verify needs; use `full` instead",
-                endpoint.path
-            ),
-            attempts: 1,
-        })
+/// What one counting request tells about a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// Records of the range upstream.
+    pub total: u64,
+    /// The id at the position asked for (0-based, in id order), when the range has a
+    /// record there: exactly that many records of the range have smaller ids.
+    pub at: Option<u64>,
+}
+
+/// How many records `endpoint` has in `range`, and the id at `position` in id order,
+/// by one 1-row request: the count is `total_entries`, the row is page `position + 1`
+/// of one row each. Without a position the request asks for the first page.
+pub fn probe(
+    client: &Client,
+    endpoint: &Endpoint,
+    range: IdRange,
+    position: Option<u64>,
+) -> Result<Probe, ApiError> {
+    let mut q = range.query(endpoint).sort("id").per_page(1);
+    if let Some(p) = position {
+        q = q.page(p + 1);
+    }
+    let body = client.list_page(endpoint, &q)?;
+    let total = body.total_entries.ok_or_else(|| ApiError::BadResponse {
+        detail: format!(
+            "{} sent no total_entries, which verify needs; use `full` instead",
+            endpoint.path
+        ),
+        attempts: 1,
+    })?;
+    let at = match position {
+        Some(_) => body.records.first().and_then(|r| r.id.parse().ok()),
+        None => None,
+    };
+    Ok(Probe { total, at })
+}
+
+/// The records of `endpoint` among `ids` (at most [`MAX_PER_PAGE`] of them), hidden
+/// ones included, by one request with an id-list filter (`id:=1,2,3`).
+pub fn fetch_ids(
+    client: &Client,
+    endpoint: &Endpoint,
+    ids: &[u64],
+) -> Result<Vec<Record>, ApiError> {
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    let q = IdRange::ALL
+        .query(endpoint)
+        .filter("id", "=", &list.join(","))
+        .sort("id")
+        .per_page(MAX_PER_PAGE);
+    Ok(client.list_page(endpoint, &q)?.records)
 }
 
 /// A listing of every record of one route within an id range, page by page.

@@ -3,10 +3,13 @@
 //! need no API key, are never counted, limited or delayed, and name orgs by their org id
 //! (never by key). The fake only listens on 127.0.0.1.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::http::Reply;
 use super::query;
+use super::rng::Rng;
 use super::stats::StatsBook;
 use super::world::World;
 
@@ -62,10 +65,11 @@ pub fn stats_json(world: &World, stats: &StatsBook) -> Value {
     json!({ "requests": requests, "rate_limited": limited, "orgs": orgs })
 }
 
-/// `?org=ID&patients=N&appointments=N[&delete_patients=N]`: edits the notes of N visible
-/// patients and N visible individual appointments of the org, spread over its records,
-/// so their `updated_at` becomes now; then hard-deletes `delete_patients` patients, also
-/// spread out. Answers how many of each changed.
+/// `?org=ID&patients=N&appointments=N[&delete_patients=N&delete_at=HOW&seed=S]`: edits
+/// the notes of N visible patients and N visible individual appointments of the org,
+/// spread over its records, so their `updated_at` becomes now; then hard-deletes
+/// `delete_patients` visible patients: spread out (the default), at random positions, or
+/// neighbours at a random place (`clustered`). Answers how many of each changed.
 fn change(world: &mut World, raw_query: &str) -> Result<Value, String> {
     let params = query::parse_pairs(raw_query);
     let get = |name: &str| {
@@ -105,15 +109,48 @@ fn change(world: &mut World, raw_query: &str) -> Result<Value, String> {
     }
     let deletes = count("delete_patients")?;
     let ids = visible_ids(world, &key, "patients");
-    let step = (ids.len() / (deletes + 1)).max(1);
+    let seed = count("seed")? as u64;
+    let picked = match get("delete_at").unwrap_or("spread") {
+        "spread" => spread(ids.len(), deletes),
+        "random" => random_positions(ids.len(), deletes, seed),
+        "clustered" => clustered(ids.len(), deletes, seed),
+        other => {
+            return Err(format!(
+                "`delete_at` must be spread, random or clustered, not `{other}`"
+            ));
+        }
+    };
     let mut deleted = 0;
-    for id in ids.iter().skip(step / 2).step_by(step).take(deletes) {
+    for at in picked {
         world
-            .hard_delete(&key, "patients", id)
+            .hard_delete(&key, "patients", &ids[at])
             .map_err(|e| e.to_string())?;
         deleted += 1;
     }
     Ok(json!({ "patients": changed[0], "appointments": changed[1], "deleted_patients": deleted }))
+}
+
+/// `n` positions of `len`, evenly spaced with half a step before the first.
+fn spread(len: usize, n: usize) -> Vec<usize> {
+    let step = (len / (n + 1)).max(1);
+    (step / 2..len).step_by(step).take(n).collect()
+}
+
+/// `n` distinct positions of `len` drawn at random (the same for the same seed), as
+/// real deletes fall anywhere in the id range.
+fn random_positions(len: usize, n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = Rng::new(seed);
+    let mut picked = BTreeSet::new();
+    while picked.len() < n.min(len) {
+        picked.insert(rng.index(len));
+    }
+    picked.into_iter().collect()
+}
+
+/// `n` neighbouring positions of `len` at a random place (the same for the same seed).
+fn clustered(len: usize, n: usize, seed: u64) -> Vec<usize> {
+    let start = Rng::new(seed).index(len.saturating_sub(n) + 1);
+    (start..len).take(n).collect()
 }
 
 /// Ids of the records shown by default (not archived, cancelled or inactive), ascending.
@@ -131,6 +168,19 @@ fn visible_ids(world: &World, key: &str, resource: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delete_positions_are_distinct_and_in_range() {
+        assert_eq!(spread(100, 3), [12, 37, 62]);
+        let r = random_positions(1000, 10, 7);
+        assert_eq!(r.len(), 10);
+        assert!(r.windows(2).all(|w| w[0] < w[1]) && r[9] < 1000);
+        assert_eq!(r, random_positions(1000, 10, 7));
+        let c = clustered(1000, 10, 7);
+        assert_eq!(c.len(), 10);
+        assert!(c.windows(2).all(|w| w[1] == w[0] + 1) && c[9] < 1000);
+        assert_eq!(random_positions(3, 5, 1), [0, 1, 2]);
+    }
 
     #[test]
     fn stats_and_changes() {

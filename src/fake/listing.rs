@@ -371,6 +371,20 @@ mod tests {
     }
 
     #[test]
+    fn verify_probes_and_id_lists() {
+        let mut c = coll();
+        // The row at a position in id order, with the range's count (verify's probe).
+        let q = "sort=id&q[]=archived_at:*&q[]=id:>=10&per_page=1&page=3";
+        assert_eq!(ids(&mut c, q, None), (vec!["1000".to_string()], 4));
+        // Past the end: no row, still the count.
+        let q = "sort=id&q[]=archived_at:*&per_page=1&page=9";
+        assert_eq!(ids(&mut c, q, None), (vec![], 5));
+        // Records by an id list (verify's second look); absent ids are simply missing.
+        let q = "sort=id&q[]=archived_at:*&q[]=id:=20,3,7&per_page=100";
+        assert_eq!(ids(&mut c, q, None).0, ["3", "20"]);
+    }
+
+    #[test]
     fn index_paths_match_general_path() {
         let mut c = coll();
         let (got, total) = ids(&mut c, "sort=updated_at,id", None);
