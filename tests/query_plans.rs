@@ -256,24 +256,9 @@ fn the_index_migration_runs_on_a_sqlite_file_of_the_version_before() {
         .query_row("SELECT COUNT(*) FROM appointments", [], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, 1, "the rows stay");
-    let page_size: i64 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(page_size, 4096, "an existing file keeps its page size");
     conn.execute_batch("CREATE TEMP TABLE full_seen_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
         .unwrap();
     assert_every_sqlite_query_indexed(conn);
-}
-
-#[test]
-fn a_new_sqlite_file_has_16_kib_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(dir.path());
-    let page_size: i64 = store
-        .connection()
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(page_size, 16 * 1024);
 }
 
 /// The queries of `status`, `verify` and the full walk on PostgreSQL (as in

@@ -29,9 +29,6 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 /// Page cache of a writing connection, in KiB (why: in `SqliteStore::open_once`).
 const CACHE_KIB: i64 = 16 * 1024;
 
-/// Page size of a new database file, in bytes (why: in `SqliteStore::open_once`).
-const PAGE_SIZE: i64 = 16 * 1024;
-
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -120,17 +117,11 @@ impl SqliteStore {
             });
         }
         if write {
-            // Only a new, empty file takes it (an existing one keeps its page size). A
-            // record is ~2 KB of JSON: a 4 KiB page held one or two and left a fifth of
-            // the file unused; with 16 KiB the file is 13% smaller, and a full sync
-            // makes a quarter of the read and write calls (docs/performance.md).
-            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(|e| not_a_database(&shown, e))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            // Checkpoint every 10,000 pages (160 MB of WAL with 16 KiB pages, 40 MB in a
-            // file made with 4 KiB ones) instead of SQLite's 1,000: index
+            // Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: index
             // pages rewritten by many page commits are copied into the database once per
             // checkpoint, and a full sync of 200,000 records does ~8x fewer fsync pairs.
             // See docs/performance.md.
