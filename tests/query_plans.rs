@@ -165,24 +165,38 @@ fn sqlite_store(dir: &Path) -> SqliteStore {
     store
 }
 
-fn assert_every_sqlite_query_indexed(conn: &rusqlite::Connection) {
-    let (documented, _) = all_documented();
+/// Runs `check` on every query of one backend: the documented ones, the store's per
+/// resource table, and its state and run queries.
+fn check_every_query(
+    documented: &[String],
+    store_queries: fn(Resource) -> Vec<String>,
+    state_queries: &[&str],
+    mut check: impl FnMut(&str),
+) {
     assert!(
         documented.len() >= 8,
         "{} documented queries",
         documented.len()
     );
-    for sql in &documented {
-        assert_sqlite_indexed(conn, sql);
+    let per_table = Resource::ALL.into_iter().flat_map(store_queries);
+    let all = documented
+        .iter()
+        .cloned()
+        .chain(per_table)
+        .chain(state_queries.iter().map(|q| q.to_string()));
+    for sql in all {
+        check(&sql);
     }
-    for resource in Resource::ALL {
-        for sql in sqlite_store_queries(resource) {
-            assert_sqlite_indexed(conn, &sql);
-        }
-    }
-    for sql in SQLITE_STATE_QUERIES {
-        assert_sqlite_indexed(conn, sql);
-    }
+}
+
+fn assert_every_sqlite_query_indexed(conn: &rusqlite::Connection) {
+    let (documented, _) = all_documented();
+    check_every_query(
+        &documented,
+        sqlite_store_queries,
+        SQLITE_STATE_QUERIES,
+        |sql| assert_sqlite_indexed(conn, sql),
+    );
     // Erasing an org counts and deletes its rows in every table.
     for t in data_tables() {
         assert_sqlite_indexed(conn, &format!("SELECT COUNT(*) FROM {t} WHERE org_id = ?1"));
@@ -341,22 +355,12 @@ fn assert_postgres_indexed(client: &mut postgres::Client, sql: &str) {
 
 fn assert_every_postgres_query_indexed(client: &mut postgres::Client) {
     let (_, documented) = all_documented();
-    assert!(
-        documented.len() >= 8,
-        "{} documented queries",
-        documented.len()
+    check_every_query(
+        &documented,
+        postgres_store_queries,
+        POSTGRES_STATE_QUERIES,
+        |sql| assert_postgres_indexed(client, sql),
     );
-    for sql in &documented {
-        assert_postgres_indexed(client, sql);
-    }
-    for resource in Resource::ALL {
-        for sql in postgres_store_queries(resource) {
-            assert_postgres_indexed(client, &sql);
-        }
-    }
-    for sql in POSTGRES_STATE_QUERIES {
-        assert_postgres_indexed(client, sql);
-    }
 }
 
 fn pg_store(db: &pg::PgDatabase) -> PgStore {
