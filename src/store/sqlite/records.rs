@@ -58,20 +58,22 @@ impl Records for SqliteStore {
         started_at: Timestamp,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let spec = table(resource);
         let tx = self
             .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         load_seen(&tx, org_id, resource, run_id)?;
-        // Rows marked in `seen_full_run` by this walk were seen too (a walk begun by an
-        // older routiq-sync and finished by this one).
+        // The unseen ids come from the primary key's index alone (a covering scan); only
+        // their rows are read. Rows marked in `seen_full_run` by this walk were seen too
+        // (a walk begun by an older routiq-sync and finished by this one).
         let marked = tx
             .prepare_cached(&format!(
-                "UPDATE {} SET deleted_upstream_at = ?3
-                 WHERE org_id = ?1 AND deleted_upstream_at IS NULL
-                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)
-                   AND id NOT IN (SELECT id FROM temp.full_seen_ids)",
-                spec.name
+                "UPDATE {t} SET deleted_upstream_at = ?3
+                 WHERE org_id = ?1 AND id IN (
+                       SELECT id FROM {t} WHERE org_id = ?1
+                       AND id NOT IN (SELECT id FROM temp.full_seen_ids))
+                   AND deleted_upstream_at IS NULL
+                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
+                t = table(resource).name
             ))?
             .execute(params![org_id, run_id, now.to_string()])? as u64;
         tx.execute_batch("DROP TABLE temp.full_seen_ids")?;

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -337,6 +337,18 @@ CREATE TABLE full_seen (
     ids      TEXT NOT NULL
 );
 CREATE INDEX full_seen_by_walk ON full_seen (org_id, resource, run_id);
+";
+
+/// A cheaper write path (issue 16): two indexes that a wider one already serves are
+/// dropped. Every appointment insert touched `appointments_by_patient` at a random place
+/// (the walk is in `updated_at` order); the queries that look up a patient's
+/// appointments all ask for counted ones, which `appointments_for_activity` holds with
+/// the same leading columns. `patients_present` had the primary key's columns: the view
+/// finds an org's patients through `patients_not_deleted` and reads each row anyway.
+/// tests/query_plans.rs asserts that every documented query still uses an index.
+const V5: &str = "
+DROP INDEX IF EXISTS appointments_by_patient;
+DROP INDEX IF EXISTS patients_present;
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
