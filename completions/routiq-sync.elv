@@ -96,8 +96,8 @@ set edit:completion:arg-completer[routiq-sync] = {|@words|
             cand -q 'Less log output (-q warnings only, -qq errors only)'
             cand --quiet 'Less log output (-q warnings only, -qq errors only)'
             cand --no-progress 'Never show progress bars (they only appear when stderr is a terminal anyway)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -100,7 +100,7 @@ complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l all -
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s v -l verbose -d 'More log output (-v debug, -vv trace); RUST_LOG overrides'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s q -l quiet -d 'Less log output (-q warnings only, -qq errors only)'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l no-progress -d 'Never show progress bars (they only appear when stderr is a terminal anyway)'
-complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l org -d 'Only these org ids' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand status" -l format -d 'table for people, json for scripts, openmetrics for Prometheus (textfile collector)' -r -f -a "table\t''
