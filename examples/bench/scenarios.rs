@@ -433,6 +433,17 @@ fn status(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
 }
 
 /// A fresh database on the benchmark's PostgreSQL (fsync on), or why there is none.
+/// A client of `bins` on `store` against `fake`, with no pacing of its own.
+fn unpaced_env(store: Store, bins: &Bins, fake: &FakeServer) -> Result<ClientEnv, String> {
+    ClientEnv::new_on(
+        store,
+        &bins.client,
+        &fake.base_url,
+        &fake.orgs,
+        UNLIMITED_RPM,
+    )
+}
+
 fn postgres() -> Result<Store, String> {
     crate::pg::durable();
     crate::pg::database()
@@ -447,13 +458,7 @@ fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), S
     let s = format!("h. full sync, {} records", thousands(spec.per_org() as u64));
     let mut rates = Vec::new();
     for (name, store) in [("SQLite", Store::Sqlite), ("PostgreSQL", postgres()?)] {
-        let env = ClientEnv::new_on(
-            store,
-            &bins.client,
-            &fake.base_url,
-            &fake.orgs,
-            UNLIMITED_RPM,
-        )?;
+        let env = unpaced_env(store, bins, &fake)?;
         let mut runs = Vec::new();
         for _ in 0..sizes.pg_runs.max(1) {
             env.reset_db()?;
@@ -517,13 +522,7 @@ fn hosts_share_orgs(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), Str
     let args = ["sync", "--all", "--jobs", jobs.as_str()];
     let mut walls = Vec::new();
     for processes in [1, sizes.hosts] {
-        let env = ClientEnv::new_on(
-            postgres()?,
-            &bins.client,
-            &fake.base_url,
-            &fake.orgs,
-            UNLIMITED_RPM,
-        )?;
+        let env = unpaced_env(postgres()?, bins, &fake)?;
         let before = fake.counts()?;
         let started = std::time::Instant::now();
         let children: Vec<_> = (0..processes)
@@ -742,13 +741,7 @@ fn pg_writes(db: &crate::pg::PgDatabase) -> Result<PgWrites, String> {
 fn postgres_rewrites(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
     let spec = FakeSpec::records(sizes.bytes_records);
     let fake = FakeServer::start(&bins.fake, &spec)?;
-    let env = ClientEnv::new_on(
-        postgres()?,
-        &bins.client,
-        &fake.base_url,
-        &fake.orgs,
-        UNLIMITED_RPM,
-    )?;
+    let env = unpaced_env(postgres()?, bins, &fake)?;
     let db = env.postgres().ok_or("scenario j needs PostgreSQL")?.clone();
     let s = format!(
         "j. PostgreSQL, second full + verify, {} unchanged records",
