@@ -561,33 +561,42 @@ fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
 }
 
 /// Writes `page` of org_1's patients into the store's held transaction.
-fn hold(
-    store: &mut dyn routiq_sync::store::Store,
-    page: &[routiq_sync::record::Record],
-    now: routiq_sync::timestamp::Timestamp,
-) {
+fn hold(store: &mut dyn routiq_sync::store::Store, page: &[routiq_sync::record::Record]) {
     use routiq_sync::resource::Resource;
     use routiq_sync::store::Commit;
+    let now = routiq_sync::timestamp::Timestamp::now();
     let pages = [("patients", page)];
     store
         .write_route_pages("org_1", Resource::Patients, &pages, None, now, Commit::Held)
         .unwrap();
 }
 
+/// A fresh database with one org, a store holding org_1's lock, and a held first page
+/// of patients `ids` (updated at `ts`); `None` (skip) without PostgreSQL.
+fn holding(
+    ids: &[&str],
+    ts: i64,
+) -> Option<(
+    TestEnv,
+    PgDatabase,
+    Box<dyn routiq_sync::store::Store>,
+    routiq_sync::store::OrgGuard,
+)> {
+    let (env, db) = pg_env(1, 5, 0)?;
+    let (mut store, guard) = locked_store(&db, "org_1");
+    hold(&mut *store, &patient_page(ids, ts));
+    Some((env, db, store, guard))
+}
+
 #[test]
 fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
     use routiq_sync::resource::Resource;
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db, mut store, _guard)) = holding(&["1", "2"], 1_700_000_000) else {
         return;
     };
-    let now = routiq_sync::timestamp::Timestamp::now();
-    let (mut store, _guard) = locked_store(&db, "org_1");
     let rows = || env.count("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'");
     let cursor = || env.cursor("org_1", "patients");
-    for (ids, ts) in [(["1", "2"], 1_700_000_000), (["3", "4"], 1_700_000_100)] {
-        let page = patient_page(&ids, ts);
-        hold(&mut *store, &page, now);
-    }
+    hold(&mut *store, &patient_page(&["3", "4"], 1_700_000_100));
     assert_eq!(rows(), 0, "held pages are not visible to other sessions");
     assert_eq!(cursor(), None, "nor is their cursor");
     store.commit_held().unwrap();
@@ -596,7 +605,7 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
 
     // A kill (the session ends) with a batch held: its rows and cursor are gone.
     let page = patient_page(&["5"], 1_700_000_200);
-    hold(&mut *store, &page, now);
+    hold(&mut *store, &page);
     drop(store);
     assert_eq!(rows(), 4, "the held batch was dropped");
     assert_eq!(cursor(), Some(committed), "its cursor never moved");
@@ -605,6 +614,7 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
         drop(_guard);
         locked_store(&db, "org_1")
     };
+    let now = routiq_sync::timestamp::Timestamp::now();
     next.write_page("org_1", Resource::Patients, &page, None, now)
         .unwrap();
     assert_eq!(rows(), 5);
@@ -613,13 +623,9 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
 #[test]
 fn a_lock_lost_while_pages_are_held_rolls_them_back_at_the_commit() {
     use routiq_sync::store::StoreError;
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, _db, mut store, _guard)) = holding(&["1", "2"], 1_700_000_000) else {
         return;
     };
-    let now = routiq_sync::timestamp::Timestamp::now();
-    let (mut store, _guard) = locked_store(&db, "org_1");
-    let page = patient_page(&["1", "2"], 1_700_000_000);
-    hold(&mut *store, &page, now);
     let ended = env.rows(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
