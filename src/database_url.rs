@@ -7,13 +7,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::url_password::{self, decode};
+pub use crate::url_password::is_postgres_url;
+use crate::url_password::{self, POSTGRES_SCHEMES, decode};
 
 /// What stands in for the password wherever a URL is shown.
 pub const MASK: &str = "****";
-
-/// The URL schemes that select PostgreSQL.
-const SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
 
 /// How the connection uses TLS (libpq's `sslmode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,18 +66,12 @@ pub struct PgUrl {
     secrets: Vec<String>,
 }
 
-/// Whether `text` is meant as a PostgreSQL URL (rather than a SQLite path).
-pub fn is_postgres_url(text: &str) -> bool {
-    let lower = text.trim_start().to_ascii_lowercase();
-    SCHEMES.iter().any(|s| lower.starts_with(s))
-}
-
 impl PgUrl {
     /// Parses a URL. The error says what is wrong without quoting the URL (it may hold a
     /// password).
     pub fn parse(text: &str) -> Result<PgUrl, String> {
         let text = text.trim();
-        let scheme_len = SCHEMES
+        let scheme_len = POSTGRES_SCHEMES
             .iter()
             .find(|s| text.to_ascii_lowercase().starts_with(*s))
             .map(|s| s.len())

@@ -5,6 +5,15 @@ use std::ops::Range;
 
 use percent_encoding::percent_decode_str;
 
+/// The schemes of a PostgreSQL URL (any case).
+pub const POSTGRES_SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
+
+/// Whether `text` is meant as a PostgreSQL URL (rather than a SQLite path).
+pub fn is_postgres_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    POSTGRES_SCHEMES.iter().any(|s| lower.starts_with(s))
+}
+
 /// The `user:password` part of a URL and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo<'a> {
@@ -24,9 +33,8 @@ pub struct UserInfo<'a> {
 ///   ends at the first `/`, `?` or `#`, and the user info at its last `@`.
 pub fn userinfo(url: &str) -> Option<UserInfo<'_>> {
     let start = url.find("://")? + 3;
-    let scheme = url[..start].to_ascii_lowercase();
     let rest = &url[start..];
-    let at = if scheme == "postgres://" || scheme == "postgresql://" {
+    let at = if is_postgres_url(url) {
         rest.find('@')?
     } else {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -55,7 +63,7 @@ pub fn passwords(url: &str) -> Vec<String> {
     if let Some(password) = userinfo(url).and_then(|u| u.password) {
         found.push(password);
     }
-    if crate::database_url::is_postgres_url(url)
+    if is_postgres_url(url)
         && let Some((_, query)) = url.split_once('?')
     {
         found.extend(

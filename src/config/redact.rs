@@ -6,6 +6,8 @@
 
 use toml::de::{DeTable, DeValue};
 
+use crate::url_password;
+
 /// Shorter values are not scrubbed: replacing them would garble unrelated words, and no
 /// real Cliniko key is that short.
 const MIN_SECRET_LEN: usize = 6;
@@ -31,7 +33,7 @@ impl Redactor {
             collect_from_line(line, "api_key", &mut secrets);
             let mut urls = Vec::new();
             collect_from_line(line, "database", &mut urls);
-            secrets.extend(urls.iter().flat_map(|u| database_passwords(u)));
+            secrets.extend(urls.iter().flat_map(|u| url_password::passwords(u)));
         }
         secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
         // Longest first, so a key is not half-replaced by one of its own substrings.
@@ -63,7 +65,7 @@ fn collect_from_table(table: &DeTable<'_>, out: &mut Vec<String>) {
         if key.get_ref() == "database"
             && let Some(url) = value.get_ref().as_str()
         {
-            out.extend(database_passwords(url));
+            out.extend(url_password::passwords(url));
         }
         collect_from_value(value.get_ref(), out);
     }
@@ -77,15 +79,6 @@ fn collect_from_value(value: &DeValue<'_>, out: &mut Vec<String>) {
             .for_each(|v| collect_from_value(v.get_ref(), out)),
         _ => {}
     }
-}
-
-/// The password of a `postgres://user:password@…` URL as written, if it has one.
-/// The passwords of a `database` value that is a PostgreSQL URL (none for a SQLite path).
-fn database_passwords(url: &str) -> Vec<String> {
-    if !crate::database_url::is_postgres_url(url) {
-        return Vec::new();
-    }
-    crate::url_password::passwords(url)
 }
 
 /// Finds `<name> = <value>` (also quoted keys, also inside inline tables) on one line and
