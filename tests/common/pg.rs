@@ -215,18 +215,11 @@ fn start_cluster() -> Result<Server, String> {
             }
         }
     }
-    let as_owner = |program: &str| {
-        let mut cmd = Command::new(bin.join(program));
-        if let Some((uid, gid)) = owner {
-            use std::os::unix::process::CommandExt;
-            cmd.uid(uid).gid(gid);
-        }
-        cmd.env("LC_ALL", "C").current_dir(&dir);
-        cmd
-    };
+    // The owner was checked above, so this cannot fail here.
+    let as_owner = |program: &str| as_cluster_owner(&bin.join(program), &dir);
     // The superuser uses the socket without a password; the test role logs in over TCP
     // with one, so a wrong password is refused.
-    let init = as_owner("initdb")
+    let init = as_owner("initdb")?
         .args(["-D"])
         .arg(&data)
         .args([
@@ -248,7 +241,7 @@ fn start_cluster() -> Result<Server, String> {
         Err(e) => return fail(format!("free port: {e}")),
     };
     let ca = make_certificates(&dir, owner);
-    let mut server = as_owner("postgres");
+    let mut server = as_owner("postgres")?;
     server
         .arg("-D")
         .arg(&data)
@@ -277,18 +270,7 @@ fn start_cluster() -> Result<Server, String> {
         server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
         server.args(["-c", "synchronous_commit=off", "-c", "shared_buffers=32MB"]);
     }
-    {
-        use std::os::unix::process::CommandExt;
-        // If this process dies without running its exit hook (kill -9), the server gets
-        // SIGINT from the kernel instead. The spawning thread lives as long as the
-        // process, since the signal fires when the *thread* that forked exits.
-        unsafe {
-            server.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
-                Ok(())
-            });
-        }
-    }
+    dies_with_this_process(&mut server);
     let child = spawn_on_lasting_thread(server).map_err(|e| format!("start postgres: {e}"));
     let child = match child {
         Ok(c) => c,
@@ -532,16 +514,7 @@ pub fn start() -> Result<(), String> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log));
-        {
-            use std::os::unix::process::CommandExt;
-            // As at the first start: the server goes when this process does.
-            unsafe {
-                postmaster.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
-                    Ok(())
-                });
-            }
-        }
+        dies_with_this_process(&mut postmaster);
         // Reap the stopped postmaster (call only after `stop`: this waits for it).
         let _ = cluster.child.wait();
         cluster.child =
@@ -554,6 +527,19 @@ pub fn start() -> Result<(), String> {
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => return Err(format!("postgres did not come back: {e}")),
         }
+    }
+}
+
+/// If this process dies without running its exit hook (kill -9), the server gets SIGINT
+/// from the kernel instead. Spawn it from a thread that lives as long as the process
+/// (`spawn_on_lasting_thread`): the signal fires when the *thread* that forked exits.
+fn dies_with_this_process(server: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    unsafe {
+        server.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+            Ok(())
+        });
     }
 }
 
