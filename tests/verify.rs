@@ -425,6 +425,10 @@ fn a_refused_page_number_falls_back_to_the_count_alone(store: Backend) {
     assert_eq!(log[0].status, 400, "{log:#?}");
     assert!(log[0].query.contains("&page="), "{log:#?}");
     assert!(!log[1].query.contains("&page="), "{log:#?}");
+    assert!(
+        log[1..].iter().all(|r| !r.query.contains("&page=")),
+        "a refused page number is not asked for again: {log:#?}"
+    );
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
 }

@@ -432,7 +432,6 @@ fn status(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
     Ok(())
 }
 
-/// A fresh database on the benchmark's PostgreSQL (fsync on), or why there is none.
 /// A client of `bins` on `store` against `fake`, with no pacing of its own.
 fn unpaced_env(store: Store, bins: &Bins, fake: &FakeServer) -> Result<ClientEnv, String> {
     ClientEnv::new_on(
@@ -444,6 +443,7 @@ fn unpaced_env(store: Store, bins: &Bins, fake: &FakeServer) -> Result<ClientEnv
     )
 }
 
+/// A fresh database on the benchmark's PostgreSQL (fsync on), or why there is none.
 fn postgres() -> Result<Store, String> {
     crate::pg::durable();
     crate::pg::database()
@@ -742,18 +742,18 @@ fn postgres_rewrites(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), St
     let spec = FakeSpec::records(sizes.bytes_records);
     let fake = FakeServer::start(&bins.fake, &spec)?;
     let env = unpaced_env(postgres()?, bins, &fake)?;
-    let db = env.postgres().ok_or("scenario j needs PostgreSQL")?.clone();
+    let db = env.postgres().ok_or("scenario j needs PostgreSQL")?;
     let s = format!(
         "j. PostgreSQL, second full + verify, {} unchanged records",
         thousands(spec.per_org() as u64)
     );
     env.run(&["full", "--all"])?;
     expect_rows(&env, spec.per_org())?;
-    let before = pg_writes(&db)?;
+    let before = pg_writes(db)?;
     let second = env.run(&["full", "--all"])?;
     let verify = env.run(&["verify", "--all"])?;
     expect_rows(&env, spec.per_org())?;
-    let after = pg_writes(&db)?;
+    let after = pg_writes(db)?;
     t.info(
         &s,
         "tables' size after the first full (with indexes)",

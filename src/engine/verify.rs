@@ -72,6 +72,7 @@ pub(super) fn verify_resource(
         local,
         candidates: Vec::new(),
         counts,
+        pages_refused: false,
     };
     let outcome = v.check_all().and_then(|()| v.confirm());
     match outcome {
@@ -101,6 +102,8 @@ struct Verifier<'a, 'c> {
     /// Local ids one complete listing lacked, awaiting a second look.
     candidates: Vec<u64>,
     counts: &'a mut ResourceCounts,
+    /// Cliniko refused a probe's page number: the rest of the check counts only.
+    pages_refused: bool,
 }
 
 impl Verifier<'_, '_> {
@@ -116,23 +119,27 @@ impl Verifier<'_, '_> {
     }
 
     /// Whether a probe can also ask for the row at a position: positions are per route,
-    /// so only for a resource with one.
+    /// so only for a resource with one, and only while Cliniko accepts page numbers.
     fn positions(&self) -> bool {
-        self.routes.len() == 1
+        self.routes.len() == 1 && !self.pages_refused
     }
 
     /// Cliniko's count of the resource's rows in `range` over all its routes, and the id
     /// at `position` when [`Self::positions`].
-    fn probe(&self, range: IdRange, position: Option<u64>) -> Result<Probe, Failure> {
+    fn probe(&mut self, range: IdRange, position: Option<u64>) -> Result<Probe, Failure> {
         let position = position.filter(|_| self.positions());
         let mut total = Probe { total: 0, at: None };
         for route in self.routes {
             let p = match cliniko::probe(self.ctx.client, route, range, position) {
                 // What Cliniko answers for a page past the end is undocumented: should
-                // it refuse one, the count alone still serves.
+                // it refuse one, the count alone still serves, for this probe and the
+                // rest of the check (no request is spent on a refusal twice).
                 Err(ApiError::Http {
                     status: 400 | 404, ..
-                }) if position.is_some() => cliniko::probe(self.ctx.client, route, range, None)?,
+                }) if position.is_some() => {
+                    self.pages_refused = true;
+                    cliniko::probe(self.ctx.client, route, range, None)?
+                }
                 other => other?,
             };
             total.total += p.total;
@@ -187,10 +194,8 @@ impl Verifier<'_, '_> {
             // decide what gets listed.
             None => self.probe(rest, None)?.total,
         };
-        match inner {
-            Some(pos) => self.check_probed(first, p, pos)?,
-            None => self.check(first, p.total)?,
-        }
+        // Without a position the probe found no row, and this is a plain check.
+        self.check_probed(first, p, inner.unwrap_or(0))?;
         self.check(rest, rest_remote)
     }
 
