@@ -171,7 +171,7 @@ impl PgStore {
         org_id: &str,
         work: impl FnOnce(&mut Client, &prepared::Prepared) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        if self.open.borrow().as_deref() != Some(org_id) {
+        if !self.holds(org_id) {
             self.commit_open()?;
             self.client
                 .borrow_mut()
@@ -208,12 +208,24 @@ impl PgStore {
             return Err(e);
         }
         self.open.borrow_mut().take();
-        // Every failure inside the transaction rolled it back at once (`in_held`), so
-        // COMMIT never meets an aborted transaction (which it would end as a rollback).
+        // Every failure inside the transaction rolled it back at once (`in_held`, and
+        // the reads through `failed`), so COMMIT never meets an aborted transaction
+        // (which it would end as a rollback, silently).
         self.client
             .borrow_mut()
             .batch_execute("COMMIT")
-            .map_err(|e| connect::error_at(&self.target, e))
+            .map_err(|e| {
+                // A failed COMMIT rolled back: with the staging tables it created.
+                self.staging.forget();
+                connect::error_at(&self.target, e)
+            })
+    }
+
+    /// A failed statement on this session: the transaction held open, if any, is
+    /// aborted by it, so it is rolled back now rather than met by a later COMMIT.
+    fn failed(&self, e: postgres::Error) -> StoreError {
+        self.rollback_open();
+        connect::error_at(&self.target, e)
     }
 
     /// Drops the transaction left open, if any: none of its pages are kept, and none of
@@ -244,17 +256,15 @@ impl PgStore {
     }
 
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        self.client
-            .borrow_mut()
-            .query(sql, params)
-            .map_err(|e| connect::error_at(&self.target, e))
+        // The session's borrow ends before `failed` uses the session again.
+        let result = self.client.borrow_mut().query(sql, params);
+        result.map_err(|e| self.failed(e))
     }
 
     fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
-        self.client
-            .borrow_mut()
-            .query_one(sql, params)
-            .map_err(|e| connect::error_at(&self.target, e))
+        // The session's borrow ends before `failed` uses the session again.
+        let result = self.client.borrow_mut().query_one(sql, params);
+        result.map_err(|e| self.failed(e))
     }
 
     fn query_opt(
@@ -262,10 +272,9 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        self.client
-            .borrow_mut()
-            .query_opt(sql, params)
-            .map_err(|e| connect::error_at(&self.target, e))
+        // The session's borrow ends before `failed` uses the session again.
+        let result = self.client.borrow_mut().query_opt(sql, params);
+        result.map_err(|e| self.failed(e))
     }
 
     /// One statement that writes `org_id`'s data, checked against a lost lock as by
