@@ -223,15 +223,6 @@ struct Statements<'a, C> {
 }
 
 impl<C: GenericClient> Statements<'_, C> {
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        let statement = self.prepared.get(self.client, sql)?;
-        self.client.query(&statement, params)
-    }
-
     fn execute(
         &mut self,
         sql: &str,
@@ -259,8 +250,10 @@ fn upsert_rows<'r>(
         return Ok(result);
     }
     st.staging.load(st.client, &spec, &page)?;
-    let sql = st.staging.upsert_sql(st.client, &spec)?;
-    let written = st.query(&sql, &[&org_id, &synced_at.datetime()])?;
+    let upsert = st.staging.upsert(st.client, &spec)?;
+    let written = st
+        .client
+        .query(&upsert, &[&org_id, &synced_at.datetime()])?;
     let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
     for row in &written {
         let id: &str = row.get(0);

@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use postgres::GenericClient;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
+use postgres::{GenericClient, Statement};
 
 use crate::record::Record;
 use crate::store::TableSpec;
@@ -20,9 +20,9 @@ pub struct Staging {
     /// Staging tables created on the session. A rollback may drop one created in its
     /// transaction: [`Staging::forget`] then makes the next batch create it again.
     created: RefCell<HashSet<&'static str>>,
-    /// The upsert from each table's staging table (it names the columns' types, read
-    /// once per session).
-    upserts: RefCell<HashMap<&'static str, String>>,
+    /// The upsert from each table's staging table, prepared on the session (its text
+    /// names the columns' types, read once per session).
+    upserts: RefCell<HashMap<&'static str, Statement>>,
 }
 
 impl Staging {
@@ -34,18 +34,19 @@ impl Staging {
         page: &[&Record],
     ) -> Result<(), postgres::Error> {
         let stage = stage_name(spec);
+        let columns = columns(spec);
         if self.created.borrow().contains(spec.name) {
             // In place when the transaction emptied it before; no WAL (a temporary table).
             client.batch_execute(&format!("TRUNCATE {stage}"))?;
         } else {
-            let cols: Vec<String> = columns(spec).iter().map(|c| format!("{c} text")).collect();
+            let cols: Vec<String> = columns.iter().map(|c| format!("{c} text")).collect();
             client.batch_execute(&format!(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({}); TRUNCATE {stage}",
                 cols.join(", ")
             ))?;
             self.created.borrow_mut().insert(spec.name);
         }
-        let types = vec![Type::TEXT; columns(spec).len()];
+        let types = vec![Type::TEXT; columns.len()];
         let sink = client.copy_in(&format!("COPY {stage} FROM STDIN (FORMAT binary)"))?;
         let mut writer = BinaryCopyInWriter::new(sink, &types);
         let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
@@ -87,13 +88,13 @@ impl Staging {
     /// `deleted_upstream_at IS NULL` in its `WHERE` it may scan a partial index of the
     /// whole org per row. (Each execution is planned for the table's size then: see
     /// `connect::PLAN_EACH_TIME`.)
-    pub fn upsert_sql(
+    pub fn upsert(
         &self,
         client: &mut impl GenericClient,
         spec: &TableSpec,
-    ) -> Result<String, postgres::Error> {
-        if let Some(sql) = self.upserts.borrow().get(spec.name) {
-            return Ok(sql.clone());
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.upserts.borrow().get(spec.name) {
+            return Ok(statement.clone());
         }
         let types: HashMap<String, String> = client
             .query(
@@ -104,9 +105,11 @@ impl Staging {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let sql = upsert_sql(spec, &types);
-        self.upserts.borrow_mut().insert(spec.name, sql.clone());
-        Ok(sql)
+        let statement = client.prepare(&upsert_sql(spec, &types))?;
+        self.upserts
+            .borrow_mut()
+            .insert(spec.name, statement.clone());
+        Ok(statement)
     }
 }
 
@@ -123,7 +126,7 @@ fn columns(spec: &TableSpec) -> Vec<&'static str> {
     cols
 }
 
-/// See [`Staging::upsert_sql`]; `types` maps the table's columns to their SQL types.
+/// The text of [`Staging::upsert`]; `types` maps the table's columns to their SQL types.
 fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
     let cols = columns(spec);
     let cast = |c: &str| match types.get(c).map(String::as_str) {
