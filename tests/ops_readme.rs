@@ -1,4 +1,4 @@
-//! The README's commands work as written.
+//! The README's commands, and those of every page under `docs/`, work as written.
 //!
 //! Every ```sh block must be preceded by a marker line saying how it is tested:
 //! - `<!-- test: rehearsal -->`: run in order in one bash session (with `fake-cliniko`
@@ -13,8 +13,10 @@
 //! run by `.ci/run` (`cargo test --locked` and `cargo run --release -- demo`).
 //!
 //! Every ```toml block is parsed as a config file (any `api_key_env` variable is set to a
-//! fake key) unless marked `no`, and every ```sql block runs against the database the
-//! rehearsal synced.
+//! fake key) unless marked `no` (a block that starts at `[[org]]` is a fragment: it is
+//! parsed after a `user_agent` line), and so is `examples/config.toml`; every ```sql block runs
+//! against the database the rehearsal synced, except those marked `<!-- postgres -->`
+//! (tests/postgres.rs runs those).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +24,8 @@ use std::process::Command;
 /// One fenced block and the marker before it.
 #[derive(Debug)]
 struct Block {
+    /// The page, relative to the repository root: `README.md`, `docs/dashboard.md`.
+    page: String,
     line: usize,
     lang: String,
     marker: Option<String>,
@@ -32,13 +36,17 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn blocks(readme: &str) -> Vec<Block> {
+fn blocks(page: &str, text: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut marker: Option<String> = None;
-    let mut lines = readme.lines().enumerate();
+    let mut lines = text.lines().enumerate();
     while let Some((n, line)) = lines.next() {
         if let Some(rest) = line.trim().strip_prefix("<!-- test:") {
             marker = Some(rest.trim_end_matches("-->").trim().to_string());
+            continue;
+        }
+        if line.trim() == "<!-- postgres -->" {
+            marker = Some("postgres".to_string());
             continue;
         }
         let Some(lang) = line.strip_prefix("```") else {
@@ -56,6 +64,7 @@ fn blocks(readme: &str) -> Vec<Block> {
             text.push('\n');
         }
         out.push(Block {
+            page: page.to_string(),
             line: n + 1,
             lang: lang.trim().to_string(),
             marker: marker.take(),
@@ -65,8 +74,50 @@ fn blocks(readme: &str) -> Vec<Block> {
     out
 }
 
-fn readme_blocks() -> Vec<Block> {
-    blocks(&std::fs::read_to_string(root().join("README.md")).expect("README.md"))
+/// README.md, then every page under `docs/` in name order.
+fn pages() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|e| {
+            e.expect("docs/ entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    docs.sort();
+    let mut all = vec!["README.md".to_string()];
+    all.extend(docs);
+    all
+}
+
+/// The blocks of every page of [`pages`].
+fn doc_blocks() -> Vec<Block> {
+    pages()
+        .iter()
+        .flat_map(|page| {
+            let text = std::fs::read_to_string(root().join(page)).expect(page);
+            blocks(page, &text)
+        })
+        .collect()
+}
+
+#[test]
+fn the_moved_pages_are_read() {
+    let pages = pages();
+    for page in [
+        "docs/dashboard.md",
+        "docs/design.md",
+        "docs/monitoring.md",
+        "docs/postgres.md",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == page),
+            "{page} missing from {pages:?}"
+        );
+    }
 }
 
 /// The kind of a marker: its first word.
@@ -87,12 +138,13 @@ fn every_shell_block_says_how_it_is_tested() {
         "ci",
         "no",
     ];
-    for b in readme_blocks() {
+    for b in doc_blocks() {
         if b.lang == "sh" && !is_set_up_block(&b) {
             assert!(
                 known.contains(&kind(&b)),
-                "README.md line {}: a ```sh block needs a `<!-- test: KIND -->` line before \
+                "{} line {}: a ```sh block needs a `<!-- test: KIND -->` line before \
                  it, KIND one of {known:?} (found {:?})",
+                b.page,
                 b.line,
                 b.marker
             );
@@ -100,7 +152,8 @@ fn every_shell_block_says_how_it_is_tested() {
         if kind(&b) == "no" {
             assert!(
                 b.marker.as_deref().is_some_and(|m| m.contains('(')),
-                "README.md line {}: say why it cannot run: `<!-- test: no (why) -->`",
+                "{} line {}: say why it cannot run: `<!-- test: no (why) -->`",
+                b.page,
                 b.line
             );
         }
@@ -123,7 +176,7 @@ fn commands(text: &str) -> Vec<String> {
 #[test]
 fn ci_blocks_are_in_ci_run() {
     let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
-    let mut blocks = readme_blocks();
+    let mut blocks = doc_blocks();
     // The set-up section's two commands are CI's job too.
     blocks.retain(|b| kind(b) == "ci" || is_set_up_block(b));
     assert!(blocks.len() >= 2);
@@ -131,7 +184,8 @@ fn ci_blocks_are_in_ci_run() {
         for cmd in commands(&b.text) {
             assert!(
                 ci.contains(&cmd),
-                "README.md line {}: `{cmd}` is not run by .ci/run",
+                "{} line {}: `{cmd}` is not run by .ci/run",
+                b.page,
                 b.line
             );
         }
@@ -146,7 +200,7 @@ fn config_blocks_are_valid_configs() {
             .then(|| "testkey".to_string())
     };
     let mut seen = 0;
-    for b in readme_blocks() {
+    for b in doc_blocks() {
         if b.lang != "toml" || kind(&b) == "no" {
             continue;
         }
@@ -158,11 +212,25 @@ fn config_blocks_are_valid_configs() {
                 env(name)
             }
         };
-        routiq_sync::config::parse(&b.text, path, &env_with_home)
-            .unwrap_or_else(|e| panic!("README.md line {}: {e}", b.line));
+        let text = if b.text.trim_start().starts_with("[[org]]") {
+            format!("user_agent = \"Routiq Sync (ops@example.com)\"\n{}", b.text)
+        } else {
+            b.text.clone()
+        };
+        routiq_sync::config::parse(&text, path, &env_with_home)
+            .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));
         seen += 1;
     }
-    assert!(seen >= 2, "the quick start and the full example");
+    assert!(seen >= 2, "the quick start and the resources example");
+    let example = std::fs::read_to_string(root().join("examples/config.toml")).unwrap();
+    let config =
+        routiq_sync::config::parse(&example, Path::new("/etc/routiq-sync/config.toml"), &env)
+            .unwrap_or_else(|e| panic!("examples/config.toml: {e}"));
+    assert_eq!(
+        config.orgs.len(),
+        3,
+        "examples/config.toml has its three orgs"
+    );
 }
 
 /// A bash command with this build's binaries first on `PATH` and a clean environment.
@@ -204,13 +272,13 @@ fn assert_ran(what: &str, out: &std::process::Output) {
 fn offline_blocks_run() {
     let home = tempfile::tempdir().unwrap();
     let mut ran = 0;
-    for b in readme_blocks() {
+    for b in doc_blocks() {
         if kind(&b) != "offline" {
             continue;
         }
         let script = format!("set -euo pipefail\n{}", b.text);
         let out = bash(&script, home.path(), &root());
-        assert_ran(&format!("README.md line {}", b.line), &out);
+        assert_ran(&format!("{} line {}", b.page, b.line), &out);
         ran += 1;
     }
     assert!(ran >= 1);
@@ -233,7 +301,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn the_rehearsal_runs_as_written_and_the_sql_examples_answer() {
-    let all = readme_blocks();
+    let all = doc_blocks();
     let pick = |k: &str| -> String {
         all.iter()
             .filter(|b| kind(b) == k)
@@ -274,21 +342,26 @@ fn the_rehearsal_runs_as_written_and_the_sql_examples_answer() {
         rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("the rehearsal's database");
     let mut ran = 0;
-    for b in all.iter().filter(|b| b.lang == "sql") {
+    for b in all
+        .iter()
+        .filter(|b| b.lang == "sql" && kind(b) != "postgres")
+    {
+        // The dashboard page's queries name an org as `org_123`; the rehearsal's is bondi.
+        let sql = b.text.replace("org_123", "bondi");
         let mut stmt = conn
-            .prepare(&b.text)
-            .unwrap_or_else(|e| panic!("README.md line {}: {e}", b.line));
+            .prepare(&sql)
+            .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));
         let columns = stmt.column_count();
         let rows: Vec<Vec<rusqlite::types::Value>> = stmt
             .query_map([], |r| (0..columns).map(|i| r.get(i)).collect())
             .and_then(|rows| rows.collect())
-            .unwrap_or_else(|e| panic!("README.md line {}: {e}", b.line));
+            .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));
         // The first example (active patients seen in the last 90 days) must find some;
         // others may be empty on fresh data (nothing was deleted upstream yet).
         if ran == 0 {
-            assert!(!rows.is_empty(), "README.md line {}: no rows", b.line);
+            assert!(!rows.is_empty(), "{} line {}: no rows", b.page, b.line);
         }
         ran += 1;
     }
-    assert!(ran >= 4, "{ran} SQL examples");
+    assert!(ran >= 8, "{ran} SQL examples");
 }

@@ -25,7 +25,8 @@ use crate::store::{ResourceCounts, Store, StoreError};
 
 /// A part with at most this many rows upstream is listed instead of split further: one
 /// page answers what the 1-2 more probes to narrow it would. (Measured: listing parts of
-/// up to 300 rows costs the same, 500 costs more; docs/performance.md.)
+/// up to 300 rows costs the same, 500 costs more; docs/performance-history.md, "Verify
+/// against a full walk".)
 const LIST_AT_MOST: u64 = MAX_PER_PAGE as u64;
 
 /// Why a check stopped.

@@ -124,13 +124,13 @@ impl SqliteStore {
             // Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: index
             // pages rewritten by many page commits are copied into the database once per
             // checkpoint, and a full sync of 200,000 records does ~8x fewer fsync pairs.
-            // See docs/performance.md.
+            // See docs/performance-history.md, "Fixes made".
             conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             // A held transaction (up to 10,000 rows) dirties more index pages than a
             // small cache holds: they were spilled to the WAL mid-transaction and written
             // again at commit, and read back at the next insert. 16 MiB keeps most of
             // them (first full 2.88x -> under 2.5x the database's bytes) within the
-            // 40 MiB RSS budget. See docs/performance.md (the write path).
+            // 40 MiB RSS budget. See docs/performance-history.md, "The write path".
             conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             schema::migrate(&mut conn, &shown)?;
         } else if version < CURRENT_VERSION {
