@@ -17,7 +17,7 @@ pub use model::{
     RunRecord, RunStatus, SettledSecond,
 };
 pub use sqlite::CURRENT_VERSION;
-pub use tables::{TableSpec, org_tables, table};
+pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
 use crate::lock::LockError;

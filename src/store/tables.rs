@@ -2,9 +2,25 @@
 
 use crate::resource::Resource;
 
-/// The table of one resource: its name and the columns beyond the common ones
-/// (`org_id`, `id`, `created_at`, `updated_at`, `archived_at`, `deleted_upstream_at`,
-/// `raw_json`, `synced_at`, `seen_full_run`).
+/// The columns every record table has, on both backends, before its own
+/// ([`TableSpec::columns`]).
+pub const COMMON_COLUMNS: &[&str] = &[
+    "org_id",
+    "id",
+    "created_at",
+    "updated_at",
+    "archived_at",
+    "deleted_upstream_at",
+    "raw_json",
+    "synced_at",
+];
+
+/// Columns of SQLite's record tables that PostgreSQL never had: `seen_full_run` marked a
+/// full walk's rows until `full_seen` replaced it, and is no longer written (a column is
+/// never dropped from the public tables).
+pub const SQLITE_LEGACY_COLUMNS: &[&str] = &["seen_full_run"];
+
+/// The table of one resource: its name and the columns beyond [`COMMON_COLUMNS`].
 #[derive(Debug, Clone, Copy)]
 pub struct TableSpec {
     pub name: &'static str,

@@ -22,6 +22,8 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row, Transaction};
 
 pub use schema::CURRENT_VERSION;
+#[doc(hidden)]
+pub use schema::create_at_version;
 
 use super::StoreError;
 use crate::database_url::PgUrl;
