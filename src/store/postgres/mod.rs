@@ -2,8 +2,9 @@
 //! that many hosts share, with per-org locks as advisory locks on the server.
 //!
 //! One [`PgStore`] is one session. Pages of a walk may share one transaction held open
-//! across batches (see [`PgStore::in_held`]); every other write is a transaction of its
-//! own. The per-org lock is held on a session of its own for the whole run (see [`lock`]).
+//! across batches (see `PgStore::in_held`); every other write is a transaction of its
+//! own. The per-org lock is held on a session of its own for the whole run (see the
+//! `lock` module).
 
 mod connect;
 mod erasure;

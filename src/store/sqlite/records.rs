@@ -83,7 +83,7 @@ impl Records for SqliteStore {
         Ok(marked)
     }
 
-    /// See [`crate::store::Store::write_rows`].
+    /// See [`crate::store::Records::write_rows`].
     fn write_rows(
         &mut self,
         org_id: &str,
@@ -100,7 +100,7 @@ impl Records for SqliteStore {
         Ok(result)
     }
 
-    /// See [`crate::store::Store::mark_deleted`].
+    /// See [`crate::store::Records::mark_deleted`].
     fn mark_deleted(
         &mut self,
         org_id: &str,
@@ -127,7 +127,7 @@ impl Records for SqliteStore {
         Ok(marked)
     }
 
-    /// See [`crate::store::Store::present_ids`].
+    /// See [`crate::store::Records::present_ids`].
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
@@ -137,7 +137,7 @@ impl Records for SqliteStore {
         Ok(ids.collect::<Result<_, _>>()?)
     }
 
-    /// See [`crate::store::Store::missing_ids`].
+    /// See [`crate::store::Records::missing_ids`].
     fn missing_ids(
         &self,
         org_id: &str,

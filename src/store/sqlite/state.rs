@@ -69,7 +69,7 @@ impl SyncState for SqliteStore {
         Ok(())
     }
 
-    /// See [`crate::store::Store::mark_polled`].
+    /// See [`crate::store::SyncState::mark_polled`].
     fn mark_polled(
         &mut self,
         org_id: &str,
@@ -85,7 +85,7 @@ impl SyncState for SqliteStore {
         )
     }
 
-    /// See [`crate::store::Store::record_settled`].
+    /// See [`crate::store::SyncState::record_settled`].
     fn record_settled(
         &mut self,
         org_id: &str,
@@ -109,7 +109,7 @@ impl SyncState for SqliteStore {
         Ok(())
     }
 
-    /// See [`crate::store::Store::finish_verify`].
+    /// See [`crate::store::SyncState::finish_verify`].
     fn finish_verify(
         &mut self,
         org_id: &str,
