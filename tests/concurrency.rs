@@ -69,7 +69,7 @@ fn first_runs_started_together_on_a_new_database_all_succeed_and_sync_each_org_o
 
 #[test]
 fn three_processes_opening_an_older_schema_migrate_it_once_and_all_succeed() {
-    for from in 1..routiq_sync::store::CURRENT_VERSION {
+    for from in 1..routiq_sync::store::sqlite::CURRENT_VERSION {
         for trial in 0..8 {
             let env = TestEnv::new(2, 5, 1);
             routiq_sync::store::sqlite::create_at_version(&env.db_path(), from)
@@ -99,7 +99,7 @@ fn three_processes_opening_an_older_schema_migrate_it_once_and_all_succeed() {
                 runs[1].stderr
             );
             let version = env.count("PRAGMA user_version");
-            assert_eq!(version, routiq_sync::store::CURRENT_VERSION);
+            assert_eq!(version, routiq_sync::store::sqlite::CURRENT_VERSION);
             // Migrated once: every table and index of the schema exists exactly once,
             // which a second run of a migration's ALTER/CREATE statements would break.
             let fresh = TestEnv::new(1, 1, 1);

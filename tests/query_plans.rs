@@ -261,7 +261,7 @@ fn the_index_migration_runs_on_a_sqlite_file_of_the_version_before() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, routiq_sync::store::CURRENT_VERSION);
+    assert_eq!(version, routiq_sync::store::sqlite::CURRENT_VERSION);
     let appointments = sqlite_indexes(conn, "appointments");
     assert!(!appointments.contains(&"appointments_by_patient".to_string()));
     assert!(appointments.contains(&"appointments_for_activity".to_string()));

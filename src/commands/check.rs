@@ -17,7 +17,8 @@ use crate::config::{
 use crate::lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
-use crate::store::{CURRENT_VERSION, Locks, StoreError};
+use crate::store::sqlite::CURRENT_VERSION;
+use crate::store::{Locks, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

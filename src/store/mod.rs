@@ -16,7 +16,6 @@ pub use model::{
     ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
     RunRecord, RunStatus, SettledSecond,
 };
-pub use sqlite::CURRENT_VERSION;
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
