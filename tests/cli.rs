@@ -34,34 +34,18 @@ fn config_errors_exit_2_and_name_the_problem() {
         write_private(&env.config_path(), &text);
         let run = env.run(&["sync", "--all"]);
         assert_eq!(run.code, 2, "{name}: {}", run.stderr);
-        assert!(run.stderr.contains(needle), "{name}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("config.toml"),
-            "{name} names the file: {}",
-            run.stderr
-        );
+        run.assert_stderr_has(needle);
+        run.assert_stderr_has("config.toml");
         assert!(!env.db_path().exists(), "{name}: nothing was synced");
     }
     let run = env.run_bare(&["-c", "/nonexistent/routiq.toml", "status"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("/nonexistent/routiq.toml"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("/nonexistent/routiq.toml");
     // With no config anywhere, the error names every place tried.
     let run = env.run_bare(&["status"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("/etc/routiq-sync/config.toml"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(".config/routiq-sync/config.toml"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("/etc/routiq-sync/config.toml");
+    run.assert_stderr_has(".config/routiq-sync/config.toml");
 }
 
 on_both_stores!(status_json_has_every_contract_field_and_max_age_sets_the_exit_code);
@@ -141,11 +125,7 @@ fn status_works_without_the_key_variables_that_sync_needs() {
     write_private(&env.config_path(), &text);
     let sync = env.run(&["sync", "--all"]);
     assert_eq!(sync.code, 2, "{}", sync.stderr);
-    assert!(
-        sync.stderr.contains("ROUTIQ_TEST_KEY_NOT_EXPORTED"),
-        "{}",
-        sync.stderr
-    );
+    sync.assert_stderr_has("ROUTIQ_TEST_KEY_NOT_EXPORTED");
     // A monitor without the keys can still ask how things are (never synced: exit 1).
     let status = env.run(&["status", "--json"]);
     assert_eq!(status.code, 1, "{}", status.stderr);

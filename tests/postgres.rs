@@ -17,12 +17,7 @@ fn pg_env(orgs: usize, patients: usize, appts: usize) -> Option<(TestEnv, PgData
 }
 
 fn assert_no_password(run: &common::Run, password: &str) {
-    assert!(
-        !run.stdout.contains(password) && !run.stderr.contains(password),
-        "the password leaked:\n--- stdout\n{}\n--- stderr\n{}",
-        run.stdout,
-        run.stderr
-    );
+    run.assert_never_prints("the password", password);
 }
 
 #[test]
@@ -145,7 +140,7 @@ fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
         for cmd in [&["sync", "--all"][..], &["status"], &["check"]] {
             let run = env.run(cmd);
             assert_eq!(run.code, 2, "{bad} {cmd:?}: {}", run.stderr);
-            assert!(run.stderr.contains("`database`"), "{bad}: {}", run.stderr);
+            run.assert_stderr_has("`database`");
             assert_no_password(&run, secret);
         }
     }
@@ -178,7 +173,7 @@ fn the_url_can_come_from_database_url_env_into_its_own_schema() {
     // Without the variable: a config error naming the key.
     let run = env.run(&["sync", "--all"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("`database_url_env`"), "{}", run.stderr);
+    run.assert_stderr_has("`database_url_env`");
 }
 
 #[test]
@@ -200,7 +195,7 @@ fn a_schema_from_a_newer_build_is_refused_untouched() {
     let before = runs();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("newer"), "{}", run.stderr);
+    run.assert_stderr_has("newer");
     assert_eq!(runs(), before, "nothing was written");
     assert_eq!(env.requests("org_1"), 2 + 4, "no request after the refusal");
 }
@@ -247,12 +242,7 @@ fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
     assert!(other.try_lock_org("org_1").unwrap().is_none(), "held once");
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("org_1 skipped: another routiq-sync run holds its lock"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 skipped: another routiq-sync run holds its lock");
     assert_eq!(env.requests("org_1"), 0);
     env.assert_in_sync("org_2");
     let status = env.run(&["status", "--json"]);
@@ -434,12 +424,8 @@ fn a_database_that_does_not_exist_is_a_setup_error() {
     env.set_config_line("database", &format!("database = {url:?}"));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.contains("cannot be used as configured")
-            && run.stderr.contains("create the database"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("cannot be used as configured")
+        .assert_stderr_has("create the database");
     assert_eq!(env.requests("org_1"), 0, "nothing ran");
     assert_no_password(&run, &db.password);
 }

@@ -26,12 +26,7 @@ fn a_429_is_waited_out_whatever_header_says_when() {
         );
         let run = env.run(&["sync", "--all"]);
         run.expect_code(0);
-        assert!(
-            run.stderr
-                .contains("rate limited by Cliniko (HTTP 429): waiting"),
-            "{header:?}: {}",
-            run.stderr
-        );
+        run.assert_stderr_has("rate limited by Cliniko (HTTP 429): waiting");
         let stats = env.fake.stats(&env.key("org_1"));
         assert_eq!(stats.rate_limited, 1, "{header:?}");
         env.assert_in_sync("org_1");
@@ -51,8 +46,8 @@ fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("rate limited"), "{}", run.stderr);
-    assert!(run.stderr.contains("max_wait"), "{}", run.stderr);
+    run.assert_stderr_has("rate limited");
+    run.assert_stderr_has("max_wait");
     env.assert_consistent("org_1");
     assert_eq!(env.last_run_status("org_1").as_deref(), Some("failed"));
     env.run(&["sync", "--all"]).expect_code(0);
@@ -75,7 +70,7 @@ fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("retrying in"), "{}", run.stderr);
+    run.assert_stderr_has("retrying in");
     env.assert_in_sync("org_1");
 }
 
@@ -88,11 +83,7 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
     );
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("HTTP 500 (the last of 3 attempts)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("HTTP 500 (the last of 3 attempts)");
     let committed = env.count("SELECT COUNT(*) FROM patients");
     assert_eq!(committed, 100, "exactly the first page is committed");
     env.assert_consistent("org_1");
@@ -114,7 +105,7 @@ fn a_slow_response_times_out_and_is_retried() {
         .push_fault(&env.key("org_1"), Fault::Delay(Duration::from_secs(3)));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    run.assert_stderr_has("timed out");
     env.assert_in_sync("org_1");
 }
 
@@ -124,16 +115,8 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
     env.fake.push_fault(&env.key("org_1"), Fault::Status(401));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("rejected the API key (HTTP 401)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("api_key of org org_1 in"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("rejected the API key (HTTP 401)");
+    run.assert_stderr_has("api_key of org org_1 in");
     assert_eq!(
         env.requests("org_1"),
         1,
@@ -148,13 +131,8 @@ fn a_forbidden_resource_fails_the_org_but_not_its_other_resources() {
     env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
     let run = env.run(&["sync", "--all", "--resource", "patients", "appointments"]);
     run.expect_code(1);
-    assert!(
-        run.stderr
-            .contains("patients: Cliniko refused access (HTTP 403)"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("drop `patients`"), "{}", run.stderr);
+    run.assert_stderr_has("patients: Cliniko refused access (HTTP 403)");
+    run.assert_stderr_has("drop `patients`");
     let appointments = env.count("SELECT COUNT(*) FROM appointments");
     assert_eq!(appointments, 20, "the other resource still synced");
 }
@@ -171,11 +149,7 @@ fn client_errors_are_not_retried_and_show_clinikos_message() {
     );
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("HTTP 422: Validation Failed: q is odd"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("HTTP 422: Validation Failed: q is odd");
     assert_eq!(env.requests("org_1"), 1);
 }
 
@@ -204,8 +178,8 @@ fn an_unreachable_server_fails_the_org_after_bounded_attempts() {
     common::write_private(&env.config_path(), &text);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("(3 attempts)"), "{}", run.stderr);
-    assert!(run.stderr.contains("next run retries"), "{}", run.stderr);
+    run.assert_stderr_has("(3 attempts)");
+    run.assert_stderr_has("next run retries");
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
     let env = TestEnv::on(store, 1, 250, 2);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 full ok");
     env.assert_in_sync("org_1");
     // 250 patients and 500 appointments: 3 + 5 pages (+1 if the last page is full),
     // plus one request for each of the 4 reference routes (appointment types, active and
@@ -33,11 +33,7 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 incremental ok");
     let stats = env.fake.stats(&key);
     assert_eq!(
         stats.requests, DEFAULT_ROUTES,
@@ -61,12 +57,8 @@ fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), DEFAULT_ROUTES);
-    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("0 written");
+    run.assert_stderr_has("org_1 incremental ok");
 }
 
 #[test]
@@ -78,7 +70,7 @@ fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), 2);
-    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
+    run.assert_stderr_has("0 written");
 }
 
 on_both_stores!(archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full);
@@ -125,7 +117,7 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
 
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    run.assert_stderr_has("1 deleted upstream");
     assert_eq!(
         env.count(&marked),
         1,
@@ -149,7 +141,7 @@ fn a_full_walk_that_fails_part_way_marks_nothing(store: Backend) {
     env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     let run = env.run(&["full", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    run.assert_stderr_has("HTTP 400");
     let marked = "SELECT COUNT(*) FROM patients WHERE deleted_upstream_at IS NOT NULL";
     assert_eq!(
         env.count(marked),
@@ -242,12 +234,7 @@ fn a_locked_org_is_skipped_and_the_others_still_sync() {
     };
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("org_1 skipped: another routiq-sync run holds its lock"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 skipped: another routiq-sync run holds its lock");
     assert_eq!(env.requests("org_1"), 0);
     env.assert_in_sync("org_2");
     drop(held);
@@ -266,13 +253,9 @@ fn a_wrong_key_fails_its_org_only() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("org_2"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("rejected the API key"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains(&bad) && !run.stdout.contains(&bad));
+    run.assert_stderr_has("org_2");
+    run.assert_stderr_has("rejected the API key");
+    run.assert_never_prints("the rejected key", &bad);
     env.assert_in_sync("org_1");
 }
 
@@ -284,11 +267,7 @@ fn recently_synced_orgs_are_skipped_unless_forced(store: Backend) {
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("skipped: synced recently"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("skipped: synced recently");
     assert_eq!(env.requests("org_1"), 0);
     env.run(&["sync", "--org", "org_1", "--force"])
         .expect_code(0);

@@ -84,6 +84,65 @@ impl Run {
         );
         self
     }
+
+    /// Panics with both streams when stderr lacks `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "`{needle}` not in stderr (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with both streams when stderr holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(needle),
+            "`{needle}` is in stderr (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics when either stream holds `secret` (printed as `what`, never itself).
+    #[track_caller]
+    pub fn assert_never_prints(&self, what: &str, secret: &str) -> &Run {
+        assert_never_prints(what, secret, &self.stdout, &self.stderr);
+        self
+    }
+}
+
+/// Panics with `text` when it lacks `needle`.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "`{needle}` not in:\n{text}");
+}
+
+/// Panics with `text` when it holds `needle`.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(!text.contains(needle), "`{needle}` is in:\n{text}");
+}
+
+/// Panics when `stdout` or `stderr` holds `secret`; the message names it as `what` and
+/// shows both streams with the secret masked.
+#[track_caller]
+pub fn assert_never_prints(what: &str, secret: &str, stdout: &str, stderr: &str) {
+    assert!(!secret.is_empty(), "{what}: an empty secret proves nothing");
+    let mask = |s: &str| s.replace(secret, "<SECRET>");
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{what} leaked:\n--- stdout\n{}\n--- stderr\n{}",
+        mask(stdout),
+        mask(stderr)
+    );
 }
 
 impl TestEnv {
