@@ -372,15 +372,11 @@ fn a_lost_lock_session_stops_the_writes_of_that_org() {
         schema: "public".into(),
     };
     let page = |id: &str| {
-        vec![Record {
-            id: id.into(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(1_700_000_000).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
-        }]
+        vec![Record::stub(
+            id,
+            1_700_000_000,
+            table(Resource::Patients).columns.len(),
+        )]
     };
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
@@ -534,14 +530,12 @@ fn locked_store(
 fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
     use routiq_sync::resource::Resource;
     ids.iter()
-        .map(|id| routiq_sync::record::Record {
-            id: (*id).into(),
-            created_at: None,
-            updated_at: routiq_sync::timestamp::Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; routiq_sync::store::table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
+        .map(|id| {
+            routiq_sync::record::Record::stub(
+                *id,
+                ts,
+                routiq_sync::store::table(Resource::Patients).columns.len(),
+            )
         })
         .collect()
 }

@@ -316,15 +316,7 @@ mod tests {
     use crate::store::{RunLog, SyncState};
 
     fn rec(id: &str, ts: i64) -> Record {
-        Record {
-            id: id.into(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
-        }
+        Record::stub(id, ts, table(Resource::Patients).columns.len())
     }
 
     #[test]
