@@ -40,7 +40,11 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
             ),
             "weeks",
         ),
-        ("no orgs", format!("{db}{ua}"), "org"),
+        (
+            "no orgs",
+            format!("{db}{ua}"),
+            "`org`: no orgs; add at least one [[org]] table",
+        ),
         (
             "bad duration",
             format!("{db}{ua}full_sync_every = \"daily\"\n{org}"),
@@ -62,7 +66,7 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
         (
             "bad org id",
             format!("{db}{ua}[[org]]\nid = \"org 1!\"\napi_key = \"abcdefgh1234\"\n"),
-            "id",
+            "`org[0].id` (org `org 1!`): may only contain",
         ),
         (
             "both key kinds",

@@ -69,6 +69,9 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
         "last_success_at",
         "last_full_sync_at",
         "next_due_at",
+        "next_full_sync_at",
+        "last_verify_at",
+        "next_verify_at",
         "last_run",
         "cursors",
         "totals",
@@ -88,6 +91,23 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
     ] {
         assert!(last.get(field).is_some(), "missing last_run.{field}");
     }
+    for field in [
+        "mode",
+        "fetched",
+        "written",
+        "archived",
+        "deleted",
+        "api_calls",
+    ] {
+        assert!(
+            last["resources"]["patients"].get(field).is_some(),
+            "missing last_run.resources.patients.{field}"
+        );
+    }
+    assert!(org["next_full_sync_at"].is_string());
+    assert!(org["next_verify_at"].is_string());
+    // `problem` is there only when the org is unhealthy.
+    assert!(org.get("problem").is_none(), "{org}");
     assert_eq!(last["status"], "ok");
     assert_eq!(last["mode"], "full");
     assert_eq!(org["totals"]["patients"], 15);
@@ -99,6 +119,19 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
     std::thread::sleep(std::time::Duration::from_millis(2100));
     env.run(&["status", "--max-age", "1s"]).expect_code(1);
     env.run(&["status", "--max-age", "bogus"]).expect_code(2);
+
+    // A failed run: the org is unhealthy and `problem` says why.
+    env.write_config_with("", &[("org_1".to_string(), "wrong-key".to_string())]);
+    env.run(&["sync", "--all", "--force"]).expect_code(1);
+    let run = env.run(&["status", "--json"]);
+    run.expect_code(1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let org = &v["orgs"][0];
+    assert_eq!(org["healthy"], false);
+    let problem = org["problem"]
+        .as_str()
+        .expect("orgs[0].problem is a string");
+    assert!(problem.contains("API key"), "{problem}");
 }
 
 #[test]
@@ -106,9 +139,48 @@ fn help_describes_every_command() {
     let env = TestEnv::new(1, 1, 0);
     let run = env.run(&["--help"]);
     run.expect_code(0);
-    for cmd in ["sync", "full", "status", "demo", "completions"] {
-        assert!(run.stdout.contains(cmd), "{cmd} missing from --help");
-        env.run(&[cmd, "--help"]).expect_code(0);
+    // The names in the `Commands:` section, each at the start of its line (a bare
+    // `contains("sync")` would match the program's name).
+    let listed: Vec<&str> = run
+        .stdout
+        .split_once("Commands:\n")
+        .expect("a Commands section")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let commands = [
+        "sync",
+        "full",
+        "verify",
+        "status",
+        "check",
+        "forget",
+        "demo",
+        "completions",
+    ];
+    assert_eq!(
+        listed,
+        [&commands[..], &["help"]].concat(),
+        "{}",
+        run.stdout
+    );
+    // The test's list is the CLI's: a new command must be added here (and documented).
+    use clap::CommandFactory;
+    let defined: Vec<String> = routiq_sync::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert_eq!(defined, commands);
+    for cmd in commands {
+        let help = env.run(&[cmd, "--help"]);
+        help.expect_code(0);
+        assert!(
+            help.stdout.contains(&format!("Usage: routiq-sync {cmd}")),
+            "{cmd} --help:\n{}",
+            help.stdout
+        );
     }
     // Usage errors are exit 2 too.
     assert_eq!(env.run(&["sync"]).code, 2);

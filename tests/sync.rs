@@ -48,6 +48,22 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
 /// businesses) waits for `reference_every`, or for a record naming an id the store lacks.
 const DEFAULT_ROUTES: u64 = 2;
 
+/// Asserts the run's log lines report writes and every count is 0 (a bare `0 written`
+/// needle would also match `10 written`).
+fn assert_nothing_written(run: &common::Run) {
+    let counts: Vec<&str> = run
+        .stderr
+        .split(" written")
+        .filter_map(|before| before.rsplit(' ').next())
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+        .collect();
+    assert!(
+        !counts.is_empty() && counts.iter().all(|n| *n == "0"),
+        "wanted only `0 written`, got {counts:?}:\n{}",
+        run.stderr
+    );
+}
+
 on_both_stores!(a_quiet_clinic_costs_one_request_per_route);
 
 fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
@@ -57,7 +73,7 @@ fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), DEFAULT_ROUTES);
-    run.assert_stderr_has("0 written");
+    assert_nothing_written(&run);
     run.assert_stderr_has("org_1 incremental ok");
 }
 
@@ -70,7 +86,7 @@ fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), 2);
-    run.assert_stderr_has("0 written");
+    assert_nothing_written(&run);
 }
 
 on_both_stores!(archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full);
@@ -341,4 +357,25 @@ fn a_settled_bulk_second_is_not_read_again() {
         1
     );
     env.assert_in_sync("org_1");
+}
+
+/// The harness's `assert_in_sync` compares every column and `raw_json`, not only ids and
+/// timestamps: a change to any one of them fails it.
+#[test]
+fn assert_in_sync_notices_a_typed_column_or_raw_json_that_differs() {
+    for change in [
+        "UPDATE patients SET email = 'someone.else@example.com'",
+        "UPDATE patients SET phone = NULL",
+        "UPDATE appointments SET practitioner_id = '1'",
+        "UPDATE appointments SET starts_at = '2001-01-01T00:00:00Z'",
+        "UPDATE patients SET raw_json = json_set(raw_json, '$.notes', 'changed')",
+    ] {
+        let env = TestEnv::new(1, 3, 1);
+        env.run(&["sync", "--all"]).expect_code(0);
+        env.assert_in_sync("org_1");
+        assert!(env.execute(change, &[]) > 0, "{change} changed no row");
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.assert_in_sync("org_1")));
+        assert!(caught.is_err(), "assert_in_sync missed: {change}");
+    }
 }
