@@ -3,6 +3,9 @@
 //!
 //! To regenerate after changing the CLI: `ROUTIQ_UPDATE_GENERATED=1 cargo test --test ops_completions`.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -175,7 +178,8 @@ fn committed_man_pages_match_the_cli() {
 
 #[test]
 fn man_page_renders_with_man_when_available() {
-    // `man -l` formats the page as a reader would see it; skipped where man is missing.
+    // `man -l` formats the page as a reader would see it (skipped, or in CI failed, where
+    // man is missing).
     let page = root().join("docs/man/routiq-sync.1");
     let Ok(out) = Command::new("man")
         .arg("-l")
@@ -184,15 +188,15 @@ fn man_page_renders_with_man_when_available() {
         .env("MAN_KEEP_FORMATTING", "0")
         .output()
     else {
-        eprintln!("man is not installed; skipping the rendering check");
+        skip::skip("`man` is not installed: the page's rendering is unchecked");
         return;
     };
     if !out.status.success() {
-        eprintln!(
-            "man -l failed ({}); skipping: {}",
+        skip::skip(&format!(
+            "`man -l` failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
-        );
+        ));
         return;
     }
     // Bold is printed as `X\bX`; keep the last character of each such pair.

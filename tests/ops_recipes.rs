@@ -2,6 +2,9 @@
 //! cron validator below), the Railway cron service, and the systemd units; and every
 //! routiq-sync command in them parses with the real CLI definition.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -459,7 +462,7 @@ fn systemd_units_are_valid_and_paired() {
             String::from_utf8_lossy(&out.stderr)
         ),
         Err(_) => {
-            eprintln!("systemd-analyze is not installed; skipping the systemd checks");
+            skip::skip("`systemd-analyze` is not installed: the systemd units are unchecked");
             return;
         }
     }

@@ -74,7 +74,10 @@ fn server_goes_away(outage: Outage) {
     let db = db.clone();
     let restarts = matches!(outage, Outage::Restart(_) | Outage::StaysDown);
     if restarts && !pg::restartable() {
-        eprintln!("!!! SKIPPING {outage:?}: the tests use a server they did not start");
+        pg::skip(&format!(
+            "{outage:?} restarts the server, and the tests use one they did not start \
+             (ROUTIQ_TEST_DATABASE_URL)"
+        ));
         return;
     }
     // The server's default: a commit another session can see is on disk, so an

@@ -24,6 +24,7 @@ pub enum Backend {
 
 impl Backend {
     /// A fresh PostgreSQL database, or `None` when the test must be skipped (see [`pg`]).
+    #[track_caller]
     pub fn postgres() -> Option<Backend> {
         pg::database().map(Backend::Postgres)
     }

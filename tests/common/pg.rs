@@ -5,8 +5,14 @@
 //! to create databases).
 //!
 //! Where no PostgreSQL can be started the tests that need one print a loud notice and
-//! pass without running, unless `ROUTIQ_REQUIRE_POSTGRES=1` (CI), which makes it fail.
+//! pass without running, unless every test must run (see [`strict`]: CI), which makes
+//! them fail. [`skip`] is that rule for any test missing a tool it needs.
 #![allow(dead_code)]
+
+// Beside this file, so that a test binary including only this file has it too.
+#[path = "skip.rs"]
+pub mod skip_rule;
+pub use skip_rule::{skip, strict};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -154,6 +160,7 @@ struct Server {
 
 /// A fresh, empty database owned by the test role; `None` (after a loud notice) when no
 /// PostgreSQL is available and it is not required.
+#[track_caller]
 pub fn database() -> Option<PgDatabase> {
     let server = server()?;
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -176,21 +183,30 @@ pub fn database() -> Option<PgDatabase> {
     })
 }
 
+#[track_caller]
 fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
     match SERVER.get_or_init(start_or_connect) {
         Ok(server) => Some(server),
-        Err(why) if std::env::var("ROUTIQ_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (ROUTIQ_REQUIRE_POSTGRES=1) but unavailable: {why}")
+        Err(why) if strict() => {
+            panic!(
+                "PostgreSQL is required (CI=true or ROUTIQ_REQUIRE_POSTGRES=1) but \
+                 unavailable: {why}"
+            )
         }
         Err(why) => {
-            eprintln!(
-                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                 !!! SKIPPING a PostgreSQL test: no PostgreSQL available ({why}).\n\
-                 !!! Install a PostgreSQL server or set ROUTIQ_TEST_DATABASE_URL; CI sets\n\
-                 !!! ROUTIQ_REQUIRE_POSTGRES=1 to make this a failure.\n\
-                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-            );
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n!!! No PostgreSQL available ({why}).\n\
+                     !!! Install a PostgreSQL server (the harness finds its binaries, or set\n\
+                     !!! ROUTIQ_TEST_PG_BIN) or set ROUTIQ_TEST_DATABASE_URL; CI sets\n\
+                     !!! ROUTIQ_REQUIRE_POSTGRES=1 to make this a failure.\n"
+                );
+            });
+            skip("no PostgreSQL");
             None
         }
     }
