@@ -36,6 +36,12 @@ fn good_keys_pass_and_settings_show_their_source() {
     // TestEnv writes retry_attempts and leaves min_interval to its default.
     let setting = |name: &str| setting(out, name);
     assert!(setting("retry_attempts").ends_with("(config file)"));
+    // `check` promises every setting: each top-level key has its line.
+    for key in routiq_sync::config::SETTINGS {
+        setting(key);
+    }
+    assert!(setting("retry_delay").contains("100ms"), "{out}");
+    assert!(setting("retry_delay").ends_with("(config file)"));
     assert!(setting("min_interval").contains("30m"));
     assert!(setting("min_interval").ends_with("(default)"));
     assert!(setting("lock_dir").contains(env.lock_dir().to_str().unwrap()));
