@@ -28,6 +28,17 @@ impl Backend {
     pub fn postgres() -> Option<Backend> {
         pg::database().map(Backend::Postgres)
     }
+
+    /// Another store of the same kind, empty: a fresh database on PostgreSQL (one
+    /// test's second environment must not share the first's rows).
+    pub fn fresh(&self) -> Backend {
+        match self {
+            Backend::Sqlite => Backend::Sqlite,
+            Backend::Postgres(_) => Backend::Postgres(
+                pg::database().expect("PostgreSQL was available for the first store"),
+            ),
+        }
+    }
 }
 
 /// Defines, for each named `fn name(store: Backend)`, a module `name` with the tests

@@ -409,6 +409,18 @@ fn start_cluster() -> Result<Server, String> {
     })
 }
 
+/// A session as the server's admin (the cluster's superuser, or the role of
+/// `ROUTIQ_TEST_DATABASE_URL`), for tests that need another role; `None` (after the
+/// skip notice) without PostgreSQL.
+#[track_caller]
+pub fn admin_client() -> Option<postgres::Client> {
+    let server = server()?;
+    Some(
+        postgres::Client::connect(&server.admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to the test PostgreSQL as admin: {e}")),
+    )
+}
+
 /// The CA certificate trusted for the test cluster's TLS certificate (issued for
 /// `localhost` only), or `None` when the cluster runs without TLS (no openssl, or an
 /// external server).
