@@ -162,7 +162,7 @@ pub const LAST_ACTIVE_PATIENTS: &str = "SELECT active_patients FROM runs
      WHERE org_id = ?1 AND status = 'ok' AND active_patients IS NOT NULL
      ORDER BY id DESC LIMIT 1";
 
-/// The columns [`RECENT_RUNS`] reads, in order.
+/// The columns [`recent_runs`] reads, in order.
 pub const RUN_COLUMNS: &str =
     "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
 
