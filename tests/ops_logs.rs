@@ -86,12 +86,12 @@ fn env_and_config_choose_json_and_the_flag_wins() {
         &[("ROUTIQ_SYNC_LOG_FORMAT", "json")],
     );
     run.expect_code(0);
-    run.assert_stderr_has(" INFO org_1 incremental ok");
+    run.assert_stderr_has(" INFO  org_1 incremental ok");
     let run = env.run_env(
         &["sync", "--all", "--force"],
         &[("ROUTIQ_SYNC_LOG_FORMAT", "text")],
     );
-    run.assert_stderr_has(" INFO org_1 incremental ok");
+    run.assert_stderr_has(" INFO  org_1 incremental ok");
 
     let run = env.run_env(&["status"], &[("ROUTIQ_SYNC_LOG_FORMAT", "yaml")]);
     run.expect_code(2);
