@@ -29,6 +29,33 @@ pub struct Record {
     pub raw_json: String,
 }
 
+impl Record {
+    /// The shared builder of records for tests and benchmarks: `id` updated at
+    /// `updated_unix` (seconds), nothing else set, `columns` empty typed columns (the
+    /// table's column count: `store::table(resource).columns.len()`), raw JSON
+    /// `{"id":"ID"}`. Panics when `updated_unix` is outside the timestamp range (a
+    /// caller's mistake, never data).
+    pub fn stub(id: impl Into<String>, updated_unix: i64, columns: usize) -> Record {
+        let id = id.into();
+        Record {
+            raw_json: format!("{{\"id\":\"{id}\"}}"),
+            id,
+            created_at: None,
+            updated_at: Timestamp::from_unix(updated_unix)
+                .unwrap_or_else(|| panic!("Record::stub: {updated_unix} is out of range")),
+            archived_at: None,
+            hidden: false,
+            columns: vec![None; columns],
+        }
+    }
+
+    /// The record with `raw_json` replaced.
+    pub fn with_raw_json(mut self, raw_json: impl Into<String>) -> Record {
+        self.raw_json = raw_json.into();
+        self
+    }
+}
+
 /// Orders Cliniko ids (64-bit integers sent as strings) numerically, not as text.
 pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<u64>(), b.parse::<u64>()) {

@@ -7,7 +7,7 @@ use common::{TestEnv, write_private};
 use routiq_sync::fake::Fault;
 
 fn assert_no_panic(stderr: &str) {
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    common::assert_lacks(stderr, "panicked");
 }
 
 #[test]
@@ -40,7 +40,11 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
             ),
             "weeks",
         ),
-        ("no orgs", format!("{db}{ua}"), "org"),
+        (
+            "no orgs",
+            format!("{db}{ua}"),
+            "`org`: no orgs; add at least one [[org]] table",
+        ),
         (
             "bad duration",
             format!("{db}{ua}full_sync_every = \"daily\"\n{org}"),
@@ -62,7 +66,7 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
         (
             "bad org id",
             format!("{db}{ua}[[org]]\nid = \"org 1!\"\napi_key = \"abcdefgh1234\"\n"),
-            "id",
+            "`org[0].id` (org `org 1!`): may only contain",
         ),
         (
             "both key kinds",
@@ -108,11 +112,7 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
         for &args in commands {
             let run = env.run(args);
             assert_eq!(run.code, 2, "{name} ({args:?}): {}", run.stderr);
-            assert!(
-                run.stderr.contains(needle),
-                "{name}: `{needle}` not in: {}",
-                run.stderr
-            );
+            run.assert_stderr_has(needle);
             assert_no_panic(&run.stderr);
         }
         assert_eq!(
@@ -143,11 +143,7 @@ fn a_database_that_is_not_ours_is_refused_untouched() {
     for args in [&["sync", "--all"][..], &["status", "--json"][..]] {
         let run = env.run(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("not a routiq-sync database"),
-            "{}",
-            run.stderr
-        );
+        run.assert_stderr_has("not a routiq-sync database");
     }
     assert_eq!(std::fs::read(env.db_path()).unwrap(), before);
 
@@ -158,11 +154,7 @@ fn a_database_that_is_not_ours_is_refused_untouched() {
     let before = std::fs::read(env.db_path()).unwrap();
     let run = env.run(&["sync", "--all", "--force"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("newer than this routiq-sync supports"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("newer than this routiq-sync supports");
     assert_eq!(env.run(&["status"]).code, 2);
     assert_eq!(
         std::fs::read(env.db_path()).unwrap(),
@@ -179,11 +171,7 @@ fn a_database_path_that_cannot_hold_a_file_is_a_config_error() {
     for args in [&["sync", "--all"][..], &["status", "--json"][..]] {
         let run = env.run(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(
-            run.stderr.contains(&env.db_path().display().to_string()),
-            "{args:?}: {}",
-            run.stderr
-        );
+        run.assert_stderr_has(&env.db_path().display().to_string());
         assert_no_panic(&run.stderr);
     }
     // A plain file where the database's folder should be.
@@ -195,7 +183,7 @@ fn a_database_path_that_cannot_hold_a_file_is_a_config_error() {
     write_private(&env.config_path(), &config.replace(&db, &inside));
     let run = env.run(&["sync", "--all"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("blocker"), "{}", run.stderr);
+    run.assert_stderr_has("blocker");
     assert_eq!(env.requests("org_1"), 0, "no org ran");
 }
 
@@ -273,7 +261,7 @@ fn a_page_with_an_unusable_record_is_rejected_whole() {
     }
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("invalid `id`"), "{}", run.stderr);
+    run.assert_stderr_has("invalid `id`");
     let rows = env.count("SELECT COUNT(*) FROM patients");
     assert_eq!(rows, 0, "no partial page");
 }

@@ -34,34 +34,18 @@ fn config_errors_exit_2_and_name_the_problem() {
         write_private(&env.config_path(), &text);
         let run = env.run(&["sync", "--all"]);
         assert_eq!(run.code, 2, "{name}: {}", run.stderr);
-        assert!(run.stderr.contains(needle), "{name}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("config.toml"),
-            "{name} names the file: {}",
-            run.stderr
-        );
+        run.assert_stderr_has(needle);
+        run.assert_stderr_has("config.toml");
         assert!(!env.db_path().exists(), "{name}: nothing was synced");
     }
     let run = env.run_bare(&["-c", "/nonexistent/routiq.toml", "status"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("/nonexistent/routiq.toml"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("/nonexistent/routiq.toml");
     // With no config anywhere, the error names every place tried.
     let run = env.run_bare(&["status"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("/etc/routiq-sync/config.toml"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(".config/routiq-sync/config.toml"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("/etc/routiq-sync/config.toml");
+    run.assert_stderr_has(".config/routiq-sync/config.toml");
 }
 
 on_both_stores!(status_json_has_every_contract_field_and_max_age_sets_the_exit_code);
@@ -85,6 +69,9 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
         "last_success_at",
         "last_full_sync_at",
         "next_due_at",
+        "next_full_sync_at",
+        "last_verify_at",
+        "next_verify_at",
         "last_run",
         "cursors",
         "totals",
@@ -104,6 +91,23 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
     ] {
         assert!(last.get(field).is_some(), "missing last_run.{field}");
     }
+    for field in [
+        "mode",
+        "fetched",
+        "written",
+        "archived",
+        "deleted",
+        "api_calls",
+    ] {
+        assert!(
+            last["resources"]["patients"].get(field).is_some(),
+            "missing last_run.resources.patients.{field}"
+        );
+    }
+    assert!(org["next_full_sync_at"].is_string());
+    assert!(org["next_verify_at"].is_string());
+    // `problem` is there only when the org is unhealthy.
+    assert!(org.get("problem").is_none(), "{org}");
     assert_eq!(last["status"], "ok");
     assert_eq!(last["mode"], "full");
     assert_eq!(org["totals"]["patients"], 15);
@@ -115,6 +119,19 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
     std::thread::sleep(std::time::Duration::from_millis(2100));
     env.run(&["status", "--max-age", "1s"]).expect_code(1);
     env.run(&["status", "--max-age", "bogus"]).expect_code(2);
+
+    // A failed run: the org is unhealthy and `problem` says why.
+    env.write_config_with("", &[("org_1".to_string(), "wrong-key".to_string())]);
+    env.run(&["sync", "--all", "--force"]).expect_code(1);
+    let run = env.run(&["status", "--json"]);
+    run.expect_code(1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let org = &v["orgs"][0];
+    assert_eq!(org["healthy"], false);
+    let problem = org["problem"]
+        .as_str()
+        .expect("orgs[0].problem is a string");
+    assert!(problem.contains("API key"), "{problem}");
 }
 
 #[test]
@@ -122,9 +139,48 @@ fn help_describes_every_command() {
     let env = TestEnv::new(1, 1, 0);
     let run = env.run(&["--help"]);
     run.expect_code(0);
-    for cmd in ["sync", "full", "status", "demo", "completions"] {
-        assert!(run.stdout.contains(cmd), "{cmd} missing from --help");
-        env.run(&[cmd, "--help"]).expect_code(0);
+    // The names in the `Commands:` section, each at the start of its line (a bare
+    // `contains("sync")` would match the program's name).
+    let listed: Vec<&str> = run
+        .stdout
+        .split_once("Commands:\n")
+        .expect("a Commands section")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let commands = [
+        "sync",
+        "full",
+        "verify",
+        "status",
+        "check",
+        "forget",
+        "demo",
+        "completions",
+    ];
+    assert_eq!(
+        listed,
+        [&commands[..], &["help"]].concat(),
+        "{}",
+        run.stdout
+    );
+    // The test's list is the CLI's: a new command must be added here (and documented).
+    use clap::CommandFactory;
+    let defined: Vec<String> = routiq_sync::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert_eq!(defined, commands);
+    for cmd in commands {
+        let help = env.run(&[cmd, "--help"]);
+        help.expect_code(0);
+        assert!(
+            help.stdout.contains(&format!("Usage: routiq-sync {cmd}")),
+            "{cmd} --help:\n{}",
+            help.stdout
+        );
     }
     // Usage errors are exit 2 too.
     assert_eq!(env.run(&["sync"]).code, 2);
@@ -141,11 +197,7 @@ fn status_works_without_the_key_variables_that_sync_needs() {
     write_private(&env.config_path(), &text);
     let sync = env.run(&["sync", "--all"]);
     assert_eq!(sync.code, 2, "{}", sync.stderr);
-    assert!(
-        sync.stderr.contains("ROUTIQ_TEST_KEY_NOT_EXPORTED"),
-        "{}",
-        sync.stderr
-    );
+    sync.assert_stderr_has("ROUTIQ_TEST_KEY_NOT_EXPORTED");
     // A monitor without the keys can still ask how things are (never synced: exit 1).
     let status = env.run(&["status", "--json"]);
     assert_eq!(status.code, 1, "{}", status.stderr);

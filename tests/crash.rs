@@ -108,7 +108,7 @@ fn sigterm_stops_between_pages_and_is_recorded(store: Backend) {
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    common::assert_has(&stderr, "interrupted");
     assert_eq!(env.last_run_status("org_1").as_deref(), Some("interrupted"));
     env.assert_consistent("org_1");
 
@@ -161,7 +161,7 @@ fn assert_each_org_synced_once(env: &TestEnv, children: Vec<Child>) {
         let out = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
-        assert!(!stderr.contains("database is locked"), "{stderr}");
+        common::assert_lacks(&stderr, "database is locked");
     }
     for (org, _) in &env.orgs {
         let walks = env.walks(org);

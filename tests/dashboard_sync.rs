@@ -134,11 +134,7 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 incremental ok");
     // One request per route of the 5 resources that are not reference data; reference
     // data was polled by the first sync and is not due again for `reference_every`.
     assert_eq!(
@@ -200,11 +196,7 @@ fn an_appointment_naming_an_unknown_practitioner_polls_practitioners_at_once() {
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("polling practitioners now"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("polling practitioners now");
     // Patients, appointments, then both practitioner routes; nothing else.
     assert_eq!(env.requests("org_1"), 4, "{:#?}", env.fake.stats(&key).log);
     assert_eq!(
@@ -228,7 +220,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
     // Newly enabled resources get their first (full) sync, the others stay incremental.
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("org_1 mixed ok"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 mixed ok");
     assert_table_in_sync(&env, "org_1", "group_appointments", "group_appointments");
     assert_table_in_sync(&env, "org_1", "attendees", "attendees");
     assert_table_in_sync(&env, "org_1", "invoices", "invoices");
@@ -273,11 +265,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 incremental ok");
     assert_eq!(
         env.requests("org_1"),
         5,
@@ -311,7 +299,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
     });
     let run = env.run(&["full", "--all", "--resource", "invoices"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    run.assert_stderr_has("1 deleted upstream");
     assert_eq!(
         one(format!(
             "SELECT COUNT(*) FROM invoices WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
@@ -367,7 +355,7 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     let run = env.run(&["full", "--all", "--resource", "practitioners"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    run.assert_stderr_has("HTTP 400");
     let marked = "SELECT COUNT(*) FROM practitioners WHERE deleted_upstream_at IS NOT NULL";
     assert_eq!(env.count(marked), 0, "half a walk reconciles nothing");
 
@@ -375,7 +363,7 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     env.fake.reset_stats();
     let run = env.run(&["full", "--all", "--resource", "practitioners"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    run.assert_stderr_has("1 deleted upstream");
     let stats = env.fake.stats(&key);
     assert_eq!(stats.path_count("/v1/practitioners"), 1);
     assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);
@@ -405,13 +393,8 @@ fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_de
     env.fake.reset_stats();
     let run = env.run_env(&["-v", "sync", "--all", "--force"], &[]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("resuming the unfinished full sync of practitioners"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    run.assert_stderr_has("resuming the unfinished full sync of practitioners");
+    run.assert_stderr_has("org_1 full ok");
     // The active route resumed from its position (its last row, one request).
     let stats = env.fake.stats(&key);
     assert_eq!(stats.path_count("/v1/practitioners"), 1);

@@ -36,6 +36,12 @@ fn good_keys_pass_and_settings_show_their_source() {
     // TestEnv writes retry_attempts and leaves min_interval to its default.
     let setting = |name: &str| setting(out, name);
     assert!(setting("retry_attempts").ends_with("(config file)"));
+    // `check` promises every setting: each top-level key has its line.
+    for key in routiq_sync::config::SETTINGS {
+        setting(key);
+    }
+    assert!(setting("retry_delay").contains("100ms"), "{out}");
+    assert!(setting("retry_delay").ends_with("(config file)"));
     assert!(setting("min_interval").contains("30m"));
     assert!(setting("min_interval").ends_with("(default)"));
     assert!(setting("lock_dir").contains(env.lock_dir().to_str().unwrap()));
@@ -45,7 +51,7 @@ fn good_keys_pass_and_settings_show_their_source() {
     assert_eq!(env.requests("org_1"), 1);
     assert_eq!(env.fake.stats(&env.key("org_1")).path_count("/v1/user"), 1);
     for (_, key) in &env.orgs {
-        assert!(!run.stdout.contains(key.as_str()) && !run.stderr.contains(key.as_str()));
+        run.assert_never_prints("a key", key);
     }
 
     // After a sync the database is reported with its schema version.
@@ -105,7 +111,7 @@ fn rejected_and_unreachable_orgs_fail_the_check_without_stopping_it() {
         "an unreachable host must not hold check up ({took:?})"
     );
     for secret in [wrong_key, good.1.as_str()] {
-        assert!(!out.contains(secret) && !run.stderr.contains(secret));
+        run.assert_never_prints("a key", secret);
     }
 }
 
@@ -137,7 +143,7 @@ fn config_path_provenance_and_config_errors() {
     write_private(&path, "user_agent = \"x (x@example.com)\"\ncolour = 1\n");
     let run = env.run(&["check"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("colour"), "{}", run.stderr);
+    run.assert_stderr_has("colour");
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //!
 //! To regenerate after changing the CLI: `ROUTIQ_UPDATE_GENERATED=1 cargo test --test ops_completions`.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -108,20 +111,32 @@ fn main_page(cmd: &clap::Command) -> Vec<u8> {
 const MAN_SECTIONS: &str = r#".SH "EXIT STATUS"
 .TP
 \fB0\fR
-\fBsync\fR, \fBfull\fR: every selected org synced, or was skipped (synced less than
-\fBmin_interval\fR ago, or locked by another run).
-\fBstatus\fR: every selected org is healthy. \fBcheck\fR: every selected org passed.
+\fBsync\fR, \fBfull\fR, \fBverify\fR: every selected org synced, was skipped (synced less
+than \fBmin_interval\fR ago, or locked by another run), or was deferred to the next run
+because \fBmax_run_time\fR passed (a run stopped by its deadline is not a failure).
+\fBstatus\fR: every selected org is healthy. \fBcheck\fR: every selected org's key was
+accepted and the paths are usable. \fBforget\fR: the org's data was deleted.
 .TP
 \fB1\fR
-At least one org failed (the others still ran), is unhealthy (last run failed, never
-synced, or older than \fB\-\-max\-age\fR), or failed its check.
+\fBsync\fR, \fBfull\fR, \fBverify\fR: at least one org failed (the others still ran), or
+the run was interrupted (SIGINT, SIGTERM; it stops between pages and the next run
+continues). \fBstatus\fR: some org is unhealthy (last run failed, never synced, or last
+success older than \fB\-\-max\-age\fR). \fBcheck\fR: some org's key was rejected, its
+server is unreachable, or a path is unusable. \fBforget\fR: nothing was deleted (no
+\fB\-\-yes\fR, or a sync of that org is running) or the deletion failed.
 .TP
 \fB2\fR
-Usage or config error: nothing was run.
+Usage or config error, found before any org ran: bad flags, a config problem, a
+database that is not routiq\-sync's or is from a newer version, a PostgreSQL database
+that does not exist or where the role may not create the tables. Nothing was run.
 .SH ENVIRONMENT
 .TP
 \fBROUTIQ_SYNC_CONFIG\fR
 The config file, when \fB\-\-config\fR is not given.
+.TP
+\fBROUTIQ_SYNC_LOG_FORMAT\fR
+\fBtext\fR or \fBjson\fR: the log line format on stderr, when \fB\-\-log\-format\fR is not
+given; it overrides \fBlog_format\fR in the config.
 .TP
 \fBRUST_LOG\fR
 Log filter (e.g. \fBdebug\fR); overrides \fB\-v\fR and \fB\-q\fR.
@@ -133,7 +148,103 @@ not a terminal).
 \fBXDG_CONFIG_HOME\fR, \fBXDG_DATA_HOME\fR, \fBHOME\fR
 Where the default config file and database are looked for.
 .PP
-The API keys are read from the variables named by \fBapi_key_env\fR in the config file.
+The API keys are read from the variables named by \fBapi_key_env\fR in the config file,
+and a PostgreSQL URL from the one named by \fBdatabase_url_env\fR.
+.SH CONFIGURATION
+The config file is TOML: top\-level settings, then one \fB[[org]]\fR table per clinic.
+Durations are whole numbers with units \fBd\fR, \fBh\fR, \fBm\fR, \fBs\fR, \fBms\fR,
+largest first (\fB"90s"\fR, \fB"1h30m"\fR). \fBroutiq\-sync check\fR shows every
+setting's value and where it came from.
+.TP
+\fBuser_agent\fR (required)
+Sent as User\-Agent, as Cliniko requires: an app name and a contact email in
+parentheses, e.g. \fB"Routiq Sync (ops@example.com)"\fR.
+.TP
+\fBdatabase\fR (default \fI~/.local/share/routiq\-sync/routiq\-sync.db\fR)
+The SQLite file (relative to the config file's folder), or a \fBpostgres://\fR URL.
+.TP
+\fBdatabase_url_env\fR
+The name of a variable holding the PostgreSQL URL, instead of \fBdatabase\fR.
+.TP
+\fBpg_schema\fR (default \fB"public"\fR)
+PostgreSQL only: the schema holding the tables.
+.TP
+\fBlock_dir\fR (default \fIlocks\fR beside the database)
+SQLite only: the folder of the per\-org lock files.
+.TP
+\fBmin_interval\fR (default \fB"30m"\fR)
+\fBsync\fR skips an org whose last success finished less than this ago.
+.TP
+\fBfull_sync_every\fR (default \fB"7d"\fR)
+\fBsync\fR does a full sync of a resource whose last one started longer ago.
+.TP
+\fBverify_every\fR (default \fB"24h"\fR)
+\fBsync\fR adds a verify of a resource whose last verify or full sync is older.
+.TP
+\fBreference_every\fR (default \fB"24h"\fR)
+How often \fBsync\fR polls appointment types, practitioners and businesses.
+.TP
+\fBjobs\fR (default \fB4\fR)
+Orgs synced at once; \fB\-\-jobs\fR overrides it.
+.TP
+\fBrequests_per_minute\fR (default \fB180\fR)
+Requests per API key per minute (Cliniko allows 200).
+.TP
+\fBrequest_timeout\fR (default \fB"30s"\fR)
+Limit for connecting and for each whole request.
+.TP
+\fBretry_attempts\fR (default \fB5\fR)
+Attempts per request on a 5xx, timeout or network error (1 = no retries).
+.TP
+\fBretry_delay\fR (default \fB"1s"\fR)
+The first wait after a failed request, doubled each time up to 30s.
+.TP
+\fBmax_wait\fR (default \fB"5m"\fR)
+The longest wait a rate limit (HTTP 429) may impose before the org fails.
+.TP
+\fBappointment_window\fR (not set)
+\fB{ past_days = 7, future_days = 30 }\fR: incremental syncs fetch only appointments
+starting in that window.
+.TP
+\fBmax_run_time\fR (not set)
+\fBsync\fR, \fBfull\fR and \fBverify\fR stop between pages once the run has taken this
+long; orgs not started are deferred (exit 0). \fB\-\-max\-run\-time\fR overrides it.
+.TP
+\fBlog_format\fR (default \fB"text"\fR)
+\fB"json"\fR: one JSON object per log line.
+.TP
+\fBping_url\fR (not set)
+A heartbeat URL: \fI/start\fR when a run starts, the URL itself on success,
+\fI/fail\fR when an org failed.
+.TP
+\fBkeep_runs\fR (default \fB"90d"\fR)
+Run history older than this is pruned (\fB"never"\fR keeps it).
+.TP
+\fBpurge_deleted_after\fR (default \fB"30d"\fR)
+Rows deleted upstream longer ago than this are removed (\fB"never"\fR keeps them).
+.PP
+In each \fB[[org]]\fR table:
+.TP
+\fBid\fR (required)
+Your id for the org: letters, digits, \fB_\fR and \fB\-\fR; used by \fB\-\-org\fR.
+.TP
+\fBname\fR
+For people.
+.TP
+\fBapi_key_env\fR or \fBapi_key\fR (one is required)
+The name of the variable holding the org's API key (preferred), or the key itself.
+.TP
+\fBshard\fR (default from the key's suffix)
+\fB"au1"\fR, \fB"uk1"\fR, ... for a key without a suffix.
+.TP
+\fBbase_url\fR (default \fIhttps://api.{shard}.cliniko.com/v1\fR)
+Another API address (a proxy, a test server).
+.TP
+\fBresources\fR (default \fB["patients", "appointments", "appointment_types", "practitioners", "businesses"]\fR)
+What to sync; also \fB"group_appointments"\fR, \fB"attendees"\fR, \fB"invoices"\fR.
+.TP
+\fBping_url\fR (not set)
+The org's own heartbeat URL.
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/routiq\-sync/config.toml\fR, \fI~/.config/routiq\-sync/config.toml\fR, \fI/etc/routiq\-sync/config.toml\fR
@@ -173,9 +284,59 @@ fn committed_man_pages_match_the_cli() {
     fail_if_any(problems, "");
 }
 
+/// The main page documents every exit code's meaning per command, every environment
+/// variable the binary reads, and every config key (top-level and `[[org]]`).
+#[test]
+fn the_man_page_covers_exit_codes_environment_and_every_config_key() {
+    let section = |name: &str| -> &str {
+        let start = MAN_SECTIONS
+            .find(&format!(".SH {name}"))
+            .unwrap_or_else(|| panic!("no {name} section"));
+        let rest = &MAN_SECTIONS[start + 4..];
+        &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
+    };
+    let bold = |word: &str| format!("\\fB{}\\fR", word.replace('-', "\\-"));
+    let exit = section("\"EXIT STATUS\"");
+    for command in ["sync", "full", "verify", "status", "check", "forget"] {
+        assert!(exit.contains(&bold(command)), "EXIT STATUS lacks {command}");
+    }
+    for needle in ["deferred", "interrupted", "max_run_time"] {
+        assert!(exit.contains(needle), "EXIT STATUS lacks {needle}");
+    }
+    let environment = section("ENVIRONMENT");
+    for var in [
+        "ROUTIQ_SYNC_CONFIG",
+        "ROUTIQ_SYNC_LOG_FORMAT",
+        "RUST_LOG",
+        "NO_COLOR",
+    ] {
+        assert!(environment.contains(&bold(var)), "ENVIRONMENT lacks {var}");
+    }
+    let config = section("CONFIGURATION");
+    let keys = routiq_sync::config::SETTINGS.iter().copied().chain([
+        "database_url_env",
+        "pg_schema",
+        "id",
+        "name",
+        "api_key_env",
+        "api_key",
+        "shard",
+        "base_url",
+        "resources",
+    ]);
+    for key in keys {
+        assert!(
+            config.contains(&format!(".TP\n{}", bold(key)))
+                || config.contains(&format!("or {}", bold(key))),
+            "CONFIGURATION lacks `{key}`"
+        );
+    }
+}
+
 #[test]
 fn man_page_renders_with_man_when_available() {
-    // `man -l` formats the page as a reader would see it; skipped where man is missing.
+    // `man -l` formats the page as a reader would see it (skipped, or in CI failed, where
+    // man is missing).
     let page = root().join("docs/man/routiq-sync.1");
     let Ok(out) = Command::new("man")
         .arg("-l")
@@ -184,15 +345,15 @@ fn man_page_renders_with_man_when_available() {
         .env("MAN_KEEP_FORMATTING", "0")
         .output()
     else {
-        eprintln!("man is not installed; skipping the rendering check");
+        skip::skip("`man` is not installed: the page's rendering is unchecked");
         return;
     };
     if !out.status.success() {
-        eprintln!(
-            "man -l failed ({}); skipping: {}",
+        skip::skip(&format!(
+            "`man -l` failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
-        );
+        ));
         return;
     }
     // Bold is printed as `X\bX`; keep the last character of each such pair.

@@ -86,28 +86,16 @@ fn env_and_config_choose_json_and_the_flag_wins() {
         &[("ROUTIQ_SYNC_LOG_FORMAT", "json")],
     );
     run.expect_code(0);
-    assert!(
-        run.stderr.contains(" INFO  org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has(" INFO  org_1 incremental ok");
     let run = env.run_env(
         &["sync", "--all", "--force"],
         &[("ROUTIQ_SYNC_LOG_FORMAT", "text")],
     );
-    assert!(
-        run.stderr.contains(" INFO  org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has(" INFO  org_1 incremental ok");
 
     let run = env.run_env(&["status"], &[("ROUTIQ_SYNC_LOG_FORMAT", "yaml")]);
     run.expect_code(2);
-    assert!(
-        run.stderr.contains("ROUTIQ_SYNC_LOG_FORMAT"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("ROUTIQ_SYNC_LOG_FORMAT");
 }
 
 #[test]
@@ -126,7 +114,7 @@ fn failures_and_errors_are_json_too_and_scrubbed() {
         "{}",
         sums[0]
     );
-    assert!(!run.stderr.contains(&env.key("org_1")), "{}", run.stderr);
+    run.assert_stderr_lacks(&env.key("org_1"));
 
     // A config error stops the command: still one JSON object per line.
     env.write_config("min_interval = \"soon\"");

@@ -114,8 +114,8 @@ fn an_endpoint_that_never_answers_is_only_a_warning() {
     let run = env.run(&["sync", "--all"]);
     let took = began.elapsed();
     run.expect_code(0);
-    assert!(run.stderr.contains("heartbeat"), "{}", run.stderr);
-    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    run.assert_stderr_has("heartbeat");
+    run.assert_stderr_has("org_1 full ok");
     // The pings give up after about 10 s in all (5 s per attempt, one retry, a 10 s
     // budget at the end). A hanging client would never return; the bound here is loose
     // on purpose (the machine is shared), it only shows the wait is bounded.
@@ -144,12 +144,8 @@ fn the_deadline_stops_cleanly_defers_the_rest_and_the_next_run_finishes() {
     // A figure, not an assertion (the machine is shared): about the deadline plus one page.
     eprintln!("run with a 600ms deadline took {:?}", began.elapsed());
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("org_1 full stopped by max_run_time"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("org_2 deferred"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 full stopped by max_run_time");
+    run.assert_stderr_has("org_2 deferred");
     assert_eq!(env.last_run_status("org_1").as_deref(), Some("interrupted"));
     let error: String = env
         .db()

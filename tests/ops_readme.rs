@@ -326,8 +326,9 @@ fn the_rehearsal_runs_as_written_and_the_sql_examples_answer() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("check passed: 2 of 2 orgs ok"), "{stdout}");
     assert!(stdout.contains("all 2 orgs are healthy"), "{stdout}");
+    // Every one of the 200 patients of each fake clinic, as the SQL line prints them.
     assert!(
-        stdout.contains("bondi|200") || stdout.contains("bondi|"),
+        stdout.contains("bondi|200\n") && stdout.contains("manly|200\n"),
         "{stdout}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

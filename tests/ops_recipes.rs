@@ -2,6 +2,9 @@
 //! cron validator below), the Railway cron service, and the systemd units; and every
 //! routiq-sync command in them parses with the real CLI definition.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -386,6 +389,46 @@ fn railway_cron_service_is_consistent() {
     }
 }
 
+/// The Railway README's clinic-hours schedules are right in both Sydney seasons: the
+/// AEST line syncs at 07:00, 11:00, 15:00 and 19:00 at UTC+10, the AEDT line at UTC+11,
+/// and the all-year hourly line covers 07:00-19:00 in both.
+#[test]
+fn railway_clinic_hours_schedules_follow_sydney_daylight_saving() {
+    let readme = read("examples/railway/README.md");
+    let schedule_in = |row: &str| -> String {
+        let line = readme
+            .lines()
+            .find(|l| l.contains(row) && l.contains('`'))
+            .unwrap_or_else(|| panic!("no `{row}` row in the Railway README"));
+        line.rsplit('`')
+            .nth(1)
+            .expect("a quoted schedule")
+            .to_string()
+    };
+    let hours = |schedule: &str| -> BTreeSet<u32> {
+        let fields: Vec<&str> = schedule.split_whitespace().collect();
+        let parsed = cron::parse(&fields).unwrap_or_else(|e| panic!("`{schedule}`: {e}"));
+        assert_eq!(parsed[0], BTreeSet::from([0]), "on the hour: {schedule}");
+        parsed[1].clone()
+    };
+    let local = |utc: &BTreeSet<u32>, offset: u32| -> BTreeSet<u32> {
+        utc.iter().map(|h| (h + offset) % 24).collect()
+    };
+    let slots = BTreeSet::from([7, 11, 15, 19]);
+    assert_eq!(local(&hours(&schedule_in("AEST, April")), 10), slots);
+    assert_eq!(local(&hours(&schedule_in("AEDT, October")), 11), slots);
+    let all_year = "0 20-23,0-9 * * *";
+    assert!(readme.contains(&format!("`{all_year}`")));
+    assert!(readme.contains("min_interval = \"3h50m\""));
+    for offset in [10, 11] {
+        let covered = local(&hours(all_year), offset);
+        assert!(
+            (7..=19).all(|h| covered.contains(&h)),
+            "UTC+{offset}: {covered:?}"
+        );
+    }
+}
+
 /// `(section, key, value)` of every setting in a unit file.
 fn unit(text: &str) -> Vec<(String, String, String)> {
     let mut section = String::new();
@@ -459,7 +502,7 @@ fn systemd_units_are_valid_and_paired() {
             String::from_utf8_lossy(&out.stderr)
         ),
         Err(_) => {
-            eprintln!("systemd-analyze is not installed; skipping the systemd checks");
+            skip::skip("`systemd-analyze` is not installed: the systemd units are unchecked");
             return;
         }
     }

@@ -116,11 +116,7 @@ fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago(store: Backend)
     env.write_config("");
     let run = env.run(&["sync", "--org", "org_1", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("removed rows deleted upstream"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("removed rows deleted upstream");
     assert_eq!(deleted("org_1"), 1, "the one deleted today stays");
     let gone = env.count(&format!(
         "SELECT COUNT(*) FROM patients WHERE org_id = 'org_1' AND id IN ('{}', '{}')",
@@ -164,7 +160,7 @@ fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
     );
     assert!(dry.stdout.contains("patients"), "{}", dry.stdout);
     assert!(dry.stdout.contains("--yes"), "{}", dry.stdout);
-    assert!(dry.stderr.contains("still in the config"), "{}", dry.stderr);
+    dry.assert_stderr_has("still in the config");
     assert_eq!(
         rows_of(&env, "org_1"),
         org1,
@@ -178,7 +174,7 @@ fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
         "{}",
         run.stdout
     );
-    assert!(run.stderr.contains("still in the config"), "{}", run.stderr);
+    run.assert_stderr_has("still in the config");
     for (table, n) in rows_of(&env, "org_1") {
         assert_eq!(n, 0, "{table} still has org_1 rows");
     }
@@ -190,11 +186,7 @@ fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
     env.write_config_with("", &env.orgs[1..]);
     let run = env.run(&["forget", "--org", "org_1", "--yes"]);
     run.expect_code(0);
-    assert!(
-        !run.stderr.contains("still in the config"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_lacks("still in the config");
     assert!(run.stdout.contains("nothing is stored"), "{}", run.stdout);
     env.run(&["forget", "--org", "bad id"]).expect_code(2);
 }

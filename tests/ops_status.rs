@@ -57,7 +57,7 @@ fn colours_only_on_a_terminal_and_never_with_no_color() {
     let env = TestEnv::new(1, 5, 0);
     env.run(&["sync", "--all"]).expect_code(0);
     let Some(coloured) = run_on_terminal(&env, "status", &[]) else {
-        eprintln!("`script` is not installed; skipping the terminal check");
+        common::pg::skip("`script` (util-linux) is not installed: no terminal to run on");
         return;
     };
     assert!(coloured.contains("\x1b[32mok\x1b[0m"), "{coloured:?}");

@@ -17,12 +17,7 @@ fn pg_env(orgs: usize, patients: usize, appts: usize) -> Option<(TestEnv, PgData
 }
 
 fn assert_no_password(run: &common::Run, password: &str) {
-    assert!(
-        !run.stdout.contains(password) && !run.stderr.contains(password),
-        "the password leaked:\n--- stdout\n{}\n--- stderr\n{}",
-        run.stdout,
-        run.stderr
-    );
+    run.assert_never_prints("the password", password);
 }
 
 #[test]
@@ -145,7 +140,7 @@ fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
         for cmd in [&["sync", "--all"][..], &["status"], &["check"]] {
             let run = env.run(cmd);
             assert_eq!(run.code, 2, "{bad} {cmd:?}: {}", run.stderr);
-            assert!(run.stderr.contains("`database`"), "{bad}: {}", run.stderr);
+            run.assert_stderr_has("`database`");
             assert_no_password(&run, secret);
         }
     }
@@ -178,7 +173,7 @@ fn the_url_can_come_from_database_url_env_into_its_own_schema() {
     // Without the variable: a config error naming the key.
     let run = env.run(&["sync", "--all"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("`database_url_env`"), "{}", run.stderr);
+    run.assert_stderr_has("`database_url_env`");
 }
 
 #[test]
@@ -200,7 +195,7 @@ fn a_schema_from_a_newer_build_is_refused_untouched() {
     let before = runs();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("newer"), "{}", run.stderr);
+    run.assert_stderr_has("newer");
     assert_eq!(runs(), before, "nothing was written");
     assert_eq!(env.requests("org_1"), 2 + 4, "no request after the refusal");
 }
@@ -247,12 +242,7 @@ fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
     assert!(other.try_lock_org("org_1").unwrap().is_none(), "held once");
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("org_1 skipped: another routiq-sync run holds its lock"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 skipped: another routiq-sync run holds its lock");
     assert_eq!(env.requests("org_1"), 0);
     env.assert_in_sync("org_2");
     let status = env.run(&["status", "--json"]);
@@ -296,7 +286,10 @@ fn tls_follows_sslmode_and_sslrootcert() {
         return;
     };
     let Some(ca) = common::pg::tls_ca() else {
-        eprintln!("!!! SKIPPING the TLS checks: the test cluster has no certificate (openssl?)");
+        common::pg::skip(
+            "the test server has no TLS certificate (openssl missing, or an external \
+             ROUTIQ_TEST_DATABASE_URL server)",
+        );
         return;
     };
     let ca = ca.display().to_string();
@@ -382,15 +375,11 @@ fn a_lost_lock_session_stops_the_writes_of_that_org() {
         schema: "public".into(),
     };
     let page = |id: &str| {
-        vec![Record {
-            id: id.into(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(1_700_000_000).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
-        }]
+        vec![Record::stub(
+            id,
+            1_700_000_000,
+            table(Resource::Patients).columns.len(),
+        )]
     };
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
@@ -434,12 +423,8 @@ fn a_database_that_does_not_exist_is_a_setup_error() {
     env.set_config_line("database", &format!("database = {url:?}"));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(2);
-    assert!(
-        run.stderr.contains("cannot be used as configured")
-            && run.stderr.contains("create the database"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("cannot be used as configured")
+        .assert_stderr_has("create the database");
     assert_eq!(env.requests("org_1"), 0, "nothing ran");
     assert_no_password(&run, &db.password);
 }
@@ -548,14 +533,12 @@ fn locked_store(
 fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
     use routiq_sync::resource::Resource;
     ids.iter()
-        .map(|id| routiq_sync::record::Record {
-            id: (*id).into(),
-            created_at: None,
-            updated_at: routiq_sync::timestamp::Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; routiq_sync::store::table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
+        .map(|id| {
+            routiq_sync::record::Record::stub(
+                *id,
+                ts,
+                routiq_sync::store::table(Resource::Patients).columns.len(),
+            )
         })
         .collect()
 }

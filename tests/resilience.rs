@@ -1,22 +1,23 @@
 //! Surviving the real world: 429s, 5xx, bad bodies, timeouts and rejected keys, through
-//! the real binary against the fake Cliniko's fault modes.
+//! the real binary against the fake Cliniko's fault modes, on both stores.
 
 mod common;
 
 use std::time::Duration;
 
-use common::TestEnv;
+use common::{Backend, TestEnv};
 use routiq_sync::fake::{FakeOptions, Fault, ResetHeader};
 
-#[test]
-fn a_429_is_waited_out_whatever_header_says_when() {
+on_both_stores!(a_429_is_waited_out_whatever_header_says_when);
+
+fn a_429_is_waited_out_whatever_header_says_when(store: Backend) {
     for header in [
         ResetHeader::XRateLimitReset,
         ResetHeader::RetryAfterSeconds,
         ResetHeader::RetryAfterHttpDate,
         ResetHeader::None,
     ] {
-        let env = TestEnv::new(1, 150, 1);
+        let env = TestEnv::on(store.fresh(), 1, 150, 1);
         env.fail_after_first_page(
             "org_1",
             &[Fault::RateLimited {
@@ -26,21 +27,17 @@ fn a_429_is_waited_out_whatever_header_says_when() {
         );
         let run = env.run(&["sync", "--all"]);
         run.expect_code(0);
-        assert!(
-            run.stderr
-                .contains("rate limited by Cliniko (HTTP 429): waiting"),
-            "{header:?}: {}",
-            run.stderr
-        );
+        run.assert_stderr_has("rate limited by Cliniko (HTTP 429): waiting");
         let stats = env.fake.stats(&env.key("org_1"));
         assert_eq!(stats.rate_limited, 1, "{header:?}");
         env.assert_in_sync("org_1");
     }
 }
 
-#[test]
-fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
-    let env = TestEnv::new(1, 150, 1);
+on_both_stores!(a_429_asking_for_more_than_max_wait_fails_the_org_cleanly);
+
+fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 150, 1);
     env.write_config("max_wait = \"2s\"");
     env.fail_after_first_page(
         "org_1",
@@ -51,17 +48,20 @@ fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("rate limited"), "{}", run.stderr);
-    assert!(run.stderr.contains("max_wait"), "{}", run.stderr);
+    // The failure itself, not the config warning that also names `max_wait`.
+    run.assert_stderr_has("org_1 full FAILED")
+        .assert_stderr_has("rate limited: Cliniko asked to wait")
+        .assert_stderr_has("(max_wait is 2s); the next run continues");
     env.assert_consistent("org_1");
     assert_eq!(env.last_run_status("org_1").as_deref(), Some("failed"));
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
-    let env = TestEnv::new(1, 250, 1);
+on_both_stores!(server_errors_and_bad_bodies_are_retried_and_the_sync_converges);
+
+fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 250, 1);
     env.write_config("retry_attempts = 6");
     env.fail_after_first_page(
         "org_1",
@@ -75,24 +75,21 @@ fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("retrying in"), "{}", run.stderr);
+    run.assert_stderr_has("retrying in");
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
-    let env = TestEnv::new(1, 250, 0);
+on_both_stores!(retries_run_out_then_the_cursor_stays_at_the_committed_page);
+
+fn retries_run_out_then_the_cursor_stays_at_the_committed_page(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 250, 0);
     env.fail_after_first_page(
         "org_1",
         &[Fault::Status(500), Fault::Status(500), Fault::Status(500)],
     );
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("HTTP 500 (the last of 3 attempts)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("HTTP 500 (the last of 3 attempts)");
     let committed = env.count("SELECT COUNT(*) FROM patients");
     assert_eq!(committed, 100, "exactly the first page is committed");
     env.assert_consistent("org_1");
@@ -106,34 +103,28 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn a_slow_response_times_out_and_is_retried() {
-    let env = TestEnv::new(1, 50, 1);
+on_both_stores!(a_slow_response_times_out_and_is_retried);
+
+fn a_slow_response_times_out_and_is_retried(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 50, 1);
     env.write_config("request_timeout = \"1s\"");
     env.fake
         .push_fault(&env.key("org_1"), Fault::Delay(Duration::from_secs(3)));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    run.assert_stderr_has("timed out");
     env.assert_in_sync("org_1");
 }
 
-#[test]
-fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
-    let env = TestEnv::new(1, 20, 1);
+on_both_stores!(a_rejected_key_is_not_retried_and_names_the_config_entry);
+
+fn a_rejected_key_is_not_retried_and_names_the_config_entry(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 20, 1);
     env.fake.push_fault(&env.key("org_1"), Fault::Status(401));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("rejected the API key (HTTP 401)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("api_key of org org_1 in"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("rejected the API key (HTTP 401)");
+    run.assert_stderr_has("api_key of org org_1 in");
     assert_eq!(
         env.requests("org_1"),
         1,
@@ -141,27 +132,24 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
     );
 }
 
-#[test]
-fn a_forbidden_resource_fails_the_org_but_not_its_other_resources() {
+on_both_stores!(a_forbidden_resource_fails_the_org_but_not_its_other_resources);
+
+fn a_forbidden_resource_fails_the_org_but_not_its_other_resources(store: Backend) {
     // Keys carry their user's permissions (cliniko-api.md §2): a 403 on one route.
-    let env = TestEnv::new(1, 20, 1);
+    let env = TestEnv::on(store.fresh(), 1, 20, 1);
     env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
     let run = env.run(&["sync", "--all", "--resource", "patients", "appointments"]);
     run.expect_code(1);
-    assert!(
-        run.stderr
-            .contains("patients: Cliniko refused access (HTTP 403)"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("drop `patients`"), "{}", run.stderr);
+    run.assert_stderr_has("patients: Cliniko refused access (HTTP 403)");
+    run.assert_stderr_has("drop `patients`");
     let appointments = env.count("SELECT COUNT(*) FROM appointments");
     assert_eq!(appointments, 20, "the other resource still synced");
 }
 
-#[test]
-fn client_errors_are_not_retried_and_show_clinikos_message() {
-    let env = TestEnv::new(1, 20, 1);
+on_both_stores!(client_errors_are_not_retried_and_show_clinikos_message);
+
+fn client_errors_are_not_retried_and_show_clinikos_message(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 20, 1);
     env.fake.push_fault(
         &env.key("org_1"),
         Fault::StatusText(
@@ -171,21 +159,18 @@ fn client_errors_are_not_retried_and_show_clinikos_message() {
     );
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(
-        run.stderr.contains("HTTP 422: Validation Failed: q is odd"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("HTTP 422: Validation Failed: q is odd");
     assert_eq!(env.requests("org_1"), 1);
 }
 
-#[test]
-fn random_server_errors_still_converge_with_bounded_requests() {
+on_both_stores!(random_server_errors_still_converge_with_bounded_requests);
+
+fn random_server_errors_still_converge_with_bounded_requests(store: Backend) {
     let opts = FakeOptions {
         random_5xx: Some((0.15, 99)),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options(1, 600, 1, opts);
+    let env = TestEnv::with_options_on(store.fresh(), 1, 600, 1, opts);
     env.write_config("retry_attempts = 6\nretry_delay = \"20ms\"");
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
@@ -195,21 +180,23 @@ fn random_server_errors_still_converge_with_bounded_requests() {
     assert!(requests < 40, "{requests} requests");
 }
 
-#[test]
-fn an_unreachable_server_fails_the_org_after_bounded_attempts() {
-    let env = TestEnv::new(1, 5, 0);
+on_both_stores!(an_unreachable_server_fails_the_org_after_bounded_attempts);
+
+fn an_unreachable_server_fails_the_org_after_bounded_attempts(store: Backend) {
+    let env = TestEnv::on(store.fresh(), 1, 5, 0);
     let text = std::fs::read_to_string(env.config_path())
         .unwrap()
         .replace(&env.fake.base_url(), "http://127.0.0.1:1/v1");
     common::write_private(&env.config_path(), &text);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("(3 attempts)"), "{}", run.stderr);
-    assert!(run.stderr.contains("next run retries"), "{}", run.stderr);
+    run.assert_stderr_has("(3 attempts)");
+    run.assert_stderr_has("next run retries");
 }
 
-#[test]
-fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s() {
+on_both_stores!(a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s);
+
+fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s(store: Backend) {
     // Cliniko's rule (N requests per window per user) with a 3-second window so the test
     // is quick: 4 requests per 3 s is 80 per minute.
     let opts = || FakeOptions {
@@ -218,7 +205,7 @@ fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s() {
         ..FakeOptions::default()
     };
     // Unpaced: the client meets 429s, waits until X-RateLimit-Reset, and converges.
-    let env = TestEnv::with_options(1, 150, 1, opts());
+    let env = TestEnv::with_options_on(store.fresh(), 1, 150, 1, opts());
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     env.assert_in_sync("org_1");
@@ -232,7 +219,7 @@ fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s() {
     );
 
     // Paced at the server's rate: no 429 at all.
-    let env = TestEnv::with_options(1, 150, 1, opts());
+    let env = TestEnv::with_options_on(store.fresh(), 1, 150, 1, opts());
     env.write_config("requests_per_minute = 80");
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");

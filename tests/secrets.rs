@@ -60,11 +60,7 @@ fn keys_never_appear_in_output_logs_or_the_database(store: Backend) {
     );
     for (args, stdout, stderr) in &outputs {
         for s in &secrets {
-            assert!(!stdout.contains(s.as_str()), "{args:?} stdout leaks a key");
-            assert!(
-                !stderr.contains(s.as_str()),
-                "{args:?} stderr leaks a key:\n{stderr}"
-            );
+            common::assert_never_prints(&format!("{args:?}: a key"), s, stdout, stderr);
         }
     }
     let db_bytes = env.stored_bytes();
@@ -82,6 +78,6 @@ fn a_readable_config_with_inline_keys_gets_a_warning() {
     let env = TestEnv::new(1, 1, 0);
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let run = env.run(&["status"]);
-    assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
-    assert!(!run.stderr.contains(&env.key("org_1")));
+    run.assert_stderr_has("chmod 600");
+    run.assert_stderr_lacks(&env.key("org_1"));
 }

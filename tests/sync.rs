@@ -15,7 +15,7 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
     let env = TestEnv::on(store, 1, 250, 2);
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("org_1 full ok"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 full ok");
     env.assert_in_sync("org_1");
     // 250 patients and 500 appointments: 3 + 5 pages (+1 if the last page is full),
     // plus one request for each of the 4 reference routes (appointment types, active and
@@ -33,11 +33,7 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 incremental ok");
     let stats = env.fake.stats(&key);
     assert_eq!(
         stats.requests, DEFAULT_ROUTES,
@@ -52,6 +48,22 @@ fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
 /// businesses) waits for `reference_every`, or for a record naming an id the store lacks.
 const DEFAULT_ROUTES: u64 = 2;
 
+/// Asserts the run's log lines report writes and every count is 0 (a bare `0 written`
+/// needle would also match `10 written`).
+fn assert_nothing_written(run: &common::Run) {
+    let counts: Vec<&str> = run
+        .stderr
+        .split(" written")
+        .filter_map(|before| before.rsplit(' ').next())
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+        .collect();
+    assert!(
+        !counts.is_empty() && counts.iter().all(|n| *n == "0"),
+        "wanted only `0 written`, got {counts:?}:\n{}",
+        run.stderr
+    );
+}
+
 on_both_stores!(a_quiet_clinic_costs_one_request_per_route);
 
 fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
@@ -61,12 +73,8 @@ fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), DEFAULT_ROUTES);
-    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("org_1 incremental ok"),
-        "{}",
-        run.stderr
-    );
+    assert_nothing_written(&run);
+    run.assert_stderr_has("org_1 incremental ok");
 }
 
 #[test]
@@ -78,7 +86,7 @@ fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
     assert_eq!(env.requests("org_1"), 2);
-    assert!(run.stderr.contains("0 written"), "{}", run.stderr);
+    assert_nothing_written(&run);
 }
 
 on_both_stores!(archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full);
@@ -125,7 +133,7 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
 
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("1 deleted upstream"), "{}", run.stderr);
+    run.assert_stderr_has("1 deleted upstream");
     assert_eq!(
         env.count(&marked),
         1,
@@ -149,7 +157,7 @@ fn a_full_walk_that_fails_part_way_marks_nothing(store: Backend) {
     env.fail_after_first_page("org_1", &[Fault::Status(400)]);
     let run = env.run(&["full", "--all", "--resource", "patients"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    run.assert_stderr_has("HTTP 400");
     let marked = "SELECT COUNT(*) FROM patients WHERE deleted_upstream_at IS NOT NULL";
     assert_eq!(
         env.count(marked),
@@ -242,12 +250,7 @@ fn a_locked_org_is_skipped_and_the_others_still_sync() {
     };
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr
-            .contains("org_1 skipped: another routiq-sync run holds its lock"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("org_1 skipped: another routiq-sync run holds its lock");
     assert_eq!(env.requests("org_1"), 0);
     env.assert_in_sync("org_2");
     drop(held);
@@ -266,13 +269,9 @@ fn a_wrong_key_fails_its_org_only() {
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("org_2"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("rejected the API key"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains(&bad) && !run.stdout.contains(&bad));
+    run.assert_stderr_has("org_2");
+    run.assert_stderr_has("rejected the API key");
+    run.assert_never_prints("the rejected key", &bad);
     env.assert_in_sync("org_1");
 }
 
@@ -284,11 +283,7 @@ fn recently_synced_orgs_are_skipped_unless_forced(store: Backend) {
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("skipped: synced recently"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("skipped: synced recently");
     assert_eq!(env.requests("org_1"), 0);
     env.run(&["sync", "--org", "org_1", "--force"])
         .expect_code(0);
@@ -362,4 +357,25 @@ fn a_settled_bulk_second_is_not_read_again() {
         1
     );
     env.assert_in_sync("org_1");
+}
+
+/// The harness's `assert_in_sync` compares every column and `raw_json`, not only ids and
+/// timestamps: a change to any one of them fails it.
+#[test]
+fn assert_in_sync_notices_a_typed_column_or_raw_json_that_differs() {
+    for change in [
+        "UPDATE patients SET email = 'someone.else@example.com'",
+        "UPDATE patients SET phone = NULL",
+        "UPDATE appointments SET practitioner_id = '1'",
+        "UPDATE appointments SET starts_at = '2001-01-01T00:00:00Z'",
+        "UPDATE patients SET raw_json = json_set(raw_json, '$.notes', 'changed')",
+    ] {
+        let env = TestEnv::new(1, 3, 1);
+        env.run(&["sync", "--all"]).expect_code(0);
+        env.assert_in_sync("org_1");
+        assert!(env.execute(change, &[]) > 0, "{change} changed no row");
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.assert_in_sync("org_1")));
+        assert!(caught.is_err(), "assert_in_sync missed: {change}");
+    }
 }

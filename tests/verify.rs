@@ -90,7 +90,7 @@ fn nothing_differs_costs_one_request_per_route_and_is_recorded(store: Backend) {
     env.fake.reset_stats();
     let run = env.run(&["verify", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("org_1 verify ok"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 verify ok");
     // A count for patients and appointments; reference data (four routes, one page
     // each) is read whole.
     let log = env.fake.stats(&env.key("org_1")).log;
@@ -126,7 +126,7 @@ fn three_hard_deletes_among_5000_rows_are_found_with_few_requests(store: Backend
     env.fake.reset_stats();
     let run = env.run(&["verify", "--all"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("3 deleted upstream"), "{}", run.stderr);
+    run.assert_stderr_has("3 deleted upstream");
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
     let verify = env.requests("org_1");
@@ -198,7 +198,7 @@ fn sync_adds_a_verify_when_verify_every_has_passed(store: Backend) {
     );
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(run.stderr.contains("org_1 verify ok"), "{}", run.stderr);
+    run.assert_stderr_has("org_1 verify ok");
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
 }

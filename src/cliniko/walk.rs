@@ -310,15 +310,7 @@ mod tests {
     use crate::resource::Resource;
 
     fn rec(id: u64, ts: i64) -> Record {
-        Record {
-            id: id.to_string(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; 4],
-            raw_json: "{}".into(),
-        }
+        Record::stub(id.to_string(), ts, 4)
     }
 
     fn walk() -> Walk {

@@ -270,6 +270,11 @@ fn setting_rows(
             source("retry_attempts"),
         ),
         (
+            "retry_delay",
+            format_duration(config.retry_delay),
+            source("retry_delay"),
+        ),
+        (
             "max_wait",
             format_duration(config.max_wait),
             source("max_wait"),

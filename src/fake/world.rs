@@ -156,12 +156,6 @@ impl World {
         }
     }
 
-    /// Returns to the real clock (dropping any pin and offset).
-    pub fn use_real_clock(&mut self) {
-        self.pinned = None;
-        self.offset_secs = 0;
-    }
-
     // ----- accounts -----
 
     /// Adds (or replaces) the account reached with `api_key`.
@@ -177,11 +171,6 @@ impl World {
     /// The account for `api_key`.
     pub fn account(&self, api_key: &str) -> Option<&Account> {
         self.accounts.get(api_key)
-    }
-
-    /// The account for `api_key`, mutable.
-    pub fn account_mut(&mut self, api_key: &str) -> Option<&mut Account> {
-        self.accounts.get_mut(api_key)
     }
 
     /// Every API key, sorted.

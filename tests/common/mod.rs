@@ -24,8 +24,20 @@ pub enum Backend {
 
 impl Backend {
     /// A fresh PostgreSQL database, or `None` when the test must be skipped (see [`pg`]).
+    #[track_caller]
     pub fn postgres() -> Option<Backend> {
         pg::database().map(Backend::Postgres)
+    }
+
+    /// Another store of the same kind, empty: a fresh database on PostgreSQL (one
+    /// test's second environment must not share the first's rows).
+    pub fn fresh(&self) -> Backend {
+        match self {
+            Backend::Sqlite => Backend::Sqlite,
+            Backend::Postgres(_) => Backend::Postgres(
+                pg::database().expect("PostgreSQL was available for the first store"),
+            ),
+        }
     }
 }
 
@@ -84,6 +96,65 @@ impl Run {
         );
         self
     }
+
+    /// Panics with both streams when stderr lacks `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "`{needle}` not in stderr (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with both streams when stderr holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(needle),
+            "`{needle}` is in stderr (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics when either stream holds `secret` (printed as `what`, never itself).
+    #[track_caller]
+    pub fn assert_never_prints(&self, what: &str, secret: &str) -> &Run {
+        assert_never_prints(what, secret, &self.stdout, &self.stderr);
+        self
+    }
+}
+
+/// Panics with `text` when it lacks `needle`.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "`{needle}` not in:\n{text}");
+}
+
+/// Panics with `text` when it holds `needle`.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(!text.contains(needle), "`{needle}` is in:\n{text}");
+}
+
+/// Panics when `stdout` or `stderr` holds `secret`; the message names it as `what` and
+/// shows both streams with the secret masked.
+#[track_caller]
+pub fn assert_never_prints(what: &str, secret: &str, stdout: &str, stderr: &str) {
+    assert!(!secret.is_empty(), "{what}: an empty secret proves nothing");
+    let mask = |s: &str| s.replace(secret, "<SECRET>");
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{what} leaked:\n--- stdout\n{}\n--- stderr\n{}",
+        mask(stdout),
+        mask(stderr)
+    );
 }
 
 impl TestEnv {
@@ -459,43 +530,203 @@ impl TestEnv {
             .collect()
     }
 
-    /// Asserts the local copy of `org` equals the server's data exactly.
+    /// Asserts the local copy of `org`'s patients and individual appointments equals the
+    /// server's data exactly: the same ids (none marked deleted upstream), and for each
+    /// row every column (the common timestamps and each typed column, derived here from
+    /// the fake's JSON by the documented rules, not by the product's parser) and
+    /// `raw_json` (as JSON, equal to the record the server holds).
     pub fn assert_in_sync(&self, org: &str) {
         for (resource, table) in [
             ("patients", "patients"),
             ("individual_appointments", "appointments"),
         ] {
-            let server = self.server_rows(org, resource);
-            let local = self.local_rows(org, table);
-            if server != local {
-                let missing: Vec<_> = server
-                    .keys()
-                    .filter(|k| !local.contains_key(*k))
-                    .take(5)
-                    .collect();
-                let extra: Vec<_> = local
-                    .keys()
-                    .filter(|k| !server.contains_key(*k))
-                    .take(5)
-                    .collect();
-                let differ: Vec<_> = server
-                    .iter()
-                    .filter(|(k, v)| local.get(*k).is_some_and(|l| l != *v))
-                    .take(5)
-                    .collect();
-                panic!(
-                    "{org} {table}: server {} rows, local {}; missing {missing:?}, extra {extra:?}, differ {differ:?}",
-                    server.len(),
-                    local.len()
-                );
+            let server = self.server_truth(org, resource, table);
+            let local = self.local_truth(org, table);
+            let missing: Vec<_> = server
+                .keys()
+                .filter(|k| !local.contains_key(*k))
+                .take(5)
+                .collect();
+            let extra: Vec<_> = local
+                .keys()
+                .filter(|k| !server.contains_key(*k))
+                .take(5)
+                .collect();
+            let mut differ = Vec::new();
+            for (id, want) in &server {
+                let Some(got) = local.get(id) else { continue };
+                for (column, value) in want {
+                    if got.get(column) != Some(value) {
+                        differ.push(format!(
+                            "{id}.{column}: server {value:?}, local {:?}",
+                            got.get(column)
+                        ));
+                    }
+                }
             }
+            assert!(
+                missing.is_empty() && extra.is_empty() && differ.is_empty(),
+                "{org} {table}: server {} rows, local {}; missing {missing:?}, extra {extra:?}, \
+                 differ (first 5 of {}): {:#?}",
+                server.len(),
+                local.len(),
+                differ.len(),
+                &differ[..differ.len().min(5)]
+            );
         }
+    }
+
+    /// `id -> column -> value` the local `table` should hold for each record the server
+    /// has for `org`'s `resource`; `raw_json` is the record's canonical JSON text.
+    pub fn server_truth(&self, org: &str, resource: &str, table: &str) -> BTreeMap<String, Row> {
+        let key = self.key(org);
+        let records = self.fake.with_world(|w| w.records(&key, resource));
+        records
+            .iter()
+            .map(|r| {
+                let text = |k: &str| match r.get(k) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                let ts = |k: &str| text(k).map(|t| canonical_time(&t));
+                let link = |name: &str| {
+                    r.get(name)
+                        .and_then(|l| l.pointer("/links/self"))
+                        .and_then(|u| u.as_str())
+                        .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+                        .map(str::to_string)
+                        .or_else(|| text(&format!("{name}_id")))
+                };
+                let mut row: Row = [
+                    ("id", text("id")),
+                    ("created_at", ts("created_at")),
+                    ("updated_at", ts("updated_at")),
+                    ("archived_at", ts("archived_at")),
+                    (
+                        "raw_json",
+                        Some(serde_json::Value::Object(r.clone()).to_string()),
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                let typed: Vec<(&str, Option<String>)> = match table {
+                    "patients" => vec![
+                        ("first_name", text("first_name")),
+                        ("last_name", text("last_name")),
+                        ("email", text("email")),
+                        ("date_of_birth", text("date_of_birth")),
+                        ("phone", dashboard_phone(r.get("patient_phone_numbers"))),
+                    ],
+                    "appointments" => vec![
+                        ("starts_at", ts("starts_at")),
+                        ("ends_at", ts("ends_at")),
+                        ("cancelled_at", ts("cancelled_at")),
+                        ("patient_id", link("patient")),
+                        ("practitioner_id", link("practitioner")),
+                        ("appointment_type_id", link("appointment_type")),
+                        ("business_id", link("business")),
+                    ],
+                    other => panic!("server_truth knows no table {other}"),
+                };
+                row.extend(typed.into_iter().map(|(k, v)| (k.to_string(), v)));
+                (text("id").expect("every fake record has an id"), row)
+            })
+            .collect()
+    }
+
+    /// `id -> column -> value` of `org`'s rows in `table` not marked deleted upstream,
+    /// every column [`TestEnv::server_truth`] names; `raw_json` re-serialised canonically.
+    pub fn local_truth(&self, org: &str, table: &str) -> BTreeMap<String, Row> {
+        let typed = routiq_sync::resource::Resource::ALL
+            .iter()
+            .map(|r| routiq_sync::store::table(*r))
+            .find(|t| t.name == table)
+            .unwrap_or_else(|| panic!("no resource table {table}"))
+            .columns;
+        let columns: Vec<&str> = ["id", "created_at", "updated_at", "archived_at", "raw_json"]
+            .into_iter()
+            .chain(typed.iter().copied())
+            .collect();
+        // `raw_json` is jsonb on PostgreSQL: read as text in both stores.
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| match *c {
+                "raw_json" => "CAST(raw_json AS TEXT)".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
+            select.join(", ")
+        );
+        self.rows(&sql, &[org])
+            .into_iter()
+            .map(|values| {
+                let row: Row = columns
+                    .iter()
+                    .zip(values)
+                    .map(|(c, v)| {
+                        let v = match *c {
+                            "raw_json" => v.map(|j| {
+                                serde_json::from_str::<serde_json::Value>(&j)
+                                    .unwrap_or_else(|e| panic!("{table} raw_json {j}: {e}"))
+                                    .to_string()
+                            }),
+                            c if c.ends_with("_at") => v.map(|t| canonical_time(&t)),
+                            _ => v,
+                        };
+                        (c.to_string(), v)
+                    })
+                    .collect();
+                (row["id"].clone().expect("id is NOT NULL"), row)
+            })
+            .collect()
     }
 
     /// Requests the fake has answered for `org` so far.
     pub fn requests(&self, org: &str) -> u64 {
         self.fake.stats(&self.key(org)).requests
     }
+}
+
+/// One row as `column -> value` (text, NULL as `None`).
+pub type Row = BTreeMap<String, Option<String>>;
+
+/// A timestamp in the store's wire format, whatever form it came in (text it cannot
+/// parse is kept as it is, so a difference still shows).
+fn canonical_time(t: &str) -> String {
+    routiq_sync::timestamp::Timestamp::parse(t).map_or_else(|| t.to_string(), |t| t.to_string())
+}
+
+/// The dashboard `phone` of a patient's `patient_phone_numbers`, as the docs state
+/// it: the first `Mobile` entry, else the first entry; its `number` (trimmed), else its
+/// `normalized_number`; entries with neither are skipped.
+fn dashboard_phone(numbers: Option<&serde_json::Value>) -> Option<String> {
+    let usable: Vec<(bool, String)> = numbers?
+        .as_array()?
+        .iter()
+        .filter_map(|e| {
+            let field = |k: &str| {
+                e.get(k)
+                    .and_then(|v| v.as_str())
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let number = field("number").or_else(|| field("normalized_number"))?;
+            let mobile = e
+                .get("phone_type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| t.eq_ignore_ascii_case("mobile"));
+            Some((mobile, number))
+        })
+        .collect();
+    usable
+        .iter()
+        .find(|(mobile, _)| *mobile)
+        .or(usable.first())
+        .map(|(_, n)| n.clone())
 }
 
 /// `text` with its top-level `key = …` line replaced by `lines`.

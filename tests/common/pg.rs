@@ -5,8 +5,14 @@
 //! to create databases).
 //!
 //! Where no PostgreSQL can be started the tests that need one print a loud notice and
-//! pass without running, unless `ROUTIQ_REQUIRE_POSTGRES=1` (CI), which makes it fail.
+//! pass without running, unless every test must run (see [`strict`]: CI), which makes
+//! them fail. [`skip`] is that rule for any test missing a tool it needs.
 #![allow(dead_code)]
+
+// Beside this file, so that a test binary including only this file has it too.
+#[path = "skip.rs"]
+pub mod skip_rule;
+pub use skip_rule::{skip, strict};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -15,8 +21,84 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The PostgreSQL binaries of Debian's `postgresql-15` package.
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// The folder holding `initdb`, `postgres` and `pg_ctl`, found once (see [`find_pg_bin`]).
+fn pg_bin() -> Result<&'static Path, String> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(find_pg_bin)
+        .as_deref()
+        .map_err(|e| e.clone())
+}
+
+/// Where the server binaries are, first match wins: `$ROUTIQ_TEST_PG_BIN`; `pg_config
+/// --bindir`; the newest Debian/Ubuntu `/usr/lib/postgresql/N/bin`; the newest RHEL
+/// `/usr/pgsql-N/bin`; a folder on `$PATH` with `initdb` (Homebrew, Nix, a source build).
+/// A folder counts only when it holds all three programs the harness runs.
+fn find_pg_bin() -> Result<PathBuf, String> {
+    let complete = |dir: &Path| {
+        ["initdb", "postgres", "pg_ctl"]
+            .iter()
+            .all(|p| dir.join(p).is_file())
+    };
+    if let Some(dir) = std::env::var_os("ROUTIQ_TEST_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if complete(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "ROUTIQ_TEST_PG_BIN={} lacks initdb, postgres or pg_ctl",
+                dir.display()
+            ))
+        };
+    }
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    // Versioned folders, newest major first (numerically: 9.6 < 10 < 15).
+    let versioned = |parent: &str, prefix: &str, suffix: &str| -> Vec<PathBuf> {
+        let mut found: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir(parent)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let version = name.strip_prefix(prefix)?;
+                let key = version
+                    .split('.')
+                    .map(|n| n.parse().ok())
+                    .collect::<Option<Vec<u32>>>()?;
+                Some((key, e.path().join(suffix)))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().rev().map(|(_, p)| p).collect()
+    };
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        // `initdb` on PATH may be a symlink into the real folder; its siblings are there.
+        .filter_map(|d| std::fs::canonicalize(d.join("initdb")).ok())
+        .filter_map(|p| p.parent().map(Path::to_path_buf));
+    let candidates: Vec<PathBuf> = from_pg_config
+        .into_iter()
+        .chain(versioned("/usr/lib/postgresql", "", "bin"))
+        .chain(versioned("/usr", "pgsql-", "bin"))
+        .chain(on_path)
+        .collect();
+    candidates
+        .iter()
+        .find(|d| complete(d))
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "no PostgreSQL server binaries (initdb, postgres, pg_ctl) in {candidates:?}; \
+                 set ROUTIQ_TEST_PG_BIN to their folder"
+            )
+        })
+}
 
 /// Whether the cluster keeps fsync on (the benchmark); see [`durable`].
 static DURABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -78,6 +160,7 @@ struct Server {
 
 /// A fresh, empty database owned by the test role; `None` (after a loud notice) when no
 /// PostgreSQL is available and it is not required.
+#[track_caller]
 pub fn database() -> Option<PgDatabase> {
     let server = server()?;
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -100,21 +183,30 @@ pub fn database() -> Option<PgDatabase> {
     })
 }
 
+#[track_caller]
 fn server() -> Option<&'static Server> {
     static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
     match SERVER.get_or_init(start_or_connect) {
         Ok(server) => Some(server),
-        Err(why) if std::env::var("ROUTIQ_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (ROUTIQ_REQUIRE_POSTGRES=1) but unavailable: {why}")
+        Err(why) if strict() => {
+            panic!(
+                "PostgreSQL is required (CI=true or ROUTIQ_REQUIRE_POSTGRES=1) but \
+                 unavailable: {why}"
+            )
         }
         Err(why) => {
-            eprintln!(
-                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                 !!! SKIPPING a PostgreSQL test: no PostgreSQL available ({why}).\n\
-                 !!! Install postgresql-15 or set ROUTIQ_TEST_DATABASE_URL; CI sets\n\
-                 !!! ROUTIQ_REQUIRE_POSTGRES=1 to make this a failure.\n\
-                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-            );
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n!!! No PostgreSQL available ({why}).\n\
+                     !!! Install a PostgreSQL server (the harness finds its binaries, or set\n\
+                     !!! ROUTIQ_TEST_PG_BIN) or set ROUTIQ_TEST_DATABASE_URL; CI sets\n\
+                     !!! ROUTIQ_REQUIRE_POSTGRES=1 to make this a failure.\n"
+                );
+            });
+            skip("no PostgreSQL");
             None
         }
     }
@@ -184,10 +276,7 @@ extern "C" fn stop_cluster() {
 
 /// initdb + postgres as the `postgres` user (PostgreSQL refuses to run as root).
 fn start_cluster() -> Result<Server, String> {
-    let bin = Path::new(PG_BIN);
-    if !bin.join("postgres").exists() {
-        return Err(format!("{PG_BIN}/postgres not found"));
-    }
+    let bin = pg_bin()?;
     let owner = if unsafe { libc::geteuid() } == 0 {
         Some(user_ids("postgres").ok_or("running as root and there is no `postgres` user")?)
     } else {
@@ -318,6 +407,18 @@ fn start_cluster() -> Result<Server, String> {
         user: ROLE.to_string(),
         password,
     })
+}
+
+/// A session as the server's admin (the cluster's superuser, or the role of
+/// `ROUTIQ_TEST_DATABASE_URL`), for tests that need another role; `None` (after the
+/// skip notice) without PostgreSQL.
+#[track_caller]
+pub fn admin_client() -> Option<postgres::Client> {
+    let server = server()?;
+    Some(
+        postgres::Client::connect(&server.admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to the test PostgreSQL as admin: {e}")),
+    )
 }
 
 /// The CA certificate trusted for the test cluster's TLS certificate (issued for
@@ -467,7 +568,7 @@ pub fn stop(mode: StopMode) -> Result<(), String> {
     let cluster = guard
         .as_ref()
         .ok_or("the tests use an external server (ROUTIQ_TEST_DATABASE_URL)")?;
-    let stop = as_cluster_owner(&Path::new(PG_BIN).join("pg_ctl"), &cluster.dir)?
+    let stop = as_cluster_owner(&pg_bin()?.join("pg_ctl"), &cluster.dir)?
         .arg("stop")
         .arg("-D")
         .arg(cluster.dir.join("data"))

@@ -2,7 +2,7 @@
 
 use rusqlite::TransactionBehavior;
 
-use super::SqliteStore;
+use super::{SqliteStore, statements};
 use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for SqliteStore {
@@ -11,7 +11,7 @@ impl Erasure for SqliteStore {
         for name in org_tables() {
             let n: i64 = self
                 .conn
-                .prepare_cached(&format!("SELECT COUNT(*) FROM {name} WHERE org_id = ?1"))?
+                .prepare_cached(&statements::count_org_rows(name))?
                 .query_row([org_id], |r| r.get(0))?;
             out.push((name, n.max(0) as u64));
         }
@@ -25,7 +25,7 @@ impl Erasure for SqliteStore {
         let mut out = Vec::new();
         for name in org_tables() {
             let n = tx
-                .prepare_cached(&format!("DELETE FROM {name} WHERE org_id = ?1"))?
+                .prepare_cached(&statements::delete_org_rows(name))?
                 .execute([org_id])?;
             out.push((name, n as u64));
         }

@@ -11,6 +11,7 @@ mod records;
 mod runs;
 mod schema;
 mod state;
+pub mod statements;
 mod upsert;
 
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::SqliteStore;
 use super::upsert::upsert_sql;
+use super::{SqliteStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
@@ -66,15 +66,7 @@ impl Records for SqliteStore {
         // their rows are read. Rows marked in `seen_full_run` by this walk were seen too
         // (a walk begun by an older routiq-sync and finished by this one).
         let marked = tx
-            .prepare_cached(&format!(
-                "UPDATE {t} SET deleted_upstream_at = ?3
-                 WHERE org_id = ?1 AND id IN (
-                       SELECT id FROM {t} WHERE org_id = ?1
-                       AND id NOT IN (SELECT id FROM temp.full_seen_ids))
-                   AND deleted_upstream_at IS NULL
-                   AND (seen_full_run IS NULL OR seen_full_run <> ?2)",
-                t = table(resource).name
-            ))?
+            .prepare_cached(&statements::mark_unseen(table(resource).name))?
             .execute(params![org_id, run_id, now.to_string()])? as u64;
         tx.execute_batch("DROP TABLE temp.full_seen_ids")?;
         forget_seen(&tx, org_id, resource)?;
@@ -113,11 +105,7 @@ impl Records for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut marked = 0;
         {
-            let mut stmt = tx.prepare_cached(&format!(
-                "UPDATE {} SET deleted_upstream_at = ?3
-                 WHERE org_id = ?1 AND id = ?2 AND deleted_upstream_at IS NULL",
-                table(resource).name
-            ))?;
+            let mut stmt = tx.prepare_cached(&statements::mark_deleted(table(resource).name))?;
             let now = now.to_string();
             for id in ids {
                 marked += stmt.execute(params![org_id, id, now])? as u64;
@@ -129,10 +117,9 @@ impl Records for SqliteStore {
 
     /// See [`crate::store::Records::present_ids`].
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
-            table(resource).name
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&statements::present_ids(table(resource).name))?;
         let ids = stmt.query_map([org_id], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
@@ -144,11 +131,9 @@ impl Records for SqliteStore {
         resource: Resource,
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT EXISTS (SELECT 1 FROM {} WHERE org_id = ?1 AND id = ?2
-                            AND deleted_upstream_at IS NULL)",
-            table(resource).name
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&statements::is_present(table(resource).name))?;
         let mut missing = Vec::new();
         for id in ids {
             if !stmt.query_row(params![org_id, id], |r| r.get::<_, bool>(0))? {
@@ -162,10 +147,7 @@ impl Records for SqliteStore {
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT COUNT(*) FROM {} WHERE org_id = ?1 AND deleted_upstream_at IS NULL",
-                table(resource).name
-            ))?
+            .prepare_cached(&statements::count_present(table(resource).name))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
@@ -175,10 +157,7 @@ impl Records for SqliteStore {
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM patient_activity
-                 WHERE org_id = ?1 AND activity_status = 'active'",
-            )?
+            .prepare_cached(statements::ACTIVE_PATIENTS)?
             .query_row([org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
@@ -197,10 +176,7 @@ impl Records for SqliteStore {
         for resource in Resource::ALL {
             let name = table(resource).name;
             let n = tx
-                .prepare_cached(&format!(
-                    "DELETE FROM {name} WHERE org_id = ?1
-                     AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < ?2"
-                ))?
+                .prepare_cached(&statements::purge_deleted(name))?
                 .execute(params![org_id, before.to_string()])?;
             out.push((name, n as u64));
         }
@@ -263,10 +239,8 @@ fn upsert_rows(
     }
     if let (Some(run), false) = (full_run, records.is_empty()) {
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        tx.prepare_cached(
-            "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![org_id, resource.name(), run, ids.join(",")])?;
+        tx.prepare_cached(statements::INSERT_SEEN)?
+            .execute(params![org_id, resource.name(), run, ids.join(",")])?;
     }
     Ok(result)
 }
@@ -277,7 +251,7 @@ pub(super) fn forget_seen(
     org_id: &str,
     resource: Resource,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM full_seen WHERE org_id = ?1 AND resource = ?2")?
+    tx.prepare_cached(statements::FORGET_SEEN)?
         .execute(params![org_id, resource.name()])?;
     Ok(())
 }
@@ -292,14 +266,9 @@ fn load_seen(
     resource: Resource,
     run_id: i64,
 ) -> Result<(), StoreError> {
-    tx.execute_batch(
-        "DROP TABLE IF EXISTS temp.full_seen_ids;
-         CREATE TEMP TABLE full_seen_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;",
-    )?;
-    let mut pages = tx.prepare_cached(
-        "SELECT ids FROM full_seen WHERE org_id = ?1 AND resource = ?2 AND run_id = ?3",
-    )?;
-    let mut insert = tx.prepare("INSERT OR IGNORE INTO temp.full_seen_ids (id) VALUES (?1)")?;
+    tx.execute_batch(statements::CREATE_SEEN_IDS)?;
+    let mut pages = tx.prepare_cached(statements::LOAD_SEEN)?;
+    let mut insert = tx.prepare(statements::INSERT_SEEN_ID)?;
     let mut rows = pages.query(params![org_id, resource.name(), run_id])?;
     while let Some(row) = rows.next()? {
         let ids: String = row.get(0)?;
@@ -316,15 +285,7 @@ mod tests {
     use crate::store::{RunLog, SyncState};
 
     fn rec(id: &str, ts: i64) -> Record {
-        Record {
-            id: id.into(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; table(Resource::Patients).columns.len()],
-            raw_json: format!("{{\"id\":\"{id}\"}}"),
-        }
+        Record::stub(id, ts, table(Resource::Patients).columns.len())
     }
 
     #[test]

@@ -2,12 +2,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::SqliteStore;
+use super::{SqliteStore, statements};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
-
-const RUN_COLUMNS: &str =
-    "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
 
 impl RunLog for SqliteStore {
     /// Records the start of a run and returns its id.
@@ -18,9 +15,7 @@ impl RunLog for SqliteStore {
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
         self.writer()?
-            .prepare_cached(
-                "INSERT INTO runs (org_id, mode, status, started_at) VALUES (?1, ?2, 'running', ?3)",
-            )?
+            .prepare_cached(statements::BEGIN_RUN)?
             .execute(params![org_id, mode, started_at.to_string()])?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -30,10 +25,7 @@ impl RunLog for SqliteStore {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         self.writer()?
-            .prepare_cached(
-                "UPDATE runs SET status = ?2, finished_at = ?3, duration_ms = ?4, api_calls = ?5,
-                 error = ?6, resources = ?7, active_patients = ?8 WHERE id = ?1",
-            )?
+            .prepare_cached(statements::FINISH_RUN)?
             .execute(params![
                 run_id,
                 outcome.status.name(),
@@ -52,10 +44,7 @@ impl RunLog for SqliteStore {
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         Ok(self
             .writer()?
-            .prepare_cached(
-                "UPDATE runs SET status = 'interrupted', error = COALESCE(error, ?2)
-                 WHERE org_id = ?1 AND status = 'running'",
-            )?
+            .prepare_cached(statements::CLOSE_ABANDONED_RUNS)?
             .execute(params![org_id, ABANDONED_RUN])?)
     }
 
@@ -63,11 +52,7 @@ impl RunLog for SqliteStore {
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT active_patients FROM runs
-                 WHERE org_id = ?1 AND status = 'ok' AND active_patients IS NOT NULL
-                 ORDER BY id DESC LIMIT 1",
-            )?
+            .prepare_cached(statements::LAST_ACTIVE_PATIENTS)?
             .query_row([org_id], |r| r.get::<_, i64>(0))
             .optional()?
             .map(|n| n.max(0) as u64))
@@ -75,9 +60,7 @@ impl RunLog for SqliteStore {
 
     /// The newest `limit` runs of `org_id`, newest first.
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE org_id = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
+        let mut stmt = self.conn.prepare_cached(&statements::recent_runs())?;
         let rows = stmt.query_map(params![org_id, limit], read_run)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -86,11 +69,7 @@ impl RunLog for SqliteStore {
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
         let n = self
             .writer()?
-            .prepare_cached(
-                "DELETE FROM runs WHERE org_id = ?1 AND started_at < ?2 AND status <> 'running'
-                 AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)
-                 AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = ?1 AND status = 'ok'), -1)",
-            )?
+            .prepare_cached(statements::PRUNE_RUNS)?
             .execute(params![org_id, before.to_string()])?;
         Ok(n as u64)
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::SqliteStore;
+use super::{SqliteStore, statements};
 use crate::resource::Resource;
 use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
 use crate::timestamp::Timestamp;
@@ -12,11 +12,7 @@ use crate::timestamp::Timestamp;
 impl SyncState for SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
-                    polled_at, settled_second, settled_read_at, last_verify_at
-             FROM sync_state WHERE org_id = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(statements::ORG_STATE)?;
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
@@ -56,13 +52,12 @@ impl SyncState for SqliteStore {
             .writer()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for key in resource.cursor_keys() {
-            tx.prepare_cached(
-                "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
-                   full_started_at = excluded.full_started_at, full_position = NULL",
-            )?
-            .execute(params![org_id, key, run_id, started_at.to_string()])?;
+            tx.prepare_cached(statements::BEGIN_FULL)?.execute(params![
+                org_id,
+                key,
+                run_id,
+                started_at.to_string()
+            ])?;
         }
         super::records::forget_seen(&tx, org_id, resource)?;
         tx.commit()?;
@@ -76,13 +71,7 @@ impl SyncState for SqliteStore {
         cursor_key: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.set_routes_state(
-            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
-            org_id,
-            &[cursor_key],
-            at,
-        )
+        self.set_routes_state(statements::MARK_POLLED, org_id, &[cursor_key], at)
     }
 
     /// See [`crate::store::SyncState::record_settled`].
@@ -94,12 +83,7 @@ impl SyncState for SqliteStore {
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
         self.conn
-            .prepare_cached(
-                "UPDATE sync_state SET settled_second = ?3, settled_read_at = ?4
-                 WHERE org_id = ?1 AND resource = ?2 AND cursor = ?3
-                   AND (settled_second IS NOT ?3 OR settled_read_at IS NULL
-                        OR settled_read_at < ?4)",
-            )?
+            .prepare_cached(statements::RECORD_SETTLED)?
             .execute(params![
                 org_id,
                 cursor_key,
@@ -117,8 +101,7 @@ impl SyncState for SqliteStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         self.set_routes_state(
-            "INSERT INTO sync_state (org_id, resource, last_verify_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            statements::FINISH_VERIFY,
             org_id,
             resource.cursor_keys(),
             started_at,
@@ -131,10 +114,7 @@ impl SqliteStore {
     fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<String> = self
             .conn
-            .prepare_cached(
-                "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
-                 ORDER BY id DESC LIMIT 1",
-            )?
+            .prepare_cached(statements::LAST_SUCCESS)?
             .query_row([org_id], |r| r.get(0))
             .optional()?
             .flatten();
@@ -150,15 +130,7 @@ impl SqliteStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         for key in resource.cursor_keys() {
-            set_route_state(
-                tx,
-                "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
-                   full_started_at = NULL, full_position = NULL
-                 WHERE org_id = ?1 AND resource = ?2",
-                org_id,
-                key,
-                started_at,
-            )?;
+            set_route_state(tx, statements::END_FULL, org_id, key, started_at)?;
         }
         Ok(())
     }
@@ -173,9 +145,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         set_route_state(
             tx,
-            "UPDATE sync_state SET full_position = ?3
-             WHERE org_id = ?1 AND resource = ?2
-               AND (full_position IS NULL OR full_position < ?3)",
+            statements::ADVANCE_FULL_POSITION,
             org_id,
             cursor_key,
             to,
@@ -191,15 +161,7 @@ impl SqliteStore {
         to: Timestamp,
     ) -> Result<(), StoreError> {
         // Timestamps are stored in one fixed-width format, so text order is time order.
-        set_route_state(
-            tx,
-            "INSERT INTO sync_state (org_id, resource, cursor) VALUES (?1, ?2, ?3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET cursor = excluded.cursor
-             WHERE sync_state.cursor IS NULL OR sync_state.cursor < excluded.cursor",
-            org_id,
-            cursor_key,
-            to,
-        )
+        set_route_state(tx, statements::ADVANCE_CURSOR, org_id, cursor_key, to)
     }
 }
 
