@@ -12,7 +12,7 @@ mod walk;
 
 use std::time::Duration;
 
-pub use client::{Client, ClientSettings, basic_auth};
+pub use client::{Client, ClientSettings, ClinikoAccount, ServerDate, basic_auth};
 pub use endpoints::{Endpoint, endpoint, routes};
 pub use id_range::{IdRange, Probe, RangeListing, fetch_ids, probe};
 pub use parse::{PageBody, parse_page, parse_record};

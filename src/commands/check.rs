@@ -14,6 +14,7 @@ use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy
 use crate::config::{
     CONFIG_ENV, Config, Database, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
+use crate::engine::clock::{ClockSkew, tolerance_text};
 use crate::lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
@@ -75,10 +76,29 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
         orgs.len(),
         if orgs.len() == 1 { "" } else { "s" }
     ));
-    let probes = probe_all(&config, &orgs);
+    let probed = probe_all(&config, &orgs);
+    let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
-    for (org, probe) in orgs.iter().zip(&probes) {
+    let mut clock_warnings = 0;
+    for (org, (probe, skew)) in orgs.iter().zip(&probed) {
         out.push_str(&describe_org(&config, session.as_ref(), org, probe));
+        if let Some(skew) = skew {
+            let ok = skew.within_tolerance();
+            clock_warnings += usize::from(!ok);
+            let _ = writeln!(
+                out,
+                "  clock      {}{} (Date header of the probe; tolerance {}){}",
+                if ok { "" } else { "WARNING: " },
+                skew.describe(),
+                tolerance_text(),
+                if ok {
+                    ""
+                } else {
+                    "; until they agree, sync prunes no run history and purges no deleted rows: \
+                     fix the host's time (NTP)"
+                }
+            );
+        }
     }
     let failed: Vec<String> = orgs
         .iter()
@@ -91,9 +111,13 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     if passed {
         let _ = writeln!(
             out,
-            "check passed: {} of {} orgs ok",
+            "check passed: {} of {} orgs ok{}",
             orgs.len(),
-            orgs.len()
+            orgs.len(),
+            match clock_warnings {
+                0 => String::new(),
+                n => format!(" ({n} with a clock warning)"),
+            }
         );
     } else {
         let mut reasons = failed;
@@ -454,11 +478,15 @@ fn describe_org(
     out
 }
 
-/// Probes every org, up to `jobs` at once; results in the order of `orgs`.
-fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probe> {
+/// A probe's result and the host clock's skew against its answer's `Date`.
+type Probed = (Probe, Option<ClockSkew>);
+
+/// Probes every org, up to `jobs` at once; results (with the host clock's skew against
+/// the answer's `Date`) in the order of `orgs`.
+fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probed> {
     let limiters = RateLimiters::default();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Probe)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Probed)>> = Mutex::new(Vec::new());
     let workers = config.jobs.clamp(1, orgs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -481,7 +509,11 @@ fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probe> {
 }
 
 /// Sends one `GET /user` with the org's key: one retry, a short timeout, no 429 waits.
-fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe {
+fn probe_org(
+    config: &Config,
+    org: &OrgConfig,
+    limiters: &RateLimiters,
+) -> (Probe, Option<ClockSkew>) {
     let client = Client::new(
         &org.api_key,
         probe_settings(config, org),
@@ -489,7 +521,12 @@ fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe
         cancel_flag(),
     );
     let began = Instant::now();
-    classify(client.probe(PROBE_PATH), began.elapsed())
+    let probe = classify(client.probe(PROBE_PATH), began.elapsed());
+    let now = crate::engine::Clock::now(&super::SystemClock::new());
+    let skew = client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(now, &d));
+    (probe, skew)
 }
 
 /// The client settings for a probe: the org's address and the configured User-Agent,

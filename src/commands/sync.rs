@@ -280,6 +280,10 @@ fn summary_fields(report: &OrgReport) -> Vec<(String, serde_json::Value)> {
             Value::from(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX)),
         ),
         ("error", error),
+        (
+            "clock_skew_seconds",
+            report.clock_skew.map_or(Value::Null, Value::from),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

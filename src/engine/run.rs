@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+use super::clock::ClockSkew;
+use super::plan::{self, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
 use super::retention::{self, Retention};
@@ -91,6 +92,9 @@ fn run_locked(
     }
     let state = store.org_state(ctx.org_id)?;
     let now = ctx.clock.now();
+    for warning in plan::future_times(&state, now) {
+        log::warn!("{}: {warning}", ctx.org_id);
+    }
     let plans = match plan_org(&state, opts, now) {
         OrgPlan::Skip { next_due_at, .. } => {
             return Ok(OrgReport::skipped(
@@ -216,6 +220,14 @@ fn run_recorded(
             ),
         ),
     };
+    // Cliniko's clock, from the newest response: how far the host's may be trusted.
+    let skew = ctx
+        .client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
+    if let Some(skew) = skew {
+        store.record_clock_skew(ctx.org_id, skew.seconds, skew.measured_at)?;
+    }
     store.finish_run(
         run_id,
         &RunOutcome {
@@ -228,7 +240,7 @@ fn run_recorded(
             active_patients,
         },
     )?;
-    retention::apply(ctx, store);
+    retention::apply(ctx, store, skew);
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,
@@ -237,6 +249,7 @@ fn run_recorded(
         totals,
         api_calls,
         duration,
+        clock_skew: skew.map(|s| s.seconds),
     })
 }
 

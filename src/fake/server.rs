@@ -362,6 +362,17 @@ fn serve(shared: &Shared, rq: tiny_http::Request) {
         answer(shared, &inc, key.as_deref(), number)
     }))
     .unwrap_or_else(|_| Reply::message(500, "The fake Cliniko server panicked (see stderr)."));
+    // Every answer carries Cliniko's clock, as the real API's do: the world's.
+    let reply = if reply
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("date"))
+    {
+        reply
+    } else {
+        let now = lock(&shared.world).now();
+        reply.with_header("Date", now.to_http_date())
+    };
     lock(&shared.stats).record(
         &stats_key,
         LoggedRequest {
@@ -441,8 +452,9 @@ fn route(shared: &Shared, inc: &Incoming, key: &str, number: u64) -> Reply {
         return Reply::message(404, "Not found.");
     };
     let user_route = sub == "/user" || sub == "/user/";
+    let settings_route = sub == "/settings" || sub == "/settings/";
     let ep = endpoints::find(sub);
-    if !user_route && ep.is_none() {
+    if !user_route && !settings_route && ep.is_none() {
         return Reply::message(404, "Not found.");
     }
     if !inc.get {
@@ -453,6 +465,10 @@ fn route(shared: &Shared, inc: &Incoming, key: &str, number: u64) -> Reply {
         None => {
             let w = lock(&shared.world);
             match w.account(key) {
+                Some(a) if settings_route => {
+                    let account = serde_json::Value::Object(a.settings_account.clone());
+                    Reply::json(200, serde_json::json!({ "account": account }).to_string())
+                }
                 Some(a) => Reply::json(200, serde_json::Value::Object(a.user.clone()).to_string()),
                 None => Reply::message(404, "Not found."),
             }

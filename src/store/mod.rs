@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 pub(crate) use model::StateColumns;
 pub use model::{
-    ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
-    RunRecord, RunStatus, SettledSecond,
+    ABANDONED_RUN, AccountFacts, FullWalkState, OrgFacts, OrgState, PageWrite, ResourceCounts,
+    ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};
@@ -226,6 +226,21 @@ pub trait SyncState {
         resource: Resource,
         started_at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// The clock skew and account recorded for `org_id` (defaults when none were).
+    fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError>;
+
+    /// Records the host clock's skew against Cliniko's (`seconds`, host minus Cliniko),
+    /// measured at `at` by the host clock.
+    fn record_clock_skew(
+        &mut self,
+        org_id: &str,
+        seconds: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records the Cliniko account `org_id`'s key answered for.
+    fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError>;
 }
 
 /// The synced rows.

@@ -78,6 +78,25 @@ impl From<StateColumns> for ResourceState {
     }
 }
 
+/// What the store keeps about an org besides its data and runs: the host clock's skew
+/// against Cliniko's at its last run, and the Cliniko account its key answered for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgFacts {
+    /// Host clock minus Cliniko's, in seconds, and when that was measured (host clock).
+    pub clock_skew: Option<(i64, Timestamp)>,
+    pub account: Option<AccountFacts>,
+}
+
+/// The Cliniko account an org's key answered for (`GET /settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub id: String,
+    pub name: Option<String>,
+    /// A keyed digest of the API key that answered (never the key itself): a key that
+    /// changed is checked again.
+    pub key_digest: Option<String>,
+}
+
 /// An unfinished full walk, which a later run can resume instead of starting over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FullWalkState {

@@ -13,7 +13,7 @@ use super::lock::namespaced_key;
 use crate::store::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -311,6 +311,19 @@ WHERE p.archived_at IS NULL AND p.deleted_upstream_at IS NULL;
 const V2: &str = "
 DROP INDEX IF EXISTS appointments_by_patient;
 DROP INDEX IF EXISTS patients_present;
+";
+
+/// The SQLite schema's version 6: per-org facts (the clock skew at the last run, the
+/// Cliniko account the key answered for).
+const V3: &str = "
+CREATE TABLE org_facts (
+    org_id             text PRIMARY KEY,
+    clock_skew_seconds bigint,
+    clock_checked_at   timestamptz,
+    account_id         text,
+    account_name       text,
+    key_digest         text
+);
 ";
 
 /// The version stored in `schema`, or `None` when it has no routiq-sync tables yet.

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -349,6 +349,19 @@ CREATE INDEX full_seen_by_walk ON full_seen (org_id, resource, run_id);
 const V5: &str = "
 DROP INDEX IF EXISTS appointments_by_patient;
 DROP INDEX IF EXISTS patients_present;
+";
+
+/// Per-org facts besides the data (issue 23): the host clock's skew against Cliniko's
+/// at the org's last run, and the Cliniko account its key answered for.
+const V6: &str = "
+CREATE TABLE org_facts (
+    org_id             TEXT PRIMARY KEY,
+    clock_skew_seconds INTEGER,
+    clock_checked_at   TEXT,
+    account_id         TEXT,
+    account_name       TEXT,
+    key_digest         TEXT
+);
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
