@@ -100,8 +100,9 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page() {
         env.cursor("org_1", "patients"),
         env.newest_row("org_1", "patients")
     );
-    // Four requests: one good page, three failed attempts at the next.
-    assert_eq!(env.requests("org_1"), 4);
+    // Four requests: one good page, three failed attempts at the next; and before them
+    // the first sync's account check (GET /settings).
+    assert_eq!(env.requests("org_1"), 1 + 4);
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
 }
@@ -134,9 +135,10 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry() {
         "{}",
         run.stderr
     );
+    // The first sync's account check (GET /settings), then the one refused request.
     assert_eq!(
         env.requests("org_1"),
-        1,
+        1 + 1,
         "no retry, and no other resource is tried"
     );
 }
@@ -176,7 +178,8 @@ fn client_errors_are_not_retried_and_show_clinikos_message() {
         "{}",
         run.stderr
     );
-    assert_eq!(env.requests("org_1"), 1);
+    // The first sync's account check (GET /settings), then the one refused request.
+    assert_eq!(env.requests("org_1"), 1 + 1);
 }
 
 #[test]

@@ -80,8 +80,25 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
     let mut clock_warnings = 0;
+    // What the store recorded per org (read-only; a store that cannot be read is
+    // described under Paths above).
+    let store = crate::store::open_read_only(&super::store_location(&config))
+        .ok()
+        .flatten();
     for (org, (probe, skew)) in orgs.iter().zip(&probed) {
         out.push_str(&describe_org(&config, session.as_ref(), org, probe));
+        if let Some(store) = &store {
+            let account = match store.org_facts(&org.id).map(|f| f.account) {
+                Ok(Some(a)) => format!(
+                    "Cliniko account {}{} (recorded by a sync; a key that answers for another account fails the org)",
+                    a.id,
+                    a.name.map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+                Ok(None) => "not recorded yet: the next sync records it".to_string(),
+                Err(e) => format!("cannot be read from the database: {e}"),
+            };
+            let _ = writeln!(out, "  account    {account}");
+        }
         if let Some(skew) = skew {
             let ok = skew.within_tolerance();
             clock_warnings += usize::from(!ok);
@@ -362,6 +379,54 @@ fn database_state(path: &Path) -> (String, bool) {
         Err(e) => return (format!("cannot be examined: {e}"), false),
         Ok(true) => {}
     }
+    // Permissions first: SQLite reports an unreadable file as one it cannot open.
+    if let Err(e) = std::fs::File::open(path)
+        && e.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return (
+            "PROBLEM: this user may not read it (permission denied): give the user running \
+             routiq-sync read access (sync needs write access too) with chmod/chown, or run as \
+             the file's owner"
+                .to_string(),
+            false,
+        );
+    }
+    let writable = std::fs::OpenOptions::new().write(true).open(path).is_ok()
+        && path
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .is_some_and(may_write);
+    let (text, ok) = schema_state(path);
+    if ok && !writable {
+        return (
+            format!(
+                "{text}; readable but not writable by this user: `status` works, `sync` needs \
+                 write access to the file and its folder (for its -wal and -shm files)"
+            ),
+            true,
+        );
+    }
+    (text, ok)
+}
+
+/// Whether this process may create files in `dir` (the `-wal` and `-shm` of a sync).
+fn may_write(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `access` only reads the NUL-terminated path, which outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// The schema version of the file at `path`, as `check` shows it.
+fn schema_state(path: &Path) -> (String, bool) {
     match crate::store::sqlite::probe_version(path) {
         Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
         Ok(v) if v < CURRENT_VERSION => (
@@ -376,6 +441,19 @@ fn database_state(path: &Path) -> (String, bool) {
             false,
         ),
         Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
+        Err(StoreError::Open { source, .. })
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            (
+                format!(
+                    "PROBLEM: this user cannot read it ({source}): reading a database in WAL mode \
+                     needs its -shm file, which is missing and may not be created in its folder \
+                     by this user; give the user write access to the folder, or run a sync as \
+                     the file's owner (which leaves the -shm in place)"
+                ),
+                false,
+            )
+        }
         Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
         Err(StoreError::Open { source, .. }) => (not_sqlite(&source.to_string()), false),
         Err(e) => (not_sqlite(&e.to_string()), false),

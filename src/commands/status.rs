@@ -56,6 +56,16 @@ pub struct OrgStatus {
     pub clock_skew_seconds: Option<i64>,
     /// When that was measured (host clock).
     pub clock_checked_at: Option<String>,
+    /// The Cliniko account the org's key answered for (recorded on its first sync, and
+    /// checked whenever the key changes); null until recorded.
+    pub cliniko_account: Option<AccountStatus>,
+}
+
+/// A Cliniko account in `status --json`.
+#[derive(Debug, Serialize)]
+pub struct AccountStatus {
+    pub id: String,
+    pub name: Option<String>,
 }
 
 /// The newest run of an org.
@@ -220,6 +230,10 @@ pub fn build(
             totals,
             clock_skew_seconds: facts.clock_skew.map(|(s, _)| s),
             clock_checked_at: facts.clock_skew.map(|(_, at)| at.to_string()),
+            cliniko_account: facts.account.map(|a| AccountStatus {
+                id: a.id,
+                name: a.name,
+            }),
         });
     }
     Ok(StatusReport {
@@ -487,6 +501,7 @@ mod tests {
             totals: [("patients".to_string(), 652)].into(),
             clock_skew_seconds: None,
             clock_checked_at: None,
+            cliniko_account: None,
         }
     }
 

@@ -209,9 +209,11 @@ impl Shared<'_> {
             cancel.clone(),
         );
         let hint = key_hint(config, org);
+        let digest = org.api_key.digest(&org.id);
         let ctx = OrgContext {
             org_id: &org.id,
             key_hint: &hint,
+            key_digest: &digest,
             client: &client,
             clock: clock.as_ref(),
             progress: bars,

@@ -14,7 +14,7 @@ use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
-    Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
+    AccountFacts, Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
 };
 
 /// What the executor needs for one org, supplied by the command layer.
@@ -22,6 +22,9 @@ pub struct OrgContext<'a> {
     pub org_id: &'a str,
     /// Where the org's key comes from, for error messages (`api_key_env = VAR in FILE`).
     pub key_hint: &'a str,
+    /// A keyed digest of the org's API key (never the key): a key that changed since the
+    /// org's account was recorded is checked against it again.
+    pub key_digest: &'a str,
     pub client: &'a Client,
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
@@ -159,8 +162,14 @@ fn run_recorded(
         .iter()
         .any(|p| p.on_demand)
         .then(BTreeMap::<Resource, BTreeSet<String>>::new);
-    let mut going = true;
+    // Before any data is written: the key must answer for the org's Cliniko account.
+    let account_stop = check_account(ctx, store)?;
+    let account_ok = account_stop.is_none();
+    let mut going = merge_stop(ctx, &mut result, account_stop);
     for plan in plans.iter().filter(|p| !p.on_demand) {
+        if !going {
+            break;
+        }
         let (counts, stop) = run_plan(ctx, store, plan, run_id, state, named.as_mut())?;
         resources.insert(plan.resource.name().to_string(), counts);
         going = merge_stop(ctx, &mut result, stop);
@@ -240,7 +249,9 @@ fn run_recorded(
             active_patients,
         },
     )?;
-    retention::apply(ctx, store, skew);
+    if account_ok {
+        retention::apply(ctx, store, skew);
+    }
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,
@@ -251,6 +262,75 @@ fn run_recorded(
         duration,
         clock_skew: skew.map(|s| s.seconds),
     })
+}
+
+/// Checks that the org's key answers for the Cliniko account its stored data came from
+/// (`GET /settings`), and records that account. Asked only on the org's first run and
+/// when the key changed since it was recorded (its digest differs): a key belongs to one
+/// user of one account for good, so an unchanged key needs no request, and a quiet
+/// sync keeps its one request per route. `Some` stops the org before any write.
+fn check_account(ctx: &OrgContext<'_>, store: &mut dyn Store) -> Result<Option<Stop>, StoreError> {
+    let org = ctx.org_id;
+    let recorded = store.org_facts(org)?.account;
+    if recorded
+        .as_ref()
+        .is_some_and(|a| a.key_digest.as_deref() == Some(ctx.key_digest))
+    {
+        return Ok(None);
+    }
+    let account = match ctx.client.account() {
+        Ok(account) => account,
+        Err(ApiError::Interrupted) => return Ok(Some(Stop::Interrupted)),
+        Err(e @ ApiError::KeyRejected { .. }) => {
+            return Ok(Some(Stop::Fatal(format!(
+                "/settings: {e}; check {}",
+                ctx.key_hint
+            ))));
+        }
+        Err(e) => {
+            return Ok(match &recorded {
+                // A new key for an org with data: no write until it is known to be the
+                // same account's.
+                Some(r) => Some(Stop::Fatal(format!(
+                    "the API key changed since the last sync and Cliniko's account for it could not be read (GET /settings: {e}), so it is not known to belong to Cliniko account {}; nothing was written, and the next run checks again",
+                    describe(r)
+                ))),
+                None => {
+                    log::warn!(
+                        "{org}: cannot read which Cliniko account the key belongs to (GET /settings: {e}); syncing without recording it, and the next run asks again"
+                    );
+                    None
+                }
+            });
+        }
+    };
+    if let Some(r) = recorded.as_ref().filter(|r| r.id != account.id) {
+        return Ok(Some(Stop::Fatal(format!(
+            "the API key answers for Cliniko account {account}, but org {org}'s data came from Cliniko account {}: nothing was written. If keys were swapped, put org {org}'s own clinic's key in {hint}; if this org really moved to another Cliniko account, erase its old data first with `routiq-sync forget --org {org}`",
+            describe(r),
+            hint = ctx.key_hint,
+        ))));
+    }
+    if recorded.is_none() {
+        log::info!("{org}: the API key belongs to Cliniko account {account}; recorded");
+    }
+    store.record_account(
+        org,
+        &AccountFacts {
+            id: account.id,
+            name: account.name,
+            key_digest: Some(ctx.key_digest.to_string()),
+        },
+    )?;
+    Ok(None)
+}
+
+/// `123 (Bondi Physio)`, or the bare id.
+fn describe(a: &AccountFacts) -> String {
+    match &a.name {
+        Some(name) => format!("{} ({name})", a.id),
+        None => a.id.clone(),
+    }
 }
 
 /// Folds one resource's stop into the org's result; `false` when the org must stop.
