@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::ApiError;
 use super::endpoints::Endpoint;
-use super::parse::{PageBody, parse_page};
+use super::parse::{BodyError, PageBody, parse_page};
 use super::query::ListQuery;
 use super::ratelimit::RateLimiter;
 use super::retry::{RetryPolicy, rate_limit_wait};
@@ -155,7 +155,7 @@ impl Client {
         self.get(&url, |body| {
             serde_json::from_slice::<serde_json::Value>(body)
                 .map(drop)
-                .map_err(|e| format!("response is not valid JSON ({e})"))
+                .map_err(|e| BodyError::from(format!("response is not valid JSON ({e})")))
         })
         .map(drop)
     }
@@ -164,8 +164,9 @@ impl Client {
     pub fn account(&self) -> Result<ClinikoAccount, ApiError> {
         let url = format!("{}/settings", self.settings.base_url);
         self.get(&url, |body| {
-            let v: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|e| format!("/settings: response is not valid JSON ({e})"))?;
+            let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+                BodyError::from(format!("/settings: response is not valid JSON ({e})"))
+            })?;
             let account = v
                 .get("account")
                 .ok_or("/settings: the response has no `account`")?;
@@ -173,10 +174,10 @@ impl Client {
                 Some(serde_json::Value::String(s)) if is_digits(s) => s.clone(),
                 Some(serde_json::Value::Number(n)) if n.is_u64() => n.to_string(),
                 other => {
-                    return Err(format!(
+                    return Err(BodyError::from(format!(
                         "/settings: `account.id` is {}, not a 64-bit integer",
                         other.map_or("missing".to_string(), |v| v.to_string())
-                    ));
+                    )));
                 }
             };
             let name = account
@@ -193,7 +194,7 @@ impl Client {
     fn get<T>(
         &self,
         url: &str,
-        parse: impl Fn(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&[u8]) -> Result<T, BodyError>,
     ) -> Result<(T, Option<Timestamp>), ApiError> {
         let policy = self.settings.retry;
         let mut failures = 0u32;
@@ -233,7 +234,11 @@ impl Client {
                             match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
                                 Ok(body) => match parse(&body) {
                                     Ok(v) => return Ok((v, date)),
-                                    Err(e) => Transient::Body(e),
+                                    // Asking again brings the same record back.
+                                    Err(BodyError::BadRecord(detail)) => {
+                                        return Err(ApiError::BadRecord { detail });
+                                    }
+                                    Err(BodyError::Unreadable(e)) => Transient::Body(e),
                                 },
                                 Err(e) => Transient::Body(format!(
                                     "response body could not be read ({})",

@@ -117,6 +117,23 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
             );
         }
     }
+    if let Some(store) = &store {
+        let gone: Vec<String> = store
+            .stored_orgs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| config.org(id).is_none())
+            .collect();
+        if !gone.is_empty() {
+            out.push_str("\nIn the database but not in the config (no longer synced)\n");
+            for id in &gone {
+                let _ = writeln!(
+                    out,
+                    "  ! org {id}: `routiq-sync forget --org {id}` erases its data"
+                );
+            }
+        }
+    }
     let failed: Vec<String> = orgs
         .iter()
         .zip(&probes)

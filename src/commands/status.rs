@@ -10,8 +10,8 @@ use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
+use crate::engine::checked_at;
 use crate::engine::clock::{describe_skew, in_future, tolerance_text, within_tolerance};
-use crate::engine::{DEADLINE_PASSED, checked_at};
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
@@ -25,6 +25,9 @@ pub struct StatusReport {
     pub database: String,
     pub healthy: bool,
     pub orgs: Vec<OrgStatus>,
+    /// Orgs with data in the database but no `[[org]]` table in the config: no longer
+    /// synced; `routiq-sync forget --org ID` erases their data.
+    pub not_configured: Vec<String>,
 }
 
 /// One org in `status --json`.
@@ -236,11 +239,21 @@ pub fn build(
             }),
         });
     }
+    // Only when every org was asked for: `--org` narrows the report on purpose.
+    let not_configured = match (&store, orgs.is_empty()) {
+        (Some(s), true) => s
+            .stored_orgs()?
+            .into_iter()
+            .filter(|id| config.org(id).is_none())
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(StatusReport {
         generated_at: now.to_string(),
         database: location.to_string(),
         healthy: out.iter().all(|o| o.healthy),
         orgs: out,
+        not_configured,
     })
 }
 
@@ -359,6 +372,13 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
             out.push_str(&format!("{} {text}\n", style.paint(Colour::Yellow, "!")));
         }
     }
+    for id in &report.not_configured {
+        let text = format!(
+            "{id}: in the database but not in the config: no longer synced; \
+             `routiq-sync forget --org {id}` erases its data"
+        );
+        out.push_str(&format!("{} {text}\n", style.paint(Colour::Yellow, "!")));
+    }
     let total = report.orgs.len();
     let summary = match unhealthy.len() {
         0 if total == 1 => "the org is healthy".to_string(),
@@ -448,7 +468,7 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
 /// Whether `run` was stopped by its run's deadline: the org was deferred, as `sync`'s
 /// exit 0 said, and its health is judged by its last success (and `--max-age`).
 fn stopped_by_deadline(run: &RunRecord) -> bool {
-    run.status == RunStatus::Interrupted && run.error.as_deref() == Some(DEADLINE_PASSED)
+    run.status == RunStatus::Interrupted && run.stopped_by_deadline
 }
 
 /// Why an org is unhealthy, with the last run's error when the problem does not
@@ -514,6 +534,7 @@ mod tests {
                 org("org_123", true, Some("ok")),
                 org("a", false, Some("failed")),
             ],
+            not_configured: Vec::new(),
         }
     }
 

@@ -37,8 +37,7 @@ pub struct OrgContext<'a> {
 }
 
 /// The error recorded for a run stopped by its deadline.
-pub const DEADLINE_PASSED: &str = "stopped between pages because the run's deadline \
-     (max_run_time) passed; the next run continues from the last committed page";
+pub const DEADLINE_PASSED: &str = crate::store::DEADLINE_TEXT;
 
 /// How a resource's walk ended, when not normally.
 enum Stop {
@@ -48,6 +47,17 @@ enum Stop {
     Fatal(String),
 }
 
+/// What a run that the store failed records and reports: the store's own message (which
+/// names the database and says what to do), and once that the next run continues.
+fn store_failure(e: &StoreError) -> String {
+    let text = e.to_string();
+    if text.contains("next run") {
+        text
+    } else {
+        format!("{text}; the next run continues from the last committed page")
+    }
+}
+
 /// Syncs one org: lock, plan, walk, record. Never panics on bad data or I/O; every
 /// failure ends up in the report.
 pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions) -> OrgReport {
@@ -55,6 +65,7 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(Some(held)) => held,
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
+            let e = store.refine(e);
             let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
             r.mode = "none".into();
             return r;
@@ -63,13 +74,10 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     let begun = ctx.clock.monotonic();
     // Set once planned, so a run the database cut short reports its mode.
     let mut mode = "none";
-    let mut report = match run_locked(ctx, store, opts, &mut mode) {
+    let mut report = match run_locked(ctx, store, opts, &mut mode).map_err(|e| store.refine(e)) {
         Ok(report) => report,
         Err(e) => {
-            let mut r = OrgReport::skipped(
-                ctx.org_id,
-                OrgResult::Failed(format!("database error: {e}")),
-            );
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(store_failure(&e)));
             r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
@@ -89,7 +97,7 @@ fn run_locked(
     let abandoned = store.close_abandoned_runs(ctx.org_id)?;
     if abandoned > 0 {
         log::warn!(
-            "{}: an earlier run did not finish (killed or crashed); continuing from its last committed page",
+            "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); continuing from its last committed page",
             ctx.org_id
         );
     }
@@ -123,6 +131,7 @@ fn run_locked(
     ) {
         Ok(report) => Ok(report),
         Err(e) => {
+            let e = store.refine(e);
             // Recorded as failed (best effort: the database is what failed), not left
             // `running` for the next run to call killed.
             let outcome = RunOutcome {
@@ -130,11 +139,10 @@ fn run_locked(
                 finished_at: ctx.clock.now(),
                 duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
                 api_calls: ctx.client.calls() - calls_before,
-                error: Some(format!(
-                    "database error: {e}; the next run continues from the last committed page"
-                )),
+                error: Some(store_failure(&e)),
                 resources: BTreeMap::new(),
                 active_patients: None,
+                stopped_by_deadline: false,
             };
             if let Err(again) = store.finish_run(run_id, &outcome) {
                 log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
@@ -229,6 +237,9 @@ fn run_recorded(
             ),
         ),
     };
+    // Pages still held commit first, on their own: a failing commit is reported as
+    // such, and the run is then recorded failed (not left `running`).
+    store.commit_held()?;
     // Cliniko's clock, from the newest response: how far the host's may be trusted.
     let skew = ctx
         .client
@@ -247,6 +258,7 @@ fn run_recorded(
             error,
             resources: resources.clone(),
             active_patients,
+            stopped_by_deadline: result == OrgResult::DeadlinePassed,
         },
     )?;
     if account_ok {
@@ -350,17 +362,26 @@ fn merge_stop(ctx: &OrgContext<'_>, result: &mut OrgResult, stop: Option<Stop>) 
             false
         }
         Some(Stop::Failed(e)) => {
-            if *result == OrgResult::Ok {
-                *result = OrgResult::Failed(e);
-            }
+            add_failure(result, e);
             true
         }
         Some(Stop::Fatal(e)) => {
-            if *result == OrgResult::Ok {
-                *result = OrgResult::Failed(e);
-            }
+            add_failure(result, e);
             false
         }
+    }
+}
+
+/// Adds a resource's failure to the org's result: every failing resource is named (one
+/// `; `-separated message each), not only the first.
+fn add_failure(result: &mut OrgResult, e: String) {
+    match result {
+        OrgResult::Ok => *result = OrgResult::Failed(e),
+        OrgResult::Failed(earlier) => {
+            earlier.push_str("; ");
+            earlier.push_str(&e);
+        }
+        _ => {}
     }
 }
 
@@ -616,8 +637,45 @@ fn classify(ctx: &OrgContext<'_>, resource: Resource, e: ApiError) -> Stop {
         ApiError::Network { .. } | ApiError::Server { .. } => Stop::Fatal(format!(
             "{what}; the cursor stays at the last committed page and the next run retries"
         )),
-        ApiError::Http { .. } | ApiError::BadResponse { .. } | ApiError::NoProgress(_) => {
-            Stop::Failed(what)
-        }
+        ApiError::Http { .. }
+        | ApiError::BadResponse { .. }
+        | ApiError::BadRecord { .. }
+        | ApiError::NoProgress(_) => Stop::Failed(what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failing_resource_is_named() {
+        let mut result = OrgResult::Ok;
+        add_failure(&mut result, "patients: HTTP 403".into());
+        add_failure(&mut result, "appointments: HTTP 403".into());
+        assert_eq!(
+            result,
+            OrgResult::Failed("patients: HTTP 403; appointments: HTTP 403".into())
+        );
+    }
+
+    #[test]
+    fn a_store_failure_says_once_that_the_next_run_continues() {
+        let full = StoreError::DiskFull {
+            path: "/var/lib/routiq/routiq.db".into(),
+        };
+        assert_eq!(
+            store_failure(&full),
+            "the disk holding the database /var/lib/routiq/routiq.db is full: free space \
+             there (a sync grows the file, and its -wal beside it), or point `database` at a \
+             disk with room; nothing after the last committed page was lost; the next run \
+             continues from the last committed page"
+        );
+        let pg = StoreError::Postgres {
+            target: "db:5432".into(),
+            detail: "connection reset".into(),
+        };
+        let text = store_failure(&pg);
+        assert_eq!(text.matches("next run").count(), 1, "{text}");
     }
 }

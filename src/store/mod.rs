@@ -11,11 +11,11 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
-pub(crate) use model::StateColumns;
 pub use model::{
-    ABANDONED_RUN, AccountFacts, FullWalkState, OrgFacts, OrgState, PageWrite, ResourceCounts,
-    ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
+    ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
+    ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
+pub(crate) use model::{StateColumns, by_deadline, stopped_by};
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};
 
@@ -88,6 +88,11 @@ pub enum StoreError {
         path: String,
         waited: std::time::Duration,
     },
+    /// The disk (or the quota) holding the database is full.
+    #[error(
+        "the disk holding the database {path} is full: free space there (a sync grows the file, and its -wal beside it), or point `database` at a disk with room; nothing after the last committed page was lost"
+    )]
+    DiskFull { path: String },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("database error: {0}")]
@@ -148,6 +153,7 @@ impl StoreError {
             | StoreError::OlderSchema { .. } => true,
             StoreError::PgTls { .. } | StoreError::PgSetup { .. } => true,
             StoreError::Busy { .. }
+            | StoreError::DiskFull { .. }
             | StoreError::Lock(_)
             | StoreError::Sqlite(_)
             | StoreError::PgConnect { .. }
@@ -185,6 +191,12 @@ pub trait Locks {
 
     /// Whether some process is syncing `org_id` right now (for `status`).
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError>;
+
+    /// `e` made specific to this store where its kind is known: a busy or full database
+    /// named by its path instead of the driver's bare message.
+    fn refine(&self, e: StoreError) -> StoreError {
+        e
+    }
 }
 
 /// Per-org, per-route sync state: cursors and full walks.
@@ -418,6 +430,9 @@ pub trait Erasure {
     /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
     /// went, per table, as [`Erasure::org_rows`] counts it.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Every org id with a run or sync state stored, sorted.
+    fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

@@ -324,6 +324,8 @@ CREATE TABLE org_facts (
     account_name       text,
     key_digest         text
 );
+-- Why an interrupted run stopped ('deadline' or 'signal'), as a state.
+ALTER TABLE runs ADD COLUMN stopped_by text;
 ";
 
 /// The version stored in `schema`, or `None` when it has no routiq-sync tables yet.

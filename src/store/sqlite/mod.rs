@@ -280,6 +280,27 @@ impl Locks for SqliteStore {
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
         Ok(lock::is_held(&self.lock_dir, org_id))
     }
+
+    fn refine(&self, e: StoreError) -> StoreError {
+        let code = match &e {
+            StoreError::Sqlite(source) | StoreError::Open { source, .. } => {
+                source.sqlite_error_code()
+            }
+            _ => None,
+        };
+        let path = self.path.display().to_string();
+        match code {
+            // The busy handler waited its whole timeout first.
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy {
+                    path,
+                    waited: BUSY_TIMEOUT,
+                }
+            }
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull { path },
+            _ => e,
+        }
+    }
 }
 
 /// Whether a read-only open failed because the `-shm` file is missing and cannot be
@@ -349,5 +370,45 @@ fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
             path: path.to_string(),
             source: e,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_full_databases_are_named_by_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("routiq.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let sqlite = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        let busy = store.refine(sqlite(rusqlite::ffi::SQLITE_BUSY));
+        assert_eq!(
+            busy.to_string(),
+            format!(
+                "the database {} stayed busy for 60 s: another process held it (a sync or an \
+                 upgrade still running?); try again when it has finished",
+                path.display()
+            )
+        );
+        let full = store.refine(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(&full, StoreError::DiskFull { .. }), "{full:?}");
+        assert!(
+            full.to_string().starts_with(&format!(
+                "the disk holding the database {} is full: free space there",
+                path.display()
+            )),
+            "{full}"
+        );
+        assert!(!full.is_setup_error());
+        // Anything else is left as it was.
+        let other = store.refine(sqlite(rusqlite::ffi::SQLITE_IOERR));
+        assert!(matches!(other, StoreError::Sqlite(_)));
     }
 }

@@ -362,6 +362,8 @@ CREATE TABLE org_facts (
     account_name       TEXT,
     key_digest         TEXT
 );
+-- Why an interrupted run stopped ('deadline' or 'signal'), as a state.
+ALTER TABLE runs ADD COLUMN stopped_by TEXT;
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
