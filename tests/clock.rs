@@ -129,6 +129,16 @@ fn a_clock_a_year_ahead_erases_nothing_and_a_corrected_clock_does_not_stall(stor
     let table = env.run_env(&["status", "--max-age", "6h"], &[]);
     table.expect_code(1);
     assert!(
+        table
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("in the future"),
+        "LAST SUCCESS says so: {}",
+        table.stdout
+    );
+    assert!(
         table.stdout.contains("lies in the future"),
         "{}",
         table.stdout

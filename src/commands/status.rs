@@ -423,6 +423,8 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
         }
     });
     let last_success = match ts(&o.last_success_at) {
+        // Stored while the host clock was ahead (or it is behind now).
+        Some(t) if in_future(t, now) => ("in the future".to_string(), Some(Colour::Yellow)),
         Some(t) => (ago(t, now), (!o.healthy).then_some(Colour::Yellow)),
         None => ("never".to_string(), Some(Colour::Red)),
     };

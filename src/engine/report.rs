@@ -117,6 +117,10 @@ impl OrgReport {
             OrgResult::Ok => {
                 let _ = write!(s, "{} ok: ", self.mode);
             }
+            // Nothing was planned: the store failed before (locking, reading the state).
+            OrgResult::Failed(_) if self.mode == "none" => {
+                s.push_str("FAILED before syncing anything: ");
+            }
             OrgResult::Failed(_) => {
                 let _ = write!(s, "{} FAILED: ", self.mode);
             }
@@ -194,6 +198,15 @@ mod tests {
         assert_eq!(
             r.summary(),
             "org_123 incremental ok: patients 12 fetched, 12 written (652 total), 2 API calls, 0.8s"
+        );
+        let mut early = OrgReport::skipped(
+            "bondi",
+            OrgResult::Failed("the database /x.db stayed busy for 60 s".into()),
+        );
+        early.mode = "none".into();
+        assert_eq!(
+            early.summary(),
+            "bondi FAILED before syncing anything: 0 API calls, 0.0s: the database /x.db stayed busy for 60 s"
         );
         // A skew within the tolerance is not mentioned; past it, it is.
         r.clock_skew = Some(-100);
