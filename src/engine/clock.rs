@@ -80,13 +80,15 @@ pub fn in_future(t: Timestamp, now: Timestamp) -> bool {
     t > now.add(CLOCK_TOLERANCE)
 }
 
-/// `45 s`, `3 min`, `5 h`, `400 days` (whole units, rounded down).
+/// `45 s`, `3 min`, `5 h`, `400 days` (to the nearest whole unit: a skew measured as a
+/// second short of a day is a day).
 fn human(secs: u64) -> String {
+    let round = |unit: u64| (secs + unit / 2) / unit;
     match secs {
         0..=119 => format!("{secs} s"),
-        120..=7_199 => format!("{} min", secs / 60),
-        7_200..=172_799 => format!("{} h", secs / 3600),
-        _ => format!("{} days", secs / 86_400),
+        120..=7_199 => format!("{} min", round(60)),
+        7_200..=172_799 => format!("{} h", round(3600)),
+        _ => format!("{} days", round(86_400)),
     }
 }
 
@@ -118,6 +120,15 @@ mod tests {
         let behind = ClockSkew::from_sample(ts("2025-12-31T12:00:02Z"), &sample);
         assert_eq!(behind.seconds, -86_400);
         assert_eq!(behind.describe(), "the host clock is 24 h behind Cliniko's");
+        // A second either way (the header's resolution) does not change the words.
+        assert_eq!(
+            describe_skew(-86_399),
+            "the host clock is 24 h behind Cliniko's"
+        );
+        assert_eq!(
+            describe_skew(400 * 86_400 - 1),
+            "the host clock is 400 days ahead of Cliniko's"
+        );
     }
 
     #[test]

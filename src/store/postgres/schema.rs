@@ -316,7 +316,7 @@ DROP INDEX IF EXISTS patients_present;
 /// The SQLite schema's version 6: per-org facts (the clock skew at the last run, the
 /// Cliniko account the key answered for).
 const V3: &str = "
-CREATE TABLE org_facts (
+CREATE TABLE IF NOT EXISTS org_facts (
     org_id             text PRIMARY KEY,
     clock_skew_seconds bigint,
     clock_checked_at   timestamptz,
@@ -325,7 +325,7 @@ CREATE TABLE org_facts (
     key_digest         text
 );
 -- Why an interrupted run stopped ('deadline' or 'signal'), as a state.
-ALTER TABLE runs ADD COLUMN stopped_by text;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS stopped_by text;
 ";
 
 /// The version stored in `schema`, or `None` when it has no routiq-sync tables yet.
