@@ -18,6 +18,24 @@ impl ApiKey {
         &self.0
     }
 
+    /// A keyed digest of the key, to notice a key that changed without storing it:
+    /// HMAC-SHA-256 of the key under a key naming `org_id`, as 32 hex digits. The same
+    /// key gives different digests for different orgs, so the database does not show
+    /// which orgs share one.
+    pub fn digest(&self, org_id: &str) -> String {
+        use hmac::{KeyInit, Mac};
+        let context = format!("routiq-sync api key digest v1: {org_id}");
+        // HMAC takes a key of any length: this cannot fail.
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(context.as_bytes()) else {
+            return String::new();
+        };
+        mac.update(self.0.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The shard suffix of the key (`…-au2` → `au2`), per Cliniko's docs: the text after
     /// the last `-` when it looks like a shard (two letters, one or two digits), else `au1`.
     pub fn shard(&self) -> String {
@@ -65,6 +83,17 @@ mod tests {
         assert_eq!(ApiKey::new("noshard").shard(), "au1");
         assert_eq!(ApiKey::new("abc-notashard").shard(), "au1");
         assert_eq!(ApiKey::new("abc-au123").shard(), "au1");
+    }
+
+    #[test]
+    fn digests_differ_by_key_and_by_org() {
+        let k = ApiKey::new("secret-au1");
+        let d = k.digest("bondi");
+        assert_eq!(d.len(), 32);
+        assert_eq!(d, k.digest("bondi"));
+        assert_ne!(d, k.digest("manly"));
+        assert_ne!(d, ApiKey::new("other-au1").digest("bondi"));
+        assert!(!d.contains("secret"));
     }
 
     #[test]

@@ -78,7 +78,8 @@ fn rejected_and_unreachable_orgs_fail_the_check_without_stopping_it() {
          [[org]]\nid = \"down\"\napi_key = {key:?}\nbase_url = \"http://127.0.0.1:1/v1\"\n",
         db = env.db_path().display().to_string(),
         url = env.fake.base_url(),
-        key = good.1,
+        // Its own key (never sent anywhere that answers): two orgs may not share one.
+        key = "DownKeyDownKeyDownKey1234-au1",
     );
     write_private(&env.config_path(), &text);
     let began = Instant::now();

@@ -351,7 +351,8 @@ fn railway_cron_service_is_consistent() {
         }
         _ => name
             .starts_with("CLINIKO_KEY_")
-            .then(|| "k-au1".to_string()),
+            // One key per clinic: two orgs may not share one.
+            .then(|| format!("k{}-au1", name.to_ascii_lowercase())),
     };
     let config = routiq_sync::config::parse(
         &read("examples/railway/config.toml"),

@@ -182,11 +182,27 @@ fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
     let status = env.run(&["status", "--json", "--org", "org_2"]);
     status.expect_code(0);
 
-    // An org no longer in the config: no warning; nothing left to delete.
+    // An org no longer in the config: no warning; nothing left to delete, which is not
+    // taken for an erasure (a typo would look the same): exit 1, naming what is stored.
     env.write_config_with("", &env.orgs[1..]);
     let run = env.run(&["forget", "--org", "org_1", "--yes"]);
-    run.expect_code(0);
+    run.expect_code(1);
     run.assert_stderr_lacks("still in the config");
-    assert!(run.stdout.contains("nothing is stored"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("nothing is stored for org org_1 in ")
+            && run.stdout.contains("\norgs stored there: org_2\n"),
+        "{}",
+        run.stdout
+    );
+    // A case slip is named as one.
+    let run = env.run(&["forget", "--org", "ORG_2", "--yes"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout
+            .contains("org ids are case-sensitive: did you mean `org_2`?"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rows_of(&env, "org_2"), org2, "org_2 untouched");
     env.run(&["forget", "--org", "bad id"]).expect_code(2);
 }

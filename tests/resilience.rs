@@ -97,8 +97,9 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page(store: Backend) {
         env.cursor("org_1", "patients"),
         env.newest_row("org_1", "patients")
     );
-    // Four requests: one good page, three failed attempts at the next.
-    assert_eq!(env.requests("org_1"), 4);
+    // Four requests: one good page, three failed attempts at the next; and before them
+    // the first sync's account check (GET /settings).
+    assert_eq!(env.requests("org_1"), 1 + 4);
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
 }
@@ -125,9 +126,10 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry(store: Backend) {
     run.expect_code(1);
     run.assert_stderr_has("rejected the API key (HTTP 401)");
     run.assert_stderr_has("api_key of org org_1 in");
+    // The first sync's account check (GET /settings), then the one refused request.
     assert_eq!(
         env.requests("org_1"),
-        1,
+        1 + 1,
         "no retry, and no other resource is tried"
     );
 }
@@ -160,7 +162,8 @@ fn client_errors_are_not_retried_and_show_clinikos_message(store: Backend) {
     let run = env.run(&["sync", "--all", "--resource", "patients"]);
     run.expect_code(1);
     run.assert_stderr_has("HTTP 422: Validation Failed: q is odd");
-    assert_eq!(env.requests("org_1"), 1);
+    // The first sync's account check (GET /settings), then the one refused request.
+    assert_eq!(env.requests("org_1"), 1 + 1);
 }
 
 on_both_stores!(random_server_errors_still_converge_with_bounded_requests);

@@ -102,6 +102,7 @@ pub fn build(db: &Path, orgs: &[String], rows_per_org: usize) -> Result<(), Stri
             error: None,
             resources: mode_counts,
             active_patients: Some(active),
+            stopped_by_deadline: false,
         };
         let calls = counts.values().map(|c| c.api_calls).sum();
         store.finish_run(run, &outcome(counts, calls)).map_err(e)?;

@@ -1,8 +1,8 @@
 //! The one HTTP chokepoint to Cliniko: auth and required headers, rate limiting,
 //! retries, timeouts, and error classification.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::ApiError;
 use super::endpoints::Endpoint;
-use super::parse::{PageBody, parse_page};
+use super::parse::{BodyError, PageBody, parse_page};
 use super::query::ListQuery;
 use super::ratelimit::RateLimiter;
 use super::retry::{RetryPolicy, rate_limit_wait};
@@ -42,6 +42,41 @@ pub struct Client {
     limiter: Arc<RateLimiter>,
     cancel: Arc<AtomicBool>,
     calls: AtomicU64,
+    /// The newest valid `Date` header: (Cliniko's time, when it arrived, round trip).
+    last_date: Mutex<Option<(Timestamp, Instant, Duration)>>,
+}
+
+/// The Cliniko account a key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClinikoAccount {
+    /// `account.id`: digits (a 64-bit integer sent as a string).
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for ClinikoAccount {
+    /// `123 (Bondi Physio)`, or the bare id without a name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{} ({name})", self.id),
+            None => write!(f, "{}", self.id),
+        }
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Cliniko's clock as the newest response's `Date` header showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerDate {
+    /// The header's time (whole seconds, Cliniko's clock).
+    pub date: Timestamp,
+    /// How long ago that response arrived.
+    pub age: Duration,
+    /// How long its request took, sending to receiving: the header was stamped within it.
+    pub round_trip: Duration,
 }
 
 /// What one transient failure was, kept for the final error if retries run out.
@@ -76,12 +111,23 @@ impl Client {
             limiter,
             cancel,
             calls: AtomicU64::new(0),
+            last_date: Mutex::new(None),
         }
     }
 
     /// Requests sent so far (retries included).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The newest `Date` header Cliniko sent this client, if any was valid.
+    pub fn server_date(&self) -> Option<ServerDate> {
+        let last = *self.last_date.lock().unwrap_or_else(|e| e.into_inner());
+        last.map(|(date, received, round_trip)| ServerDate {
+            date,
+            age: received.elapsed(),
+            round_trip,
+        })
     }
 
     /// Fetches one page of a list route.
@@ -109,9 +155,38 @@ impl Client {
         self.get(&url, |body| {
             serde_json::from_slice::<serde_json::Value>(body)
                 .map(drop)
-                .map_err(|e| format!("response is not valid JSON ({e})"))
+                .map_err(|e| BodyError::from(format!("response is not valid JSON ({e})")))
         })
         .map(drop)
+    }
+
+    /// The Cliniko account the key belongs to (`GET /settings`: `account.id`, `name`).
+    pub fn account(&self) -> Result<ClinikoAccount, ApiError> {
+        let url = format!("{}/settings", self.settings.base_url);
+        self.get(&url, |body| {
+            let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+                BodyError::from(format!("/settings: response is not valid JSON ({e})"))
+            })?;
+            let account = v
+                .get("account")
+                .ok_or("/settings: the response has no `account`")?;
+            let id = match account.get("id") {
+                Some(serde_json::Value::String(s)) if is_digits(s) => s.clone(),
+                Some(serde_json::Value::Number(n)) if n.is_u64() => n.to_string(),
+                other => {
+                    return Err(BodyError::from(format!(
+                        "/settings: `account.id` is {}, not a 64-bit integer",
+                        other.map_or("missing".to_string(), |v| v.to_string())
+                    )));
+                }
+            };
+            let name = account
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string);
+            Ok(ClinikoAccount { id, name })
+        })
+        .map(|(account, _)| account)
     }
 
     /// GETs `url` and parses the body with `parse`, retrying transient failures. Also
@@ -119,7 +194,7 @@ impl Client {
     fn get<T>(
         &self,
         url: &str,
-        parse: impl Fn(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&[u8]) -> Result<T, BodyError>,
     ) -> Result<(T, Option<Timestamp>), ApiError> {
         let policy = self.settings.retry;
         let mut failures = 0u32;
@@ -128,6 +203,7 @@ impl Client {
             self.sleep(self.limiter.reserve())?;
             self.limiter.sent();
             self.calls.fetch_add(1, Ordering::Relaxed);
+            let sent = Instant::now();
             let transient = match self
                 .agent
                 .get(url)
@@ -144,17 +220,25 @@ impl Client {
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string)
                     };
+                    let date = header("date")
+                        .as_deref()
+                        .and_then(Timestamp::parse_http_date);
+                    if let Some(date) = date {
+                        // Any answer shows Cliniko's clock, errors and 429s included.
+                        let received = Instant::now();
+                        *self.last_date.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some((date, received, received.duration_since(sent)));
+                    }
                     match status {
                         200..=299 => {
                             match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
                                 Ok(body) => match parse(&body) {
-                                    Ok(v) => {
-                                        let date = header("date")
-                                            .as_deref()
-                                            .and_then(Timestamp::parse_http_date);
-                                        return Ok((v, date));
+                                    Ok(v) => return Ok((v, date)),
+                                    // Asking again brings the same record back.
+                                    Err(BodyError::BadRecord(detail)) => {
+                                        return Err(ApiError::BadRecord { detail });
                                     }
-                                    Err(e) => Transient::Body(e),
+                                    Err(BodyError::Unreadable(e)) => Transient::Body(e),
                                 },
                                 Err(e) => Transient::Body(format!(
                                     "response body could not be read ({})",

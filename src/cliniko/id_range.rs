@@ -69,10 +69,16 @@ pub fn probe(
     }
     let body = client.list_page(endpoint, &q)?;
     let total = body.total_entries.ok_or_else(|| ApiError::BadResponse {
-        detail: format!(
-            "{} sent no total_entries, which verify needs; use `full` instead",
-            endpoint.path
-        ),
+        detail: match &body.total_entries_sent {
+            Some(sent) => format!(
+                "{} sent total_entries {sent}, which is not a count of records; verify needs one, use `full` instead",
+                endpoint.path
+            ),
+            None => format!(
+                "{} sent no total_entries, which verify needs; use `full` instead",
+                endpoint.path
+            ),
+        },
         attempts: 1,
     })?;
     let at = match position {

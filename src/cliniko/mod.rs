@@ -12,10 +12,10 @@ mod walk;
 
 use std::time::Duration;
 
-pub use client::{Client, ClientSettings, basic_auth};
+pub use client::{Client, ClientSettings, ClinikoAccount, ServerDate, basic_auth};
 pub use endpoints::{Endpoint, endpoint, routes};
 pub use id_range::{IdRange, Probe, RangeListing, fetch_ids, probe};
-pub use parse::{PageBody, parse_page, parse_record};
+pub use parse::{BodyError, PageBody, parse_page, parse_record};
 pub use query::{ListQuery, MAX_PER_PAGE};
 pub use ratelimit::{RateLimiter, RateLimiters};
 pub use resource_walk::ResourceWalk;
@@ -45,6 +45,12 @@ pub enum ApiError {
     Network { detail: String, attempts: u32 },
     #[error("bad response from Cliniko: {detail} ({attempts} attempts)")]
     BadResponse { detail: String, attempts: u32 },
+    /// A well-formed answer with a record that cannot be stored: not retried (the same
+    /// record comes back every time).
+    #[error(
+        "bad response from Cliniko: {detail}; not retried, as Cliniko sends the same record every time: the resource stops here, at its last committed page"
+    )]
+    BadRecord { detail: String },
     #[error(
         "rate limited: Cliniko asked to wait {:.0}s after {times} HTTP 429 responses (max_wait is {:.0}s); the next run continues",
         wait.as_secs_f64(), max_wait.as_secs_f64()

@@ -23,6 +23,8 @@ pub struct PageBody {
     /// Whether the envelope has a `links.next` (more pages after this one).
     pub has_next: bool,
     pub total_entries: Option<u64>,
+    /// What `total_entries` held when it was not a count (negative, text, ...).
+    pub total_entries_sent: Option<String>,
     /// The response's `Date` header (Cliniko's clock when it answered), if any.
     pub server_time: Option<Timestamp>,
 }
@@ -31,9 +33,64 @@ pub struct PageBody {
 /// time and keep the exact text Cliniko sent as their `raw_json`.
 type RawEnvelope<'a> = BTreeMap<String, &'a RawValue>;
 
+/// Why a response body could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Not the JSON expected (a cut-off or garbled answer may be fine when asked again).
+    Unreadable(String),
+    /// Well-formed, but a record in it cannot be stored (no `updated_at`, an id that is
+    /// not a 64-bit integer): the same answer comes back every time, so it is not retried.
+    BadRecord(String),
+}
+
+impl BodyError {
+    /// What is wrong, without the body.
+    pub fn detail(&self) -> &str {
+        match self {
+            BodyError::Unreadable(d) | BodyError::BadRecord(d) => d,
+        }
+    }
+}
+
+impl From<String> for BodyError {
+    fn from(detail: String) -> BodyError {
+        BodyError::Unreadable(detail)
+    }
+}
+
+impl From<&str> for BodyError {
+    fn from(detail: &str) -> BodyError {
+        BodyError::Unreadable(detail.to_string())
+    }
+}
+
+impl PartialEq<&str> for BodyError {
+    fn eq(&self, other: &&str) -> bool {
+        self.detail() == *other
+    }
+}
+
+impl BodyError {
+    /// Whether the detail contains `needle` (for tests and callers matching on text).
+    pub fn contains(&self, needle: &str) -> bool {
+        self.detail().contains(needle)
+    }
+
+    /// Whether the detail starts with `prefix`.
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        self.detail().starts_with(prefix)
+    }
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.detail())
+    }
+}
+
 /// Parses a list response body for `endpoint`. Errors describe what is wrong without
 /// quoting the body (which may be large or hold personal data).
-pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> {
+pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, BodyError> {
     let envelope: RawEnvelope<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             "response is not a JSON object".to_string()
@@ -42,10 +99,10 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
         }
     })?;
     let Some(list) = envelope.get(endpoint.list_key) else {
-        return Err(format!(
+        return Err(BodyError::from(format!(
             "response has no `{}` list (the envelope is missing)",
             endpoint.list_key
-        ));
+        )));
     };
     let list: Vec<&RawValue> = serde_json::from_str(list.get())
         .map_err(|_| format!("`{}` in the response is not a list", endpoint.list_key))?;
@@ -57,7 +114,8 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
     let has_next = small("links")
         .and_then(|l| l.get("next").cloned())
         .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
-    let total_entries = small("total_entries").as_ref().and_then(as_u64);
+    let total_value = small("total_entries");
+    let total_entries = total_value.as_ref().and_then(as_u64);
     let records = list
         .into_iter()
         .enumerate()
@@ -71,13 +129,16 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, String> 
                     }
                 })
                 .and_then(|fields| record_from(endpoint, &fields, raw.get().to_string()))
-                .map_err(|e| format!("record {i}: {e}"))
+                .map_err(|e| BodyError::BadRecord(format!("record {i}: {e}")))
         })
         .collect::<Result<_, _>>()?;
     Ok(PageBody {
         records,
         has_next,
         total_entries,
+        total_entries_sent: total_value
+            .filter(|_| total_entries.is_none())
+            .map(|v| v.to_string()),
         server_time: None,
     })
 }
@@ -163,7 +224,10 @@ impl Fields for RawFields<'_> {
 
 /// Turns one JSON record listed by `route`, whose text is `raw_json`, into a [`Record`].
 fn record_from(route: &Endpoint, obj: &impl Fields, raw_json: String) -> Result<Record, String> {
-    let id = id_of(obj.field("id").as_deref()).ok_or("missing or invalid `id`")?;
+    let id = id_of(obj.field("id").as_deref()).ok_or_else(|| match obj.field("id") {
+        Some(v) => format!("missing or invalid `id` ({v}: ids are positive 64-bit integers)"),
+        None => "missing or invalid `id` (none sent)".to_string(),
+    })?;
     let updated_at = timestamp(obj, "updated_at").ok_or_else(|| {
         format!("record {id} has no valid `updated_at` (needed to sync it incrementally)")
     })?;
@@ -339,15 +403,14 @@ fn phone(obj: &impl Fields) -> Option<String> {
 
 /// An id sent as a string of digits or as a JSON integer; floats are refused because
 /// 19-digit ids do not survive them.
+/// A record id: a positive 64-bit integer, as a JSON string of digits or a number.
 fn id_of(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => {
-            let s = s.trim();
-            (!s.is_empty()).then(|| s.to_string())
-        }
-        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
-        _ => None,
-    }
+    let id = match v? {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
+        _ => return None,
+    };
+    id.parse::<i64>().ok().filter(|n| *n > 0).map(|_| id)
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
@@ -529,6 +592,46 @@ mod tests {
         );
         let not_object = parse_page(&ep, br#"{"patients": [[1, 2]]}"#).unwrap_err();
         assert_eq!(not_object, "record 0: not a JSON object");
+    }
+
+    #[test]
+    fn records_that_can_never_be_stored_are_bad_records_naming_the_field() {
+        let ep = endpoint(Resource::Patients);
+        let no_updated = parse_page(
+            &ep,
+            br#"{"patients":[{"id":"1","updated_at":"2024-01-01T00:00:00Z"},{"id":"7"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            no_updated,
+            BodyError::BadRecord(
+                "record 1: record 7 has no valid `updated_at` (needed to sync it incrementally)"
+                    .into()
+            )
+        );
+        let word = parse_page(
+            &ep,
+            br#"{"patients":[{"id":"laboris","updated_at":"2024-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            word,
+            BodyError::BadRecord(
+                "record 0: missing or invalid `id` (\"laboris\": ids are positive 64-bit integers)"
+                    .into()
+            )
+        );
+        // Cut-off JSON may be fine when asked again: not a bad record.
+        assert!(matches!(
+            parse_page(&ep, br#"{"patients":[{"id":"1""#),
+            Err(BodyError::Unreadable(_))
+        ));
+        // A total that is not a count is kept as sent, for the message.
+        let page = parse_page(&ep, br#"{"patients":[],"total_entries":-5}"#).unwrap();
+        assert_eq!(
+            (page.total_entries, page.total_entries_sent.as_deref()),
+            (None, Some("-5"))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::cliniko::{ApiError, Client, ClientSettings, RateLimiters, RetryPolicy
 use crate::config::{
     CONFIG_ENV, Config, Database, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
+use crate::engine::clock::{ClockSkew, tolerance_text};
 use crate::lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
@@ -76,10 +77,63 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
         orgs.len(),
         if orgs.len() == 1 { "" } else { "s" }
     ));
-    let probes = probe_all(&config, &orgs);
+    let probed = probe_all(&config, &orgs);
+    let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
-    for (org, probe) in orgs.iter().zip(&probes) {
+    let mut clock_warnings = 0;
+    // What the store recorded per org (read-only; a store that cannot be read is
+    // described under Paths above).
+    let store = crate::store::open_read_only(&super::store_location(&config))
+        .ok()
+        .flatten();
+    for (org, (probe, skew)) in orgs.iter().zip(&probed) {
         out.push_str(&describe_org(&config, session.as_ref(), org, probe));
+        if let Some(store) = &store {
+            let account = match store.org_facts(&org.id).map(|f| f.account) {
+                Ok(Some(a)) => format!(
+                    "Cliniko account {}{} (recorded by a sync; a key that answers for another account fails the org)",
+                    a.id,
+                    a.name.map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+                Ok(None) => "not recorded yet: the next sync records it".to_string(),
+                Err(e) => format!("cannot be read from the database: {e}"),
+            };
+            let _ = writeln!(out, "  account    {account}");
+        }
+        if let Some(skew) = skew {
+            let ok = skew.within_tolerance();
+            clock_warnings += usize::from(!ok);
+            let _ = writeln!(
+                out,
+                "  clock      {}{} (Date header of the probe; tolerance {}){}",
+                if ok { "" } else { "WARNING: " },
+                skew.describe(),
+                tolerance_text(),
+                if ok {
+                    ""
+                } else {
+                    "; until they agree, sync prunes no run history and purges no deleted rows: \
+                     fix the host's time (NTP)"
+                }
+            );
+        }
+    }
+    if let Some(store) = &store {
+        let gone: Vec<String> = store
+            .stored_orgs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| config.org(id).is_none())
+            .collect();
+        if !gone.is_empty() {
+            out.push_str("\nIn the database but not in the config (no longer synced)\n");
+            for id in &gone {
+                let _ = writeln!(
+                    out,
+                    "  ! org {id}: `routiq-sync forget --org {id}` erases its data"
+                );
+            }
+        }
     }
     let failed: Vec<String> = orgs
         .iter()
@@ -92,9 +146,13 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     if passed {
         let _ = writeln!(
             out,
-            "check passed: {} of {} orgs ok",
+            "check passed: {} of {} orgs ok{}",
             orgs.len(),
-            orgs.len()
+            orgs.len(),
+            match clock_warnings {
+                0 => String::new(),
+                n => format!(" ({n} with a clock warning)"),
+            }
         );
     } else {
         let mut reasons = failed;
@@ -344,6 +402,54 @@ fn database_state(path: &Path) -> (String, bool) {
         Err(e) => return (format!("cannot be examined: {e}"), false),
         Ok(true) => {}
     }
+    // Permissions first: SQLite reports an unreadable file as one it cannot open.
+    if let Err(e) = std::fs::File::open(path)
+        && e.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return (
+            "PROBLEM: this user may not read it (permission denied): give the user running \
+             routiq-sync read access (sync needs write access too) with chmod/chown, or run as \
+             the file's owner"
+                .to_string(),
+            false,
+        );
+    }
+    let writable = std::fs::OpenOptions::new().write(true).open(path).is_ok()
+        && path
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .is_some_and(may_write);
+    let (text, ok) = schema_state(path);
+    if ok && !writable {
+        return (
+            format!(
+                "{text}; readable but not writable by this user: `status` works, `sync` needs \
+                 write access to the file and its folder (for its -wal and -shm files)"
+            ),
+            true,
+        );
+    }
+    (text, ok)
+}
+
+/// Whether this process may create files in `dir` (the `-wal` and `-shm` of a sync).
+fn may_write(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `access` only reads the NUL-terminated path, which outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// The schema version of the file at `path`, as `check` shows it.
+fn schema_state(path: &Path) -> (String, bool) {
     match crate::store::sqlite::probe_version(path) {
         Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
         Ok(v) if v < CURRENT_VERSION => (
@@ -358,6 +464,19 @@ fn database_state(path: &Path) -> (String, bool) {
             false,
         ),
         Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
+        Err(StoreError::Open { source, .. })
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            (
+                format!(
+                    "PROBLEM: this user cannot read it ({source}): reading a database in WAL mode \
+                     needs its -shm file, which is missing and may not be created in its folder \
+                     by this user; give the user write access to the folder, or run a sync as \
+                     the file's owner (which leaves the -shm in place)"
+                ),
+                false,
+            )
+        }
         Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
         Err(StoreError::Open { source, .. }) => (not_sqlite(&source.to_string()), false),
         Err(e) => (not_sqlite(&e.to_string()), false),
@@ -460,11 +579,15 @@ fn describe_org(
     out
 }
 
-/// Probes every org, up to `jobs` at once; results in the order of `orgs`.
-fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probe> {
+/// A probe's result and the host clock's skew against its answer's `Date`.
+type Probed = (Probe, Option<ClockSkew>);
+
+/// Probes every org, up to `jobs` at once; results (with the host clock's skew against
+/// the answer's `Date`) in the order of `orgs`.
+fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probed> {
     let limiters = RateLimiters::default();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Probe)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Probed)>> = Mutex::new(Vec::new());
     let workers = config.jobs.clamp(1, orgs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -487,7 +610,11 @@ fn probe_all(config: &Config, orgs: &[&OrgConfig]) -> Vec<Probe> {
 }
 
 /// Sends one `GET /user` with the org's key: one retry, a short timeout, no 429 waits.
-fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe {
+fn probe_org(
+    config: &Config,
+    org: &OrgConfig,
+    limiters: &RateLimiters,
+) -> (Probe, Option<ClockSkew>) {
     let client = Client::new(
         &org.api_key,
         probe_settings(config, org),
@@ -495,7 +622,12 @@ fn probe_org(config: &Config, org: &OrgConfig, limiters: &RateLimiters) -> Probe
         cancel_flag(),
     );
     let began = Instant::now();
-    classify(client.probe(PROBE_PATH), began.elapsed())
+    let probe = classify(client.probe(PROBE_PATH), began.elapsed());
+    let now = crate::engine::Clock::now(&super::SystemClock::new());
+    let skew = client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(now, &d));
+    (probe, skew)
 }
 
 /// The client settings for a probe: the org's address and the configured User-Agent,

@@ -24,11 +24,25 @@ pub fn run(globals: &Globals, args: &ForgetArgs) -> Result<Exit, CommandError> {
         );
     }
     let location = super::store_location(&config);
+    let reader = store::open_read_only(&location)?;
+    let (rows, stored) = match &reader {
+        Some(s) => (s.org_rows(id)?, s.stored_orgs()?),
+        None => (Vec::new(), Vec::new()),
+    };
+    drop(reader);
+    if rows.iter().all(|(_, n)| *n == 0) {
+        // A typo or a case slip must not pass for a completed erasure.
+        println!("nothing is stored for org {id} in {location}");
+        match stored.as_slice() {
+            [] => println!("no org is stored there at all"),
+            ids => println!("orgs stored there: {}", ids.join(", ")),
+        }
+        if let Some(like) = stored.iter().find(|s| s.eq_ignore_ascii_case(id)) {
+            println!("org ids are case-sensitive: did you mean `{like}`?");
+        }
+        return Ok(Exit::Failure);
+    }
     if !args.yes {
-        let rows = match store::open_read_only(&location)? {
-            Some(s) => s.org_rows(id)?,
-            None => Vec::new(),
-        };
         print!(
             "{}",
             table(&format!("would delete for org {id} from {location}"), &rows)
@@ -54,10 +68,6 @@ pub fn run(globals: &Globals, args: &ForgetArgs) -> Result<Exit, CommandError> {
 fn table(title: &str, rows: &[(&str, u64)]) -> String {
     let total: u64 = rows.iter().map(|(_, n)| n).sum();
     let mut out = format!("{title}:\n");
-    if total == 0 {
-        out.push_str("  nothing is stored for this org\n");
-        return out;
-    }
     let width = rows.iter().map(|(t, _)| t.len()).max().unwrap_or(0).max(5);
     for (name, n) in rows {
         let _ = writeln!(out, "  {name:<width$}  {n:>9}");

@@ -117,8 +117,15 @@ pub fn render(report: &StatusReport) -> String {
         "routiq_sync_cursor_timestamp_seconds",
         "The newest updated_at of each resource the database has committed (UNIX seconds; 0 if none).",
     );
+    let mut skew = Family::new(
+        "routiq_sync_clock_skew_seconds",
+        "The host clock minus Cliniko's (its Date header) at the org's last run that reached Cliniko, in seconds; positive: the host is ahead. No sample until one was measured. Past 120 s (either way) pruning and purging wait.",
+    );
 
     for o in &report.orgs {
+        if let Some(s) = o.clock_skew_seconds {
+            skew.org(o, s as f64);
+        }
         healthy.org(o, flag(o.healthy));
         running.org(o, flag(o.sync_running));
         last_success.org(o, epoch(o.last_success_at.as_deref()));
@@ -192,6 +199,7 @@ pub fn render(report: &StatusReport) -> String {
         records,
         active,
         cursor,
+        skew,
     ] {
         let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(family.help));
         let _ = writeln!(out, "# TYPE {} gauge", family.name);

@@ -171,9 +171,15 @@ pub fn client_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
     }
 }
 
-/// The real clock.
+/// Shifts the host clock the product reads, for tests of a wrong clock: `+400d`, `-1d`
+/// (a duration as the config writes them, with an optional sign). Nothing else reads it.
+pub const TEST_CLOCK_OFFSET_ENV: &str = "ROUTIQ_SYNC_TEST_CLOCK_OFFSET";
+
+/// The real clock (shifted by [`TEST_CLOCK_OFFSET_ENV`] when a test sets it).
 pub struct SystemClock {
     origin: Instant,
+    /// Seconds added to the host's time.
+    offset: i64,
 }
 
 impl SystemClock {
@@ -181,8 +187,23 @@ impl SystemClock {
     pub fn new() -> Self {
         SystemClock {
             origin: Instant::now(),
+            offset: std::env::var(TEST_CLOCK_OFFSET_ENV)
+                .ok()
+                .and_then(|v| parse_offset(&v))
+                .unwrap_or(0),
         }
     }
+}
+
+/// `+400d` / `-1d` / `90s` as seconds; `None` when it is not a duration.
+fn parse_offset(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let d = config::parse_duration(rest).ok()?;
+    i64::try_from(d.as_secs()).ok().map(|s| sign * s)
 }
 
 impl Default for SystemClock {
@@ -193,7 +214,11 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        Timestamp::now()
+        let now = Timestamp::now();
+        match self.offset {
+            0 => now,
+            s => Timestamp::from_unix(now.unix().saturating_add(s)).unwrap_or(now),
+        }
     }
 
     fn monotonic(&self) -> Duration {

@@ -10,7 +10,8 @@ use super::style::{Colour, Style};
 use super::{CommandError, Exit, Globals};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
-use crate::engine::{DEADLINE_PASSED, checked_at};
+use crate::engine::checked_at;
+use crate::engine::clock::{describe_skew, in_future, tolerance_text, within_tolerance};
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
@@ -24,6 +25,9 @@ pub struct StatusReport {
     pub database: String,
     pub healthy: bool,
     pub orgs: Vec<OrgStatus>,
+    /// Orgs with data in the database but no `[[org]]` table in the config: no longer
+    /// synced; `routiq-sync forget --org ID` erases their data.
+    pub not_configured: Vec<String>,
 }
 
 /// One org in `status --json`.
@@ -50,6 +54,21 @@ pub struct OrgStatus {
     pub last_run: Option<LastRun>,
     pub cursors: BTreeMap<String, Option<String>>,
     pub totals: BTreeMap<String, u64>,
+    /// The host clock minus Cliniko's (seconds, positive: the host is ahead) at the org's
+    /// last run that reached Cliniko; null if none did yet.
+    pub clock_skew_seconds: Option<i64>,
+    /// When that was measured (host clock).
+    pub clock_checked_at: Option<String>,
+    /// The Cliniko account the org's key answered for (recorded on its first sync, and
+    /// checked whenever the key changes); null until recorded.
+    pub cliniko_account: Option<AccountStatus>,
+}
+
+/// A Cliniko account in `status --json`.
+#[derive(Debug, Serialize)]
+pub struct AccountStatus {
+    pub id: String,
+    pub name: Option<String>,
 }
 
 /// The newest run of an org.
@@ -87,7 +106,9 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
                 .map_err(|e| CommandError::Usage(format!("--max-age `{s}`: {e} (e.g. 6h, 90m)")))
         })
         .transpose()?;
-    let report = build(&config, &args.org, max_age, Timestamp::now())?;
+    // The host clock as the product reads it (a test may shift it).
+    let now = crate::engine::Clock::now(&super::SystemClock::new());
+    let report = build(&config, &args.org, max_age, now)?;
     match output_format(args) {
         StatusFormat::Json => {
             let text =
@@ -95,10 +116,7 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
             println!("{text}");
         }
         StatusFormat::Openmetrics => print!("{}", super::metrics::render(&report)),
-        StatusFormat::Table => print!(
-            "{}",
-            render_table_styled(&report, Timestamp::now(), Style::for_stdout())
-        ),
+        StatusFormat::Table => print!("{}", render_table_styled(&report, now, Style::for_stdout())),
     }
     Ok(if report.healthy {
         Exit::Success
@@ -133,10 +151,16 @@ pub fn build(
             Some(s) => s.is_org_running(&org.id)?,
             None => false,
         };
-        let (state, runs) = match &store {
-            Some(s) => (s.org_state(&org.id)?, s.recent_runs(&org.id, 2)?),
-            None => (Default::default(), Vec::new()),
+        let (state, runs, facts) = match &store {
+            Some(s) => (
+                s.org_state(&org.id)?,
+                s.recent_runs(&org.id, 2)?,
+                s.org_facts(&org.id)?,
+            ),
+            None => (Default::default(), Vec::new(), Default::default()),
         };
+        // Times stored while the host clock was ahead are not believed (as `sync` plans).
+        let believed = |t: Option<Timestamp>| t.filter(|t| !in_future(*t, now));
         let mut cursors = BTreeMap::new();
         let mut totals = BTreeMap::new();
         let mut oldest_full: Option<Option<Timestamp>> = None;
@@ -176,6 +200,11 @@ pub fn build(
                 r.status.name(),
                 r.error.as_deref().unwrap_or("no details")
             )),
+            (Some(t), _) if max_age.is_some() && in_future(t, now) => Some(format!(
+                "the last success at {t} lies in the future (the host clock says {now}): its age \
+                 cannot be judged; the host clock was ahead when it was stored or is behind now, \
+                 and the next successful run corrects it"
+            )),
             (Some(t), _) if max_age.is_some_and(|m| now.since(t) > m) => {
                 Some(format!("last success at {t} is older than --max-age"))
             }
@@ -189,28 +218,42 @@ pub fn build(
             sync_running: running,
             last_success_at: state.last_success_at.map(|t| t.to_string()),
             last_full_sync_at: last_full.map(|t| t.to_string()),
-            next_due_at: state
-                .last_success_at
+            next_due_at: believed(state.last_success_at)
                 .map_or(now, |t| t.add(config.min_interval).max(now))
                 .to_string(),
-            next_full_sync_at: last_full
+            next_full_sync_at: believed(last_full)
                 .map_or(now, |t| t.add(config.full_sync_every).max(now))
                 .to_string(),
             last_verify_at: last_verify.map(|t| t.to_string()),
-            next_verify_at: oldest_check
-                .flatten()
+            next_verify_at: believed(oldest_check.flatten())
                 .map_or(now, |t| t.add(config.verify_every).max(now))
                 .to_string(),
             last_run: runs.first().map(last_run),
             cursors,
             totals,
+            clock_skew_seconds: facts.clock_skew.map(|(s, _)| s),
+            clock_checked_at: facts.clock_skew.map(|(_, at)| at.to_string()),
+            cliniko_account: facts.account.map(|a| AccountStatus {
+                id: a.id,
+                name: a.name,
+            }),
         });
     }
+    // Only when every org was asked for: `--org` narrows the report on purpose.
+    let not_configured = match (&store, orgs.is_empty()) {
+        (Some(s), true) => s
+            .stored_orgs()?
+            .into_iter()
+            .filter(|id| config.org(id).is_none())
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(StatusReport {
         generated_at: now.to_string(),
         database: location.to_string(),
         healthy: out.iter().all(|o| o.healthy),
         orgs: out,
+        not_configured,
     })
 }
 
@@ -318,6 +361,24 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
         let text = format!("{}: {}", o.id, one_line(&problem_text(o)));
         out.push_str(&format!("{} {}\n", style.paint(Colour::Red, "!"), text));
     }
+    for o in &report.orgs {
+        if let Some(skew) = o.clock_skew_seconds.filter(|s| !within_tolerance(*s)) {
+            let text = format!(
+                "{}: {} at its last run (tolerance {}); pruning and purging wait until they agree",
+                o.id,
+                describe_skew(skew),
+                tolerance_text()
+            );
+            out.push_str(&format!("{} {text}\n", style.paint(Colour::Yellow, "!")));
+        }
+    }
+    for id in &report.not_configured {
+        let text = format!(
+            "{id}: in the database but not in the config: no longer synced; \
+             `routiq-sync forget --org {id}` erases its data"
+        );
+        out.push_str(&format!("{} {text}\n", style.paint(Colour::Yellow, "!")));
+    }
     let total = report.orgs.len();
     let summary = match unhealthy.len() {
         0 if total == 1 => "the org is healthy".to_string(),
@@ -362,6 +423,8 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
         }
     });
     let last_success = match ts(&o.last_success_at) {
+        // Stored while the host clock was ahead (or it is behind now).
+        Some(t) if in_future(t, now) => ("in the future".to_string(), Some(Colour::Yellow)),
         Some(t) => (ago(t, now), (!o.healthy).then_some(Colour::Yellow)),
         None => ("never".to_string(), Some(Colour::Red)),
     };
@@ -407,7 +470,7 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
 /// Whether `run` was stopped by its run's deadline: the org was deferred, as `sync`'s
 /// exit 0 said, and its health is judged by its last success (and `--max-age`).
 fn stopped_by_deadline(run: &RunRecord) -> bool {
-    run.status == RunStatus::Interrupted && run.error.as_deref() == Some(DEADLINE_PASSED)
+    run.status == RunStatus::Interrupted && run.stopped_by_deadline
 }
 
 /// Why an org is unhealthy, with the last run's error when the problem does not
@@ -458,6 +521,9 @@ mod tests {
             }),
             cursors: BTreeMap::new(),
             totals: [("patients".to_string(), 652)].into(),
+            clock_skew_seconds: None,
+            clock_checked_at: None,
+            cliniko_account: None,
         }
     }
 
@@ -470,6 +536,7 @@ mod tests {
                 org("org_123", true, Some("ok")),
                 org("a", false, Some("failed")),
             ],
+            not_configured: Vec::new(),
         }
     }
 

@@ -209,9 +209,11 @@ impl Shared<'_> {
             cancel.clone(),
         );
         let hint = key_hint(config, org);
+        let digest = org.api_key.digest(&org.id);
         let ctx = OrgContext {
             org_id: &org.id,
             key_hint: &hint,
+            key_digest: &digest,
             client: &client,
             clock: clock.as_ref(),
             progress: bars,
@@ -280,6 +282,10 @@ fn summary_fields(report: &OrgReport) -> Vec<(String, serde_json::Value)> {
             Value::from(u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX)),
         ),
         ("error", error),
+        (
+            "clock_skew_seconds",
+            report.clock_skew.map_or(Value::Null, Value::from),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

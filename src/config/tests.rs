@@ -19,7 +19,10 @@ fn cfg_path() -> PathBuf {
 fn fake_env(name: &str) -> Option<String> {
     match name {
         "CLINIKO_KEY_A" => Some("envkeyvalue-au3".to_string()),
+        "CLINIKO_KEY_B" => Some("envkeyvalueb-au3".to_string()),
+        "CLINIKO_KEY_C" => Some("envkeyvaluec-au3".to_string()),
         "CLINIKO_KEY_NOSUFFIX" => Some("envkeynosuffix".to_string()),
+        "CLINIKO_KEY_NOSUFFIX_2" => Some("envkeynosuffix2".to_string()),
         "EMPTY_VAR" => Some("   ".to_string()),
         "HOME" => Some("/home/u".to_string()),
         _ => None,
@@ -430,8 +433,8 @@ fn shard_from_key_suffix_and_overrides() {
     let text = format!(
         "{UA}{inl}\
          [[org]]\nid = \"nosuffix\"\napi_key_env = \"CLINIKO_KEY_NOSUFFIX\"\n\
-         [[org]]\nid = \"shard\"\napi_key_env = \"CLINIKO_KEY_NOSUFFIX\"\nshard = \"UK1\"\n\
-         [[org]]\nid = \"same\"\napi_key = \"{KEY}\"\nshard = \"uk2\"\n\
+         [[org]]\nid = \"shard\"\napi_key_env = \"CLINIKO_KEY_NOSUFFIX_2\"\nshard = \"UK1\"\n\
+         [[org]]\nid = \"same\"\napi_key = \"OtherInlineKeyValue-uk2\"\nshard = \"uk2\"\n\
          [[org]]\nid = \"url\"\napi_key_env = \"CLINIKO_KEY_A\"\nbase_url = \"http://127.0.0.1:8080/v1//\"\n",
         inl = inline_org()
     );
@@ -562,8 +565,8 @@ fn load_reads_the_file_and_its_mode() {
 #[test]
 fn select_orgs_by_id() {
     let text = format!(
-        "{UA}{GOOD_ORG}[[org]]\nid = \"b\"\napi_key_env = \"CLINIKO_KEY_A\"\n\
-         [[org]]\nid = \"c\"\napi_key_env = \"CLINIKO_KEY_A\"\n"
+        "{UA}{GOOD_ORG}[[org]]\nid = \"b\"\napi_key_env = \"CLINIKO_KEY_B\"\n\
+         [[org]]\nid = \"c\"\napi_key_env = \"CLINIKO_KEY_C\"\n"
     );
     let config = parse_ok(&text);
     let ids = |orgs: Vec<&OrgConfig>| orgs.iter().map(|o| o.id.clone()).collect::<Vec<_>>();
@@ -577,6 +580,29 @@ fn select_orgs_by_id() {
     assert!(err.contains("`A`") && err.contains("`zz`"), "{err}");
     assert!(err.contains("`a`, `b`, `c`"), "{err}");
     assert!(config.org("A").is_none());
+}
+
+#[test]
+fn two_orgs_sharing_a_key_are_refused_without_showing_it() {
+    let text = format!(
+        "{UA}{GOOD_ORG}[[org]]\nid = \"b\"\napi_key_env = \"CLINIKO_KEY_B\"\n\
+         [[org]]\nid = \"manly\"\napi_key = \"envkeyvalue-au3\"\n"
+    );
+    let err = parse_text(&text).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "`org[2].api_key` (org `manly`): has the same API key (its inline api_key) as org \
+             `a` ($CLINIKO_KEY_A): a key belongs to one Cliniko account, so one clinic's data \
+             would be stored under both ids; give each org its own clinic's key"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("envkeyvalue"), "{err}");
+    // `status` reads no key: there it is a warning.
+    let config = super::parse_inner(&text, &cfg_path(), &fake_env, None, KeyPolicy::Optional)
+        .expect("loads for status");
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    assert!(config.warnings[0].starts_with("org manly: has the same API key"));
 }
 
 /// A database password that must never show up in any message.

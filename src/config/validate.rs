@@ -257,6 +257,8 @@ pub(super) fn validate(
         }
     };
 
+    shared_keys(&orgs, keys, &mut problems, &mut warnings);
+
     let inline: Vec<String> = orgs
         .iter()
         .filter(|o| o.key_source == KeySource::Inline)
@@ -312,6 +314,46 @@ const UA_RULE: &str = "Cliniko requires a User-Agent of the form `App name (cont
                        block requests without one";
 
 /// Checks `Name (email@domain)`: a name, then one email address in parentheses at the end.
+/// Two orgs with the same API key would store one clinic's data under both ids: a
+/// problem wherever the keys are needed, a warning for `status` (which reads none).
+/// Keys are compared, never shown: the message names where each came from.
+fn shared_keys(
+    orgs: &[super::OrgConfig],
+    keys: super::KeyPolicy,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) {
+    let origin = |o: &super::OrgConfig| match &o.key_source {
+        KeySource::Env(var) => format!("${var}"),
+        KeySource::Inline => "its inline api_key".to_string(),
+    };
+    for (i, later) in orgs.iter().enumerate() {
+        if later.api_key.expose().is_empty() {
+            continue;
+        }
+        let Some(first) = orgs[..i]
+            .iter()
+            .find(|o| o.api_key.expose() == later.api_key.expose())
+        else {
+            continue;
+        };
+        let message = format!(
+            "has the same API key ({}) as org `{}` ({}): a key belongs to one Cliniko account, \
+             so one clinic's data would be stored under both ids; give each org its own \
+             clinic's key",
+            origin(later),
+            first.id,
+            origin(first)
+        );
+        match keys {
+            super::KeyPolicy::Required => {
+                problems.in_org(format!("org[{i}].api_key"), Some(&later.id), message)
+            }
+            super::KeyPolicy::Optional => warnings.push(format!("org {}: {message}", later.id)),
+        }
+    }
+}
+
 fn check_user_agent(ua: &str) -> Result<(), &'static str> {
     if ua.chars().any(char::is_control) {
         return Err("contains control characters (such as a newline)");

@@ -3,6 +3,7 @@
 //! The engine never reads the environment or the clock: time comes from a [`Clock`], and
 //! progress goes out through a [`Progress`], both supplied by the command layer.
 
+pub mod clock;
 pub mod plan;
 mod prefetch;
 mod report;

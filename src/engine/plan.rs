@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::clock::in_future;
 use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
@@ -136,8 +137,62 @@ pub fn mode_label(plans: &[ResourcePlan]) -> &'static str {
     }
 }
 
-/// Decides what to do for one org.
+/// The stored host-clock times of `state` that lie in the future at `now` (past
+/// [`super::clock::CLOCK_TOLERANCE`]): written while the host clock was ahead, they are
+/// treated as unknown by [`plan_org`]. One warning text per time, naming it.
+pub fn future_times(state: &OrgState, now: Timestamp) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |what: String, t: Option<Timestamp>| {
+        if let Some(t) = t.filter(|t| in_future(*t, now)) {
+            out.push(format!(
+                "{what} {t} lies in the future (the host clock says {now}; was it ahead when that was stored?): treated as unknown"
+            ));
+        }
+    };
+    note("the last success at".into(), state.last_success_at);
+    for (key, rs) in &state.routes {
+        note(format!("{key}: the last full sync at"), rs.last_full_at);
+        note(format!("{key}: the last verify at"), rs.last_verify_at);
+        note(format!("{key}: the last poll at"), rs.polled_at);
+        note(
+            format!("{key}: the unfinished full sync started at"),
+            rs.full_in_progress.map(|w| w.started_at),
+        );
+    }
+    out
+}
+
+/// `state` with every host-clock time that lies in the future at `now` made unknown:
+/// an org whose last success seems to come later than now is due, a resource whose last
+/// full sync does is due a full sync, and so on. The next successful run stores times
+/// from the host clock as it is then, which corrects them.
+fn trusted(state: &OrgState, now: Timestamp) -> OrgState {
+    let keep = |t: Option<Timestamp>| t.filter(|t| !in_future(*t, now));
+    OrgState {
+        last_success_at: keep(state.last_success_at),
+        routes: state
+            .routes
+            .iter()
+            .map(|(key, rs)| {
+                let rs = ResourceState {
+                    last_full_at: keep(rs.last_full_at),
+                    last_verify_at: keep(rs.last_verify_at),
+                    polled_at: keep(rs.polled_at),
+                    full_in_progress: rs
+                        .full_in_progress
+                        .filter(|w| !in_future(w.started_at, now)),
+                    ..*rs
+                };
+                (key.clone(), rs)
+            })
+            .collect(),
+    }
+}
+
+/// Decides what to do for one org. Stored times that lie in the future count as
+/// unknown ([`future_times`] names them).
 pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan {
+    let state = &trusted(state, now);
     if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at) {
         let next_due_at = last.add(opts.min_interval);
         if now < next_due_at {
@@ -755,6 +810,72 @@ mod tests {
         assert_eq!(
             plan(rs, "2026-01-08T02:00:00Z").mode,
             Mode::Full { resume: None }
+        );
+    }
+
+    #[test]
+    fn stored_times_in_the_future_are_unknown_and_named() {
+        // Written while the host clock was 400 days ahead; the clock is right again.
+        let future = "2028-01-07T09:32:42Z";
+        let mut state = synced(future, "2026-01-01T09:59:00Z", future);
+        for rs in state.routes.values_mut() {
+            rs.last_verify_at = Some(ts(future));
+        }
+        let now = ts("2026-12-03T10:00:00Z");
+        let plan = plan_org(&state, &opts(Command::Sync), now);
+        assert_eq!(modes(&plan), ["full", "full"], "due, and due a full sync");
+        let warnings = future_times(&state, now);
+        assert_eq!(
+            warnings[0],
+            "the last success at 2028-01-07T09:32:42Z lies in the future (the host clock says \
+             2026-12-03T10:00:00Z; was it ahead when that was stored?): treated as unknown"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("patients: the last full sync at 2028-01-07T09:32:42Z")),
+            "{warnings:?}"
+        );
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        // Within the tolerance (2 min) a time ahead of now is believed.
+        let soon = synced(
+            "2026-12-03T10:02:00Z",
+            "2026-12-03T09:59:00Z",
+            "2026-12-03T02:00:00Z",
+        );
+        assert!(future_times(&soon, now).is_empty());
+        assert_eq!(modes(&plan_org(&soon, &opts(Command::Sync), now)), ["skip"]);
+        // verify_every and reference_every treat a future verify or poll as never.
+        let rs = ResourceState {
+            last_verify_at: Some(ts(future)),
+            polled_at: Some(ts(future)),
+            ..route_state(Some("2026-12-03T08:00:00Z"), Some("2026-12-03T02:00:00Z"))
+        };
+        let p = one(
+            &with_route("patients", rs),
+            Resource::Patients,
+            Command::Sync,
+            "2026-12-03T10:00:00Z",
+        );
+        assert_eq!((p.mode, p.verify), (Mode::Incremental, false));
+        let p = one(
+            &with_route("appointment_types", rs),
+            Resource::AppointmentTypes,
+            Command::Sync,
+            "2026-12-03T10:00:00Z",
+        );
+        assert!(!p.on_demand, "a poll in the future is no poll: due now");
+        let o = PlanOptions {
+            verify_every: 4 * HOUR,
+            resources: vec![Resource::Patients],
+            ..opts(Command::Sync)
+        };
+        let OrgPlan::Run(p) = plan_org(&with_route("patients", rs), &o, now) else {
+            panic!("skipped")
+        };
+        assert!(
+            p[0].verify,
+            "a verify in the future is no verify: the full walk's age counts"
         );
     }
 

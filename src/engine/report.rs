@@ -43,6 +43,9 @@ pub struct OrgReport {
     pub totals: BTreeMap<String, u64>,
     pub api_calls: u64,
     pub duration: Duration,
+    /// The host clock minus Cliniko's (seconds) as the run's last response showed it;
+    /// `None` when no response carried a `Date`.
+    pub clock_skew: Option<i64>,
 }
 
 impl OrgReport {
@@ -56,6 +59,7 @@ impl OrgReport {
             totals: BTreeMap::new(),
             api_calls: 0,
             duration: Duration::ZERO,
+            clock_skew: None,
         }
     }
 
@@ -113,6 +117,10 @@ impl OrgReport {
             OrgResult::Ok => {
                 let _ = write!(s, "{} ok: ", self.mode);
             }
+            // Nothing was planned: the store failed before (locking, reading the state).
+            OrgResult::Failed(_) if self.mode == "none" => {
+                s.push_str("FAILED before syncing anything: ");
+            }
             OrgResult::Failed(_) => {
                 let _ = write!(s, "{} FAILED: ", self.mode);
             }
@@ -152,6 +160,17 @@ impl OrgReport {
         if let OrgResult::Failed(e) = &self.result {
             let _ = write!(s, ": {e}");
         }
+        if let Some(skew) = self
+            .clock_skew
+            .filter(|s| !super::clock::within_tolerance(*s))
+        {
+            let _ = write!(
+                s,
+                "; {} (tolerance {}): deleting by age waits",
+                super::clock::describe_skew(skew),
+                super::clock::tolerance_text()
+            );
+        }
         s
     }
 }
@@ -179,6 +198,24 @@ mod tests {
         assert_eq!(
             r.summary(),
             "org_123 incremental ok: patients 12 fetched, 12 written (652 total), 2 API calls, 0.8s"
+        );
+        let mut early = OrgReport::skipped(
+            "bondi",
+            OrgResult::Failed("the database /x.db stayed busy for 60 s".into()),
+        );
+        early.mode = "none".into();
+        assert_eq!(
+            early.summary(),
+            "bondi FAILED before syncing anything: 0 API calls, 0.0s: the database /x.db stayed busy for 60 s"
+        );
+        // A skew within the tolerance is not mentioned; past it, it is.
+        r.clock_skew = Some(-100);
+        assert!(!r.summary().contains("clock"));
+        r.clock_skew = Some(400 * 86_400);
+        assert_eq!(
+            r.summary(),
+            "org_123 incremental ok: patients 12 fetched, 12 written (652 total), 2 API calls, 0.8s; \
+             the host clock is 400 days ahead of Cliniko's (tolerance 2 min): deleting by age waits"
         );
     }
 }

@@ -1,12 +1,17 @@
 //! Retention at the end of an org's run: old run history is pruned (`keep_runs`) and
 //! rows deleted upstream long ago are removed (`purge_deleted_after`).
 //!
+//! Both delete by age on the host clock, so both wait while that clock disagrees with
+//! Cliniko's by more than [`super::clock::CLOCK_TOLERANCE`] (or could not be compared): a clock a year
+//! ahead would otherwise erase rows deleted upstream yesterday.
+//!
 //! Removed, not stripped: a permanent delete in Cliniko is usually a privacy erasure,
 //! and a row kept with only its ids and timestamps would still say that a person was a
 //! patient of the clinic.
 
 use std::time::Duration;
 
+use super::clock::{ClockSkew, tolerance_text};
 use super::run::OrgContext;
 use crate::store::{Store, StoreError};
 
@@ -17,9 +22,33 @@ pub struct Retention {
     pub purge_deleted_after: Option<Duration>,
 }
 
-/// Applies `ctx.retention` to `ctx.org_id`. A failure here is a warning: the sync itself
+/// Applies `ctx.retention` to `ctx.org_id` when `skew` (this run's measurement) shows
+/// the host clock agrees with Cliniko's. A failure here is a warning: the sync itself
 /// already committed.
-pub(super) fn apply(ctx: &OrgContext<'_>, store: &mut dyn Store) {
+pub(super) fn apply(ctx: &OrgContext<'_>, store: &mut dyn Store, skew: Option<ClockSkew>) {
+    let r = ctx.retention;
+    if r.keep_runs.is_none() && r.purge_deleted_after.is_none() {
+        return;
+    }
+    let doubt = match skew {
+        None => Some(
+            "no response of this run carried Cliniko's clock (a `Date` header) to check the host clock against"
+                .to_string(),
+        ),
+        Some(s) if !s.within_tolerance() => Some(format!(
+            "{} (tolerance {})",
+            s.describe(),
+            tolerance_text()
+        )),
+        Some(_) => None,
+    };
+    if let Some(why) = doubt {
+        log::warn!(
+            "{}: not pruning old runs nor removing rows deleted upstream: {why}; they wait for a run whose host clock agrees with Cliniko's",
+            ctx.org_id
+        );
+        return;
+    }
     if let Err(e) = try_apply(ctx, store) {
         log::warn!(
             "{}: pruning old runs or deleted rows failed ({e}); the next run tries again",

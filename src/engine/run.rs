@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::plan::{Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+use super::clock::ClockSkew;
+use super::plan::{self, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
 use super::retention::{self, Retention};
@@ -13,7 +14,7 @@ use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
-    Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
+    AccountFacts, Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
 };
 
 /// What the executor needs for one org, supplied by the command layer.
@@ -21,6 +22,9 @@ pub struct OrgContext<'a> {
     pub org_id: &'a str,
     /// Where the org's key comes from, for error messages (`api_key_env = VAR in FILE`).
     pub key_hint: &'a str,
+    /// A keyed digest of the org's API key (never the key): a key that changed since the
+    /// org's account was recorded is checked against it again.
+    pub key_digest: &'a str,
     pub client: &'a Client,
     pub clock: &'a dyn Clock,
     pub progress: &'a dyn Progress,
@@ -33,8 +37,7 @@ pub struct OrgContext<'a> {
 }
 
 /// The error recorded for a run stopped by its deadline.
-pub const DEADLINE_PASSED: &str = "stopped between pages because the run's deadline \
-     (max_run_time) passed; the next run continues from the last committed page";
+pub const DEADLINE_PASSED: &str = crate::store::DEADLINE_TEXT;
 
 /// How a resource's walk ended, when not normally.
 enum Stop {
@@ -44,6 +47,17 @@ enum Stop {
     Fatal(String),
 }
 
+/// What a run that the store failed records and reports: the store's own message (which
+/// names the database and says what to do), and once that the next run continues.
+fn store_failure(e: &StoreError) -> String {
+    let text = e.to_string();
+    if text.contains("next run") {
+        text
+    } else {
+        format!("{text}; the next run continues from the last committed page")
+    }
+}
+
 /// Syncs one org: lock, plan, walk, record. Never panics on bad data or I/O; every
 /// failure ends up in the report.
 pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions) -> OrgReport {
@@ -51,6 +65,7 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(Some(held)) => held,
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
+            let e = store.refine(e);
             let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
             r.mode = "none".into();
             return r;
@@ -59,13 +74,10 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     let begun = ctx.clock.monotonic();
     // Set once planned, so a run the database cut short reports its mode.
     let mut mode = "none";
-    let mut report = match run_locked(ctx, store, opts, &mut mode) {
+    let mut report = match run_locked(ctx, store, opts, &mut mode).map_err(|e| store.refine(e)) {
         Ok(report) => report,
         Err(e) => {
-            let mut r = OrgReport::skipped(
-                ctx.org_id,
-                OrgResult::Failed(format!("database error: {e}")),
-            );
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(store_failure(&e)));
             r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
@@ -85,12 +97,15 @@ fn run_locked(
     let abandoned = store.close_abandoned_runs(ctx.org_id)?;
     if abandoned > 0 {
         log::warn!(
-            "{}: an earlier run did not finish (killed or crashed); continuing from its last committed page",
+            "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); continuing from its last committed page",
             ctx.org_id
         );
     }
     let state = store.org_state(ctx.org_id)?;
     let now = ctx.clock.now();
+    for warning in plan::future_times(&state, now) {
+        log::warn!("{}: {warning}", ctx.org_id);
+    }
     let plans = match plan_org(&state, opts, now) {
         OrgPlan::Skip { next_due_at, .. } => {
             return Ok(OrgReport::skipped(
@@ -116,6 +131,7 @@ fn run_locked(
     ) {
         Ok(report) => Ok(report),
         Err(e) => {
+            let e = store.refine(e);
             // Recorded as failed (best effort: the database is what failed), not left
             // `running` for the next run to call killed.
             let outcome = RunOutcome {
@@ -123,11 +139,10 @@ fn run_locked(
                 finished_at: ctx.clock.now(),
                 duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
                 api_calls: ctx.client.calls() - calls_before,
-                error: Some(format!(
-                    "database error: {e}; the next run continues from the last committed page"
-                )),
+                error: Some(store_failure(&e)),
                 resources: BTreeMap::new(),
                 active_patients: None,
+                stopped_by_deadline: false,
             };
             if let Err(again) = store.finish_run(run_id, &outcome) {
                 log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
@@ -155,8 +170,14 @@ fn run_recorded(
         .iter()
         .any(|p| p.on_demand)
         .then(BTreeMap::<Resource, BTreeSet<String>>::new);
-    let mut going = true;
+    // Before any data is written: the key must answer for the org's Cliniko account.
+    let account_stop = check_account(ctx, store)?;
+    let account_ok = account_stop.is_none();
+    let mut going = merge_stop(ctx, &mut result, account_stop);
     for plan in plans.iter().filter(|p| !p.on_demand) {
+        if !going {
+            break;
+        }
         let (counts, stop) = run_plan(ctx, store, plan, run_id, state, named.as_mut())?;
         resources.insert(plan.resource.name().to_string(), counts);
         going = merge_stop(ctx, &mut result, stop);
@@ -216,6 +237,17 @@ fn run_recorded(
             ),
         ),
     };
+    // Pages still held commit first, on their own: a failing commit is reported as
+    // such, and the run is then recorded failed (not left `running`).
+    store.commit_held()?;
+    // Cliniko's clock, from the newest response: how far the host's may be trusted.
+    let skew = ctx
+        .client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
+    if let Some(skew) = skew {
+        store.record_clock_skew(ctx.org_id, skew.seconds, skew.measured_at)?;
+    }
     store.finish_run(
         run_id,
         &RunOutcome {
@@ -226,9 +258,12 @@ fn run_recorded(
             error,
             resources: resources.clone(),
             active_patients,
+            stopped_by_deadline: result == OrgResult::DeadlinePassed,
         },
     )?;
-    retention::apply(ctx, store);
+    if account_ok {
+        retention::apply(ctx, store, skew);
+    }
     Ok(OrgReport {
         org_id: ctx.org_id.to_string(),
         result,
@@ -237,7 +272,77 @@ fn run_recorded(
         totals,
         api_calls,
         duration,
+        clock_skew: skew.map(|s| s.seconds),
     })
+}
+
+/// Checks that the org's key answers for the Cliniko account its stored data came from
+/// (`GET /settings`), and records that account. Asked only on the org's first run and
+/// when the key changed since it was recorded (its digest differs): a key belongs to one
+/// user of one account for good, so an unchanged key needs no request, and a quiet
+/// sync keeps its one request per route. `Some` stops the org before any write.
+fn check_account(ctx: &OrgContext<'_>, store: &mut dyn Store) -> Result<Option<Stop>, StoreError> {
+    let org = ctx.org_id;
+    let recorded = store.org_facts(org)?.account;
+    if recorded
+        .as_ref()
+        .is_some_and(|a| a.key_digest.as_deref() == Some(ctx.key_digest))
+    {
+        return Ok(None);
+    }
+    let account = match ctx.client.account() {
+        Ok(account) => account,
+        Err(ApiError::Interrupted) => return Ok(Some(Stop::Interrupted)),
+        Err(e @ ApiError::KeyRejected { .. }) => {
+            return Ok(Some(Stop::Fatal(format!(
+                "/settings: {e}; check {}",
+                ctx.key_hint
+            ))));
+        }
+        Err(e) => {
+            return Ok(match &recorded {
+                // A new key for an org with data: no write until it is known to be the
+                // same account's.
+                Some(r) => Some(Stop::Fatal(format!(
+                    "the API key changed since the last sync and Cliniko's account for it could not be read (GET /settings: {e}), so it is not known to belong to Cliniko account {}; nothing was written, and the next run checks again",
+                    describe(r)
+                ))),
+                None => {
+                    log::warn!(
+                        "{org}: cannot read which Cliniko account the key belongs to (GET /settings: {e}); syncing without recording it, and the next run asks again"
+                    );
+                    None
+                }
+            });
+        }
+    };
+    if let Some(r) = recorded.as_ref().filter(|r| r.id != account.id) {
+        return Ok(Some(Stop::Fatal(format!(
+            "the API key answers for Cliniko account {account}, but org {org}'s data came from Cliniko account {}: nothing was written. If keys were swapped, put org {org}'s own clinic's key in {hint}; if this org really moved to another Cliniko account, erase its old data first with `routiq-sync forget --org {org}`",
+            describe(r),
+            hint = ctx.key_hint,
+        ))));
+    }
+    if recorded.is_none() {
+        log::info!("{org}: the API key belongs to Cliniko account {account}; recorded");
+    }
+    store.record_account(
+        org,
+        &AccountFacts {
+            id: account.id,
+            name: account.name,
+            key_digest: Some(ctx.key_digest.to_string()),
+        },
+    )?;
+    Ok(None)
+}
+
+/// `123 (Bondi Physio)`, or the bare id.
+fn describe(a: &AccountFacts) -> String {
+    match &a.name {
+        Some(name) => format!("{} ({name})", a.id),
+        None => a.id.clone(),
+    }
 }
 
 /// Folds one resource's stop into the org's result; `false` when the org must stop.
@@ -257,17 +362,26 @@ fn merge_stop(ctx: &OrgContext<'_>, result: &mut OrgResult, stop: Option<Stop>) 
             false
         }
         Some(Stop::Failed(e)) => {
-            if *result == OrgResult::Ok {
-                *result = OrgResult::Failed(e);
-            }
+            add_failure(result, e);
             true
         }
         Some(Stop::Fatal(e)) => {
-            if *result == OrgResult::Ok {
-                *result = OrgResult::Failed(e);
-            }
+            add_failure(result, e);
             false
         }
+    }
+}
+
+/// Adds a resource's failure to the org's result: every failing resource is named (one
+/// `; `-separated message each), not only the first.
+fn add_failure(result: &mut OrgResult, e: String) {
+    match result {
+        OrgResult::Ok => *result = OrgResult::Failed(e),
+        OrgResult::Failed(earlier) => {
+            earlier.push_str("; ");
+            earlier.push_str(&e);
+        }
+        _ => {}
     }
 }
 
@@ -523,8 +637,45 @@ fn classify(ctx: &OrgContext<'_>, resource: Resource, e: ApiError) -> Stop {
         ApiError::Network { .. } | ApiError::Server { .. } => Stop::Fatal(format!(
             "{what}; the cursor stays at the last committed page and the next run retries"
         )),
-        ApiError::Http { .. } | ApiError::BadResponse { .. } | ApiError::NoProgress(_) => {
-            Stop::Failed(what)
-        }
+        ApiError::Http { .. }
+        | ApiError::BadResponse { .. }
+        | ApiError::BadRecord { .. }
+        | ApiError::NoProgress(_) => Stop::Failed(what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failing_resource_is_named() {
+        let mut result = OrgResult::Ok;
+        add_failure(&mut result, "patients: HTTP 403".into());
+        add_failure(&mut result, "appointments: HTTP 403".into());
+        assert_eq!(
+            result,
+            OrgResult::Failed("patients: HTTP 403; appointments: HTTP 403".into())
+        );
+    }
+
+    #[test]
+    fn a_store_failure_says_once_that_the_next_run_continues() {
+        let full = StoreError::DiskFull {
+            path: "/var/lib/routiq/routiq.db".into(),
+        };
+        assert_eq!(
+            store_failure(&full),
+            "the disk holding the database /var/lib/routiq/routiq.db is full: free space \
+             there (a sync grows the file, and its -wal beside it), or point `database` at a \
+             disk with room; nothing after the last committed page was lost; the next run \
+             continues from the last committed page"
+        );
+        let pg = StoreError::Postgres {
+            target: "db:5432".into(),
+            detail: "connection reset".into(),
+        };
+        let text = store_failure(&pg);
+        assert_eq!(text.matches("next run").count(), 1, "{text}");
     }
 }

@@ -21,6 +21,7 @@ pub enum ResetHeader {
 }
 
 /// A fault applied to one request of a key, in place of (or around) the normal answer.
+/// Queued faults apply to a key's data requests in order; `GET /settings` takes none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// This status with a JSON `{"message": ...}` body.

@@ -362,6 +362,17 @@ fn serve(shared: &Shared, rq: tiny_http::Request) {
         answer(shared, &inc, key.as_deref(), number)
     }))
     .unwrap_or_else(|_| Reply::message(500, "The fake Cliniko server panicked (see stderr)."));
+    // Every answer carries Cliniko's clock, as the real API's do: the world's.
+    let reply = if reply
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("date"))
+    {
+        reply
+    } else {
+        let now = lock(&shared.world).now();
+        reply.with_header("Date", now.to_http_date())
+    };
     lock(&shared.stats).record(
         &stats_key,
         LoggedRequest {
@@ -400,9 +411,16 @@ fn answer(shared: &Shared, inc: &Incoming, key: Option<&str>, number: u64) -> Re
     {
         return faults::rate_limited_reply(reset_epoch);
     }
-    let fault = lock(&shared.faults)
-        .get_mut(key)
-        .and_then(VecDeque::pop_front);
+    // Faults are queued for a key's data requests (pages, `/user`): the account check
+    // a first sync makes (`/settings`) does not take one, so a test's "the next page
+    // fails" means the same with or without it.
+    let fault = if is_settings(&inc.path) {
+        None
+    } else {
+        lock(&shared.faults)
+            .get_mut(key)
+            .and_then(VecDeque::pop_front)
+    };
     match fault {
         Some(Fault::Truncated) => faults::truncate(route(shared, inc, key, number)),
         Some(Fault::Delay(d)) => {
@@ -417,6 +435,11 @@ fn answer(shared: &Shared, inc: &Incoming, key: Option<&str>, number: u64) -> Re
             route(shared, inc, key, number)
         }
     }
+}
+
+/// Whether `path` is `GET /settings` (the account a key belongs to).
+fn is_settings(path: &str) -> bool {
+    matches!(path, "/v1/settings" | "/v1/settings/")
 }
 
 fn random_5xx(shared: &Shared) -> Option<Reply> {
@@ -441,8 +464,9 @@ fn route(shared: &Shared, inc: &Incoming, key: &str, number: u64) -> Reply {
         return Reply::message(404, "Not found.");
     };
     let user_route = sub == "/user" || sub == "/user/";
+    let settings_route = sub == "/settings" || sub == "/settings/";
     let ep = endpoints::find(sub);
-    if !user_route && ep.is_none() {
+    if !user_route && !settings_route && ep.is_none() {
         return Reply::message(404, "Not found.");
     }
     if !inc.get {
@@ -453,6 +477,14 @@ fn route(shared: &Shared, inc: &Incoming, key: &str, number: u64) -> Reply {
         None => {
             let w = lock(&shared.world);
             match w.account(key) {
+                // An empty account stands for a key whose user may not read settings.
+                Some(a) if settings_route && a.settings_account.is_empty() => {
+                    Reply::message(403, "You do not have permission to access this resource.")
+                }
+                Some(a) if settings_route => {
+                    let account = serde_json::Value::Object(a.settings_account.clone());
+                    Reply::json(200, serde_json::json!({ "account": account }).to_string())
+                }
                 Some(a) => Reply::json(200, serde_json::Value::Object(a.user.clone()).to_string()),
                 None => Reply::message(404, "Not found."),
             }

@@ -35,6 +35,9 @@ pub struct Account {
     pub org_id: String,
     /// The user owning the key, served by `GET /user`.
     pub user: Record,
+    /// The Cliniko account the key belongs to, served by `GET /settings` as
+    /// `{"account": {...}}`: `id` (a string int64), `name`, `subdomain`, `country_code`.
+    pub settings_account: Record,
     collections: HashMap<String, Collection>,
 }
 
@@ -52,9 +55,21 @@ impl Account {
             "created_at": "2020-01-01T00:00:00Z",
             "updated_at": "2020-01-01T00:00:00Z",
         });
+        // A stable account id per org: the same org gets the same account in every run.
+        let account_id = org_id.bytes().fold(1_469_598_103_934_665_603_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(1_099_511_628_211)
+        }) % 900_000_000_000_000_000
+            + 100_000_000_000_000_000;
+        let account = json!({
+            "id": account_id.to_string(),
+            "name": format!("Clinic {org_id}"),
+            "subdomain": org_id.replace('_', "-"),
+            "country_code": "AU",
+        });
         Account {
-            org_id,
             user: user.as_object().cloned().unwrap_or_default(),
+            settings_account: account.as_object().cloned().unwrap_or_default(),
+            org_id,
             collections: HashMap::new(),
         }
     }

@@ -11,11 +11,11 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
-pub(crate) use model::StateColumns;
 pub use model::{
-    ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
-    RunRecord, RunStatus, SettledSecond,
+    ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
+    ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
+pub(crate) use model::{StateColumns, by_deadline, stopped_by};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
@@ -87,6 +87,11 @@ pub enum StoreError {
         path: String,
         waited: std::time::Duration,
     },
+    /// The disk (or the quota) holding the database is full.
+    #[error(
+        "the disk holding the database {path} is full: free space there (a sync grows the file, and its -wal beside it), or point `database` at a disk with room; nothing after the last committed page was lost"
+    )]
+    DiskFull { path: String },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("database error: {0}")]
@@ -147,6 +152,7 @@ impl StoreError {
             | StoreError::OlderSchema { .. } => true,
             StoreError::PgTls { .. } | StoreError::PgSetup { .. } => true,
             StoreError::Busy { .. }
+            | StoreError::DiskFull { .. }
             | StoreError::Lock(_)
             | StoreError::Sqlite(_)
             | StoreError::PgConnect { .. }
@@ -184,6 +190,12 @@ pub trait Locks {
 
     /// Whether some process is syncing `org_id` right now (for `status`).
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError>;
+
+    /// `e` made specific to this store where its kind is known: a busy or full database
+    /// named by its path instead of the driver's bare message.
+    fn refine(&self, e: StoreError) -> StoreError {
+        e
+    }
 }
 
 /// Per-org, per-route sync state: cursors and full walks.
@@ -225,6 +237,21 @@ pub trait SyncState {
         resource: Resource,
         started_at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// The clock skew and account recorded for `org_id` (defaults when none were).
+    fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError>;
+
+    /// Records the host clock's skew against Cliniko's (`seconds`, host minus Cliniko),
+    /// measured at `at` by the host clock.
+    fn record_clock_skew(
+        &mut self,
+        org_id: &str,
+        seconds: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records the Cliniko account `org_id`'s key answered for.
+    fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError>;
 }
 
 /// The synced rows.
@@ -402,6 +429,9 @@ pub trait Erasure {
     /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
     /// went, per table, as [`Erasure::org_rows`] counts it.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Every org id with a run or sync state stored, sorted.
+    fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

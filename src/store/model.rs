@@ -7,9 +7,35 @@ use serde::{Deserialize, Serialize};
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
 
-/// The error recorded on a run found still `running` by a later run of its org.
-pub const ABANDONED_RUN: &str = "the process ended before the run finished (killed or crashed); \
-                                 the next run continues from the last committed page";
+/// The error recorded on a run found still `running` by a later run of its org. All that
+/// is known is that its end was never recorded: the process was killed or crashed, or the
+/// database could not be written when the run ended (a server outage, a full disk).
+pub const ABANDONED_RUN: &str = "the run's end was never recorded: its process was killed or \
+                                 crashed, or the database could not be written when it ended \
+                                 (an outage, a full disk); the next run continues from the last \
+                                 committed page";
+
+/// The error recorded for a run stopped by its deadline.
+pub const DEADLINE_TEXT: &str = "stopped between pages because the run's deadline \
+     (max_run_time) passed; the next run continues from the last committed page";
+
+/// The `stopped_by` column of a finished run.
+pub(crate) fn stopped_by(outcome: &RunOutcome) -> Option<&'static str> {
+    match outcome.status {
+        RunStatus::Interrupted if outcome.stopped_by_deadline => Some("deadline"),
+        RunStatus::Interrupted => Some("signal"),
+        _ => None,
+    }
+}
+
+/// Whether a run was stopped by its deadline: its `stopped_by`, or for a run recorded
+/// before that column, its error text.
+pub(crate) fn by_deadline(stopped_by: Option<&str>, error: &Option<String>) -> bool {
+    match stopped_by {
+        Some(reason) => reason == "deadline",
+        None => error.as_deref() == Some(DEADLINE_TEXT),
+    }
+}
 
 /// What writing one page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +102,25 @@ impl From<StateColumns> for ResourceState {
             last_verify_at: c.last_verify_at,
         }
     }
+}
+
+/// What the store keeps about an org besides its data and runs: the host clock's skew
+/// against Cliniko's at its last run, and the Cliniko account its key answered for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgFacts {
+    /// Host clock minus Cliniko's, in seconds, and when that was measured (host clock).
+    pub clock_skew: Option<(i64, Timestamp)>,
+    pub account: Option<AccountFacts>,
+}
+
+/// The Cliniko account an org's key answered for (`GET /settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub id: String,
+    pub name: Option<String>,
+    /// A keyed digest of the API key that answered (never the key itself): a key that
+    /// changed is checked again.
+    pub key_digest: Option<String>,
 }
 
 /// An unfinished full walk, which a later run can resume instead of starting over.
@@ -172,6 +217,9 @@ pub struct RunOutcome {
     pub resources: BTreeMap<String, ResourceCounts>,
     /// Active patients (the `patient_activity` view) when the run ended, if it counted them.
     pub active_patients: Option<u64>,
+    /// The run was stopped between pages because its `max_run_time` passed (an
+    /// `interrupted` run that is not a failure), recorded as a state, not in its text.
+    pub stopped_by_deadline: bool,
 }
 
 /// One row of the run history.
@@ -187,4 +235,7 @@ pub struct RunRecord {
     pub api_calls: u64,
     pub error: Option<String>,
     pub resources: BTreeMap<String, ResourceCounts>,
+    /// See [`RunOutcome::stopped_by_deadline`]; for runs recorded before it was a state,
+    /// read from their error text.
+    pub stopped_by_deadline: bool,
 }

@@ -31,7 +31,7 @@ pub struct TableSpec {
 /// Every table holding an org's data: the resource tables, then state and run history.
 pub fn org_tables() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Resource::ALL.iter().map(|r| table(*r).name).collect();
-    names.extend(["sync_state", "full_seen", "runs"]);
+    names.extend(["sync_state", "full_seen", "runs", "org_facts"]);
     names
 }
 

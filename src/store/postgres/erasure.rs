@@ -24,4 +24,12 @@ impl Erasure for PgStore {
             Ok(out)
         })
     }
+
+    fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self.query(
+            "SELECT org_id FROM runs UNION SELECT org_id FROM sync_state ORDER BY 1",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

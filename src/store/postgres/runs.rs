@@ -9,7 +9,7 @@ use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, Stor
 use crate::timestamp::Timestamp;
 
 const RUN_COLUMNS: &str = "id, org_id, mode, status, started_at, finished_at, duration_ms, \
-                           api_calls, error, resources::text";
+                           api_calls, error, resources::text, stopped_by";
 
 impl RunLog for PgStore {
     fn begin_run(
@@ -32,8 +32,10 @@ impl RunLog for PgStore {
     fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
+        let stopped = crate::store::stopped_by(outcome);
         let sql = "UPDATE runs SET status = $2, finished_at = $3, duration_ms = $4, api_calls = $5,
-             error = $6, resources = $7::text::jsonb, active_patients = $8 WHERE id = $1";
+             error = $6, resources = $7::text::jsonb, active_patients = $8, stopped_by = $9
+             WHERE id = $1";
         let params: &[&(dyn ToSql + Sync)] = &[
             &run_id,
             &outcome.status.name(),
@@ -43,6 +45,7 @@ impl RunLog for PgStore {
             &outcome.error,
             &resources,
             &outcome.active_patients.map(|n| n as i64),
+            &stopped,
         ];
         match self.execute(sql, params) {
             // The session ended (a server restart, `pg_terminate_backend`, a proxy): most
@@ -122,6 +125,7 @@ fn read_run(r: &Row) -> RunRecord {
             .map(Timestamp::from_datetime)
     };
     let resources: String = r.get(9);
+    let error: Option<String> = r.get(8);
     RunRecord {
         id: r.get(0),
         org_id: r.get(1),
@@ -132,7 +136,11 @@ fn read_run(r: &Row) -> RunRecord {
         finished_at: ts(5),
         duration_ms: r.get::<_, Option<i64>>(6).map(|v| v.max(0) as u64),
         api_calls: r.get::<_, i64>(7).max(0) as u64,
-        error: r.get(8),
         resources: serde_json::from_str(&resources).unwrap_or_default(),
+        stopped_by_deadline: crate::store::by_deadline(
+            r.get::<_, Option<String>>(10).as_deref(),
+            &error,
+        ),
+        error,
     }
 }

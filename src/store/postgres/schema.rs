@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_write_path.sql"),
     include_str!("migrations/0003_counted_appointments.sql"),
+    include_str!("migrations/0004_org_facts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,10 @@ use postgres::types::ToSql;
 
 use super::PgStore;
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
+use crate::store::{
+    AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
+    SyncState,
+};
 use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
@@ -120,6 +123,57 @@ impl SyncState for PgStore {
              SELECT $1, key, $3 FROM unnest($2::text[]) AS key
              ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
             &[&org_id, &keys, &started_at.datetime()],
+        )?;
+        Ok(())
+    }
+
+    fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
+        let row = self.query_opt(
+            "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
+             FROM org_facts WHERE org_id = $1",
+            &[&org_id],
+        )?;
+        Ok(row.map_or_else(OrgFacts::default, |r| {
+            let skew: Option<i64> = r.get(0);
+            let checked = r
+                .get::<_, Option<time::OffsetDateTime>>(1)
+                .map(Timestamp::from_datetime);
+            OrgFacts {
+                clock_skew: skew.zip(checked),
+                account: r.get::<_, Option<String>>(2).map(|id| AccountFacts {
+                    id,
+                    name: r.get(3),
+                    key_digest: r.get(4),
+                }),
+            }
+        }))
+    }
+
+    fn record_clock_skew(
+        &mut self,
+        org_id: &str,
+        seconds: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute_for_org(
+            org_id,
+            "INSERT INTO org_facts (org_id, clock_skew_seconds, clock_checked_at)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (org_id) DO UPDATE SET clock_skew_seconds = excluded.clock_skew_seconds,
+               clock_checked_at = excluded.clock_checked_at",
+            &[&org_id, &seconds, &at.datetime()],
+        )?;
+        Ok(())
+    }
+
+    fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
+        self.execute_for_org(
+            org_id,
+            "INSERT INTO org_facts (org_id, account_id, account_name, key_digest)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org_id) DO UPDATE SET account_id = excluded.account_id,
+               account_name = excluded.account_name, key_digest = excluded.key_digest",
+            &[&org_id, &account.id, &account.name, &account.key_digest],
         )?;
         Ok(())
     }

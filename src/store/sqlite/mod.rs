@@ -67,17 +67,61 @@ impl SqliteStore {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         match Self::open_with(path, flags, false, BUSY_TIMEOUT) {
-            Err(StoreError::OlderSchema { .. }) => {
-                drop(Self::open_with(
-                    path,
-                    OpenFlags::default(),
-                    true,
-                    BUSY_TIMEOUT,
-                )?);
+            Err(older @ StoreError::OlderSchema { .. }) => {
+                // Migrating needs write access; a user without it (a monitor) is told to
+                // let a sync upgrade the file.
+                if let Err(e) = Self::open_with(path, OpenFlags::default(), true, BUSY_TIMEOUT) {
+                    log::debug!("{}: cannot upgrade it from here: {e}", path.display());
+                    return Err(older);
+                }
                 Self::open_with(path, flags, false, BUSY_TIMEOUT).map(Some)
+            }
+            Err(e) if cannot_build_shared_memory(&e) && no_wal_content(path) => {
+                // A user who may read the file but not create its `-shm` beside it (a
+                // monitor, a textfile exporter) cannot open it in WAL mode. With no WAL
+                // content every committed row is in the file itself: read it as an
+                // unchanging file. (A sync that starts meanwhile writes to a new WAL,
+                // which reaches the file only at a checkpoint, far later than this read.)
+                log::debug!("{}: reading it without shared memory ({e})", path.display());
+                Self::open_with_uri(path, flags).map(Some)
             }
             other => other.map(Some),
         }
+    }
+
+    /// Opens `path` read-only as an immutable file (`?immutable=1`): no locks, no
+    /// `-shm`, for a user who cannot create one.
+    fn open_with_uri(path: &Path, flags: OpenFlags) -> Result<SqliteStore, StoreError> {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(
+            |source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            },
+        )?;
+        let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
+        if version != CURRENT_VERSION {
+            return Err(if version > CURRENT_VERSION {
+                StoreError::NewerSchema {
+                    path: shown,
+                    found: version,
+                    supported: CURRENT_VERSION,
+                }
+            } else {
+                StoreError::OlderSchema {
+                    path: shown,
+                    found: version,
+                    supported: CURRENT_VERSION,
+                }
+            });
+        }
+        let lock_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            lock_dir,
+        })
     }
 
     /// Opens with `flags`, waiting up to `timeout` for other processes that hold the file
@@ -203,14 +247,27 @@ pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
     let shown = path.display().to_string();
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     refuse_folder(path)?;
-    open::retry_while_busy(path, BUSY_TIMEOUT, true, |left| {
+    let found = open::retry_while_busy(path, BUSY_TIMEOUT, true, |left| {
         let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
             path: shown.clone(),
             source,
         })?;
         conn.busy_timeout(left)?;
         schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
-    })
+    });
+    match found {
+        // As `open_read_only` reads it for a user who cannot create the `-shm`.
+        Err(e) if cannot_build_shared_memory(&e) && no_wal_content(path) => {
+            let uri = format!("file:{}?immutable=1", uri_path(path));
+            let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                .map_err(|source| StoreError::Open {
+                    path: shown.clone(),
+                    source,
+                })?;
+            schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
+        }
+        other => other,
+    }
 }
 
 impl Locks for SqliteStore {
@@ -224,6 +281,65 @@ impl Locks for SqliteStore {
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
         Ok(lock::is_held(&self.lock_dir, org_id))
     }
+
+    fn refine(&self, e: StoreError) -> StoreError {
+        let code = match &e {
+            StoreError::Sqlite(source) | StoreError::Open { source, .. } => {
+                source.sqlite_error_code()
+            }
+            _ => None,
+        };
+        let path = self.path.display().to_string();
+        match code {
+            // The busy handler waited its whole timeout first.
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy {
+                    path,
+                    waited: BUSY_TIMEOUT,
+                }
+            }
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull { path },
+            _ => e,
+        }
+    }
+}
+
+/// Whether a read-only open failed because the `-shm` file is missing and cannot be
+/// created (no write access to the folder).
+fn cannot_build_shared_memory(e: &StoreError) -> bool {
+    let source = match e {
+        StoreError::Open { source, .. } | StoreError::Sqlite(source) => source,
+        _ => return false,
+    };
+    source.sqlite_error_code().is_some_and(|c| {
+        matches!(
+            c,
+            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+        )
+    })
+}
+
+/// Whether the database at `path` has no write-ahead log with content (none, or empty).
+fn no_wal_content(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).map_or(true, |m| m.len() == 0)
+}
+
+/// `path` for a `file:` URI: absolute, with `%`, `?` and `#` (and anything not plain)
+/// percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for b in absolute.as_os_str().as_encoded_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(*b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// A folder at the database path is a config mistake; SQLite would report it as a disk
@@ -255,5 +371,45 @@ fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
             path: path.to_string(),
             source: e,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_full_databases_are_named_by_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("routiq.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let sqlite = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        let busy = store.refine(sqlite(rusqlite::ffi::SQLITE_BUSY));
+        assert_eq!(
+            busy.to_string(),
+            format!(
+                "the database {} stayed busy for 60 s: another process held it (a sync or an \
+                 upgrade still running?); try again when it has finished",
+                path.display()
+            )
+        );
+        let full = store.refine(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(&full, StoreError::DiskFull { .. }), "{full:?}");
+        assert!(
+            full.to_string().starts_with(&format!(
+                "the disk holding the database {} is full: free space there",
+                path.display()
+            )),
+            "{full}"
+        );
+        assert!(!full.is_setup_error());
+        // Anything else is left as it was.
+        let other = store.refine(sqlite(rusqlite::ffi::SQLITE_IOERR));
+        assert!(matches!(other, StoreError::Sqlite(_)));
     }
 }

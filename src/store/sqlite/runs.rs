@@ -35,6 +35,7 @@ impl RunLog for SqliteStore {
                 outcome.error,
                 resources,
                 outcome.active_patients.map(|n| n as i64),
+                crate::store::stopped_by(outcome),
             ])?;
         Ok(())
     }
@@ -78,6 +79,7 @@ impl RunLog for SqliteStore {
 fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
     let resources: String = r.get(9)?;
+    let error: Option<String> = r.get(8)?;
     Ok(RunRecord {
         id: r.get(0)?,
         org_id: r.get(1)?,
@@ -88,8 +90,12 @@ fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         finished_at: ts(r.get(5)?),
         duration_ms: r.get::<_, Option<i64>>(6)?.map(|v| v.max(0) as u64),
         api_calls: r.get::<_, i64>(7)?.max(0) as u64,
-        error: r.get(8)?,
         resources: serde_json::from_str(&resources).unwrap_or_default(),
+        stopped_by_deadline: crate::store::by_deadline(
+            r.get::<_, Option<String>>(10)?.as_deref(),
+            &error,
+        ),
+        error,
     })
 }
 
@@ -109,9 +115,57 @@ mod tests {
             error: None,
             resources: Default::default(),
             active_patients: None,
+            stopped_by_deadline: false,
         };
         store.finish_run(id, &outcome).unwrap();
         id
+    }
+
+    #[test]
+    fn a_deadline_stop_is_a_state_and_an_abandoned_run_says_what_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let at = Timestamp::from_unix(1_000).unwrap();
+        let stopped = |deadline: bool| RunOutcome {
+            status: RunStatus::Interrupted,
+            finished_at: at,
+            duration_ms: 1,
+            api_calls: 1,
+            // Any text: the state is what counts.
+            error: Some("stopped".into()),
+            resources: Default::default(),
+            active_patients: None,
+            stopped_by_deadline: deadline,
+        };
+        for deadline in [true, false] {
+            let id = store.begin_run("a", "full", at).unwrap();
+            store.finish_run(id, &stopped(deadline)).unwrap();
+            let run = &store.recent_runs("a", 1).unwrap()[0];
+            assert_eq!(run.stopped_by_deadline, deadline);
+        }
+        // A row from before the column: read from its text, as before.
+        let id = store.begin_run("a", "full", at).unwrap();
+        store
+            .connection()
+            .execute(
+                "UPDATE runs SET status = 'interrupted', error = ?2 WHERE id = ?1",
+                params![id, crate::store::DEADLINE_TEXT],
+            )
+            .unwrap();
+        assert!(store.recent_runs("a", 1).unwrap()[0].stopped_by_deadline);
+        // A run still marked running when the next takes the lock.
+        store.begin_run("b", "full", at).unwrap();
+        assert_eq!(store.close_abandoned_runs("b").unwrap(), 1);
+        let run = &store.recent_runs("b", 1).unwrap()[0];
+        assert_eq!(run.status, RunStatus::Interrupted);
+        assert_eq!(
+            run.error.as_deref(),
+            Some(
+                "the run's end was never recorded: its process was killed or crashed, or the \
+                 database could not be written when it ended (an outage, a full disk); the \
+                 next run continues from the last committed page"
+            )
+        );
     }
 
     #[test]

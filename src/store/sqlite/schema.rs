@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_cheaper_sync.sql"),
     include_str!("migrations/0005_write_path.sql"),
     include_str!("migrations/0006_counted_appointments.sql"),
+    include_str!("migrations/0007_org_facts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,10 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, statements};
 use crate::resource::Resource;
-use crate::store::{OrgState, ResourceState, SettledSecond, StateColumns, StoreError, SyncState};
+use crate::store::{
+    AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
+    SyncState,
+};
 use crate::timestamp::Timestamp;
 
 impl SyncState for SqliteStore {
@@ -106,6 +109,64 @@ impl SyncState for SqliteStore {
             resource.cursor_keys(),
             started_at,
         )
+    }
+
+    fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
+                 FROM org_facts WHERE org_id = ?1",
+            )?
+            .query_row([org_id], |r| {
+                let checked: Option<String> = r.get(1)?;
+                let skew: Option<i64> = r.get(0)?;
+                let account: Option<String> = r.get(2)?;
+                Ok(OrgFacts {
+                    clock_skew: skew.zip(checked.as_deref().and_then(Timestamp::parse)),
+                    account: account.map(|id| AccountFacts {
+                        id,
+                        name: r.get(3).ok().flatten(),
+                        key_digest: r.get(4).ok().flatten(),
+                    }),
+                })
+            })
+            .optional()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    fn record_clock_skew(
+        &mut self,
+        org_id: &str,
+        seconds: i64,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT INTO org_facts (org_id, clock_skew_seconds, clock_checked_at)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id) DO UPDATE SET clock_skew_seconds = excluded.clock_skew_seconds,
+                   clock_checked_at = excluded.clock_checked_at",
+            )?
+            .execute(params![org_id, seconds, at.to_string()])?;
+        Ok(())
+    }
+
+    fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT INTO org_facts (org_id, account_id, account_name, key_digest)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (org_id) DO UPDATE SET account_id = excluded.account_id,
+                   account_name = excluded.account_name, key_digest = excluded.key_digest",
+            )?
+            .execute(params![
+                org_id,
+                account.id,
+                account.name,
+                account.key_digest
+            ])?;
+        Ok(())
     }
 }
 

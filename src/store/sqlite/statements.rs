@@ -150,7 +150,7 @@ pub const BEGIN_RUN: &str =
 /// A run ends.
 pub const FINISH_RUN: &str =
     "UPDATE runs SET status = ?2, finished_at = ?3, duration_ms = ?4, api_calls = ?5,
-     error = ?6, resources = ?7, active_patients = ?8 WHERE id = ?1";
+     error = ?6, resources = ?7, active_patients = ?8, stopped_by = ?9 WHERE id = ?1";
 
 /// Runs still shown as running are closed as interrupted.
 pub const CLOSE_ABANDONED_RUNS: &str =
@@ -163,8 +163,8 @@ pub const LAST_ACTIVE_PATIENTS: &str = "SELECT active_patients FROM runs
      ORDER BY id DESC LIMIT 1";
 
 /// The columns [`recent_runs`] reads, in order.
-pub const RUN_COLUMNS: &str =
-    "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources";
+pub const RUN_COLUMNS: &str = "id, org_id, mode, status, started_at, finished_at, duration_ms, api_calls, error, resources, \
+     stopped_by";
 
 /// The newest `?2` runs of an org.
 pub fn recent_runs() -> String {
