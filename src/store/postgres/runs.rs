@@ -4,7 +4,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::PgStore;
-use super::connect::{connect, error_at};
+use super::connect::{begin_sql, connect, error_at};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
@@ -19,14 +19,15 @@ impl RunLog for PgStore {
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
         // A write: it never joins pages held open.
-        self.commit_open()?;
-        Ok(self
-            .query_one(
-                "INSERT INTO runs (org_id, mode, status, started_at)
-                 VALUES ($1, $2, 'running', $3) RETURNING id",
-                &[&org_id, &mode, &started_at.datetime()],
-            )?
-            .get(0))
+        self.write(|client| {
+            Ok(client
+                .query_one(
+                    "INSERT INTO runs (org_id, mode, status, started_at)
+                     VALUES ($1, $2, 'running', $3) RETURNING id",
+                    &[&org_id, &mode, &started_at.datetime()],
+                )?
+                .get(0))
+        })
     }
 
     fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
@@ -50,9 +51,11 @@ impl RunLog for PgStore {
             // server takes one; only this run's own row is written, so no lock is needed.
             // If none can be had, the next run closes the row as abandoned.
             Err(_) if self.client.borrow().is_closed() => {
-                let mut session = connect(&self.url, &self.schema)?;
+                let mut session = connect(&self.url)?;
                 session
-                    .execute(sql, params)
+                    .batch_execute(&begin_sql(&self.schema))
+                    .and_then(|()| session.execute(sql, params))
+                    .and_then(|_| session.batch_execute("COMMIT"))
                     .map_err(|e| error_at(&self.target, e))?;
             }
             done => {
