@@ -309,6 +309,9 @@ mod renewer {
     /// the lease simply expires.
     const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
+    /// The pause between two tries to delete a lease.
+    const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
     #[derive(Clone)]
     pub struct Lease {
         pub url: PgUrl,
@@ -351,7 +354,7 @@ mod renewer {
     pub fn release(lease: &Lease) {
         let (done, wait) = channel();
         send(Ask::Release(lease.clone(), done));
-        let _ = wait.recv_timeout(RELEASE_WAIT);
+        let _ = wait.recv_timeout(RELEASE_WAIT + Duration::from_secs(1));
     }
 
     /// One session per database (URL and schema), opened when first needed and opened
@@ -405,12 +408,20 @@ mod renewer {
                 Ok(Ask::Hold(lease)) => held.push(lease),
                 Ok(Ask::Release(lease, done)) => {
                     held.retain(|l| !(l.token == lease.token && l.org == lease.org));
-                    sessions.with(&lease.url, &lease.schema, |c| {
-                        c.execute(
-                            "DELETE FROM org_leases WHERE org_id = $1 AND token = $2",
-                            &[&lease.org, &lease.token],
-                        )
-                    });
+                    // A server restarting as the run ends is back within seconds.
+                    let until = Instant::now() + RELEASE_WAIT;
+                    while sessions
+                        .with(&lease.url, &lease.schema, |c| {
+                            c.execute(
+                                "DELETE FROM org_leases WHERE org_id = $1 AND token = $2",
+                                &[&lease.org, &lease.token],
+                            )
+                        })
+                        .is_none()
+                        && Instant::now() + RETRY_PAUSE < until
+                    {
+                        std::thread::sleep(RETRY_PAUSE);
+                    }
                     let _ = done.send(());
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {

@@ -306,20 +306,35 @@ impl PgStore {
         Ok(out)
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        self.read(|client| client.query(sql, params))
-    }
+    // The readers turn rows into values inside the read's transaction: a `Row` keeps its
+    // statement alive, and a statement closed after its transaction would stay prepared
+    // on a pooled server connection (where a later client's would collide with it).
 
-    fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
-        self.read(|client| client.query_one(sql, params))
-    }
-
-    fn query_opt(
+    fn query<T>(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, StoreError> {
-        self.read(|client| client.query_opt(sql, params))
+        map: impl FnMut(&Row) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        self.read(|client| Ok(client.query(sql, params)?.iter().map(map).collect()))
+    }
+
+    fn query_one<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: impl FnOnce(&Row) -> T,
+    ) -> Result<T, StoreError> {
+        self.read(|client| Ok(map(&client.query_one(sql, params)?)))
+    }
+
+    fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: impl FnOnce(&Row) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        self.read(|client| Ok(client.query_opt(sql, params)?.as_ref().map(map)))
     }
 
     /// One statement that writes `org_id`'s data, fenced by its lease as by

@@ -76,22 +76,21 @@ impl RunLog for PgStore {
     }
 
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .query_opt(
-                "SELECT active_patients FROM runs
-                 WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
-                 ORDER BY id DESC LIMIT 1",
-                &[&org_id],
-            )?
-            .map(|r| r.get::<_, i64>(0).max(0) as u64))
+        self.query_opt(
+            "SELECT active_patients FROM runs
+             WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+            &[&org_id],
+            |r| r.get::<_, i64>(0).max(0) as u64,
+        )
     }
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = self.query(
+        self.query(
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = $1 ORDER BY id DESC LIMIT $2"),
             &[&org_id, &i64::from(limit)],
-        )?;
-        Ok(rows.iter().map(read_run).collect())
+            read_run,
+        )
     }
 
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
@@ -113,8 +112,9 @@ impl PgStore {
                 "SELECT finished_at FROM runs WHERE org_id = $1 AND status = 'ok'
                  ORDER BY id DESC LIMIT 1",
                 &[&org_id],
+                |r| r.get::<_, Option<time::OffsetDateTime>>(0),
             )?
-            .and_then(|r| r.get::<_, Option<time::OffsetDateTime>>(0))
+            .flatten()
             .map(Timestamp::from_datetime))
     }
 }
