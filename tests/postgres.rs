@@ -49,7 +49,8 @@ fn check_shows_the_server_and_probes_it_without_the_password() {
     assert!(out.contains("not created yet"), "{out}");
     assert!(out.contains("may create tables"), "{out}");
     assert!(out.contains(&format!("{}:****@", db.user)), "{out}");
-    assert!(out.contains("advisory lock on the server"), "{out}");
+    assert!(out.contains("lease on the server"), "{out}");
+    assert!(out.contains("pooler     none detected"), "{out}");
     assert_no_password(&run, &db.password);
 
     env.run(&["sync", "--all"]).expect_code(0);
@@ -568,7 +569,7 @@ fn check_uses_one_session_for_all_orgs() {
     let after = sessions_after_others_left(&mut client, &db);
     run.expect_code(0);
     assert_eq!(
-        run.stdout.matches("advisory lock on the server").count(),
+        run.stdout.matches("lease on the server").count(),
         4,
         "{}",
         run.stdout
@@ -724,4 +725,34 @@ fn a_lease_taken_over_while_pages_are_held_rolls_them_back_at_the_commit() {
         "nothing committed after the lock was lost"
     );
     assert_eq!(env.cursor("org_1", "patients"), None);
+}
+
+#[test]
+fn a_run_fits_in_jobs_plus_one_connections_and_waits_for_a_free_slot() {
+    let Some((env, db)) = pg_env(8, 300, 1) else {
+        return;
+    };
+    let limit = |n: i32| {
+        db.client()
+            .batch_execute(&format!("ALTER DATABASE {} CONNECTION LIMIT {n}", db.name))
+            .expect("connection limit");
+    };
+    // `jobs` sessions and the one that renews the leases: nothing more.
+    limit(5);
+    let run = env.run(&["full", "--all", "--jobs", "4"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("53300"), "{}", run.stderr);
+    // Fewer slots than that: the sessions refused (53300) wait for one to free.
+    limit(3);
+    let run = env.run(&["full", "--all", "--jobs", "4"]);
+    limit(-1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (org, _) in &env.orgs {
+        env.assert_in_sync(org);
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM runs WHERE status = 'ok'"),
+        16,
+        "every org synced in both runs"
+    );
 }

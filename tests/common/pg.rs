@@ -40,10 +40,14 @@ pub struct PgDatabase {
     pub user: String,
     /// Never to appear in any output of the binary.
     pub password: String,
+    /// The port of a [`PgBouncer`] the binary reaches it through (see
+    /// [`PgDatabase::through`]), `None` for a direct connection.
+    pub pooler_port: Option<u16>,
 }
 
 impl PgDatabase {
-    /// `postgres://user:password@host:port/name?sslmode=disable`.
+    /// `postgres://user:password@host:port/name?sslmode=disable` (through the pooler
+    /// when there is one).
     pub fn url(&self) -> String {
         self.url_with_password(&self.password)
     }
@@ -52,13 +56,30 @@ impl PgDatabase {
     pub fn url_with_password(&self, password: &str) -> String {
         format!(
             "postgres://{}:{}@{}:{}/{}?sslmode=disable",
-            self.user, password, self.host, self.port, self.name
+            self.user,
+            password,
+            self.host,
+            self.pooler_port.unwrap_or(self.port),
+            self.name
         )
     }
 
-    /// A client session as the test role.
+    /// The same database reached through `bouncer` by the binary ([`PgDatabase::url`]);
+    /// [`PgDatabase::client`] still goes to the server directly.
+    pub fn through(&self, bouncer: &PgBouncer) -> PgDatabase {
+        PgDatabase {
+            pooler_port: Some(bouncer.port),
+            ..self.clone()
+        }
+    }
+
+    /// A client session as the test role, on the server directly.
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url(), postgres::NoTls)
+        let direct = PgDatabase {
+            pooler_port: None,
+            ..self.clone()
+        };
+        postgres::Client::connect(&direct.url(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to test database {}: {e}", self.name))
     }
 }
@@ -97,6 +118,7 @@ pub fn database() -> Option<PgDatabase> {
         name,
         user: server.user.clone(),
         password: server.password.clone(),
+        pooler_port: None,
     })
 }
 

@@ -42,6 +42,40 @@ pub struct ServerInfo {
     pub schema_version: Option<i64>,
     /// Whether the role may create the schema or tables in it.
     pub can_create: bool,
+    /// What stands between this client and the server, as far as can be told.
+    pub pooling: Pooling,
+}
+
+/// What `check` can tell about a pooler in front of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pooling {
+    /// Successive transactions of one session ran on different server connections: a
+    /// pooler in transaction mode (PgBouncer, Supabase's port 6543, Neon's pooled host).
+    Transaction,
+    /// The server listens on another port than the URL's: a pooler (in session mode, or
+    /// in transaction mode with one server connection free) or a forwarded port.
+    OtherPort(i32),
+    /// No sign of one: a direct connection, or a pooler in session mode on the same port.
+    NoneSeen,
+}
+
+impl Pooling {
+    /// One line for `check`.
+    pub fn describe(&self) -> String {
+        match self {
+            Pooling::Transaction => "transaction mode detected (successive transactions ran on \
+                 different server connections): supported, at a round trip or two more per \
+                 transaction"
+                .to_string(),
+            Pooling::OtherPort(port) => format!(
+                "likely (the server listens on port {port}, not the URL's): session or \
+                 transaction mode, both supported"
+            ),
+            Pooling::NoneSeen => {
+                "none detected (a direct connection, or a session-mode pooler)".to_string()
+            }
+        }
+    }
 }
 
 /// One session with the PostgreSQL database.
@@ -131,12 +165,33 @@ impl PgStore {
                     &[&schema],
                 )?
                 .get(0);
+            Ok((version, tls, schema_version, can_create))
+        })
+        .and_then(|(version, tls, schema_version, can_create)| {
             Ok(ServerInfo {
                 version,
                 tls,
                 schema_version,
                 can_create,
+                pooling: self.pooling()?,
             })
+        })
+    }
+
+    /// Whether this session goes through a pooler, from the server connections its
+    /// transactions run on and the port the server listens on.
+    fn pooling(&self) -> Result<Pooling, StoreError> {
+        let backend = || self.query_one("SELECT pg_backend_pid()", &[], |r| r.get::<_, i32>(0));
+        let first = backend()?;
+        for _ in 0..4 {
+            if backend()? != first {
+                return Ok(Pooling::Transaction);
+            }
+        }
+        let port: Option<i32> = self.query_one("SELECT inet_server_port()", &[], |r| r.get(0))?;
+        Ok(match port {
+            Some(port) if port != i32::from(self.url.port()) => Pooling::OtherPort(port),
+            _ => Pooling::NoneSeen,
         })
     }
 
