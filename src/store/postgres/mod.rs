@@ -15,6 +15,7 @@ mod erasure;
 mod lock;
 mod prepared;
 mod records;
+mod renewer;
 mod runs;
 mod schema;
 mod staging;
