@@ -224,16 +224,19 @@ impl PgStore {
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
         self.begin(&mut client).map_err(at)?;
-        let out = work(&mut client).map_err(at).and_then(|out| {
-            self.fence(&mut client, org_id)?;
-            self.end(&mut client, true).map_err(at)?;
-            Ok(out)
-        });
-        if out.is_err() && !client.is_closed() {
-            // A failure here (a lost session) leaves nothing to undo: the server rolls back.
-            let _ = self.end(&mut client, false);
+        let worked = work(&mut client)
+            .map_err(at)
+            .and_then(|out| self.fence(&mut client, org_id).map(|()| out));
+        match worked {
+            // A failed COMMIT ended the transaction too.
+            Ok(out) => self.end(&mut client, true).map(|()| out).map_err(at),
+            Err(e) => {
+                // A failure here (a lost session) leaves nothing to undo: the server
+                // rolls back.
+                let _ = self.end(&mut client, false);
+                Err(e)
+            }
         }
-        out
     }
 
     /// Runs `work` in the transaction held open for `org_id`'s pages, beginning it (and
@@ -420,10 +423,12 @@ impl PgStore {
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
         self.begin(&mut client).map_err(at)?;
-        let out = work(&mut client).and_then(|out| self.end(&mut client, true).map(|()| out));
-        if out.is_err() && !client.is_closed() {
-            let _ = self.end(&mut client, false);
+        match work(&mut client) {
+            Ok(out) => self.end(&mut client, true).map(|()| out).map_err(at),
+            Err(e) => {
+                let _ = self.end(&mut client, false);
+                Err(at(e))
+            }
         }
-        out.map_err(at)
     }
 }
