@@ -1,8 +1,10 @@
 //! The PostgreSQL server goes away in the middle of a full: restarted (`pg_ctl -m fast`
-//! and `-m immediate`), or the sync's data session or lock session ended by
-//! `pg_terminate_backend`. The run exits 1 in bounded time with a message naming the
-//! server (never the password); nothing committed is lost, no cursor passes its rows, no
-//! run record stays `running`, no advisory lock is left, and the next run is exact.
+//! and `-m immediate`), or the sync's sessions ended by
+//! `pg_terminate_backend`, or its org's lease taken over. The run exits 1 in bounded time
+//! with a message naming the server (never the password); nothing committed is lost, no
+//! cursor passes its rows, no run record stays `running`, no lease outlives its process
+//! (a server still down at the end leaves one that the next run takes at once), and the
+//! next run is exact.
 //!
 //! A binary of its own, and one test at a time: the tests restart the binary's cluster,
 //! which would cut every other test's sessions.
@@ -27,10 +29,11 @@ enum Outage {
     /// `pg_ctl stop -m fast`, and started again only once the run has exited; the run
     /// has two more orgs to do, one job at a time.
     StaysDown,
-    /// `pg_terminate_backend` of the session that writes the org's rows.
+    /// `pg_terminate_backend` of the sessions that write the org's rows and renew its lease.
     EndDataSession,
-    /// `pg_terminate_backend` of the session holding the org's advisory lock.
-    EndLockSession,
+    /// The org's lease taken over by another run (which then let it lapse), as when this
+    /// run's renewals failed for longer than the lease lasts.
+    LeaseTaken,
 }
 
 /// The longest a run may take to exit after its server went away: the product's longest
@@ -59,8 +62,8 @@ fn an_ended_data_session_fails_the_run_and_the_next_run_is_exact() {
 }
 
 #[test]
-fn an_ended_lock_session_fails_the_run_and_the_next_run_is_exact() {
-    server_goes_away(Outage::EndLockSession);
+fn a_lease_taken_over_fails_the_run_and_the_next_run_is_exact() {
+    server_goes_away(Outage::LeaseTaken);
 }
 
 fn server_goes_away(outage: Outage) {
@@ -101,6 +104,7 @@ fn server_goes_away(outage: Outage) {
     let org = "org_1";
 
     let mut child = env.spawn(&["full", "--all", "--jobs", "1"]);
+    let pid = i64::from(child.id());
     env.wait_for_patients_cursor(org, &mut child, Duration::from_secs(120));
     let before = committed(&env, org);
     let stopped = StartAgain::default();
@@ -114,7 +118,7 @@ fn server_goes_away(outage: Outage) {
             Outage::EndDataSession => data_sessions(&db)
                 .into_iter()
                 .try_for_each(|pid| terminate(&db, pid)),
-            Outage::EndLockSession => terminate(&db, lock_session(&db)),
+            Outage::LeaseTaken => take_over(&env, org),
         });
         let exited = wait_bounded(child, began);
         let cut = cut.join().expect("outage thread");
@@ -148,7 +152,15 @@ fn server_goes_away(outage: Outage) {
     common::assert_has(&stderr, "org_1 full FAILED");
     common::assert_never_prints("the password", &db.password, &stdout, &stderr);
 
-    assert_eq!(advisory_locks(&env), 0, "a lock outlived its process");
+    match outage {
+        // Nowhere to delete it: the lease left is the exited run's, free at once here.
+        Outage::StaysDown => assert_eq!(
+            env.rows("SELECT pid FROM org_leases WHERE expires_at > now()", &[]),
+            vec![vec![Some(pid.to_string())]]
+        ),
+        // The run's end waits up to 10 s for the server to delete its lease.
+        _ => assert_eq!(live_leases(&env), 0, "a lease outlived its process"),
+    }
     let after = committed(&env, org);
     assert!(
         after.patients >= before.patients && after.appointments >= before.appointments,
@@ -175,7 +187,7 @@ fn server_goes_away(outage: Outage) {
         // Nowhere to write: the next run closes it.
         Outage::StaysDown => assert_eq!(runs[0][0].as_deref(), Some("running"), "{runs:?}"),
         // The server stayed up: the run records its own failure, and why.
-        Outage::EndDataSession | Outage::EndLockSession => {
+        Outage::EndDataSession | Outage::LeaseTaken => {
             assert_eq!(runs[0][0].as_deref(), Some("failed"), "{runs:?}");
             let error = runs[0][1].as_deref().unwrap_or_default();
             assert!(error.contains(&target), "{error}");
@@ -189,7 +201,7 @@ fn server_goes_away(outage: Outage) {
         env.assert_consistent(id);
         env.assert_in_sync(id);
     }
-    assert_eq!(advisory_locks(&env), 0);
+    assert_eq!(live_leases(&env), 0);
     let runs = env.rows(
         "SELECT status, error FROM runs WHERE org_id = ?1 ORDER BY id",
         &[org],
@@ -253,41 +265,34 @@ fn committed(env: &TestEnv, org: &str) -> Committed {
     }
 }
 
-/// Advisory locks held on this test's database.
-fn advisory_locks(env: &TestEnv) -> i64 {
-    env.count(
-        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
+/// Unexpired leases on this test's database.
+fn live_leases(env: &TestEnv) -> i64 {
+    env.count("SELECT COUNT(*) FROM org_leases WHERE expires_at > now()")
 }
 
-/// The backend pid of the sync's session holding the org's advisory lock.
-fn lock_session(db: &PgDatabase) -> i32 {
-    let rows = db
-        .client()
-        .query(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[],
-        )
-        .expect("pg_locks");
-    assert_eq!(rows.len(), 1, "one advisory lock is held");
-    rows[0].get(0)
+/// Another run takes `org`'s lease over, then lets it lapse (its expiry is now).
+fn take_over(env: &TestEnv, org: &str) -> Result<(), String> {
+    let taken = env.execute(
+        "UPDATE org_leases SET token = 'another run', expires_at = now() WHERE org_id = ?1",
+        &[org],
+    );
+    (taken == 1)
+        .then_some(())
+        .ok_or_else(|| format!("{taken} leases of {org}"))
 }
 
-/// The backend pids of the sync's other sessions: those writing the rows (one today).
+/// The backend pids of the sync's sessions (the one writing the rows, and the one
+/// renewing its lease).
 fn data_sessions(db: &PgDatabase) -> Vec<i32> {
-    let lock = lock_session(db);
     let rows = db
         .client()
         .query(
             "SELECT pid FROM pg_stat_activity
-             WHERE datname = current_database() AND application_name = 'routiq-sync'
-             AND pid <> $1",
-            &[&lock],
+             WHERE datname = current_database() AND application_name = 'routiq-sync'",
+            &[],
         )
         .expect("pg_stat_activity");
-    assert!(!rows.is_empty(), "a data session besides the lock's");
+    assert!(!rows.is_empty(), "a data session");
     rows.iter().map(|r| r.get(0)).collect()
 }
 

@@ -44,7 +44,8 @@ fn check_shows_the_server_and_probes_it_without_the_password() {
     assert!(out.contains("not created yet"), "{out}");
     assert!(out.contains("may create tables"), "{out}");
     assert!(out.contains(&format!("{}:****@", db.user)), "{out}");
-    assert!(out.contains("advisory lock on the server"), "{out}");
+    assert!(out.contains("lease on the server"), "{out}");
+    assert!(out.contains("pooler     none detected"), "{out}");
     assert_no_password(&run, &db.password);
 
     env.run(&["sync", "--all"]).expect_code(0);
@@ -370,7 +371,7 @@ fn tls_follows_sslmode_and_sslrootcert() {
 }
 
 #[test]
-fn a_lost_lock_session_stops_the_writes_of_that_org() {
+fn an_expired_lease_stops_the_writes_of_that_org() {
     let Some((env, db)) = pg_env(1, 10, 1) else {
         return;
     };
@@ -395,14 +396,12 @@ fn a_lost_lock_session_stops_the_writes_of_that_org() {
     store
         .write_page("org_1", Resource::Patients, &page("1"), None, now)
         .unwrap();
-    // A proxy or a server restart ends the lock's session: the server releases the lock.
-    let ended = env.rows(
-        // Only this test's database: other tests share the cluster and hold locks too.
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    // Its renewals failed (a network cut, a long server outage): the lease lapsed.
+    let lapsed = env.execute(
+        "UPDATE org_leases SET expires_at = now() - interval '1 second' WHERE org_id = 'org_1'",
         &[],
     );
-    assert_eq!(ended.len(), 1, "one advisory lock was held");
+    assert_eq!(lapsed, 1, "one lease was held");
     std::thread::sleep(std::time::Duration::from_millis(200));
     match store.write_page("org_1", Resource::Patients, &page("2"), None, now) {
         Err(e @ StoreError::LockLost { .. }) => {
@@ -415,9 +414,92 @@ fn a_lost_lock_session_stops_the_writes_of_that_org() {
         1,
         "nothing written after the lock was lost"
     );
-    // Another host can take the org now.
+    // Another host can take the org now, and the first run's writes stay refused.
     let mut other = routiq_sync::store::open(&location).unwrap();
-    assert!(other.try_lock_org("org_1").unwrap().is_some());
+    let _taken = other
+        .try_lock_org("org_1")
+        .unwrap()
+        .expect("an expired lease is free");
+    assert!(matches!(
+        store.write_page("org_1", Resource::Patients, &page("3"), None, now),
+        Err(StoreError::LockLost { .. })
+    ));
+}
+
+#[test]
+fn a_live_lease_of_another_host_is_taken_only_once_it_expires() {
+    let Some((env, db)) = pg_env(1, 10, 1) else {
+        return;
+    };
+    let location = routiq_sync::store::StoreLocation::Postgres {
+        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
+        schema: "public".into(),
+    };
+    drop(routiq_sync::store::open(&location).unwrap());
+    // A process of another host took org_1 and was killed (no renewals): its pid means
+    // nothing here, so only the expiry frees the org.
+    env.execute(
+        "INSERT INTO org_leases (org_id, token, holder, host_key, pid, pid_start, taken_at, expires_at)
+         VALUES ('org_1', 'elsewhere', 'other-host pid 1', 'another boot/pid:[1]', 1, 1, now(),
+                 now() + interval '3 seconds')",
+        &[],
+    );
+    let mut store = routiq_sync::store::open(&location).unwrap();
+    assert!(
+        store.try_lock_org("org_1").unwrap().is_none(),
+        "held elsewhere"
+    );
+    assert!(store.is_org_running("org_1").unwrap());
+    let run = env.run(&["sync", "--all"]);
+    assert!(
+        run.stderr
+            .contains("org_1 skipped: another routiq-sync run holds its lock"),
+        "{}",
+        run.stderr
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert!(!store.is_org_running("org_1").unwrap(), "expired");
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.assert_in_sync("org_1");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM org_leases"),
+        0,
+        "the run released the lease it took over"
+    );
+}
+
+#[test]
+fn a_lease_of_a_killed_process_on_this_host_is_taken_at_once() {
+    let Some((env, _db)) = pg_env(1, 10, 1) else {
+        return;
+    };
+    env.run(&["sync", "--all"]).expect_code(0);
+    // A process of this host that no longer runs (its pid taken, and exited), holding a
+    // lease that has a minute left.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let host_key = format!(
+        "{}/{}",
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .unwrap()
+            .trim(),
+        std::fs::read_link("/proc/self/ns/pid").unwrap().display()
+    );
+    env.execute(
+        &format!(
+            "INSERT INTO org_leases (org_id, token, holder, host_key, pid, pid_start, taken_at, expires_at)
+             VALUES ('org_1', 'killed', 'this host', '{host_key}', {pid}, 1, now(),
+                     now() + interval '1 minute')"
+        ),
+        &[],
+    );
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    assert!(
+        env.count("SELECT COUNT(*) FROM runs WHERE status = 'ok'") >= 2,
+        "the org was synced again at once"
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM org_leases"), 0);
 }
 
 #[test]
@@ -480,7 +562,7 @@ fn check_uses_one_session_for_all_orgs() {
     let after = sessions_after_others_left(&mut client, &db);
     run.expect_code(0);
     assert_eq!(
-        run.stdout.matches("advisory lock on the server").count(),
+        run.stdout.matches("lease on the server").count(),
         4,
         "{}",
         run.stdout
@@ -612,18 +694,18 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
 }
 
 #[test]
-fn a_lock_lost_while_pages_are_held_rolls_them_back_at_the_commit() {
+fn a_lease_taken_over_while_pages_are_held_rolls_them_back_at_the_commit() {
     use routiq_sync::store::StoreError;
     let Some((env, _db, mut store, _guard)) = holding(&["1", "2"], 1_700_000_000) else {
         return;
     };
-    let ended = env.rows(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    // Another host took the org over (this run's lease had lapsed in between).
+    let taken = env.execute(
+        "UPDATE org_leases SET token = 'another host', expires_at = now() + interval '1 minute'
+         WHERE org_id = 'org_1'",
         &[],
     );
-    assert_eq!(ended.len(), 1, "one advisory lock was held");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(taken, 1, "one lease was held");
     match store.commit_held() {
         Err(StoreError::LockLost { .. }) => {}
         other => panic!("held pages committed after the lock was lost: {other:?}"),
@@ -634,4 +716,34 @@ fn a_lock_lost_while_pages_are_held_rolls_them_back_at_the_commit() {
         "nothing committed after the lock was lost"
     );
     assert_eq!(env.cursor("org_1", "patients"), None);
+}
+
+#[test]
+fn a_run_fits_in_jobs_plus_one_connections_and_waits_for_a_free_slot() {
+    let Some((env, db)) = pg_env(8, 300, 1) else {
+        return;
+    };
+    let limit = |n: i32| {
+        db.client()
+            .batch_execute(&format!("ALTER DATABASE {} CONNECTION LIMIT {n}", db.name))
+            .expect("connection limit");
+    };
+    // `jobs` sessions and the one that renews the leases: nothing more.
+    limit(5);
+    let run = env.run(&["full", "--all", "--jobs", "4"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("53300"), "{}", run.stderr);
+    // Fewer slots than that: the sessions refused (53300) wait for one to free.
+    limit(3);
+    let run = env.run(&["full", "--all", "--jobs", "4"]);
+    limit(-1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (org, _) in &env.orgs {
+        env.assert_in_sync(org);
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM runs WHERE status = 'ok'"),
+        16,
+        "every org synced in both runs"
+    );
 }

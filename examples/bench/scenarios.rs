@@ -457,7 +457,24 @@ fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), S
     let fake = FakeServer::start(&bins.fake, &spec)?;
     let s = format!("h. full sync, {} records", thousands(spec.per_org() as u64));
     let mut rates = Vec::new();
-    for (name, store) in [("SQLite", Store::Sqlite), ("PostgreSQL", postgres()?)] {
+    // The same database through a PgBouncer in each mode (Debian's `pgbouncer`), when
+    // installed: what Supabase, Neon and Railway hand out.
+    let direct = postgres()?;
+    let Store::Postgres(db) = &direct else {
+        unreachable!("postgres() gives a PostgreSQL store")
+    };
+    let bouncers: Vec<(&str, crate::pg::PgBouncer)> = [
+        ("PgBouncer session", crate::pg::PoolMode::Session),
+        ("PgBouncer transaction", crate::pg::PoolMode::Transaction),
+    ]
+    .into_iter()
+    .filter_map(|(name, mode)| crate::pg::pgbouncer(db, mode).map(|b| (name, b)))
+    .collect();
+    let mut stores = vec![("SQLite", Store::Sqlite), ("PostgreSQL", direct.clone())];
+    for (name, bouncer) in &bouncers {
+        stores.push((name, Store::Postgres(db.through(bouncer))));
+    }
+    for (name, store) in stores {
         let env = unpaced_env(store, bins, &fake)?;
         let mut runs = Vec::new();
         for _ in 0..sizes.pg_runs.max(1) {
@@ -487,8 +504,18 @@ fn sqlite_vs_postgres(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), S
                 "<= 30 MiB",
                 peak <= 30 * 1024,
             );
-        } else {
+        } else if name == "SQLite" {
             t.info(&s, "SQLite: client peak RSS", mib(peak));
+        } else {
+            // The time a full takes through the pooler, to a direct connection's.
+            let ratio = rates[1] / rate.max(1e-9);
+            t.check(
+                &s,
+                &format!("{name}: time / direct PostgreSQL's"),
+                format!("{ratio:.2}x"),
+                "<= 1.5x",
+                ratio <= 1.5,
+            );
         }
         rates.push(rate);
     }

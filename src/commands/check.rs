@@ -260,7 +260,7 @@ fn setting_rows(
         _ => "default, under $HOME/.local/share".to_string(),
     };
     let lock_source = match (&config.database, config.source_of("lock_dir")) {
-        (Database::Postgres(_), _) => "not used with PostgreSQL: advisory locks".to_string(),
+        (Database::Postgres(_), _) => "not used with PostgreSQL: leases on the server".to_string(),
         (_, Some(Source::File)) => "config file".to_string(),
         _ => "default: `locks` beside the database".to_string(),
     };
@@ -553,7 +553,7 @@ fn describe_org(
         }
         Database::Postgres(_) => {
             let running = session.is_some_and(|s| s.is_org_running(&org.id).unwrap_or(false));
-            format!("  lock       advisory lock on the server{}", held(running))
+            format!("  lock       lease on the server{}", held(running))
         }
     };
     let _ = writeln!(out, "  api key    {key}");

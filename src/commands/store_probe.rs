@@ -26,7 +26,7 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
     );
     let _ = writeln!(
         out,
-        "  lock_dir   not used: per-org locks are advisory locks on the server"
+        "  lock_dir   not used: per-org locks are leases on the server"
     );
     let probed = PgStore::session(url, &pg.schema)
         .and_then(|session| session.server_info().map(|info| (session, info)));
@@ -44,6 +44,7 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
         format!("not in use (sslmode={})", url.ssl_mode().name())
     };
     let _ = writeln!(out, "  tls        {tls}");
+    let _ = writeln!(out, "  pooler     {}", info.pooling.describe());
     let mut ok = true;
     let schema = match info.schema_version {
         None => "not created yet: the first sync creates it".to_string(),

@@ -29,8 +29,8 @@ use crate::timestamp::Timestamp;
 pub enum StoreLocation {
     /// One SQLite file; per-org locks are files under `lock_dir`.
     Sqlite { path: PathBuf, lock_dir: PathBuf },
-    /// A PostgreSQL database; the tables live in `schema`, per-org locks are advisory
-    /// locks on the server.
+    /// A PostgreSQL database; the tables live in `schema`, per-org locks are lease rows
+    /// on the server.
     Postgres { url: PgUrl, schema: String },
 }
 
@@ -113,10 +113,10 @@ pub enum StoreError {
         "PostgreSQL error at {target}: {detail}; the cursor stays at the last committed page and the next run retries"
     )]
     Postgres { target: String, detail: String },
-    /// The session holding an org's advisory lock ended during the run (a proxy, a
-    /// network cut, a server restart): another host may have taken the org.
+    /// The org's lease on the server expired or was taken over during the run (its
+    /// renewals failed: a network cut, a server restart): another host may have the org.
     #[error(
-        "lost the lock on org {org} at {target} (its session ended); nothing was written after the last committed page, and the next run continues"
+        "lost the lock on org {org} at {target} (its lease expired or another run took it over); nothing was written after the last committed page, and the next run continues"
     )]
     LockLost { org: String, target: String },
 }

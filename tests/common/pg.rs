@@ -122,10 +122,14 @@ pub struct PgDatabase {
     pub user: String,
     /// Never to appear in any output of the binary.
     pub password: String,
+    /// The port of a [`PgBouncer`] the binary reaches it through (see
+    /// [`PgDatabase::through`]), `None` for a direct connection.
+    pub pooler_port: Option<u16>,
 }
 
 impl PgDatabase {
-    /// `postgres://user:password@host:port/name?sslmode=disable`.
+    /// `postgres://user:password@host:port/name?sslmode=disable` (through the pooler
+    /// when there is one).
     pub fn url(&self) -> String {
         self.url_with_password(&self.password)
     }
@@ -134,13 +138,30 @@ impl PgDatabase {
     pub fn url_with_password(&self, password: &str) -> String {
         format!(
             "postgres://{}:{}@{}:{}/{}?sslmode=disable",
-            self.user, password, self.host, self.port, self.name
+            self.user,
+            password,
+            self.host,
+            self.pooler_port.unwrap_or(self.port),
+            self.name
         )
     }
 
-    /// A client session as the test role.
+    /// The same database reached through `bouncer` by the binary ([`PgDatabase::url`]);
+    /// [`PgDatabase::client`] still goes to the server directly.
+    pub fn through(&self, bouncer: &PgBouncer) -> PgDatabase {
+        PgDatabase {
+            pooler_port: Some(bouncer.port),
+            ..self.clone()
+        }
+    }
+
+    /// A client session as the test role, on the server directly.
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url(), postgres::NoTls)
+        let direct = PgDatabase {
+            pooler_port: None,
+            ..self.clone()
+        };
+        postgres::Client::connect(&direct.url(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to test database {}: {e}", self.name))
     }
 }
@@ -180,6 +201,7 @@ pub fn database() -> Option<PgDatabase> {
         name,
         user: server.user.clone(),
         password: server.password.clone(),
+        pooler_port: None,
     })
 }
 
@@ -680,4 +702,170 @@ fn postmaster_argv(opts: &str) -> Result<Vec<String>, String> {
 /// Whether [`restart`] can restart the server (the tests started it themselves).
 pub fn restartable() -> bool {
     server().is_some() && CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+/// Debian's `pgbouncer` package.
+const PGBOUNCER: &str = "/usr/sbin/pgbouncer";
+
+/// How a [`PgBouncer`] hands out server connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// One server connection per client session (what a direct connection gives).
+    Session,
+    /// A server connection per transaction: Railway's default, Supabase's port 6543,
+    /// Neon's pooled host.
+    Transaction,
+}
+
+/// A PgBouncer of one test in front of the test cluster (every database on it), with
+/// SCRAM auth for the test role, on a free loopback port; stopped when dropped.
+pub struct PgBouncer {
+    pub port: u16,
+    pub mode: PoolMode,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A PgBouncer for `db`'s server in `mode`; `None` (after one line saying so) when
+/// `pgbouncer` is not installed and `ROUTIQ_REQUIRE_PGBOUNCER=1` is not set (CI sets it,
+/// which makes a missing PgBouncer a failure).
+pub fn pgbouncer(db: &PgDatabase, mode: PoolMode) -> Option<PgBouncer> {
+    if !Path::new(PGBOUNCER).exists() {
+        if std::env::var("ROUTIQ_REQUIRE_PGBOUNCER").as_deref() == Ok("1") {
+            panic!("PgBouncer is required (ROUTIQ_REQUIRE_PGBOUNCER=1) but {PGBOUNCER} is missing");
+        }
+        eprintln!(
+            "!!! SKIPPING a PgBouncer test: {PGBOUNCER} not found (apt-get install pgbouncer)"
+        );
+        return None;
+    }
+    let owner = if unsafe { libc::geteuid() } == 0 {
+        Some(user_ids("postgres").expect("running as root and there is no `postgres` user"))
+    } else {
+        None
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("routiq-pgbouncer-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let pool_mode = match mode {
+        PoolMode::Session => "session",
+        PoolMode::Transaction => "transaction",
+    };
+    let ini = format!(
+        "[databases]\n\
+         * = host={host} port={server_port}\n\
+         [pgbouncer]\n\
+         listen_addr = 127.0.0.1\n\
+         listen_port = {port}\n\
+         unix_socket_dir =\n\
+         auth_type = scram-sha-256\n\
+         auth_file = {dir}/userlist.txt\n\
+         pool_mode = {pool_mode}\n\
+         max_client_conn = 500\n\
+         default_pool_size = 20\n\
+         logfile = {dir}/pgbouncer.log\n\
+         pidfile = {dir}/pgbouncer.pid\n",
+        host = db.host,
+        server_port = db.port,
+        dir = dir.display(),
+    );
+    std::fs::write(dir.join("pgbouncer.ini"), ini).expect("pgbouncer.ini");
+    std::fs::write(
+        dir.join("userlist.txt"),
+        format!("\"{}\" \"{}\"\n", db.user, db.password),
+    )
+    .expect("userlist.txt");
+    if let Some((uid, gid)) = owner {
+        for f in ["", "pgbouncer.ini", "userlist.txt"] {
+            std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid)).expect("chown");
+        }
+    }
+    let mut bouncer = PgBouncer {
+        port,
+        mode,
+        dir,
+        child: None,
+    };
+    bouncer.start();
+    Some(bouncer)
+}
+
+impl PgBouncer {
+    /// `db`'s URL through this PgBouncer.
+    pub fn url(&self, db: &PgDatabase) -> String {
+        format!(
+            "postgres://{}:{}@127.0.0.1:{}/{}?sslmode=disable",
+            db.user, db.password, self.port, db.name
+        )
+    }
+
+    /// Starts it (again, on the same port); returns once it accepts connections.
+    pub fn start(&mut self) {
+        let mut cmd = as_cluster_owner(Path::new(PGBOUNCER), &self.dir).expect("pgbouncer user");
+        cmd.arg(self.dir.join("pgbouncer.ini"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        dies_with_this_process(&mut cmd);
+        self.child = Some(spawn_on_lasting_thread(cmd).expect("start pgbouncer"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited || Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default();
+                panic!("pgbouncer did not start:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it at once (SIGTERM: every client and server connection is closed).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+        // The next start may bind the port at once.
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it, or makes it stop answering (SIGSTOP: connections stay open, nothing is
+    /// read or written) until [`PgBouncer::resume`].
+    pub fn freeze(&self) {
+        if let Some(child) = &self.child {
+            unsafe { libc::kill(child.id() as i32, libc::SIGSTOP) };
+        }
+    }
+
+    /// Lets a frozen PgBouncer answer again.
+    pub fn resume(&self) {
+        if let Some(child) = &self.child {
+            unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        }
+    }
+
+    /// Its log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        self.resume();
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

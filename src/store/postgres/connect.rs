@@ -1,7 +1,10 @@
-//! Opening one PostgreSQL session: TLS as the URL asks, the schema on the search path,
-//! UTC as the session time zone, and errors that name the server but never the password.
+//! Opening one PostgreSQL session: TLS as the URL asks, and errors that name the server
+//! but never the password. Nothing is set on the session itself: through a
+//! transaction-mode pooler (PgBouncer, Supabase's port 6543, Neon's pooled host) the next
+//! transaction may run on another server connection, so every transaction sets what it
+//! needs with `SET LOCAL` (see [`begin_sql`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -13,8 +16,46 @@ use crate::store::StoreError;
 /// How long to wait for the server to answer a new connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Connects to `url` and sets the session up for `schema` (which may not exist yet).
-pub fn connect(url: &PgUrl, schema: &str) -> Result<Client, StoreError> {
+/// How long a connection refused for lack of slots (SQLSTATE 53300, or a pooler's
+/// `max_client_conn`) is retried before the org fails: the same bound as the longest
+/// wait on a lock (`lock_timeout`), since a slot frees when another run finishes.
+pub const SLOTS_WAIT: Duration = Duration::from_secs(60);
+
+/// Connects to `url`, waiting up to [`SLOTS_WAIT`] for a free connection slot.
+pub fn connect(url: &PgUrl) -> Result<Client, StoreError> {
+    let began = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match connect_once(url) {
+            Err(ConnectError::NoSlot(e)) if began.elapsed() + pause < SLOTS_WAIT => {
+                log::debug!("{}: no free connection slot, retrying: {e}", url.describe());
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(ConnectError::NoSlot(e)) => {
+                return Err(StoreError::PgConnect {
+                    target: url.describe(),
+                    detail: format!(
+                        "{}; no connection slot freed within {} s: lower `jobs`, or raise the \
+                         server's max_connections (or the pooler's pool size)",
+                        error_text(&e),
+                        SLOTS_WAIT.as_secs()
+                    ),
+                });
+            }
+            Err(ConnectError::Other(e)) => return Err(e),
+            Ok(client) => return Ok(client),
+        }
+    }
+}
+
+enum ConnectError {
+    /// The server or pooler has no connection slot free: worth waiting for.
+    NoSlot(postgres::Error),
+    Other(StoreError),
+}
+
+fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     let target = url.describe();
     let mut config = url.client_config().clone();
     config.application_name("routiq-sync");
@@ -34,30 +75,47 @@ pub fn connect(url: &PgUrl, schema: &str) -> Result<Client, StoreError> {
     let connected = match url.ssl_mode() {
         SslMode::Disable => config.connect(NoTls),
         _ => {
-            let tls = tls::client_config(url).map_err(|detail| StoreError::PgTls {
-                target: target.clone(),
-                detail,
+            let tls = tls::client_config(url).map_err(|detail| {
+                ConnectError::Other(StoreError::PgTls {
+                    target: target.clone(),
+                    detail,
+                })
             })?;
             config.connect(MakeRustlsConnect::new(tls))
         }
     };
-    let mut client = connected.map_err(|e| match sqlstate(&e) {
-        Some(code) if is_setup_code(code) => StoreError::PgSetup {
+    connected.map_err(|e| match sqlstate(&e) {
+        _ if is_no_slot(&e) => ConnectError::NoSlot(e),
+        Some(code) if is_setup_code(code) => ConnectError::Other(StoreError::PgSetup {
             target: target.clone(),
             detail: connect_detail(&e),
-        },
-        _ => StoreError::PgConnect {
+        }),
+        _ => ConnectError::Other(StoreError::PgConnect {
             target: target.clone(),
             detail: connect_detail(&e),
-        },
-    })?;
-    client
-        .batch_execute(&format!(
-            "SET search_path TO {}; SET TIME ZONE 'UTC'; {BOUNDED_WAITS}; {NO_JIT}; {PLAN_EACH_TIME}",
-            quote_ident(schema)
-        ))
-        .map_err(|e| error_at(&target, e))?;
-    Ok(client)
+        }),
+    })
+}
+
+/// Whether a refused connection says the server (53300: `too many clients`, or the
+/// slots left are reserved) or a PgBouncer in front of it (`no more connections
+/// allowed`) has no slot free now.
+fn is_no_slot(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code().code() == "53300" || db.message().contains("no more connections allowed")
+    })
+}
+
+/// What opens every transaction: `BEGIN`, then what the session would otherwise hold,
+/// for this transaction only (`SET LOCAL`), in one round trip. `schema` goes first on the
+/// search path (temporary tables are still found first), UTC is the time zone, every
+/// wait is bounded, and notices (a `DROP ... IF EXISTS` of nothing) are not logged.
+pub fn begin_sql(schema: &str) -> String {
+    format!(
+        "BEGIN; SET LOCAL search_path TO {}; SET LOCAL TIME ZONE 'UTC'; {BOUNDED_WAITS}; \
+         {NO_JIT}; {PLAN_EACH_TIME}; SET LOCAL client_min_messages = warning",
+        quote_ident(schema)
+    )
 }
 
 /// TCP keepalive idle time on every session, then the probes' spacing and count.
@@ -68,18 +126,18 @@ const KEEPALIVE_RETRIES: u32 = 3;
 /// Every wait on the server is bounded, as SQLite's busy timeout bounds it: a dashboard's
 /// long transaction, a migrator holding its lock or a stuck query make that run fail
 /// (exit 1) instead of hanging the cron job.
-const BOUNDED_WAITS: &str = "SET lock_timeout = '60s'; SET statement_timeout = '10min'";
+const BOUNDED_WAITS: &str = "SET LOCAL lock_timeout = '60s'; SET LOCAL statement_timeout = '10min'";
 
 /// Our statements touch a batch of rows each: compiling one with JIT (the server's
 /// default above a plan cost that a batch's upsert reaches) costs more than it saves,
 /// at every execution of a prepared statement.
-const NO_JIT: &str = "SET jit = off";
+const NO_JIT: &str = "SET LOCAL jit = off";
 
 /// A prepared statement is parsed once but planned at each execution: the server's
 /// default would fix a generic plan after five runs, made while a fresh full's tables are
 /// nearly empty (a sequential scan per row for a batch's unchanged-row probe, for the
 /// rest of the run). Planning a batch's upsert costs well under a millisecond.
-const PLAN_EACH_TIME: &str = "SET plan_cache_mode = force_custom_plan";
+const PLAN_EACH_TIME: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
 
 /// `"name"`: an identifier quoted for SQL (config validation allows only plain names).
 pub fn quote_ident(name: &str) -> String {

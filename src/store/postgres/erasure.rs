@@ -8,7 +8,7 @@ impl Erasure for PgStore {
         let mut out = Vec::new();
         for name in org_tables() {
             let sql = format!("SELECT COUNT(*) FROM {name} WHERE org_id = $1");
-            let n: i64 = self.query_one(&sql, &[&org_id])?.get(0);
+            let n: i64 = self.query_one(&sql, &[&org_id], |r| r.get(0))?;
             out.push((name, n.max(0) as u64));
         }
         Ok(out)
@@ -26,10 +26,10 @@ impl Erasure for PgStore {
     }
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
-        let rows = self.query(
+        self.query(
             "SELECT org_id FROM runs UNION SELECT org_id FROM sync_state ORDER BY 1",
             &[],
-        )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+            |r| r.get(0),
+        )
     }
 }

@@ -1,20 +1,42 @@
-//! Per-org advisory locks: held on a session of their own for the whole run, so every
-//! process on every host sharing the database syncs an org at most once at a time, and a
-//! killed process's lock goes with its connection.
+//! Per-org locks as lease rows (`org_leases`): taken and renewed on the server's clock,
+//! so every process on every host sharing the database syncs an org at most once at a
+//! time, through a direct connection and through any pooler alike. Nothing lives on a
+//! session: a transaction-mode pooler (PgBouncer, Supabase, Neon) runs each transaction
+//! on whichever server connection is free, where a session advisory lock would stay after
+//! the run.
+//!
+//! - A lease lasts [`LEASE`] from its last renewal. The process renews the leases it holds
+//!   every [`RENEW_EVERY`] on one session of its own ([`super::renewer`]), and every transaction
+//!   that commits an org's data renews it just before its `COMMIT`, failing (so rolling
+//!   back) when the lease is no longer ours or has expired ([`fence`]).
+//! - Released (the row deleted) when the run ends with the org.
+//! - A killed process's lease expires [`LEASE`] after its last renewal. On the same host
+//!   (the same kernel boot and pid namespace) the next run sees the holder's process is
+//!   gone and takes the lease at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
-use super::connect::{connect, error_at};
+use super::renewer;
 use crate::store::{Locks, OrgGuard, StoreError};
 
-/// A 64-bit advisory lock key for `what` (`org`, `migrate`) on `name` in `schema`: the
-/// first 8 bytes of a SHA-256, so keys are stable across builds and hosts, and two
-/// installs in different schemas of one database never share a lock.
+/// How long a lease lasts after it was taken or last renewed: a killed process's orgs
+/// are free again this long after its last renewal (at once on the same host).
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// How often the process renews its leases: several renewals may fail (a restarting
+/// server, a busy pooler) before a lease lapses.
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// A 64-bit advisory lock key for `what` (`migrate`) on `name` in `schema`: the first 8
+/// bytes of a SHA-256, so keys are stable across builds and hosts, and two installs in
+/// different schemas of one database never share a lock. (Transaction-scoped locks only:
+/// those a pooler cannot leak.)
 pub fn namespaced_key(what: &str, schema: &str, name: &str) -> i64 {
     let digest = Sha256::digest(format!("routiq-sync\0{what}\0{schema}\0{name}"));
     let mut first = [0u8; 8];
@@ -23,152 +45,247 @@ pub fn namespaced_key(what: &str, schema: &str, name: &str) -> i64 {
 }
 
 impl Locks for PgStore {
-    /// Takes the lock on a session of its own (a spare one when there is one); `None`
-    /// when another session holds it.
+    /// Takes the org's lease on this store's own session; `None` when another live run
+    /// holds it.
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
-        let key = namespaced_key("org", &self.schema, org_id);
-        let mut session = match take_spare(&self.spare) {
-            Some(s) => s,
-            None => connect(&self.url, &self.schema)?,
-        };
-        let got: bool = session
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .map_err(|e| error_at(&self.target, e))?
-            .get(0);
-        if !got {
-            put_spare(&self.spare, session);
+        let token = new_token(org_id);
+        let me = Process::this();
+        let taken = self.in_tx(org_id, |client| take(client, org_id, &token, me))?;
+        if !taken {
             return Ok(None);
         }
-        let pid: i32 = session
-            .query_one("SELECT pg_backend_pid()", &[])
-            .map_err(|e| error_at(&self.target, e))?
-            .get(0);
-        registry(&self.held).insert(org_id.to_string(), Holder { pid, key });
-        Ok(Some(OrgGuard::new(HeldLock {
-            session: Some(session),
-            key,
-            org_id: org_id.to_string(),
-            spare: Arc::clone(&self.spare),
+        registry(&self.held).insert(org_id.to_string(), token.clone());
+        let lease = renewer::Lease {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+            org: org_id.to_string(),
+            token,
+        };
+        renewer::hold(lease.clone());
+        Ok(Some(OrgGuard::new(HeldLease {
+            lease,
             held: Arc::clone(&self.held),
         })))
     }
 
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
-        is_held(
-            &mut self.client.borrow_mut(),
-            &self.schema,
-            org_id,
-            &self.target,
-        )
+        self.read(|client| Ok(current(client, org_id)?.is_some_and(|l| l.live && !l.holder_gone())))
     }
 }
 
-/// A lock session not holding any lock, kept for the next [`Locks::try_lock_org`] (an
-/// org found busy or finished costs no new connection).
-pub type Spare = Arc<Mutex<Option<Client>>>;
+/// The org leases a store holds: org id to the lease's token, so that each write can
+/// check the lease is still ours (see `PgStore::in_tx`).
+pub type Held = Arc<Mutex<HashMap<String, String>>>;
 
-fn take_spare(spare: &Spare) -> Option<Client> {
-    spare
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .filter(|c| !c.is_closed())
+/// The token of `org_id`'s lease, when this store holds it.
+pub fn token(held: &Held, org_id: &str) -> Option<String> {
+    registry(held).get(org_id).cloned()
 }
 
-fn put_spare(spare: &Spare, session: Client) {
-    let mut slot = spare.lock().unwrap_or_else(|e| e.into_inner());
-    if slot.is_none() {
-        *slot = Some(session);
-    }
-}
-
-/// The org locks a store holds: org id to the session (backend pid) holding it, so that
-/// each write can check the lock is still held (see `PgStore::in_tx`).
-pub type Held = Arc<Mutex<HashMap<String, Holder>>>;
-
-/// The session holding one org's lock.
-#[derive(Debug, Clone, Copy)]
-pub struct Holder {
-    pid: i32,
-    key: i64,
-}
-
-impl Holder {
-    /// Whether the holding session still holds the lock (it lost it if the server ended
-    /// that session), asked inside the write's own transaction.
-    pub fn still_held(&self, tx: &mut impl GenericClient) -> Result<bool, postgres::Error> {
-        let (high, low) = key_halves(self.key);
-        Ok(tx
-            .query_one(
-                "SELECT EXISTS (
-                     SELECT 1 FROM pg_locks
-                     WHERE locktype = 'advisory' AND granted AND objsubid = 1
-                       AND classid = $1 AND objid = $2 AND pid = $3
-                 )",
-                &[&high, &low, &self.pid],
-            )?
-            .get(0))
-    }
-}
-
-/// The holder of `org_id`'s lock, when this store holds it.
-pub fn holder(held: &Held, org_id: &str) -> Option<Holder> {
-    registry(held).get(org_id).copied()
-}
-
-fn registry(held: &Held) -> std::sync::MutexGuard<'_, HashMap<String, Holder>> {
+fn registry(held: &Held) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
     held.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A bigint advisory key as `pg_locks` shows it: high half in classid, low in objid.
-fn key_halves(key: i64) -> (u32, u32) {
-    let key = key as u64;
-    ((key >> 32) as u32, key as u32)
+/// A token no other lease has had: the org, this process and the time, hashed.
+fn new_token(org_id: &str) -> String {
+    let p = Process::this();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let digest = Sha256::digest(format!(
+        "{org_id}\0{}\0{}\0{}\0{now}\0{n}",
+        p.host_key, p.pid, p.start
+    ));
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A held org lock: released by `pg_advisory_unlock` when dropped, its session then kept
-/// as the spare; if that fails the session is closed, which releases the lock too.
-struct HeldLock {
-    session: Option<Client>,
-    key: i64,
-    org_id: String,
-    spare: Spare,
-    held: Held,
+/// The process holding a lease, as the row records it.
+#[derive(Debug, Clone)]
+struct Process {
+    /// Kernel boot and pid namespace: a pid means the same process only where these match.
+    host_key: String,
+    pid: i64,
+    /// The process's start time (clock ticks after boot): a reused pid has another.
+    start: i64,
+    /// `hostname pid N`, for people.
+    label: String,
 }
 
-impl Drop for HeldLock {
-    fn drop(&mut self) {
-        registry(&self.held).remove(&self.org_id);
-        if let Some(mut session) = self.session.take()
-            && session
-                .query_one("SELECT pg_advisory_unlock($1)", &[&self.key])
-                .is_ok_and(|r| r.get::<_, bool>(0))
-        {
-            put_spare(&self.spare, session);
-        }
+impl Process {
+    fn this() -> &'static Process {
+        static THIS: std::sync::OnceLock<Process> = std::sync::OnceLock::new();
+        THIS.get_or_init(|| {
+            let pid = i64::from(std::process::id());
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default();
+            Process {
+                host_key: host_key().unwrap_or_default(),
+                pid,
+                start: start_time(&format!("/proc/{pid}/stat")).unwrap_or(0),
+                label: format!("{host} pid {pid}"),
+            }
+        })
     }
 }
 
-/// Whether any session holds `org_id`'s lock, from `pg_locks` (never by taking it, so a
-/// `status` probe cannot make a sync think the org is busy).
-fn is_held(
-    client: &mut Client,
-    schema: &str,
+/// This kernel boot and pid namespace (Linux), or `None` where they cannot be read: then
+/// no lease is ever judged by its holder's pid, only by its expiry.
+fn host_key() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), ns.display()))
+}
+
+/// Field 22 of `/proc/PID/stat` (the start time), `None` when there is no such process
+/// or it is a zombie (killed, not yet reaped).
+fn start_time(stat_path: &str) -> Option<i64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // fields[0] is field 3 (the state), so field 22 is fields[19].
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// An org's lease row as read now.
+struct Current {
+    token: String,
+    host_key: String,
+    pid: i64,
+    start: i64,
+    /// Not expired on the server's clock.
+    live: bool,
+}
+
+impl Current {
+    /// Whether the holder is known to be gone: a process of this host (same boot and pid
+    /// namespace) that no longer runs.
+    fn holder_gone(&self) -> bool {
+        let me = Process::this();
+        !me.host_key.is_empty()
+            && self.host_key == me.host_key
+            && start_time(&format!("/proc/{}/stat", self.pid)) != Some(self.start)
+    }
+
+    /// Whether it is this very process's.
+    fn mine(&self) -> bool {
+        let me = Process::this();
+        !me.host_key.is_empty()
+            && self.host_key == me.host_key
+            && self.pid == me.pid
+            && self.start == me.start
+    }
+}
+
+fn current(
+    client: &mut impl GenericClient,
     org_id: &str,
-    target: &str,
-) -> Result<bool, StoreError> {
-    let (high, low) = key_halves(namespaced_key("org", schema, org_id));
-    let held: bool = client
-        .query_one(
-            "SELECT EXISTS (
-                 SELECT 1 FROM pg_locks
-                 WHERE locktype = 'advisory' AND granted AND objsubid = 1
-                   AND classid = $1 AND objid = $2
-                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             )",
-            &[&high, &low],
-        )
-        .map_err(|e| error_at(target, e))?
-        .get(0);
-    Ok(held)
+) -> Result<Option<Current>, postgres::Error> {
+    Ok(client
+        .query_opt(
+            "SELECT token, host_key, pid, pid_start, expires_at > clock_timestamp()
+             FROM org_leases WHERE org_id = $1",
+            &[&org_id],
+        )?
+        .map(|r| Current {
+            token: r.get(0),
+            host_key: r.get(1),
+            pid: r.get(2),
+            start: r.get(3),
+            live: r.get(4),
+        }))
+}
+
+/// Takes `org_id`'s lease for `token` when it is free: no row, an expired one, or one
+/// whose holder is a process of this host that is gone. The conditional upsert decides
+/// under the row's lock, so of two runs racing for it one wins.
+fn take(
+    client: &mut Client,
+    org_id: &str,
+    token: &str,
+    me: &Process,
+) -> Result<bool, postgres::Error> {
+    let gone = match current(client, org_id)? {
+        Some(c) if c.live && c.mine() => return Ok(false),
+        Some(c) if c.live && c.holder_gone() => c.token,
+        _ => String::new(),
+    };
+    let took = client.query_opt(
+        "INSERT INTO org_leases AS l
+             (org_id, token, holder, host_key, pid, pid_start, taken_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(),
+                 clock_timestamp() + make_interval(secs => $7))
+         ON CONFLICT (org_id) DO UPDATE SET
+             token = excluded.token, holder = excluded.holder, host_key = excluded.host_key,
+             pid = excluded.pid, pid_start = excluded.pid_start, taken_at = excluded.taken_at,
+             expires_at = excluded.expires_at
+         WHERE l.expires_at <= clock_timestamp() OR l.token = $8
+         RETURNING 1",
+        &[
+            &org_id,
+            &token,
+            &me.label,
+            &me.host_key,
+            &me.pid,
+            &me.start,
+            &LEASE.as_secs_f64(),
+            &gone,
+        ],
+    )?;
+    Ok(took.is_some())
+}
+
+/// Renews `org_id`'s lease for [`LEASE`], inside the caller's transaction, just before it
+/// commits: `false` when the lease is no longer `token`'s or has expired (then nothing of
+/// the transaction may commit). Under the row's lock, so a run taking the lease over
+/// waits for this commit, then finds the lease renewed.
+pub fn fence(
+    client: &mut impl GenericClient,
+    org_id: &str,
+    token: &str,
+) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_opt(
+            "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $3)
+             WHERE org_id = $1 AND token = $2 AND expires_at > clock_timestamp()
+             RETURNING 1",
+            &[&org_id, &token, &LEASE.as_secs_f64()],
+        )?
+        .is_some())
+}
+
+/// Whether `org_id`'s lease is still `token`'s and unexpired, without locking its row
+/// (when a transaction that will hold pages open begins).
+pub fn still_ours(
+    client: &mut impl GenericClient,
+    org_id: &str,
+    token: &str,
+) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_opt(
+            "SELECT 1 FROM org_leases
+             WHERE org_id = $1 AND token = $2 AND expires_at > clock_timestamp()",
+            &[&org_id, &token],
+        )?
+        .is_some())
+}
+
+/// A held org lease: released when dropped (see [`renewer::release`]).
+struct HeldLease {
+    lease: renewer::Lease,
+    held: Held,
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        registry(&self.held).remove(&self.lease.org);
+        renewer::release(&self.lease);
+    }
 }

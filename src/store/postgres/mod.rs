@@ -1,16 +1,21 @@
 //! The PostgreSQL backend: the same tables, view and guarantees as SQLite on a server
-//! that many hosts share, with per-org locks as advisory locks on the server.
+//! that many hosts share, with per-org locks as lease rows on the server.
 //!
-//! One [`PgStore`] is one session. Pages of a walk may share one transaction held open
-//! across batches (see `PgStore::in_held`); every other write is a transaction of its
-//! own. The per-org lock is held on a session of its own for the whole run (see the
-//! `lock` module).
+//! One [`PgStore`] is one session, used the same way whether it reaches the server
+//! directly or through a pooler in session or transaction mode: every statement runs in
+//! an explicit transaction that sets what it needs with `SET LOCAL` (see
+//! `connect::begin_sql`); no statement, temporary table or lock outlives its
+//! transaction. Pages of a walk may share one transaction held open across batches (see
+//! `PgStore::in_held`); every other write is a transaction of its own. The per-org
+//! lock is a lease row checked and renewed in each transaction that commits the org's
+//! data (see the `lock` module).
 
 mod connect;
 mod erasure;
 mod lock;
 mod prepared;
 mod records;
+mod renewer;
 mod runs;
 mod schema;
 mod staging;
@@ -20,7 +25,7 @@ mod tls;
 use std::cell::RefCell;
 
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, Row, Transaction};
+use postgres::{Client, Row};
 
 pub use schema::CURRENT_VERSION;
 #[doc(hidden)]
@@ -40,6 +45,40 @@ pub struct ServerInfo {
     pub schema_version: Option<i64>,
     /// Whether the role may create the schema or tables in it.
     pub can_create: bool,
+    /// What stands between this client and the server, as far as can be told.
+    pub pooling: Pooling,
+}
+
+/// What `check` can tell about a pooler in front of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pooling {
+    /// Successive transactions of one session ran on different server connections: a
+    /// pooler in transaction mode (PgBouncer, Supabase's port 6543, Neon's pooled host).
+    Transaction,
+    /// The server listens on another port than the URL's: a pooler (in session mode, or
+    /// in transaction mode with one server connection free) or a forwarded port.
+    OtherPort(i32),
+    /// No sign of one: a direct connection, or a pooler in session mode on the same port.
+    NoneSeen,
+}
+
+impl Pooling {
+    /// One line for `check`.
+    pub fn describe(&self) -> String {
+        match self {
+            Pooling::Transaction => "transaction mode detected (successive transactions ran on \
+                 different server connections): supported, at a round trip or two more per \
+                 transaction"
+                .to_string(),
+            Pooling::OtherPort(port) => format!(
+                "likely (the server listens on port {port}, not the URL's): session or \
+                 transaction mode, both supported"
+            ),
+            Pooling::NoneSeen => {
+                "none detected (a direct connection, or a session-mode pooler)".to_string()
+            }
+        }
+    }
 }
 
 /// One session with the PostgreSQL database.
@@ -50,17 +89,17 @@ pub struct PgStore {
     /// The org whose pages a transaction left open on `client` holds (see
     /// [`PgStore::in_held`]); `None` when no transaction is open between calls.
     open: RefCell<Option<String>>,
-    /// Statements of this session prepared once and reused.
+    /// Statements prepared in the open transaction and reused by its batches.
     prepared: prepared::Prepared,
-    /// Staging tables of this session for binary `COPY`.
+    /// Staging tables of the open transaction for binary `COPY`.
     staging: staging::Staging,
     url: PgUrl,
     schema: String,
     /// `host …, port …, database …` for messages.
     target: String,
-    /// A lock session ready for the next org (see [`lock::Spare`]).
-    spare: lock::Spare,
-    /// The org locks this store holds now (see [`lock::Held`]).
+    /// What begins each transaction (see [`connect::begin_sql`]).
+    begin: String,
+    /// The org leases this store holds now (see [`lock::Held`]).
     held: lock::Held,
 }
 
@@ -95,14 +134,14 @@ impl PgStore {
 
     fn connect(url: &PgUrl, schema: &str) -> Result<PgStore, StoreError> {
         Ok(PgStore {
-            client: RefCell::new(connect::connect(url, schema)?),
+            client: RefCell::new(connect::connect(url)?),
             open: RefCell::new(None),
             prepared: prepared::Prepared::default(),
             staging: staging::Staging::default(),
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
-            spare: lock::Spare::default(),
+            begin: connect::begin_sql(schema),
             held: lock::Held::default(),
         })
     }
@@ -110,65 +149,108 @@ impl PgStore {
     /// The server, TLS, schema version and create rights of this session, changing
     /// nothing (for `check`, which then asks the same session about each org's lock).
     pub fn server_info(&self) -> Result<ServerInfo, StoreError> {
-        let version = self.query_one("SHOW server_version", &[])?.get(0);
-        let tls = self
-            .query_opt(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )?
-            .is_some_and(|r| r.get::<_, bool>(0));
-        let schema_version =
-            schema::stored_version(&mut self.client.borrow_mut(), &self.schema, &self.target)?;
-        let can_create = self
-            .query_one(
-                "SELECT CASE WHEN n.oid IS NULL
-                             THEN has_database_privilege(current_database(), 'CREATE')
-                             ELSE has_schema_privilege(n.oid, 'CREATE') END
-                 FROM (SELECT 1) AS one LEFT JOIN pg_namespace AS n ON n.nspname = $1",
-                &[&self.schema],
-            )?
-            .get(0);
-        Ok(ServerInfo {
-            version,
-            tls,
-            schema_version,
-            can_create,
+        let schema = self.schema.clone();
+        self.read(|client| {
+            let version = client.query_one("SHOW server_version", &[])?.get(0);
+            let tls = client
+                .query_opt(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )?
+                .is_some_and(|r| r.get::<_, bool>(0));
+            let schema_version = schema::stored_version_in(client, &schema)?;
+            let can_create = client
+                .query_one(
+                    "SELECT CASE WHEN n.oid IS NULL
+                                 THEN has_database_privilege(current_database(), 'CREATE')
+                                 ELSE has_schema_privilege(n.oid, 'CREATE') END
+                     FROM (SELECT 1) AS one LEFT JOIN pg_namespace AS n ON n.nspname = $1",
+                    &[&schema],
+                )?
+                .get(0);
+            Ok((version, tls, schema_version, can_create))
         })
+        .and_then(|(version, tls, schema_version, can_create)| {
+            Ok(ServerInfo {
+                version,
+                tls,
+                schema_version,
+                can_create,
+                pooling: self.pooling()?,
+            })
+        })
+    }
+
+    /// Whether this session goes through a pooler, from the server connections its
+    /// transactions run on and the port the server listens on.
+    fn pooling(&self) -> Result<Pooling, StoreError> {
+        let backend = || self.query_one("SELECT pg_backend_pid()", &[], |r| r.get::<_, i32>(0));
+        let first = backend()?;
+        for _ in 0..4 {
+            if backend()? != first {
+                return Ok(Pooling::Transaction);
+            }
+        }
+        let port: Option<i32> = self.query_one("SELECT inet_server_port()", &[], |r| r.get(0))?;
+        Ok(match port {
+            Some(port) if port != i32::from(self.url.port()) => Pooling::OtherPort(port),
+            _ => Pooling::NoneSeen,
+        })
+    }
+
+    /// Begins a transaction on `client` (see [`connect::begin_sql`]).
+    fn begin(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        client.batch_execute(&self.begin)
+    }
+
+    /// Ends the transaction open on `client`: its statements are closed first, on the
+    /// server connection that prepared them, and its staging tables forgotten (its end
+    /// drops them).
+    fn end(&self, client: &mut Client, commit: bool) -> Result<(), postgres::Error> {
+        self.prepared.clear();
+        self.staging.forget();
+        client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
     }
 
     /// Runs `work` in one transaction that writes `org_id`'s data, after committing pages
     /// held open (so this write never joins them, nor is rolled back with them). When this
-    /// store holds that org's lock, the transaction first checks that the lock session
-    /// still holds it: a session a proxy or a restart cut off has lost the lock, and
-    /// another host may be syncing the org, so nothing more may be written for it here.
+    /// store holds that org's lease, the transaction renews it just before it commits,
+    /// and rolls back instead when the lease is no longer ours: it expired, or another
+    /// host took it over, and may be syncing the org.
     fn in_tx<T>(
         &self,
         org_id: &str,
-        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         self.commit_open()?;
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
-        let mut tx = client.transaction().map_err(at)?;
-        self.check_lock(&mut tx, org_id)?;
-        let out = work(&mut tx).and_then(|out| tx.commit().map(|()| out));
-        out.map_err(|e| {
-            // The rollback may have dropped staging tables the transaction created.
-            self.staging.forget();
-            at(e)
-        })
+        self.begin(&mut client).map_err(at)?;
+        let worked = work(&mut client)
+            .map_err(at)
+            .and_then(|out| self.fence(&mut client, org_id).map(|()| out));
+        match worked {
+            // A failed COMMIT ended the transaction too.
+            Ok(out) => self.end(&mut client, true).map(|()| out).map_err(at),
+            Err(e) => {
+                // A failure here (a lost session) leaves nothing to undo: the server
+                // rolls back.
+                let _ = self.end(&mut client, false);
+                Err(e)
+            }
+        }
     }
 
     /// Runs `work` in the transaction held open for `org_id`'s pages, beginning it (and
-    /// checking the org's lock, as [`PgStore::in_tx`] does) unless it is open already.
-    /// The transaction stays open after the call: it commits at [`PgStore::commit_open`],
-    /// which every other write calls first. A failure rolls it back whole, so none of its
-    /// pages, nor their cursors, are kept; a kill or a lost session drops it the same way.
+    /// checking the org's lease) unless it is open already. The transaction stays open
+    /// after the call: it commits at [`PgStore::commit_open`], which every other write
+    /// calls first. A failure rolls it back whole, so none of its pages, nor their
+    /// cursors, are kept; a kill or a lost session drops it the same way.
     ///
-    /// The lock is checked when the transaction begins and again just before it commits
-    /// (not before each batch): until the commit nothing it wrote is visible to another
-    /// session or durable, so a lock lost in between is caught before any of it counts,
-    /// with the same short window between check and commit as a transaction of its own.
+    /// The lease is checked when the transaction begins and renewed (under its row's
+    /// lock) just before it commits: until the commit nothing it wrote is visible to
+    /// another session or durable, so a lease lost in between is caught before any of it
+    /// counts.
     fn in_held<T>(
         &self,
         org_id: &str,
@@ -176,12 +258,10 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         if !self.holds(org_id) {
             self.commit_open()?;
-            self.client
-                .borrow_mut()
-                .batch_execute("BEGIN")
+            self.begin(&mut self.client.borrow_mut())
                 .map_err(|e| connect::error_at(&self.target, e))?;
             *self.open.borrow_mut() = Some(org_id.to_string());
-            let checked = self.check_lock(&mut *self.client.borrow_mut(), org_id);
+            let checked = self.check_lease(&mut self.client.borrow_mut(), org_id);
             if let Err(e) = checked {
                 self.rollback_open();
                 return Err(e);
@@ -199,14 +279,14 @@ impl PgStore {
         self.open.borrow().as_deref() == Some(org_id)
     }
 
-    /// Commits the transaction [`PgStore::in_held`] left open, if any, after checking the
-    /// org's lock once more; a lost lock rolls it back instead.
+    /// Commits the transaction [`PgStore::in_held`] left open, if any, renewing the org's
+    /// lease in it first; a lost lease rolls it back instead.
     fn commit_open(&self) -> Result<(), StoreError> {
         let Some(org_id) = self.open.borrow().clone() else {
             return Ok(());
         };
-        let checked = self.check_lock(&mut *self.client.borrow_mut(), &org_id);
-        if let Err(e) = checked {
+        let fenced = self.fence(&mut self.client.borrow_mut(), &org_id);
+        if let Err(e) = fenced {
             self.rollback_open();
             return Err(e);
         }
@@ -214,14 +294,8 @@ impl PgStore {
         // Every failure inside the transaction rolled it back at once (`in_held`, and
         // the reads through `failed`), so COMMIT never meets an aborted transaction
         // (which it would end as a rollback, silently).
-        self.client
-            .borrow_mut()
-            .batch_execute("COMMIT")
-            .map_err(|e| {
-                // A failed COMMIT rolled back: with the staging tables it created.
-                self.staging.forget();
-                connect::error_at(&self.target, e)
-            })
+        let committed = self.end(&mut self.client.borrow_mut(), true);
+        committed.map_err(|e| connect::error_at(&self.target, e))
     }
 
     /// A failed statement on this session: the transaction held open, if any, is
@@ -235,52 +309,96 @@ impl PgStore {
     /// their cursors moved, so the next run fetches them again.
     fn rollback_open(&self) {
         if self.open.borrow_mut().take().is_some() {
-            // It may drop staging tables the transaction created.
-            self.staging.forget();
             // A failure here (a lost session) leaves nothing to undo: the server rolls back.
-            let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+            let _ = self.end(&mut self.client.borrow_mut(), false);
         }
     }
 
-    /// Fails with [`StoreError::LockLost`] when this store holds `org_id`'s lock and its
-    /// session no longer does; asked inside the write's transaction.
-    fn check_lock(&self, client: &mut impl GenericClient, org_id: &str) -> Result<(), StoreError> {
-        if let Some(held) = lock::holder(&self.held, org_id)
-            && !held
-                .still_held(client)
+    /// The error for a lease of `org_id` that is no longer ours.
+    fn lease_lost(&self, org_id: &str) -> StoreError {
+        StoreError::LockLost {
+            org: org_id.to_string(),
+            target: self.target.clone(),
+        }
+    }
+
+    /// Fails with [`StoreError::LockLost`] when this store holds `org_id`'s lease and it
+    /// is no longer ours; asked at the start of a transaction that holds pages open.
+    fn check_lease(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
+        if let Some(token) = lock::token(&self.held, org_id)
+            && !lock::still_ours(client, org_id, &token)
                 .map_err(|e| connect::error_at(&self.target, e))?
         {
-            return Err(StoreError::LockLost {
-                org: org_id.to_string(),
-                target: self.target.clone(),
-            });
+            return Err(self.lease_lost(org_id));
         }
         Ok(())
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        // The session's borrow ends before `failed` uses the session again.
-        let result = self.client.borrow_mut().query(sql, params);
-        result.map_err(|e| self.failed(e))
+    /// Renews `org_id`'s lease, when this store holds it, inside the transaction about to
+    /// commit; [`StoreError::LockLost`] when it is no longer ours (the caller rolls back).
+    fn fence(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
+        if let Some(token) = lock::token(&self.held, org_id)
+            && !lock::fence(client, org_id, &token)
+                .map_err(|e| connect::error_at(&self.target, e))?
+        {
+            return Err(self.lease_lost(org_id));
+        }
+        Ok(())
     }
 
-    fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
-        // The session's borrow ends before `failed` uses the session again.
-        let result = self.client.borrow_mut().query_one(sql, params);
-        result.map_err(|e| self.failed(e))
+    /// Runs `work`, which only reads, in the transaction held open if there is one (it
+    /// then sees the pages held), or else in a read transaction of its own.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        if self.open.borrow().is_some() {
+            // The session's borrow ends before `failed` uses the session again.
+            let result = work(&mut self.client.borrow_mut());
+            return result.map_err(|e| self.failed(e));
+        }
+        let at = |e| connect::error_at(&self.target, e);
+        let mut client = self.client.borrow_mut();
+        self.begin(&mut client).map_err(at)?;
+        let out = work(&mut client);
+        let end = self.end(&mut client, out.is_ok());
+        let out = out.map_err(at)?;
+        end.map_err(at)?;
+        Ok(out)
     }
 
-    fn query_opt(
+    // The readers turn rows into values inside the read's transaction: a `Row` keeps its
+    // statement alive, and a statement closed after its transaction would stay prepared
+    // on a pooled server connection (where a later client's would collide with it).
+
+    fn query<T>(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, StoreError> {
-        // The session's borrow ends before `failed` uses the session again.
-        let result = self.client.borrow_mut().query_opt(sql, params);
-        result.map_err(|e| self.failed(e))
+        map: impl FnMut(&Row) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        self.read(|client| Ok(client.query(sql, params)?.iter().map(map).collect()))
     }
 
-    /// One statement that writes `org_id`'s data, checked against a lost lock as by
+    fn query_one<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: impl FnOnce(&Row) -> T,
+    ) -> Result<T, StoreError> {
+        self.read(|client| Ok(map(&client.query_one(sql, params)?)))
+    }
+
+    fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: impl FnOnce(&Row) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        self.read(|client| Ok(client.query_opt(sql, params)?.as_ref().map(map)))
+    }
+
+    /// One statement that writes `org_id`'s data, fenced by its lease as by
     /// [`PgStore::in_tx`].
     fn execute_for_org(
         &self,
@@ -291,12 +409,28 @@ impl PgStore {
         self.in_tx(org_id, |tx| tx.execute(sql, params))
     }
 
-    /// A write of no org's data (run history), after committing held pages.
+    /// A write of no org's data (run history), after committing held pages, in a
+    /// transaction of its own.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.write(|client| client.execute(sql, params))
+    }
+
+    /// `work` in a transaction of its own that writes no org's data (run history), after
+    /// committing held pages.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
         self.commit_open()?;
-        self.client
-            .borrow_mut()
-            .execute(sql, params)
-            .map_err(|e| connect::error_at(&self.target, e))
+        let at = |e| connect::error_at(&self.target, e);
+        let mut client = self.client.borrow_mut();
+        self.begin(&mut client).map_err(at)?;
+        match work(&mut client) {
+            Ok(out) => self.end(&mut client, true).map(|()| out).map_err(at),
+            Err(e) => {
+                let _ = self.end(&mut client, false);
+                Err(at(e))
+            }
+        }
     }
 }

@@ -145,11 +145,7 @@ impl Records for PgStore {
             "SELECT id FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
             table(resource).name
         );
-        Ok(self
-            .query(&sql, &[&org_id])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+        self.query(&sql, &[&org_id], |r| r.get(0))
     }
 
     fn missing_ids(
@@ -165,11 +161,7 @@ impl Records for PgStore {
              ORDER BY wanted.n",
             table(resource).name
         );
-        Ok(self
-            .query(&sql, &[&org_id, &ids])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+        self.query(&sql, &[&org_id, &ids], |r| r.get(0))
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
@@ -177,7 +169,7 @@ impl Records for PgStore {
             "SELECT COUNT(*) FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
             table(resource).name
         );
-        let n: i64 = self.query_one(&sql, &[&org_id])?.get(0);
+        let n: i64 = self.query_one(&sql, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -204,13 +196,12 @@ impl Records for PgStore {
     }
 
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .query_one(
-                "SELECT COUNT(*) FROM patient_activity
-                 WHERE org_id = $1 AND activity_status = 'active'",
-                &[&org_id],
-            )?
-            .get(0);
+        let n: i64 = self.query_one(
+            "SELECT COUNT(*) FROM patient_activity
+             WHERE org_id = $1 AND activity_status = 'active'",
+            &[&org_id],
+            |r| r.get(0),
+        )?;
         Ok(n.max(0) as u64)
     }
 }

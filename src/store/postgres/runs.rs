@@ -4,7 +4,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::PgStore;
-use super::connect::{connect, error_at};
+use super::connect::{begin_sql, connect, error_at};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
@@ -19,14 +19,15 @@ impl RunLog for PgStore {
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
         // A write: it never joins pages held open.
-        self.commit_open()?;
-        Ok(self
-            .query_one(
-                "INSERT INTO runs (org_id, mode, status, started_at)
-                 VALUES ($1, $2, 'running', $3) RETURNING id",
-                &[&org_id, &mode, &started_at.datetime()],
-            )?
-            .get(0))
+        self.write(|client| {
+            Ok(client
+                .query_one(
+                    "INSERT INTO runs (org_id, mode, status, started_at)
+                     VALUES ($1, $2, 'running', $3) RETURNING id",
+                    &[&org_id, &mode, &started_at.datetime()],
+                )?
+                .get(0))
+        })
     }
 
     fn finish_run(&mut self, run_id: i64, outcome: &RunOutcome) -> Result<(), StoreError> {
@@ -53,9 +54,11 @@ impl RunLog for PgStore {
             // server takes one; only this run's own row is written, so no lock is needed.
             // If none can be had, the next run closes the row as abandoned.
             Err(_) if self.client.borrow().is_closed() => {
-                let mut session = connect(&self.url, &self.schema)?;
+                let mut session = connect(&self.url)?;
                 session
-                    .execute(sql, params)
+                    .batch_execute(&begin_sql(&self.schema))
+                    .and_then(|()| session.execute(sql, params))
+                    .and_then(|_| session.batch_execute("COMMIT"))
                     .map_err(|e| error_at(&self.target, e))?;
             }
             done => {
@@ -76,22 +79,21 @@ impl RunLog for PgStore {
     }
 
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .query_opt(
-                "SELECT active_patients FROM runs
-                 WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
-                 ORDER BY id DESC LIMIT 1",
-                &[&org_id],
-            )?
-            .map(|r| r.get::<_, i64>(0).max(0) as u64))
+        self.query_opt(
+            "SELECT active_patients FROM runs
+             WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+            &[&org_id],
+            |r| r.get::<_, i64>(0).max(0) as u64,
+        )
     }
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = self.query(
+        self.query(
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = $1 ORDER BY id DESC LIMIT $2"),
             &[&org_id, &i64::from(limit)],
-        )?;
-        Ok(rows.iter().map(read_run).collect())
+            read_run,
+        )
     }
 
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
@@ -113,8 +115,9 @@ impl PgStore {
                 "SELECT finished_at FROM runs WHERE org_id = $1 AND status = 'ok'
                  ORDER BY id DESC LIMIT 1",
                 &[&org_id],
+                |r| r.get::<_, Option<time::OffsetDateTime>>(0),
             )?
-            .and_then(|r| r.get::<_, Option<time::OffsetDateTime>>(0))
+            .flatten()
             .map(Timestamp::from_datetime))
     }
 }

@@ -6,9 +6,9 @@
 //! counts and flags `bigint`; dates and money stay `text` as Cliniko sends them. Every
 //! primary key starts with `org_id`, so the tables can be distributed by org (Citus).
 
-use postgres::Client;
+use postgres::{Client, GenericClient};
 
-use super::connect::{error_at, quote_ident};
+use super::connect::{begin_sql, error_at, quote_ident};
 use super::lock::namespaced_key;
 use crate::store::StoreError;
 
@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_write_path.sql"),
     include_str!("migrations/0003_counted_appointments.sql"),
     include_str!("migrations/0004_org_facts.sql"),
+    include_str!("migrations/0005_org_leases.sql"),
 ];
 
 /// The schema version this build writes.
@@ -47,23 +48,37 @@ pub fn create_at_version(client: &mut Client, version: i64) -> Result<(), postgr
     tx.commit()
 }
 
-/// The version stored in `schema`, or `None` when it has no routiq-sync tables yet.
+/// The version stored in `schema`, or `None` when it has no routiq-sync tables yet, in
+/// a transaction of its own (no transaction may be open on `client`).
 pub fn stored_version(
     client: &mut Client,
     schema: &str,
     target: &str,
 ) -> Result<Option<i64>, StoreError> {
+    let at = |e| error_at(target, e);
+    client.batch_execute(&begin_sql(schema)).map_err(at)?;
+    let found = stored_version_in(client, schema);
+    let end = if found.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = client.batch_execute(end);
+    let found = found.map_err(at)?;
+    ended.map_err(at)?;
+    Ok(found)
+}
+
+/// [`stored_version`] inside the caller's transaction.
+pub fn stored_version_in(
+    client: &mut impl GenericClient,
+    schema: &str,
+) -> Result<Option<i64>, postgres::Error> {
     let table = format!("{}.schema_migrations", quote_ident(schema));
     let exists: bool = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-        .map_err(|e| error_at(target, e))?
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])?
         .get(0);
     if !exists {
         return Ok(None);
     }
     let version: Option<i32> = client
-        .query_one(&format!("SELECT max(version) FROM {table}"), &[])
-        .map_err(|e| error_at(target, e))?
+        .query_one(&format!("SELECT max(version) FROM {table}"), &[])?
         .get(0);
     Ok(Some(i64::from(version.unwrap_or(0))))
 }
@@ -82,7 +97,26 @@ pub fn migrate(client: &mut Client, schema: &str, target: &str) -> Result<(), St
         _ => {}
     }
     let at = |e| error_at(target, e);
-    let mut tx = client.transaction().map_err(at)?;
+    client.batch_execute(&begin_sql(schema)).map_err(at)?;
+    let migrated = migrate_in(client, schema, target);
+    let end = if migrated.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = client.batch_execute(end);
+    migrated?;
+    ended.map_err(at)
+}
+
+/// The body of [`migrate`], in its transaction.
+fn migrate_in(tx: &mut Client, schema: &str, target: &str) -> Result<(), StoreError> {
+    let newer = |found| StoreError::NewerSchema {
+        path: format!("{target}, schema {schema}"),
+        found,
+        supported: CURRENT_VERSION,
+    };
+    let at = |e| error_at(target, e);
     // One migrator per database and schema at a time; the others wait here, then find
     // the work done.
     tx.execute(
@@ -129,6 +163,5 @@ pub fn migrate(client: &mut Client, schema: &str, target: &str) -> Result<(), St
         )
         .map_err(at)?;
     }
-    tx.commit().map_err(at)?;
     Ok(())
 }

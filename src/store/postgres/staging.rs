@@ -1,7 +1,12 @@
-//! A batch of rows sent by binary `COPY` into a temporary staging table of the session,
-//! then upserted by one `INSERT ... SELECT`: the rows travel as raw values (no JSON
-//! document to build on the client and take apart on the server), and the server casts
-//! each value to its column's type as it inserts.
+//! A batch of rows sent by binary `COPY` into a temporary staging table of the
+//! transaction, then upserted by one `INSERT ... SELECT`: the rows travel as raw values
+//! (no JSON document to build on the client and take apart on the server), and the server
+//! casts each value to its column's type as it inserts.
+//!
+//! The staging tables and the upsert statements live for one transaction only (`ON
+//! COMMIT DROP`, closed before it ends): through a transaction-mode pooler the next
+//! transaction may run on another server connection, which another client may be using
+//! in between.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -14,14 +19,16 @@ use crate::record::Record;
 use crate::store::TableSpec;
 use crate::timestamp::Timestamp;
 
-/// The session's staging tables and the upserts that read them.
+/// The open transaction's staging tables and the upserts that read them.
 #[derive(Default)]
 pub struct Staging {
-    /// Staging tables created on the session. A rollback may drop one created in its
-    /// transaction: [`Staging::forget`] then makes the next batch create it again.
+    /// Staging tables created in the open transaction, which drops them as it ends:
+    /// [`Staging::forget`] then makes the next transaction's first batch create them.
     created: RefCell<HashSet<&'static str>>,
-    /// The upsert from each table's staging table, prepared on the session (its text
-    /// names the columns' types, read once per session).
+    /// The text of each table's upsert (it names the columns' types, read once per
+    /// session: the schema does not change while a run lasts).
+    upsert_sql: RefCell<HashMap<&'static str, String>>,
+    /// The upsert of each table, prepared in the open transaction.
     upserts: RefCell<HashMap<&'static str, Statement>>,
 }
 
@@ -39,9 +46,13 @@ impl Staging {
             // In place when the transaction emptied it before; no WAL (a temporary table).
             client.batch_execute(&format!("TRUNCATE {stage}"))?;
         } else {
+            // A staging table of the server connection's own (one an older routiq-sync
+            // kept for its session, met again through a pooler) is dropped first: the
+            // transaction's own is dropped at its end.
             let cols: Vec<String> = columns.iter().map(|c| format!("{c} text")).collect();
             client.batch_execute(&format!(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({}); TRUNCATE {stage}",
+                "DROP TABLE IF EXISTS pg_temp.{stage}; \
+                 CREATE TEMPORARY TABLE {stage} ({}) ON COMMIT DROP",
                 cols.join(", ")
             ))?;
             self.created.borrow_mut().insert(spec.name);
@@ -68,10 +79,12 @@ impl Staging {
         Ok(())
     }
 
-    /// Forgets the staging tables created so far (after a rollback, which may have
-    /// dropped them).
+    /// Forgets the staging tables and closes the upserts of the transaction, before it
+    /// ends (its end drops the tables; the statements' `Close` must reach the server
+    /// connection that prepared them).
     pub fn forget(&self) {
         self.created.borrow_mut().clear();
+        self.upserts.borrow_mut().clear();
     }
 
     /// The upsert from `spec`'s staging table: inserts new rows, replaces stored ones
@@ -96,16 +109,25 @@ impl Staging {
         if let Some(statement) = self.upserts.borrow().get(spec.name) {
             return Ok(statement.clone());
         }
-        let types: HashMap<String, String> = client
-            .query(
-                "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
-                 WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
-                &[&spec.name],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let statement = client.prepare(&upsert_sql(spec, &types))?;
+        let known = self.upsert_sql.borrow().get(spec.name).cloned();
+        let sql = match known {
+            Some(sql) => sql,
+            None => {
+                let types: HashMap<String, String> = client
+                    .query(
+                        "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+                         WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+                        &[&spec.name],
+                    )?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                let sql = upsert_sql(spec, &types);
+                self.upsert_sql.borrow_mut().insert(spec.name, sql.clone());
+                sql
+            }
+        };
+        let statement = client.prepare(&sql)?;
         self.upserts
             .borrow_mut()
             .insert(spec.name, statement.clone());
@@ -113,7 +135,7 @@ impl Staging {
     }
 }
 
-/// The staging table of `spec` (temporary: the session's own, never WAL-logged).
+/// The staging table of `spec` (temporary: the transaction's own, never WAL-logged).
 fn stage_name(spec: &TableSpec) -> String {
     format!("routiq_stage_{}", spec.name)
 }

@@ -19,26 +19,26 @@ impl SyncState for PgStore {
                     polled_at, settled_second, settled_read_at, last_verify_at
              FROM sync_state WHERE org_id = $1",
             &[&org_id],
+            |r| {
+                let ts = |i: usize| {
+                    r.get::<_, Option<time::OffsetDateTime>>(i)
+                        .map(Timestamp::from_datetime)
+                };
+                let state = ResourceState::from(StateColumns {
+                    cursor: ts(1),
+                    last_full_at: ts(2),
+                    full_run_id: r.get(3),
+                    full_started_at: ts(4),
+                    full_position: ts(5),
+                    polled_at: ts(6),
+                    settled_second: ts(7),
+                    settled_read_at: ts(8),
+                    last_verify_at: ts(9),
+                });
+                (r.get::<_, String>(0), state)
+            },
         )?;
-        let mut routes = BTreeMap::new();
-        for r in &rows {
-            let ts = |i: usize| {
-                r.get::<_, Option<time::OffsetDateTime>>(i)
-                    .map(Timestamp::from_datetime)
-            };
-            let state = ResourceState::from(StateColumns {
-                cursor: ts(1),
-                last_full_at: ts(2),
-                full_run_id: r.get(3),
-                full_started_at: ts(4),
-                full_position: ts(5),
-                polled_at: ts(6),
-                settled_second: ts(7),
-                settled_read_at: ts(8),
-                last_verify_at: ts(9),
-            });
-            routes.insert(r.get::<_, String>(0), state);
-        }
+        let routes: BTreeMap<String, ResourceState> = rows.into_iter().collect();
         Ok(OrgState {
             last_success_at: self.last_success_at(org_id)?,
             routes,
@@ -128,25 +128,26 @@ impl SyncState for PgStore {
     }
 
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
-        let row = self.query_opt(
+        let facts = self.query_opt(
             "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
              FROM org_facts WHERE org_id = $1",
             &[&org_id],
+            |r| {
+                let skew: Option<i64> = r.get(0);
+                let checked = r
+                    .get::<_, Option<time::OffsetDateTime>>(1)
+                    .map(Timestamp::from_datetime);
+                OrgFacts {
+                    clock_skew: skew.zip(checked),
+                    account: r.get::<_, Option<String>>(2).map(|id| AccountFacts {
+                        id,
+                        name: r.get(3),
+                        key_digest: r.get(4),
+                    }),
+                }
+            },
         )?;
-        Ok(row.map_or_else(OrgFacts::default, |r| {
-            let skew: Option<i64> = r.get(0);
-            let checked = r
-                .get::<_, Option<time::OffsetDateTime>>(1)
-                .map(Timestamp::from_datetime);
-            OrgFacts {
-                clock_skew: skew.zip(checked),
-                account: r.get::<_, Option<String>>(2).map(|id| AccountFacts {
-                    id,
-                    name: r.get(3),
-                    key_digest: r.get(4),
-                }),
-            }
-        }))
+        Ok(facts.unwrap_or_default())
     }
 
     fn record_clock_skew(
