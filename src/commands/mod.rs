@@ -168,6 +168,7 @@ pub fn client_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
             base_delay: config.retry_delay,
             ..RetryPolicy::default()
         },
+        privacy: org.privacy.clone(),
     }
 }
 
