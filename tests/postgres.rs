@@ -390,6 +390,7 @@ fn a_lost_lock_session_stops_the_writes_of_that_org() {
             hidden: false,
             columns: vec![None; table(Resource::Patients).columns.len()],
             raw_json: format!("{{\"id\":\"{id}\"}}"),
+            filtered: false,
         }]
     };
     let now = Timestamp::now();
@@ -556,6 +557,7 @@ fn patient_page(ids: &[&str], ts: i64) -> Vec<routiq_sync::record::Record> {
             hidden: false,
             columns: vec![None; routiq_sync::store::table(Resource::Patients).columns.len()],
             raw_json: format!("{{\"id\":\"{id}\"}}"),
+            filtered: false,
         })
         .collect()
 }

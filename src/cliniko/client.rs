@@ -101,7 +101,9 @@ impl Client {
             endpoint.path,
             query.filters()
         );
-        let (mut page, date) = self.get(&url, |body| parse_page(endpoint, body, &self.settings.privacy))?;
+        let (mut page, date) = self.get(&url, |body| {
+            parse_page(endpoint, body, &self.settings.privacy)
+        })?;
         page.server_time = date;
         Ok(page)
     }

@@ -117,7 +117,11 @@ pub fn refilter_stored(
     }
     let text = Value::Object(obj).to_string();
     let obj: Map<String, Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    record_from(&endpoint(resource), &obj, text).map(Some)
+    let record = record_from(&endpoint(resource), &obj, text)?;
+    Ok(Some(Record {
+        filtered: true,
+        ..record
+    }))
 }
 
 /// One record of a page under a policy with rules for its resource: the record's text
@@ -158,6 +162,7 @@ fn filtered_record(
     let record = record_from(endpoint, &filtered, String::new())?;
     Ok(Record {
         raw_json: out,
+        filtered: true,
         ..record
     })
 }
@@ -258,6 +263,7 @@ fn record_from(route: &Endpoint, obj: &impl Fields, raw_json: String) -> Result<
         hidden: archived_at.is_some() || cancelled,
         columns,
         raw_json,
+        filtered: false,
     })
 }
 

@@ -318,6 +318,7 @@ mod tests {
             hidden: false,
             columns: vec![None; 4],
             raw_json: "{}".into(),
+            filtered: false,
         }
     }
 

@@ -250,10 +250,12 @@ fn upsert_rows<'r>(
         return Ok(result);
     }
     st.staging.load(st.client, &spec, &page)?;
+    // A page comes from one org's resource, under one policy.
+    let filtered = page.iter().any(|r| r.filtered);
     let upsert = st.staging.upsert(st.client, &spec)?;
     let written = st
         .client
-        .query(&upsert, &[&org_id, &synced_at.datetime()])?;
+        .query(&upsert, &[&org_id, &synced_at.datetime(), &filtered])?;
     let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
     for row in &written {
         let id: &str = row.get(0);
@@ -321,6 +323,7 @@ mod tests {
             hidden: false,
             columns: vec![None; table(Resource::Patients).columns.len()],
             raw_json: raw.into(),
+            filtered: false,
         }
     }
 

@@ -253,7 +253,7 @@ fn upsert_rows(
         let archived = rec.archived_at.map(|t| t.to_string());
         // Borrowed, not copied: raw_json is most of a row's bytes.
         let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-        let tail: [&dyn ToSql; 2] = [&rec.raw_json, &synced];
+        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &rec.filtered];
         let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
         let values = head.into_iter().chain(columns).chain(tail);
         if upsert.execute(params_from_iter(values))? > 0 {
@@ -324,6 +324,7 @@ mod tests {
             hidden: false,
             columns: vec![None; table(Resource::Patients).columns.len()],
             raw_json: format!("{{\"id\":\"{id}\"}}"),
+            filtered: false,
         }
     }
 
