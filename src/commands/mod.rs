@@ -109,6 +109,12 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    let mut config = config;
+    if let Database::Sqlite(path) = &config.database
+        && let Some(warning) = crate::store::sqlite::private::readable_warning(path)
+    {
+        config.warnings.push(warning);
+    }
     crate::logging::apply_config_format(config.log_format);
     if let Some(pg) = config.database.postgres() {
         for secret in pg.url.secrets() {

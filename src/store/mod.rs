@@ -54,6 +54,12 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot create the database file {path} (mode 0600): {source}")]
+    CreateFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the database {path}: {source}")]
     Open {
         path: String,
@@ -125,14 +131,16 @@ impl StoreError {
     pub fn is_setup_error(&self) -> bool {
         use std::io::ErrorKind as Io;
         match self {
-            StoreError::CreateDir { source, .. } => matches!(
-                source.kind(),
-                Io::PermissionDenied
-                    | Io::NotADirectory
-                    | Io::AlreadyExists
-                    | Io::ReadOnlyFilesystem
-                    | Io::InvalidFilename
-            ),
+            StoreError::CreateDir { source, .. } | StoreError::CreateFile { source, .. } => {
+                matches!(
+                    source.kind(),
+                    Io::PermissionDenied
+                        | Io::NotADirectory
+                        | Io::AlreadyExists
+                        | Io::ReadOnlyFilesystem
+                        | Io::InvalidFilename
+                )
+            }
             StoreError::Open { source, .. } => source.sqlite_error_code().is_none_or(|code| {
                 matches!(
                     code,

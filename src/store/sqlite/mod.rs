@@ -7,6 +7,7 @@
 
 mod erasure;
 mod open;
+pub mod private;
 mod records;
 mod runs;
 mod schema;
@@ -46,13 +47,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it forward.
+    ///
+    /// The file holds patient data: a folder created for it is `0700`, and a new file is
+    /// created `0600` before SQLite opens it, whatever the umask, so that its `-wal`,
+    /// `-shm` and journal (which SQLite gives the database file's mode) are too.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            private::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
+        private::create_file(path).map_err(|source| StoreError::CreateFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::open_with(path, OpenFlags::default(), true, BUSY_TIMEOUT)
     }
 

@@ -1,0 +1,215 @@
+//! The privacy policy on both stores: what is stored under it, what a change upstream in
+//! a dropped field writes, and that the secret never shows.
+
+mod common;
+
+use common::{Backend, TestEnv};
+use serde_json::Value;
+
+pub const SECRET: &str = "test-secret-0123456789-abcdefghij";
+
+/// The recommended dashboard policy, as written in the docs.
+pub const POLICY: &str = r#"
+hash_secret_env = "ROUTIQ_HASH_SECRET"
+[privacy.patients]
+drop = ["medicare", "medicare_reference_number", "dva_card_number", "notes", "appointment_notes",
+        "emergency_contact", "custom_fields", "address_1", "address_2", "address_3", "post_code"]
+hash = ["email", "patient_phone_numbers[].number", "patient_phone_numbers[].normalized_number"]
+year = ["date_of_birth"]
+[privacy.appointments]
+drop = ["notes"]
+"#;
+
+fn sync(env: &TestEnv, args: &[&str]) -> common::Run {
+    let run = env.run_env(args, &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    run.expect_code(0);
+    assert!(
+        !run.stderr.contains(SECRET) && !run.stdout.contains(SECRET),
+        "{}",
+        run.stderr
+    );
+    run
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn stored_under_policy(store: Backend) {
+    let env = TestEnv::on(store, 1, 40, 80);
+    env.write_config(POLICY);
+    let org = env.orgs[0].0.clone();
+    sync(&env, &["sync", "--all"]);
+    let rows = env.rows(
+        "SELECT id, email, date_of_birth, phone, CAST(raw_json AS TEXT) FROM patients WHERE org_id = ?1",
+        &[&org],
+    );
+    assert_eq!(rows.len(), 40);
+    for row in &rows {
+        let raw: Value = serde_json::from_str(row[4].as_deref().unwrap()).unwrap();
+        for gone in [
+            "medicare",
+            "notes",
+            "emergency_contact",
+            "address_1",
+            "post_code",
+        ] {
+            assert!(raw.get(gone).is_none(), "{gone} stored: {raw}");
+        }
+        if let Some(email) = &row[1] {
+            assert!(is_hex64(email), "email column {email}");
+            assert_eq!(raw["email"].as_str(), Some(email.as_str()));
+        }
+        if let Some(dob) = &row[2] {
+            assert_eq!(dob.len(), 4, "date_of_birth column {dob}");
+        }
+        if let Some(phone) = &row[3] {
+            assert!(is_hex64(phone), "phone column {phone}");
+        }
+    }
+    // The dashboard view keeps working.
+    let n = env.value(
+        "SELECT COUNT(*) FROM patient_activity WHERE org_id = ?1",
+        &[&org],
+    );
+    let shown = env.value(
+        "SELECT COUNT(*) FROM patients
+         WHERE org_id = ?1 AND archived_at IS NULL AND deleted_upstream_at IS NULL",
+        &[&org],
+    );
+    assert_eq!(n, shown);
+    let active = env.value(
+        "SELECT COUNT(*) FROM patient_activity WHERE org_id = ?1 AND total_appointment_count > 0",
+        &[&org],
+    );
+    assert_ne!(
+        active.as_deref(),
+        Some("0"),
+        "appointments still link to patients"
+    );
+    // The secret is nowhere in the store.
+    let bytes = env.stored_bytes();
+    assert!(
+        !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "secret stored"
+    );
+
+    // A change upstream only in a dropped field writes nothing; one in a kept field does.
+    let key = env.key(&org);
+    let ids: Vec<String> = env.fake.with_world(|w| {
+        w.advance(std::time::Duration::from_secs(5));
+        let ids: Vec<String> = w.ids(&key, "patients").into_iter().take(2).collect();
+        w.update(&key, "patients", &ids[0], |r| {
+            r.insert("medicare".into(), "SENTINELMEDICARE".into());
+        })
+        .unwrap();
+        w.update(&key, "patients", &ids[1], |r| {
+            r.insert("first_name".into(), "Renamed".into());
+        })
+        .unwrap();
+        w.advance(std::time::Duration::from_secs(5));
+        ids
+    });
+    let row = |id: &str| {
+        env.rows(
+            "SELECT updated_at, synced_at, CAST(raw_json AS TEXT), first_name FROM patients
+             WHERE org_id = ?1 AND id = ?2",
+            &[&org, id],
+        )
+        .remove(0)
+    };
+    let before = (row(&ids[0]), row(&ids[1]));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    sync(&env, &["sync", "--all", "--force"]);
+    assert_eq!(
+        row(&ids[0]),
+        before.0,
+        "a dropped field's change wrote the row"
+    );
+    let renamed = row(&ids[1]);
+    assert_ne!(renamed, before.1);
+    assert_eq!(renamed[3].as_deref(), Some("Renamed"));
+    let bytes = env.stored_bytes();
+    assert!(!bytes.windows(16).any(|w| w == b"SENTINELMEDICARE"));
+}
+
+/// Without a policy every field is stored as before, and a touch still moves
+/// `updated_at` (the old behaviour).
+fn no_policy_stores_everything(store: Backend) {
+    let env = TestEnv::on(store, 1, 10, 10);
+    let org = env.orgs[0].0.clone();
+    env.run(&["sync", "--all"]).expect_code(0);
+    let raw = env.value(
+        "SELECT CAST(raw_json AS TEXT) FROM patients WHERE org_id = ?1 LIMIT 1",
+        &[&org],
+    );
+    assert!(raw.unwrap().contains("medicare"));
+}
+
+on_both_stores!(stored_under_policy, no_policy_stores_everything);
+
+/// Under umask 022 the database, its `-wal` and `-shm` are created `0600` and a folder
+/// made for them `0700`; an existing database readable by others is warned about by
+/// every run and by `check`.
+#[test]
+fn the_database_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = TestEnv::new(1, 5, 5);
+    let db = env.dir.path().join("new-dir/deeper/routiq.db");
+    env.set_config_line(
+        "database",
+        &format!("database = {:?}", db.display().to_string()),
+    );
+    let run = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        // SAFETY: umask is async-signal-safe and touches only the child's own state.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+        common::Run::from(cmd.output().unwrap())
+    };
+    run(&["sync", "--all"]).expect_code(0);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    let wal = db.with_extension("db-wal");
+    let shm = db.with_extension("db-shm");
+    // The WAL and its index stay while the database is open; reopen to see them.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    for file in [&wal, &shm] {
+        if file.exists() {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+    }
+    drop(conn);
+    assert_eq!(mode(db.parent().unwrap()), 0o700);
+    assert_eq!(mode(&env.dir.path().join("new-dir")), 0o700);
+    let quiet = run(&["sync", "--all", "--force"]);
+    assert!(
+        !quiet.stderr.contains("readable by group"),
+        "{}",
+        quiet.stderr
+    );
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = run(&["sync", "--all", "--force"]);
+    warned.expect_code(0);
+    assert!(
+        warned.stderr.contains("readable by group or others")
+            && warned.stderr.contains("chmod 600"),
+        "{}",
+        warned.stderr
+    );
+    let check = run(&["check"]);
+    assert!(
+        check.stdout.contains("readable by group or others"),
+        "{}\n{}",
+        check.stdout,
+        check.stderr
+    );
+}
