@@ -146,7 +146,96 @@ fn no_policy_stores_everything(store: Backend) {
     assert!(raw.unwrap().contains("medicare"));
 }
 
-on_both_stores!(stored_under_policy, no_policy_stores_everything);
+/// The bytes planted in records whose trace must vanish.
+const SENTINEL: &[u8] = b"QZSENTINEL";
+
+/// Puts the sentinel in the email, Medicare number, notes and address of `ids`.
+fn plant(env: &TestEnv, key: &str, ids: &[String]) {
+    env.fake.with_world(|w| {
+        for id in ids {
+            w.update_as_is(key, "patients", id, |r| {
+                let s = |f: &str| Value::String(format!("QZSENTINEL-{f}-{id}"));
+                r.insert("email".into(), format!("QZSENTINEL{id}@example.com").into());
+                r.insert("medicare".into(), s("medicare"));
+                r.insert("notes".into(), s("notes"));
+                r.insert("address_1".into(), s("address"));
+            })
+            .unwrap();
+        }
+    });
+}
+
+/// `forget` leaves none of the org's bytes in the store's files (SQLite: the database
+/// and its WAL; PostgreSQL: heap, TOAST and index files), and keeps the other org's.
+fn forget_leaves_no_bytes(store: Backend) {
+    let env = TestEnv::on(store, 2, 30, 30);
+    let key = env.key("org_1");
+    let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
+    plant(&env, &key, &ids);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let Some(before) = env.file_bytes() else {
+        return;
+    };
+    let planted = common::occurrences(&before, SENTINEL);
+    assert!(
+        planted >= ids.len(),
+        "the scan finds the sentinels: {planted}"
+    );
+    env.run(&["forget", "--org", "org_1", "--yes"])
+        .expect_code(0);
+    let after = env.file_bytes().unwrap();
+    let left = common::occurrences(&after, SENTINEL);
+    eprintln!("sentinel scan after forget: {planted} occurrences before, {left} after");
+    assert_eq!(left, 0, "forget left sentinels in the files");
+    let other = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_2'", &[]);
+    assert_eq!(other.as_deref(), Some("30"));
+}
+
+/// The purge of rows deleted upstream leaves none of their bytes either.
+fn purge_leaves_no_bytes(store: Backend) {
+    let env = TestEnv::on(store, 1, 30, 0);
+    env.write_config("purge_deleted_after = \"1s\"");
+    let key = env.key("org_1");
+    let ids: Vec<String> = env
+        .fake
+        .with_world(|w| w.ids(&key, "patients"))
+        .into_iter()
+        .take(3)
+        .collect();
+    plant(&env, &key, &ids);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let Some(before) = env.file_bytes() else {
+        return;
+    };
+    let planted = common::occurrences(&before, SENTINEL);
+    assert!(planted >= 3, "the scan finds the sentinels: {planted}");
+    env.fake.with_world(|w| {
+        for id in &ids {
+            w.hard_delete(&key, "patients", id).unwrap();
+        }
+    });
+    env.run(&["full", "--org", "org_1"]).expect_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("removed rows deleted upstream"),
+        "{}",
+        run.stderr
+    );
+    let left = common::occurrences(&env.file_bytes().unwrap(), SENTINEL);
+    eprintln!("sentinel scan after purge: {planted} occurrences before, {left} after");
+    assert_eq!(left, 0, "the purge left sentinels in the files");
+    let rest = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'", &[]);
+    assert_eq!(rest.as_deref(), Some("27"));
+}
+
+on_both_stores!(
+    stored_under_policy,
+    no_policy_stores_everything,
+    forget_leaves_no_bytes,
+    purge_leaves_no_bytes,
+);
 
 /// Under umask 022 the database, its `-wal` and `-shm` are created `0600` and a folder
 /// made for them `0700`; an existing database readable by others is warned about by

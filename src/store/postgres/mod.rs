@@ -288,6 +288,23 @@ impl PgStore {
         self.in_tx(org_id, |tx| tx.execute(sql, params))
     }
 
+    /// Rewrites `tables` with `VACUUM (FULL)`, after committing held pages, so that the
+    /// bytes of rows deleted or replaced are gone from their heap and TOAST files (plain
+    /// `VACUUM` only marks the space free, leaving the old tuples' bytes in place). Each
+    /// table is locked `ACCESS EXCLUSIVE` while it is rewritten (reads wait too) and needs
+    /// room for a second copy of itself; see docs/privacy.md.
+    fn vacuum_full(&self, tables: &[&str]) -> Result<(), StoreError> {
+        self.commit_open()?;
+        for name in tables {
+            log::info!("rewriting table {name} (VACUUM FULL) so deleted rows leave no bytes");
+            self.client
+                .borrow_mut()
+                .batch_execute(&format!("VACUUM (FULL) {name}"))
+                .map_err(|e| connect::error_at(&self.target, e))?;
+        }
+        Ok(())
+    }
+
     /// A write of no org's data (run history), after committing held pages.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         self.commit_open()?;

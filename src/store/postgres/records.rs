@@ -186,7 +186,7 @@ impl Records for PgStore {
         org_id: &str,
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        self.in_tx(org_id, |tx| {
+        let out = self.in_tx(org_id, |tx| {
             let mut out = Vec::new();
             for resource in Resource::ALL {
                 let name = table(resource).name;
@@ -200,7 +200,15 @@ impl Records for PgStore {
                 out.push((name, n));
             }
             Ok(out)
-        })
+        })?;
+        // The purged rows' bytes go from the files too (see `PgStore::vacuum_full`).
+        let purged: Vec<&str> = out
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, _)| *t)
+            .collect();
+        self.vacuum_full(&purged)?;
+        Ok(out)
     }
 
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {

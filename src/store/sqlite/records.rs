@@ -205,6 +205,11 @@ impl Records for SqliteStore {
             out.push((name, n as u64));
         }
         tx.commit()?;
+        if out.iter().any(|(_, n)| *n > 0) {
+            // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
+            // holds the pages as they were until it is checkpointed and emptied.
+            self.scrub(false)?;
+        }
         Ok(out)
     }
 }
