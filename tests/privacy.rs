@@ -302,3 +302,130 @@ fn the_database_files_are_private_whatever_the_umask() {
         check.stderr
     );
 }
+
+/// A policy added to a store that holds everything: the next `sync` rewrites the stored
+/// rows locally (no request to Cliniko, even when the run is then skipped as recent),
+/// and the old values are gone from the files.
+fn a_new_policy_rewrites_what_is_stored(store: Backend) {
+    let env = TestEnv::on(store, 1, 40, 40);
+    let org = env.orgs[0].0.clone();
+    let key = env.key(&org);
+    let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
+    plant(&env, &key, &ids);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let before = env.file_bytes();
+    let planted = before.as_ref().map(|b| common::occurrences(b, SENTINEL));
+    if let Some(planted) = planted {
+        assert!(
+            planted >= ids.len(),
+            "the scan finds the sentinels: {planted}"
+        );
+    }
+    env.write_config(POLICY);
+    let requests = env.requests(&org);
+    let run = sync(&env, &["sync", "--all"]);
+    assert!(
+        run.stderr.contains("rewriting the stored rows"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("40 stored row(s) rewritten"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.requests(&org), requests, "nothing fetched again");
+    let rows = env.rows(
+        "SELECT email, CAST(raw_json AS TEXT) FROM patients WHERE org_id = ?1",
+        &[&org],
+    );
+    for row in &rows {
+        assert!(is_hex64(row[0].as_deref().unwrap()), "{:?}", row[0]);
+        let raw: Value = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
+        assert!(raw.get("medicare").is_none() && raw.get("address_1").is_none());
+    }
+    if let Some(bytes) = env.file_bytes() {
+        let left = common::occurrences(&bytes, SENTINEL);
+        eprintln!(
+            "sentinel scan after the policy's rewrite: {} occurrences before, {left} after",
+            planted.unwrap_or(0)
+        );
+        assert_eq!(left, 0, "the rewrite left sentinels in the files");
+    }
+    // Applied once: the next run has nothing to rewrite.
+    let again = sync(&env, &["sync", "--all", "--force"]);
+    assert!(!again.stderr.contains("rewriting"), "{}", again.stderr);
+}
+
+on_both_stores!(a_new_policy_rewrites_what_is_stored);
+
+/// A rewrite killed after some batches resumes at the recorded position: rows up to it
+/// are taken as done (here: left as they were, proving the position is used), the rest
+/// are rewritten, and the fingerprint is recorded at the end.
+#[test]
+fn a_killed_rewrite_resumes_at_its_position() {
+    use routiq_sync::resource::Resource;
+    use routiq_sync::store::{PrivacyProgress, PrivacyStore};
+    let env = TestEnv::new(1, 30, 0);
+    let org = env.orgs[0].0.clone();
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.write_config(POLICY);
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    let env_var = |name: &str| (name == "ROUTIQ_HASH_SECRET").then(|| SECRET.to_string());
+    let config = routiq_sync::config::parse(&text, &env.config_path(), &env_var).unwrap();
+    let fingerprint = config.orgs[0].privacy.fingerprint().unwrap();
+    let mut ids: Vec<String> = env
+        .rows(
+            "SELECT id FROM patients WHERE org_id = ?1 ORDER BY id",
+            &[&org],
+        )
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    ids.sort();
+    let middle = ids[9].clone();
+    {
+        // What a run killed after its batches up to `middle` leaves.
+        let mut store = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path()).unwrap();
+        let progress = PrivacyProgress {
+            fingerprint: fingerprint.clone(),
+            resource: Resource::Patients,
+            after_id: middle.clone(),
+        };
+        store
+            .rewrite_batch(&org, Resource::Patients, &[], &progress)
+            .unwrap();
+    }
+    let run = sync(&env, &["sync", "--all"]);
+    assert!(
+        run.stderr.contains("resuming the rewrite"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("20 stored row(s) rewritten"),
+        "{}",
+        run.stderr
+    );
+    let raw_of = |id: &str| {
+        env.value(
+            "SELECT raw_json FROM patients WHERE org_id = ?1 AND id = ?2",
+            &[&org, id],
+        )
+        .unwrap()
+    };
+    assert!(
+        raw_of(&ids[0]).contains("medicare"),
+        "before the position: done"
+    );
+    assert!(
+        !raw_of(&ids[10]).contains("medicare"),
+        "after it: rewritten"
+    );
+    let state = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path())
+        .unwrap()
+        .privacy_state(&org)
+        .unwrap();
+    assert_eq!(state.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert!(state.pending.is_none() && state.applied_at.is_some());
+}

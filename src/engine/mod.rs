@@ -5,6 +5,7 @@
 
 pub mod plan;
 mod prefetch;
+mod privacy;
 mod report;
 mod retention;
 mod run;

@@ -30,6 +30,8 @@ pub struct OrgContext<'a> {
     pub deadline_passed: &'a AtomicBool,
     /// What to prune at the end of the org's run.
     pub retention: Retention,
+    /// The org's privacy policy: stored rows are brought under it before the run syncs.
+    pub privacy: &'a crate::privacy::OrgPolicy,
 }
 
 /// The error recorded for a run stopped by its deadline.
@@ -88,6 +90,12 @@ fn run_locked(
             "{}: an earlier run did not finish (killed or crashed); continuing from its last committed page",
             ctx.org_id
         );
+    }
+    // Local and free of API calls, so even a run then skipped as recent does it.
+    if let Some(applied) = super::privacy::apply(ctx, ctx.privacy, store)?
+        && applied.interrupted
+    {
+        return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
     }
     let state = store.org_state(ctx.org_id)?;
     let now = ctx.clock.now();

@@ -5,6 +5,7 @@
 
 mod model;
 pub mod postgres;
+mod privacy_state;
 pub mod sqlite;
 mod tables;
 
@@ -16,6 +17,7 @@ pub use model::{
     ABANDONED_RUN, FullWalkState, OrgState, PageWrite, ResourceCounts, ResourceState, RunOutcome,
     RunRecord, RunStatus, SettledSecond,
 };
+pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
 pub use sqlite::CURRENT_VERSION;
 pub use tables::{TableSpec, org_tables, table};
 
@@ -181,9 +183,9 @@ impl OrgGuard {
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
-pub trait Store: Locks + SyncState + Records + RunLog + Erasure + Send {}
+pub trait Store: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send {}
 
-impl<T: Locks + SyncState + Records + RunLog + Erasure + Send> Store for T {}
+impl<T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send> Store for T {}
 
 /// The per-org lock: one run per org at a time, across processes (and, on a shared
 /// server, hosts).

@@ -9,6 +9,7 @@ mod connect;
 mod erasure;
 mod lock;
 mod prepared;
+mod privacy;
 mod records;
 mod runs;
 mod schema;

@@ -13,7 +13,7 @@ use super::lock::namespaced_key;
 use crate::store::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -311,6 +311,18 @@ WHERE p.archived_at IS NULL AND p.deleted_upstream_at IS NULL;
 const V2: &str = "
 DROP INDEX IF EXISTS appointments_by_patient;
 DROP INDEX IF EXISTS patients_present;
+";
+
+/// The SQLite schema's version 6: the privacy policy's state per org.
+const V3: &str = "
+CREATE TABLE privacy_state (
+    org_id           text PRIMARY KEY,
+    fingerprint      text,
+    applied_at       timestamptz,
+    pending          text,
+    pending_resource text,
+    pending_after_id text
+);
 ";
 
 /// The version stored in `schema`, or `None` when it has no routiq-sync tables yet.

@@ -169,7 +169,7 @@ fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
 
 /// `jsonb` cannot hold the NUL character: a `\u0000` escape becomes U+FFFD, so one odd
 /// record cannot fail its whole batch.
-fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
     if raw.contains("\\u0000") {
         raw.replace("\\u0000", "\\ufffd").into()
     } else {

@@ -7,6 +7,7 @@
 
 mod erasure;
 mod open;
+mod privacy;
 pub mod private;
 mod records;
 mod runs;

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -349,6 +349,19 @@ CREATE INDEX full_seen_by_walk ON full_seen (org_id, resource, run_id);
 const V5: &str = "
 DROP INDEX IF EXISTS appointments_by_patient;
 DROP INDEX IF EXISTS patients_present;
+";
+
+/// The privacy policy (issue 22): the fingerprint of the policy every stored row of an
+/// org is under, when it was applied, and a rewrite under a new one in progress.
+const V6: &str = "
+CREATE TABLE privacy_state (
+    org_id           TEXT PRIMARY KEY,
+    fingerprint      TEXT,
+    applied_at       TEXT,
+    pending          TEXT,
+    pending_resource TEXT,
+    pending_after_id TEXT
+);
 ";
 
 /// Brings the database up to [`CURRENT_VERSION`], refusing files from a newer build.
