@@ -429,3 +429,73 @@ fn a_killed_rewrite_resumes_at_its_position() {
     assert_eq!(state.fingerprint.as_deref(), Some(fingerprint.as_str()));
     assert!(state.pending.is_none() && state.applied_at.is_some());
 }
+
+/// Proof for an auditor: `status --json` and `check` show the fingerprint and when it
+/// was applied; `verify` fails when a stored record holds a field the policy forbids.
+fn status_check_and_verify_show_the_policy(store: Backend) {
+    let env = TestEnv::on(store.clone(), 1, 20, 20);
+    env.write_config(POLICY);
+    let org = env.orgs[0].0.clone();
+    sync(&env, &["sync", "--all"]);
+    let status = env.run_env(&["status", "--json"], &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    status.expect_code(0);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    let privacy = &v["orgs"][0]["privacy"];
+    let fingerprint = privacy["fingerprint"].as_str().unwrap();
+    assert!(is_hex64(fingerprint), "{privacy}");
+    assert_eq!(privacy["configured_fingerprint"], fingerprint);
+    assert!(
+        privacy["applied_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    assert_eq!(privacy["rewrite_due"], false);
+    assert_eq!(privacy["configured_resources"][0], "patients");
+    assert!(!status.stdout.contains(SECRET));
+
+    let check = env.run_env(&["check"], &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    assert!(
+        check
+            .stdout
+            .contains(&format!("policy {}", &fingerprint[..16]))
+            && check.stdout.contains("stored rows under"),
+        "{}",
+        check.stdout
+    );
+
+    sync(&env, &["verify", "--all"]);
+    let tamper = match store {
+        Backend::Sqlite => {
+            "UPDATE patients SET raw_json = json_set(raw_json, '$.medicare', '2123456701')
+             WHERE org_id = ?1 AND id = (SELECT MIN(id) FROM patients WHERE org_id = ?1)"
+        }
+        Backend::Postgres(_) => {
+            "UPDATE patients SET raw_json = raw_json || '{\"medicare\": \"2123456701\"}'::jsonb
+             WHERE org_id = ?1 AND id = (SELECT MIN(id) FROM patients WHERE org_id = ?1)"
+        }
+    };
+    assert_eq!(env.execute(tamper, &[&org]), 1);
+    let failed = env.run_env(&["verify", "--all"], &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    failed.expect_code(1);
+    assert!(
+        failed
+            .stderr
+            .contains("1 stored record(s) hold fields the privacy policy forbids")
+            && failed.stderr.contains("patients.medicare"),
+        "{}",
+        failed.stderr
+    );
+    // The next sync brings it under the policy again; verify passes.
+    let status = env.run_env(&["status", "--json"], &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["orgs"][0]["privacy"]["rewrite_due"], true);
+    let run = sync(&env, &["sync", "--all"]);
+    assert!(
+        run.stderr.contains("1 stored row(s) rewritten"),
+        "{}",
+        run.stderr
+    );
+    sync(&env, &["verify", "--all"]);
+}
+
+on_both_stores!(status_check_and_verify_show_the_policy);

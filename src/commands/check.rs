@@ -70,6 +70,7 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
 
     let (header, paths_ok, session) = describe_config(&config, globals.config.is_some(), &env);
     emit(&header);
+    emit(&privacy_section(&config, &orgs));
     emit(&format!(
         "\nProbing {} org{} with GET {PROBE_PATH}...\n",
         orgs.len(),
@@ -104,6 +105,27 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     }
     emit(&out);
     Ok(if passed { Exit::Success } else { Exit::Failure })
+}
+
+/// The privacy policy of each org: configured, and what the stored rows are under.
+fn privacy_section(config: &Config, orgs: &[&OrgConfig]) -> String {
+    let mut out = String::from("\nPrivacy\n");
+    let store = match crate::store::open_read_only(&super::store_location(config)) {
+        Ok(store) => store,
+        Err(e) => {
+            let _ = writeln!(out, "  cannot read the policy's state from the store: {e}");
+            None
+        }
+    };
+    for org in orgs {
+        match super::privacy_report::status(org, store.as_deref()) {
+            Ok(s) => out.push_str(&super::privacy_report::describe(org, &s)),
+            Err(e) => {
+                let _ = writeln!(out, "  {}  cannot read the policy's state: {e}", org.id);
+            }
+        }
+    }
+    out
 }
 
 /// Prints `text` to stdout now (the probes that follow may take a few seconds).

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod forget;
 mod heartbeat;
 mod metrics;
+mod privacy_report;
 mod progress;
 pub mod status;
 mod store_probe;

@@ -50,6 +50,8 @@ pub struct OrgStatus {
     pub last_run: Option<LastRun>,
     pub cursors: BTreeMap<String, Option<String>>,
     pub totals: BTreeMap<String, u64>,
+    /// The privacy policy's fingerprints and when it was applied.
+    pub privacy: super::privacy_report::PrivacyStatus,
 }
 
 /// The newest run of an org.
@@ -204,6 +206,7 @@ pub fn build(
             last_run: runs.first().map(last_run),
             cursors,
             totals,
+            privacy: super::privacy_report::status(org, store.as_deref())?,
         });
     }
     Ok(StatusReport {
@@ -458,6 +461,13 @@ mod tests {
             }),
             cursors: BTreeMap::new(),
             totals: [("patients".to_string(), 652)].into(),
+            privacy: super::super::privacy_report::PrivacyStatus {
+                fingerprint: None,
+                applied_at: None,
+                configured_fingerprint: None,
+                configured_resources: Vec::new(),
+                rewrite_due: false,
+            },
         }
     }
 

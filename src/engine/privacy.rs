@@ -134,3 +134,57 @@ pub fn short(fingerprint: Option<&str>) -> String {
         None => "none".to_string(),
     }
 }
+
+/// Stored rows of `ctx.org_id` holding something `policy` forbids (a field it drops or
+/// does not keep, a value it hashes or cuts to the year left as it was), for `verify`:
+/// how many, and a few `resource.field` names for the message. No row is changed; when
+/// some breach the policy, a rewrite from the start is recorded as due, for the next
+/// `sync` or `full`.
+pub(super) fn violations(
+    ctx: &OrgContext<'_>,
+    policy: &OrgPolicy,
+    store: &mut dyn Store,
+) -> Result<(u64, Vec<String>), StoreError> {
+    let mut count = 0;
+    let mut fields: Vec<String> = Vec::new();
+    for resource in policy.resources() {
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store.stored_batch(ctx.org_id, resource, after.as_deref(), BATCH)?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(last.clone());
+            for (_, raw) in &batch {
+                let Ok(Some(filtered)) = refilter_stored(resource, raw, policy) else {
+                    continue;
+                };
+                count += 1;
+                if fields.len() >= 5 {
+                    continue;
+                }
+                let parse = |text: &str| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+                        .unwrap_or_default()
+                };
+                let (old, new) = (parse(raw), parse(&filtered.raw_json));
+                for (key, value) in &old {
+                    let name = format!("{}.{key}", resource.name());
+                    if new.get(key) != Some(value) && !fields.contains(&name) && fields.len() < 5 {
+                        fields.push(name);
+                    }
+                }
+            }
+        }
+    }
+    if count > 0
+        && let (Some(fingerprint), Some(first)) = (policy.fingerprint(), policy.resources().next())
+    {
+        // The next sync or full rewrites every row again, from the start.
+        let progress = PrivacyProgress {
+            fingerprint,
+            resource: first,
+            after_id: String::new(),
+        };
+        store.rewrite_batch(ctx.org_id, first, &[], &progress)?;
+    }
+    Ok((count, fields))
+}
