@@ -499,3 +499,13 @@ fn status_check_and_verify_show_the_policy(store: Backend) {
 }
 
 on_both_stores!(status_check_and_verify_show_the_policy);
+
+/// The policy these tests use is the one docs/privacy.md recommends, and it loads.
+#[test]
+fn the_documented_policy_is_the_one_tested() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/privacy.md")).unwrap();
+    let start = docs.find("```toml\n").unwrap() + 8;
+    let block = &docs[start..start + docs[start..].find("```").unwrap()];
+    assert_eq!(block.trim(), POLICY.trim());
+}
