@@ -110,6 +110,21 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
 /// The privacy policy of each org: configured, and what the stored rows are under.
 fn privacy_section(config: &Config, orgs: &[&OrgConfig]) -> String {
     let mut out = String::from("\nPrivacy\n");
+    // `check` changes nothing: a file from an older routiq-sync is not migrated here.
+    if let Database::Sqlite(path) = &config.database
+        && path.exists()
+        && crate::store::sqlite::probe_version(path).is_ok_and(|v| v < CURRENT_VERSION)
+    {
+        for org in orgs {
+            let _ = writeln!(
+                out,
+                "  {}  the database is from an older routiq-sync; the next sync records \
+                 the policy",
+                org.id
+            );
+        }
+        return out;
+    }
     let store = match crate::store::open_read_only(&super::store_location(config)) {
         Ok(store) => store,
         Err(e) => {
