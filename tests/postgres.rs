@@ -56,7 +56,10 @@ fn check_shows_the_server_and_probes_it_without_the_password() {
     let run = env.run(&["check"]);
     run.expect_code(0);
     assert!(
-        run.stdout.contains("schema     version 2 (current)"),
+        run.stdout.contains(&format!(
+            "schema     version {} (current)",
+            routiq_sync::store::postgres::CURRENT_VERSION
+        )),
         "{}",
         run.stdout
     );

@@ -313,9 +313,10 @@ DROP INDEX IF EXISTS appointments_by_patient;
 DROP INDEX IF EXISTS patients_present;
 ";
 
-/// The SQLite schema's version 6: the privacy policy's state per org.
+/// The SQLite schema's version 6: the privacy policy's state per org. (`IF NOT EXISTS`:
+/// a schema rolled back to an older version by hand may still have the table.)
 const V3: &str = "
-CREATE TABLE privacy_state (
+CREATE TABLE IF NOT EXISTS privacy_state (
     org_id           text PRIMARY KEY,
     fingerprint      text,
     applied_at       timestamptz,
