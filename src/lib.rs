@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fake;
 pub mod lock;
 pub mod logging;
+pub mod privacy;
 pub mod record;
 pub mod resource;
 pub mod secret;

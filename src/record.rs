@@ -25,8 +25,13 @@ pub struct Record {
     pub hidden: bool,
     /// Resource-specific columns, in the order the store's table declares them.
     pub columns: Vec<Option<String>>,
-    /// The record exactly as Cliniko sent it (its text in the page), unknown fields included.
+    /// The record exactly as Cliniko sent it (its text in the page), unknown fields
+    /// included; under a privacy policy, what the policy lets through.
     pub raw_json: String,
+    /// Whether a privacy policy shaped `raw_json`: then a newer copy that differs from
+    /// the stored one only in `updated_at` (a change upstream only in a dropped field)
+    /// is not written.
+    pub filtered: bool,
 }
 
 impl Record {
@@ -46,6 +51,7 @@ impl Record {
             archived_at: None,
             hidden: false,
             columns: vec![None; columns],
+            filtered: false,
         }
     }
 

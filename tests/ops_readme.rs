@@ -13,8 +13,9 @@
 //! run by `.ci/run` (`cargo test --locked` and `cargo run --release -- demo`).
 //!
 //! Every ```toml block is parsed as a config file (any `api_key_env` variable is set to a
-//! fake key) unless marked `no` (a block that starts at `[[org]]` is a fragment: it is
-//! parsed after a `user_agent` line), and so is `examples/config.toml`; every ```sql block runs
+//! fake key) unless marked `no` (a block without `user_agent` is a fragment: it is parsed
+//! after a `user_agent` line, with an `[[org]]` after it when it has none), and so is
+//! `examples/config.toml`; every ```sql block runs
 //! against the database the rehearsal synced, except those marked `<!-- postgres -->`
 //! (tests/postgres.rs runs those).
 
@@ -209,14 +210,24 @@ fn config_blocks_are_valid_configs() {
         let env_with_home = |name: &str| {
             if name == "HOME" {
                 Some("/home/routiq".to_string())
+            } else if name.ends_with("HASH_SECRET") {
+                Some("a-test-secret-of-32-characters!!".to_string())
             } else {
                 env(name)
             }
         };
-        let text = if b.text.trim_start().starts_with("[[org]]") {
+        // A fragment (no `user_agent`) is completed: a `user_agent` line first, and an
+        // `[[org]]` last when it has none (the privacy policy's examples).
+        let text = if b.text.contains("user_agent") {
+            b.text.clone()
+        } else if b.text.contains("[[org]]") {
             format!("user_agent = \"Routiq Sync (ops@example.com)\"\n{}", b.text)
         } else {
-            b.text.clone()
+            format!(
+                "user_agent = \"Routiq Sync (ops@example.com)\"\n{}\n[[org]]\nid = \"bondi\"\n\
+                 api_key_env = \"CLINIKO_KEY_BONDI\"\n",
+                b.text
+            )
         };
         routiq_sync::config::parse(&text, path, &env_with_home)
             .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));

@@ -9,6 +9,9 @@ use tempfile::TempDir;
 use crate::child::{Measured, run_measured};
 use crate::pg::PgDatabase;
 
+/// The variable holding the `hash` secret of the privacy policy runs.
+const HASH_SECRET_ENV: &str = "ROUTIQ_BENCH_HASH_SECRET";
+
 /// Where a scenario's client stores its data.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -104,8 +107,34 @@ impl ClientEnv {
             .arg(config)
             .args(["-q", "--no-progress"])
             .args(args)
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env(
+                HASH_SECRET_ENV,
+                "routiq-sync benchmark hash secret 0123456789",
+            );
         cmd
+    }
+
+    /// Adds the recommended dashboard privacy policy (docs/privacy.md) to the config.
+    pub fn with_privacy_policy(self) -> Result<ClientEnv, String> {
+        let text = std::fs::read_to_string(&self.config).map_err(|e| e.to_string())?;
+        let at = text.find("[[org]]").unwrap_or(text.len());
+        let policy = format!(
+            "hash_secret_env = {HASH_SECRET_ENV:?}\n\
+             [privacy.patients]\n\
+             drop = [\"medicare\", \"medicare_reference_number\", \"dva_card_number\", \"notes\", \
+             \"appointment_notes\", \"emergency_contact\", \"custom_fields\", \"address_1\", \
+             \"address_2\", \"address_3\", \"post_code\"]\n\
+             hash = [\"email\", \"patient_phone_numbers[].number\", \
+             \"patient_phone_numbers[].normalized_number\"]\n\
+             year = [\"date_of_birth\"]\n\
+             [privacy.appointments]\ndrop = [\"notes\"]\n\n"
+        );
+        write_private(
+            &self.config,
+            &format!("{}{policy}{}", &text[..at], &text[at..]),
+        )?;
+        Ok(self)
     }
 
     /// How many runs each org has in the store, per org id.

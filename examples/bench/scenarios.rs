@@ -209,6 +209,9 @@ fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
             peak <= 40 * 1024,
         );
         peaks.push((rows, peak));
+        if Some(&n) == sizes.full_sync.last() {
+            privacy_cost(bins, &fake, &spec, sizes, (m, requests), t)?;
+        }
     }
     if let (Some(&(n0, r0)), Some(&(n1, r1))) = (peaks.first(), peaks.last())
         && peaks.len() > 1
@@ -226,6 +229,54 @@ fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
             growth.abs() <= 0.10,
         );
     }
+    Ok(())
+}
+
+/// a. The same full sync under the recommended privacy policy (docs/privacy.md): client
+/// CPU within 10% of the run without it (medians), and no more requests.
+fn privacy_cost(
+    bins: &Bins,
+    fake: &FakeServer,
+    spec: &FakeSpec,
+    sizes: &Sizes,
+    (plain, plain_requests): (&Measured, u64),
+    t: &mut Table,
+) -> Result<(), String> {
+    let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?
+        .with_privacy_policy()?;
+    let mut runs = Vec::new();
+    let mut requests = 0;
+    let mut rows = 0;
+    for _ in 0..sizes.full_sync_runs.max(1) {
+        env.reset_db()?;
+        let before = fake.counts()?;
+        runs.push(env.run(&["full", "--all"])?);
+        requests = (fake.counts()? - before).requests;
+        rows = expect_rows(&env, spec.per_org())?;
+    }
+    runs.sort_by_key(|m| m.cpu());
+    let m = &runs[runs.len() / 2];
+    let s = format!(
+        "a. full sync, {} records, recommended privacy policy",
+        thousands(rows)
+    );
+    t.info(&s, "wall time", secs(m.wall));
+    t.info(&s, "client CPU", cpu(m));
+    let ratio = m.cpu().as_secs_f64() / plain.cpu().as_secs_f64().max(1e-9);
+    t.check(
+        &s,
+        "client CPU vs without the policy",
+        format!("{ratio:.3}x"),
+        "<= 1.10x",
+        ratio <= 1.10,
+    );
+    t.check(
+        &s,
+        "API requests vs without the policy",
+        format!("{} vs {}", thousands(requests), thousands(plain_requests)),
+        "no more",
+        requests <= plain_requests,
+    );
     Ok(())
 }
 

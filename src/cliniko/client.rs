@@ -14,6 +14,7 @@ use super::parse::{BodyError, PageBody, parse_page};
 use super::query::ListQuery;
 use super::ratelimit::RateLimiter;
 use super::retry::{RetryPolicy, rate_limit_wait};
+use crate::privacy::OrgPolicy;
 use crate::secret::ApiKey;
 use crate::timestamp::Timestamp;
 
@@ -32,6 +33,8 @@ pub struct ClientSettings {
     /// Limit on connecting and on the whole of one request.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// The org's privacy policy, applied to every record parsed from a page.
+    pub privacy: Arc<OrgPolicy>,
 }
 
 /// A Cliniko API client for one API key.
@@ -144,7 +147,9 @@ impl Client {
             endpoint.path,
             query.filters()
         );
-        let (mut page, date) = self.get(&url, |body| parse_page(endpoint, body))?;
+        let (mut page, date) = self.get(&url, |body| {
+            parse_page(endpoint, body, &self.settings.privacy)
+        })?;
         page.server_time = date;
         Ok(page)
     }

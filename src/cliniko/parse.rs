@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::endpoints::{Endpoint, endpoint};
+use crate::privacy::{OrgPolicy, ResourcePolicy, TopLevel};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
@@ -90,7 +91,13 @@ impl std::fmt::Display for BodyError {
 
 /// Parses a list response body for `endpoint`. Errors describe what is wrong without
 /// quoting the body (which may be large or hold personal data).
-pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, BodyError> {
+/// The org's privacy `policy` is applied to each record before anything is derived from
+/// it: its `raw_json` and typed columns hold only what the policy lets through.
+pub fn parse_page(
+    endpoint: &Endpoint,
+    body: &[u8],
+    policy: &OrgPolicy,
+) -> Result<PageBody, BodyError> {
     let envelope: RawEnvelope<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             "response is not a JSON object".to_string()
@@ -128,7 +135,10 @@ pub fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, BodyErro
                         e.to_string()
                     }
                 })
-                .and_then(|fields| record_from(endpoint, &fields, raw.get().to_string()))
+                .and_then(|fields| match policy.for_resource(endpoint.resource) {
+                    None => record_from(endpoint, &fields, raw.get().to_string()),
+                    Some(rules) => filtered_record(endpoint, policy, rules, &fields, raw.get()),
+                })
                 .map_err(|e| BodyError::BadRecord(format!("record {i}: {e}")))
         })
         .collect::<Result<_, _>>()?;
@@ -151,6 +161,82 @@ pub fn parse_record(resource: Resource, value: Value) -> Result<Record, String> 
         return Err("not a JSON object".to_string());
     };
     record_from(&endpoint(resource), &obj, raw_json)
+}
+
+/// A stored record's `raw_json` with `policy` applied, as a [`Record`] whose columns are
+/// derived from the filtered JSON (as from `resource`'s main route); `Ok(None)` when it
+/// holds nothing the policy forbids (values already pseudonyms are not hashed again).
+pub fn refilter_stored(
+    resource: Resource,
+    raw_json: &str,
+    policy: &OrgPolicy,
+) -> Result<Option<Record>, String> {
+    let mut obj: Map<String, Value> =
+        serde_json::from_str(raw_json).map_err(|e| format!("stored raw_json: {e}"))?;
+    if !policy.apply_stored(resource, &mut obj) {
+        return Ok(None);
+    }
+    let text = Value::Object(obj).to_string();
+    let obj: Map<String, Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let record = record_from(&endpoint(resource), &obj, text)?;
+    Ok(Some(Record {
+        filtered: true,
+        ..record
+    }))
+}
+
+/// One record of a page under a policy with rules for its resource: the record's text
+/// is rebuilt field by field (fields the policy leaves alone keep their exact text,
+/// removed ones are left out, rewritten ones are parsed and re-serialised), then parsed
+/// as any record. A key sent twice gets the same treatment for both copies.
+fn filtered_record(
+    endpoint: &Endpoint,
+    policy: &OrgPolicy,
+    rules: &ResourcePolicy,
+    fields: &RawFields<'_>,
+    raw: &str,
+) -> Result<Record, String> {
+    let mut out = String::with_capacity(raw.len());
+    out.push('{');
+    for (key, value) in &fields.0 {
+        let rewritten;
+        let text = match rules.top_level(endpoint.resource, key) {
+            TopLevel::Remove => continue,
+            TopLevel::Keep => value.get(),
+            TopLevel::Rewrite => {
+                let mut parsed: Value =
+                    serde_json::from_str(value.get()).map_err(|e| e.to_string())?;
+                policy.rewrite_field(rules, key, &mut parsed);
+                rewritten = parsed.to_string();
+                &rewritten
+            }
+        };
+        if out.len() > 1 {
+            out.push(',');
+        }
+        push_key(&mut out, key);
+        out.push(':');
+        out.push_str(text);
+    }
+    out.push('}');
+    let filtered: RawFields<'_> = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    let record = record_from(endpoint, &filtered, String::new())?;
+    Ok(Record {
+        raw_json: out,
+        filtered: true,
+        ..record
+    })
+}
+
+/// Appends `key` as a JSON string.
+fn push_key(out: &mut String, key: &str) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(key.to_string()).to_string());
+    }
 }
 
 /// A record's top-level fields with their values left unparsed: a record is ~2 KB of
@@ -241,6 +327,7 @@ fn record_from(route: &Endpoint, obj: &impl Fields, raw_json: String) -> Result<
         hidden: archived_at.is_some() || cancelled,
         columns,
         raw_json,
+        filtered: false,
     })
 }
 
@@ -480,6 +567,11 @@ mod tests {
     use super::*;
     use crate::cliniko::endpoints::endpoint;
     use serde_json::json;
+
+    /// Pages parsed with no privacy policy (everything stored).
+    fn parse_page(endpoint: &Endpoint, body: &[u8]) -> Result<PageBody, BodyError> {
+        super::parse_page(endpoint, body, &OrgPolicy::default())
+    }
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!(
@@ -745,5 +837,62 @@ mod tests {
         )
         .unwrap();
         assert_eq!(page.records[0].columns[4].as_deref(), Some("61444444444"));
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use crate::privacy::{FieldPath, HashSecret};
+
+    fn policy() -> OrgPolicy {
+        let p = |l: &[&str]| l.iter().map(|s| FieldPath::parse(s).unwrap()).collect();
+        let rules = ResourcePolicy {
+            keep: None,
+            drop: p(&["medicare", "notes"]),
+            hash: p(&["email", "patient_phone_numbers[].number"]),
+            year: p(&["date_of_birth"]),
+        };
+        OrgPolicy::new(
+            "manly",
+            vec![(Resource::Patients, rules)],
+            Some(HashSecret::new("a secret long enough")),
+        )
+    }
+
+    #[test]
+    fn columns_come_from_the_filtered_record() {
+        let body = br#"{"patients": [{"id": 7, "updated_at": "2024-01-01T00:00:00Z",
+            "email": "ann@example.com", "medicare": "SENTINEL-MEDICARE", "notes": "x",
+            "date_of_birth": "1985-04-02", "first_name": "Ann", "na\u006de": "esc",
+            "patient_phone_numbers": [{"number": "0400 111 222", "phone_type": "Mobile"}]}],
+            "links": {}}"#;
+        let policy = policy();
+        let page = parse_page(&endpoint(Resource::Patients), body, &policy).unwrap();
+        let r = &page.records[0];
+        assert!(!r.raw_json.contains("SENTINEL") && !r.raw_json.contains("notes"));
+        let email = policy.pseudonym("ann@example.com");
+        let phone = policy.pseudonym("0400 111 222");
+        assert_eq!(r.columns[2].as_deref(), Some(email.as_str()));
+        assert_eq!(r.columns[3].as_deref(), Some("1985"));
+        assert_eq!(r.columns[4].as_deref(), Some(phone.as_str()));
+        assert_eq!(r.columns[0].as_deref(), Some("Ann"));
+        let stored: Value = serde_json::from_str(&r.raw_json).unwrap();
+        assert_eq!(stored["name"], "esc");
+        assert_eq!(stored["id"], 7);
+        // The stored copy holds nothing the policy forbids, and other resources pass.
+        assert_eq!(
+            refilter_stored(Resource::Patients, &r.raw_json, &policy),
+            Ok(None)
+        );
+        let unfiltered = r#"{"id":"7","updated_at":"2024-01-01T00:00:00Z","medicare":"1"}"#;
+        let again = refilter_stored(Resource::Patients, unfiltered, &policy)
+            .unwrap()
+            .unwrap();
+        assert!(!again.raw_json.contains("medicare"));
+        let appt = br#"{"individual_appointments": [{"id": "1",
+            "updated_at": "2024-01-01T00:00:00Z", "notes": "kept"}]}"#;
+        let page = parse_page(&endpoint(Resource::Appointments), appt, &policy).unwrap();
+        assert!(page.records[0].raw_json.contains("kept"));
     }
 }

@@ -72,6 +72,12 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
 
     let (header, paths_ok, session) = describe_config(&config, globals.config.is_some(), &env);
     emit(&header);
+    // What the store recorded per org, read once (read-only; a store that cannot be read
+    // is described under Paths above).
+    let store = crate::store::open_read_only(&super::store_location(&config))
+        .ok()
+        .flatten();
+    emit(&privacy_section(&config, &orgs, store.as_deref()));
     emit(&format!(
         "\nProbing {} org{} with GET {PROBE_PATH}...\n",
         orgs.len(),
@@ -81,11 +87,6 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
     let mut clock_warnings = 0;
-    // What the store recorded per org (read-only; a store that cannot be read is
-    // described under Paths above).
-    let store = crate::store::open_read_only(&super::store_location(&config))
-        .ok()
-        .flatten();
     for (org, (probe, skew)) in orgs.iter().zip(&probed) {
         out.push_str(&describe_org(&config, session.as_ref(), org, probe));
         if let Some(store) = &store {
@@ -163,6 +164,39 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     }
     emit(&out);
     Ok(if passed { Exit::Success } else { Exit::Failure })
+}
+
+/// The privacy policy of each org: configured, and what the stored rows are under.
+fn privacy_section(
+    config: &Config,
+    orgs: &[&OrgConfig],
+    store: Option<&dyn crate::store::Store>,
+) -> String {
+    let mut out = String::from("\nPrivacy\n");
+    // `check` changes nothing: a file from an older routiq-sync is not migrated here.
+    if let Database::Sqlite(path) = &config.database
+        && path.exists()
+        && crate::store::sqlite::probe_version(path).is_ok_and(|v| v < CURRENT_VERSION)
+    {
+        for org in orgs {
+            let _ = writeln!(
+                out,
+                "  {}  the database is from an older routiq-sync; the next sync records \
+                 the policy",
+                org.id
+            );
+        }
+        return out;
+    }
+    for org in orgs {
+        match super::privacy_report::status(org, store) {
+            Ok(s) => out.push_str(&super::privacy_report::describe(org, &s)),
+            Err(e) => {
+                let _ = writeln!(out, "  {}  cannot read the policy's state: {e}", org.id);
+            }
+        }
+    }
+    out
 }
 
 /// Prints `text` to stdout now (the probes that follow may take a few seconds).

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod forget;
 mod heartbeat;
 mod metrics;
+mod privacy_report;
 mod progress;
 pub mod status;
 mod store_probe;
@@ -109,6 +110,12 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
         },
         keys,
     )?;
+    let mut config = config;
+    if let Database::Sqlite(path) = &config.database
+        && let Some(warning) = crate::store::sqlite::private::readable_warning(path)
+    {
+        config.warnings.push(warning);
+    }
     crate::logging::apply_config_format(config.log_format);
     if let Some(pg) = config.database.postgres() {
         for secret in pg.url.secrets() {
@@ -168,6 +175,7 @@ pub fn client_settings(config: &Config, org: &OrgConfig) -> ClientSettings {
             base_delay: config.retry_delay,
             ..RetryPolicy::default()
         },
+        privacy: org.privacy.clone(),
     }
 }
 

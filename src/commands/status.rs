@@ -54,6 +54,8 @@ pub struct OrgStatus {
     pub last_run: Option<LastRun>,
     pub cursors: BTreeMap<String, Option<String>>,
     pub totals: BTreeMap<String, u64>,
+    /// The privacy policy's fingerprints and when it was applied.
+    pub privacy: super::privacy_report::PrivacyStatus,
     /// The host clock minus Cliniko's (seconds, positive: the host is ahead) at the org's
     /// last run that reached Cliniko; null if none did yet.
     pub clock_skew_seconds: Option<i64>,
@@ -231,6 +233,7 @@ pub fn build(
             last_run: runs.first().map(last_run),
             cursors,
             totals,
+            privacy: super::privacy_report::status(org, store.as_deref())?,
             clock_skew_seconds: facts.clock_skew.map(|(s, _)| s),
             clock_checked_at: facts.clock_skew.map(|(_, at)| at.to_string()),
             cliniko_account: facts.account.map(|a| AccountStatus {
@@ -521,6 +524,13 @@ mod tests {
             }),
             cursors: BTreeMap::new(),
             totals: [("patients".to_string(), 652)].into(),
+            privacy: super::super::privacy_report::PrivacyStatus {
+                fingerprint: None,
+                applied_at: None,
+                configured_fingerprint: None,
+                configured_resources: Vec::new(),
+                rewrite_due: false,
+            },
             clock_skew_seconds: None,
             clock_checked_at: None,
             cliniko_account: None,

@@ -223,6 +223,7 @@ impl Shared<'_> {
                 keep_runs: config.keep_runs,
                 purge_deleted_after: config.purge_deleted_after,
             },
+            privacy: &org.privacy,
         };
         let opts = PlanOptions {
             command: request.command,

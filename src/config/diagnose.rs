@@ -71,6 +71,10 @@ fn explain(raw: &str, parsed: bool, key: Option<&str>) -> String {
         .replace("struct RawConfig", "the config table")
         .replace("struct RawOrg", "an [[org]] table")
         .replace("struct RawWindow", "a table")
+        .replace(
+            "struct RawPolicy",
+            "a [privacy.RESOURCE] table (keys: keep, drop, hash, year)",
+        )
         .replace("expected i64", "expected a whole number")
         .replace("expected f64", "expected a number");
     if message.starts_with("unknown field") {
@@ -139,6 +143,50 @@ fn walk_value(
                 let item_path = format!("{path}[{i}]");
                 consider(&item.span(), &item_path, span, best);
                 walk_value(item.get_ref(), &item_path, span, best);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The line of the key path `key` (as [`Problem`](super::Problem) keys are written:
+/// `privacy.patients.drop[1]`, `org[2].hash_secret_env`), when it is in the file.
+pub(super) fn line_of(doc: &DeTable<'_>, text: &str, key: &str) -> Option<usize> {
+    let mut start = None;
+    find_in_table(doc, "", key, &mut start);
+    start.map(|at| line_column(text, at).0)
+}
+
+fn find_in_table(table: &DeTable<'_>, prefix: &str, key: &str, start: &mut Option<usize>) {
+    for (name, value) in table.iter() {
+        let path = if prefix.is_empty() {
+            name.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", name.get_ref())
+        };
+        if path == key {
+            *start = Some(name.span().start);
+            return;
+        }
+        if key.starts_with(&path) {
+            find_in_value(value.get_ref(), &path, key, start);
+        }
+    }
+}
+
+fn find_in_value(value: &DeValue<'_>, path: &str, key: &str, start: &mut Option<usize>) {
+    match value {
+        DeValue::Table(table) => find_in_table(table, path, key, start),
+        DeValue::Array(array) => {
+            for (i, item) in array.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                if item_path == key {
+                    *start = Some(item.span().start);
+                    return;
+                }
+                if key.starts_with(&item_path) {
+                    find_in_value(item.get_ref(), &item_path, key, start);
+                }
             }
         }
         _ => {}

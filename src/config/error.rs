@@ -12,6 +12,8 @@ pub struct Problem {
     pub org: Option<String>,
     /// What is wrong and what to do about it. Never contains an API key.
     pub message: String,
+    /// The line of `key` in the file, when it is written there.
+    pub line: Option<usize>,
 }
 
 impl fmt::Display for Problem {
@@ -19,6 +21,9 @@ impl fmt::Display for Problem {
         write!(f, "`{}`", self.key)?;
         if let Some(org) = &self.org {
             write!(f, " (org `{org}`)")?;
+        }
+        if let Some(line) = self.line {
+            write!(f, " at line {line}")?;
         }
         write!(f, ": {}", self.message)
     }
@@ -139,6 +144,7 @@ impl ConfigError {
                         key: f(&p.key),
                         org: p.org.map(|o| f(&o)),
                         message: f(&p.message),
+                        line: p.line,
                     })
                     .collect(),
             },

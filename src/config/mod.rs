@@ -12,6 +12,7 @@ mod error;
 mod locate;
 mod org;
 mod paths;
+mod privacy;
 mod raw;
 mod redact;
 mod validate;
@@ -219,6 +220,9 @@ pub struct OrgConfig {
     pub resources_source: Source,
     /// The org's own heartbeat URL, if any.
     pub ping_url: Option<String>,
+    /// What is stored of its records: `[privacy.*]` with its own `[org.privacy.*]`
+    /// replacing them per resource (empty: everything is stored).
+    pub privacy: std::sync::Arc<crate::privacy::OrgPolicy>,
 }
 
 impl Config {
@@ -345,6 +349,13 @@ fn parse_inner(
             diagnose::toml_error(path, text, &err, Some(doc.get_ref())).map_text(scrub)
         })?;
     let mut config = validate::validate(raw, path, env, file_mode, keys).map_err(|problems| {
+        let problems = problems
+            .into_iter()
+            .map(|p| Problem {
+                line: diagnose::line_of(doc.get_ref(), text, &p.key),
+                ..p
+            })
+            .collect();
         ConfigError::Invalid {
             path: path.to_path_buf(),
             problems,

@@ -80,6 +80,7 @@ pub(super) fn validate_orgs(
             resources,
             resources_source,
             ping_url,
+            privacy: Default::default(),
         });
     }
     orgs

@@ -4,6 +4,8 @@
 //! the key path and org id, rather than by serde. Integers are `i64` so that a negative
 //! number gets a specific message instead of a generic type error.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// The whole file.
@@ -31,7 +33,19 @@ pub(super) struct RawConfig {
     pub ping_url: Option<String>,
     pub keep_runs: Option<String>,
     pub purge_deleted_after: Option<String>,
+    pub hash_secret_env: Option<String>,
+    pub privacy: Option<BTreeMap<String, RawPolicy>>,
     pub org: Option<Vec<RawOrg>>,
+}
+
+/// One `[privacy.RESOURCE]` (or `[org.privacy.RESOURCE]`) table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub keep: Option<Vec<String>>,
+    pub drop: Option<Vec<String>>,
+    pub hash: Option<Vec<String>>,
+    pub year: Option<Vec<String>>,
 }
 
 /// `appointment_window = { past_days = …, future_days = … }`.
@@ -54,6 +68,8 @@ pub(super) struct RawOrg {
     pub shard: Option<String>,
     pub resources: Option<Vec<String>>,
     pub ping_url: Option<String>,
+    pub hash_secret_env: Option<String>,
+    pub privacy: Option<BTreeMap<String, RawPolicy>>,
 }
 
 /// What each key expects, for the "what to write instead" part of TOML type errors.
@@ -85,6 +101,11 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "base_url" => "a URL string, e.g. \"http://127.0.0.1:8080/v1\"",
         "shard" => "a shard name string, e.g. \"uk1\"",
         "resources" => "a list of resource names, e.g. [\"patients\", \"appointments\"]",
+        "hash_secret_env" => "the name of an environment variable, e.g. \"ROUTIQ_HASH_SECRET\"",
+        "privacy" => "one [privacy.RESOURCE] table per resource, e.g. [privacy.patients]",
+        "keep" | "drop" | "hash" | "year" => {
+            "a list of field paths, e.g. [\"email\", \"patient_phone_numbers[].number\"]"
+        }
         _ => return None,
     })
 }

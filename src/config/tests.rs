@@ -591,7 +591,7 @@ fn two_orgs_sharing_a_key_are_refused_without_showing_it() {
     let err = parse_text(&text).unwrap_err().to_string();
     assert!(
         err.contains(
-            "`org[2].api_key` (org `manly`): has the same API key (its inline api_key) as org \
+            "`org[2].api_key` (org `manly`) at line 10: has the same API key (its inline api_key) as org \
              `a` ($CLINIKO_KEY_A): a key belongs to one Cliniko account, so one clinic's data \
              would be stored under both ids; give each org its own clinic's key"
         ),

@@ -12,7 +12,7 @@ use super::{
     DEFAULT_KEEP_RUNS, DEFAULT_MAX_WAIT, DEFAULT_MIN_INTERVAL, DEFAULT_PURGE_DELETED_AFTER,
     DEFAULT_REFERENCE_EVERY, DEFAULT_REQUEST_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_DELAY, DEFAULT_VERIFY_EVERY, Database, KeySource,
-    SETTINGS, Source, format_duration, org, parse_duration, paths,
+    SETTINGS, Source, format_duration, org, parse_duration, paths, privacy,
 };
 
 /// Problems found so far, with helpers that fill in the key path and org.
@@ -26,6 +26,7 @@ impl Problems {
             key: key.to_string(),
             org: None,
             message: message.into(),
+            line: None,
         });
     }
 
@@ -35,6 +36,7 @@ impl Problems {
             key,
             org: org.map(str::to_string),
             message: message.into(),
+            line: None,
         });
     }
 
@@ -243,9 +245,51 @@ pub(super) fn validate(
             }
         });
 
+    let global_rules = privacy::rules("privacy", raw.privacy, None, &mut problems);
+    privacy::check_var(
+        "hash_secret_env",
+        raw.hash_secret_env.as_deref(),
+        None,
+        &mut problems,
+    );
     let orgs = match raw.org {
-        Some(raw_orgs) if !raw_orgs.is_empty() => {
-            org::validate_orgs(raw_orgs, env, keys, &mut problems, &mut warnings)
+        Some(mut raw_orgs) if !raw_orgs.is_empty() => {
+            let mut own = Vec::new();
+            for (i, org) in raw_orgs.iter_mut().enumerate() {
+                let id = org.id.clone();
+                let key = format!("org[{i}].hash_secret_env");
+                let var = org.hash_secret_env.take();
+                privacy::check_var(&key, var.as_deref(), id.as_deref(), &mut problems);
+                let prefix = format!("org[{i}].privacy");
+                let rules =
+                    privacy::rules(&prefix, org.privacy.take(), id.as_deref(), &mut problems);
+                own.push((rules, key, var));
+            }
+            let mut orgs = org::validate_orgs(raw_orgs, env, keys, &mut problems, &mut warnings);
+            if problems.0.is_empty() {
+                // No org was left out, so `orgs` and `own` are in the same order.
+                for (org, (rules, key, var)) in orgs.iter_mut().zip(own) {
+                    let (key, var) = match var {
+                        Some(var) => (key, Some(var)),
+                        None => ("hash_secret_env".to_string(), raw.hash_secret_env.clone()),
+                    };
+                    let source = privacy::SecretSource {
+                        key,
+                        var: var.as_deref(),
+                    };
+                    let policy = privacy::org_policy(
+                        &org.id,
+                        &global_rules,
+                        &rules,
+                        source,
+                        env,
+                        keys,
+                        &mut problems,
+                    );
+                    org.privacy = std::sync::Arc::new(policy);
+                }
+            }
+            orgs
         }
         _ => {
             problems.top(

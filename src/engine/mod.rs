@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod plan;
 mod prefetch;
+mod privacy;
 mod report;
 mod retention;
 mod run;

@@ -104,6 +104,7 @@ mod tests {
             user_agent: "prefetch test (test@example.com)".into(),
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            privacy: Default::default(),
         };
         Client::new(
             &ApiKey::new(key),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::clock::ClockSkew;
-use super::plan::{self, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
+use super::plan::{self, Command, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
 use super::retention::{self, Retention};
@@ -34,6 +34,8 @@ pub struct OrgContext<'a> {
     pub deadline_passed: &'a AtomicBool,
     /// What to prune at the end of the org's run.
     pub retention: Retention,
+    /// The org's privacy policy: stored rows are brought under it before the run syncs.
+    pub privacy: &'a crate::privacy::OrgPolicy,
 }
 
 /// The error recorded for a run stopped by its deadline.
@@ -101,6 +103,27 @@ fn run_locked(
             ctx.org_id
         );
     }
+    // `verify` checks the stored rows against the policy (and fails on a breach) rather
+    // than fixing them; the other commands bring them under it first. Local and free of
+    // API calls, so even a run then skipped as recent does it.
+    let breach = if opts.command == Command::Verify {
+        match super::privacy::violations(ctx, ctx.privacy, store)? {
+            (0, _) => None,
+            (n, fields) => Some(format!(
+                "{n} stored record(s) hold fields the privacy policy forbids ({}); run \
+                 `routiq-sync sync --org {}` to rewrite them under the policy, then verify again",
+                fields.join(", "),
+                ctx.org_id
+            )),
+        }
+    } else {
+        if let Some(applied) = super::privacy::apply(ctx, ctx.privacy, store)?
+            && applied.interrupted
+        {
+            return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
+        }
+        None
+    };
     let state = store.org_state(ctx.org_id)?;
     let now = ctx.clock.now();
     for warning in plan::future_times(&state, now) {
@@ -129,7 +152,15 @@ fn run_locked(
         (run_id, mode),
         (calls_before, begun),
     ) {
-        Ok(report) => Ok(report),
+        Ok(mut report) => {
+            if let Some(breach) = breach
+                && !report.failed()
+            {
+                log::error!("{}: {breach}", ctx.org_id);
+                report.result = OrgResult::Failed(breach);
+            }
+            Ok(report)
+        }
         Err(e) => {
             let e = store.refine(e);
             // Recorded as failed (best effort: the database is what failed), not left

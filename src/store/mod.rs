@@ -5,6 +5,7 @@
 
 mod model;
 pub mod postgres;
+mod privacy_state;
 pub mod sqlite;
 mod tables;
 
@@ -16,6 +17,7 @@ pub use model::{
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
+pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
@@ -49,6 +51,12 @@ impl fmt::Display for StoreLocation {
 pub enum StoreError {
     #[error("cannot create the database folder {path}: {source}")]
     CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the database file {path} (mode 0600): {source}")]
+    CreateFile {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -129,14 +137,16 @@ impl StoreError {
     pub fn is_setup_error(&self) -> bool {
         use std::io::ErrorKind as Io;
         match self {
-            StoreError::CreateDir { source, .. } => matches!(
-                source.kind(),
-                Io::PermissionDenied
-                    | Io::NotADirectory
-                    | Io::AlreadyExists
-                    | Io::ReadOnlyFilesystem
-                    | Io::InvalidFilename
-            ),
+            StoreError::CreateDir { source, .. } | StoreError::CreateFile { source, .. } => {
+                matches!(
+                    source.kind(),
+                    Io::PermissionDenied
+                        | Io::NotADirectory
+                        | Io::AlreadyExists
+                        | Io::ReadOnlyFilesystem
+                        | Io::InvalidFilename
+                )
+            }
             StoreError::Open { source, .. } => source.sqlite_error_code().is_none_or(|code| {
                 matches!(
                     code,
@@ -178,9 +188,9 @@ impl OrgGuard {
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
-pub trait Store: Locks + SyncState + Records + RunLog + Erasure + Send {}
+pub trait Store: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send {}
 
-impl<T: Locks + SyncState + Records + RunLog + Erasure + Send> Store for T {}
+impl<T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send> Store for T {}
 
 /// The per-org lock: one run per org at a time, across processes (and, on a shared
 /// server, hosts).

@@ -28,10 +28,17 @@ pub struct TableSpec {
     pub columns: &'static [&'static str],
 }
 
-/// Every table holding an org's data: the resource tables, then state and run history.
+/// Every table holding an org's data: the resource tables, then state, run history and
+/// the privacy policy's state.
 pub fn org_tables() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Resource::ALL.iter().map(|r| table(*r).name).collect();
-    names.extend(["sync_state", "full_seen", "runs", "org_facts"]);
+    names.extend([
+        "sync_state",
+        "full_seen",
+        "runs",
+        "org_facts",
+        "privacy_state",
+    ]);
     names
 }
 

@@ -920,3 +920,31 @@ impl TestEnv {
         }
     }
 }
+
+impl TestEnv {
+    /// The raw bytes of the store's files: the SQLite database and its WAL, or the data
+    /// files of the PostgreSQL database's tables, TOAST tables and indexes (see
+    /// [`pg::relation_file_bytes`]; `None` there on a server the tests did not start).
+    pub fn file_bytes(&self) -> Option<Vec<u8>> {
+        match &self.store {
+            Backend::Sqlite => {
+                let mut bytes = std::fs::read(self.db_path()).unwrap_or_default();
+                for companion in ["db-wal", "db-journal"] {
+                    if let Ok(more) = std::fs::read(self.db_path().with_extension(companion)) {
+                        bytes.extend(more);
+                    }
+                }
+                Some(bytes)
+            }
+            Backend::Postgres(db) => pg::relation_file_bytes(db),
+        }
+    }
+}
+
+/// How many times `needle` occurs in `haystack`.
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+}

@@ -869,3 +869,51 @@ impl Drop for PgBouncer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The raw bytes of every data file of `db`'s tables, TOAST tables and indexes (every
+/// segment), read from the cluster's data folder after a `CHECKPOINT` (so that pages the
+/// server holds in memory are on disk). `None` on a server the tests did not start (its
+/// files may be elsewhere or unreadable).
+pub fn relation_file_bytes(db: &PgDatabase) -> Option<Vec<u8>> {
+    let server = server()?;
+    if !server.admin.starts_with("host=") {
+        return None;
+    }
+    let mut admin = postgres::Client::connect(
+        &format!("{} dbname={}", server.admin, db.name),
+        postgres::NoTls,
+    )
+    .unwrap_or_else(|e| panic!("connect as admin to {}: {e}", db.name));
+    admin.batch_execute("CHECKPOINT").expect("checkpoint");
+    let data: String = admin
+        .query_one("SHOW data_directory", &[])
+        .expect("data_directory")
+        .get(0);
+    let files: Vec<String> = admin
+        .query(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class AS c
+             JOIN pg_namespace AS n ON n.oid = c.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND c.relkind IN ('r', 't', 'i', 'm')
+               AND pg_relation_filepath(c.oid) IS NOT NULL",
+            &[],
+        )
+        .expect("relation files")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut bytes = Vec::new();
+    for file in files {
+        let base = Path::new(&data).join(&file);
+        bytes.extend(std::fs::read(&base).unwrap_or_default());
+        for segment in 1.. {
+            let mut name = base.as_os_str().to_owned();
+            name.push(format!(".{segment}"));
+            match std::fs::read(PathBuf::from(name)) {
+                Ok(more) => bytes.extend(more),
+                Err(_) => break,
+            }
+        }
+    }
+    Some(bytes)
+}

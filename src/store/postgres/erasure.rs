@@ -1,4 +1,5 @@
-//! Erasing one org on PostgreSQL: counting and deleting its rows in every table.
+//! Erasing one org on PostgreSQL: counting and deleting its rows in every table, then
+//! rewriting the tables so that the deleted rows' bytes are gone from their files.
 
 use super::PgStore;
 use crate::store::{Erasure, StoreError, org_tables};
@@ -14,15 +15,24 @@ impl Erasure for PgStore {
         Ok(out)
     }
 
+    /// Deletes, then rewrites every table that lost rows (`VACUUM FULL`), so that none of
+    /// the org's bytes stay in the tables' files.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        self.in_tx(org_id, |tx| {
+        let out = self.in_tx(org_id, |tx| {
             let mut out = Vec::new();
             for name in org_tables() {
                 let n = tx.execute(&format!("DELETE FROM {name} WHERE org_id = $1"), &[&org_id])?;
                 out.push((name, n));
             }
             Ok(out)
-        })
+        })?;
+        let emptied: Vec<&str> = out
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, _)| *t)
+            .collect();
+        self.vacuum_full(&emptied)?;
+        Ok(out)
     }
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {

@@ -14,6 +14,7 @@ mod connect;
 mod erasure;
 mod lock;
 mod prepared;
+mod privacy;
 mod records;
 mod renewer;
 mod runs;
@@ -34,6 +35,9 @@ pub use schema::create_at_version;
 use super::StoreError;
 use crate::database_url::PgUrl;
 
+/// How long a rewrite that must leave no deleted bytes waits for older snapshots (see
+/// `PgStore::wait_for_older_snapshots`).
+const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// What `check` reports about a PostgreSQL store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
@@ -407,6 +411,67 @@ impl PgStore {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         self.in_tx(org_id, |tx| tx.execute(sql, params))
+    }
+
+    /// Rewrites `tables` with `VACUUM (FULL)`, after committing held pages, so that the
+    /// bytes of rows deleted or replaced are gone from their heap and TOAST files (plain
+    /// `VACUUM` only marks the space free, leaving the old tuples' bytes in place). Each
+    /// table is locked `ACCESS EXCLUSIVE` while it is rewritten (reads wait too) and needs
+    /// room for a second copy of itself; see docs/privacy.md.
+    fn vacuum_full(&self, tables: &[&str]) -> Result<(), StoreError> {
+        self.commit_open()?;
+        if tables.is_empty() {
+            return Ok(());
+        }
+        self.wait_for_older_snapshots()?;
+        for name in tables {
+            log::info!("rewriting table {name} (VACUUM FULL) so deleted rows leave no bytes");
+            self.client
+                .borrow_mut()
+                // Named with its schema: VACUUM runs outside any transaction, so no
+                // `SET LOCAL search_path` applies to it.
+                .batch_execute(&format!(
+                    "VACUUM (FULL) {}.{name}",
+                    connect::quote_ident(&self.schema)
+                ))
+                .map_err(|e| connect::error_at(&self.target, e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits (up to [`SNAPSHOT_WAIT`]) until no other session of this database holds a
+    /// snapshot older than now: `VACUUM FULL` copies every row such a snapshot could still
+    /// see, deleted ones included, so a dashboard's long query, another host's sync or an
+    /// autovacuum `ANALYZE` under way would keep the deleted bytes in the rewritten table.
+    /// Past the wait it goes on, and says what it may have kept.
+    fn wait_for_older_snapshots(&self) -> Result<(), StoreError> {
+        let marker: String =
+            self.query_one("SELECT (txid_current() % 4294967296)::text", &[], |r| {
+                r.get(0)
+            })?;
+        let until = std::time::Instant::now() + SNAPSHOT_WAIT;
+        loop {
+            let older: i64 = self.query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
+                &[&marker],
+                |r| r.get(0),
+            )?;
+            if older == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= until {
+                log::warn!(
+                    "{older} session(s) of this database still hold a snapshot from before the \
+                     delete after {} s; VACUUM FULL goes on, and the bytes of rows they can \
+                     see stay until the next rewrite",
+                    SNAPSHOT_WAIT.as_secs()
+                );
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     /// A write of no org's data (run history), after committing held pages, in a

@@ -178,7 +178,7 @@ impl Records for PgStore {
         org_id: &str,
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        self.in_tx(org_id, |tx| {
+        let out = self.in_tx(org_id, |tx| {
             let mut out = Vec::new();
             for resource in Resource::ALL {
                 let name = table(resource).name;
@@ -192,7 +192,15 @@ impl Records for PgStore {
                 out.push((name, n));
             }
             Ok(out)
-        })
+        })?;
+        // The purged rows' bytes go from the files too (see `PgStore::vacuum_full`).
+        let purged: Vec<&str> = out
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, _)| *t)
+            .collect();
+        self.vacuum_full(&purged)?;
+        Ok(out)
     }
 
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
@@ -241,10 +249,12 @@ fn upsert_rows<'r>(
         return Ok(result);
     }
     st.staging.load(st.client, &spec, &page)?;
+    // A page comes from one org's resource, under one policy.
+    let filtered = page.iter().any(|r| r.filtered);
     let upsert = st.staging.upsert(st.client, &spec)?;
     let written = st
         .client
-        .query(&upsert, &[&org_id, &synced_at.datetime()])?;
+        .query(&upsert, &[&org_id, &synced_at.datetime(), &filtered])?;
     let hidden: HashMap<&str, bool> = page.iter().map(|r| (r.id.as_str(), r.hidden)).collect();
     for row in &written {
         let id: &str = row.get(0);
@@ -312,6 +322,7 @@ mod tests {
             hidden: false,
             columns: vec![None; table(Resource::Patients).columns.len()],
             raw_json: raw.into(),
+            filtered: false,
         }
     }
 

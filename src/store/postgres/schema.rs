@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_counted_appointments.sql"),
     include_str!("migrations/0004_org_facts.sql"),
     include_str!("migrations/0005_org_leases.sql"),
+    include_str!("migrations/0006_privacy_state.sql"),
 ];
 
 /// The schema version this build writes.

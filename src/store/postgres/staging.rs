@@ -88,9 +88,10 @@ impl Staging {
     }
 
     /// The upsert from `spec`'s staging table: inserts new rows, replaces stored ones
-    /// when the incoming copy is newer or differs at the same `updated_at` (the SQLite
-    /// rule), clears `deleted_upstream_at` of rows seen again; returns the ids it wrote.
-    /// `$1` is the org, `$2` `synced_at`.
+    /// when the incoming copy is newer (and, when `$3` says the page was shaped by a
+    /// privacy policy, differs in more than `updated_at`) or differs at the same
+    /// `updated_at` (the SQLite rule, see its `upsert_sql`), clears `deleted_upstream_at` of rows seen again; returns the ids it wrote.
+    /// `$1` is the org, `$2` `synced_at`, `$3` whether the records are filtered.
     ///
     /// Rows it would keep are left out before the insert: `ON CONFLICT DO UPDATE ...
     /// WHERE` locks every conflicting row even when it updates none, and that lock
@@ -169,10 +170,13 @@ fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
          FROM {stage} AS r
          WHERE (SELECT kept.deleted_upstream_at IS NULL
                        AND (kept.updated_at > {updated}
-                            OR (kept.updated_at = {updated} AND kept.raw_json = {raw}))
+                            OR (kept.updated_at = {updated} AND kept.raw_json = {raw})
+                            OR ($3 AND (kept.raw_json - 'updated_at') = ({raw} - 'updated_at')))
                 FROM {t} AS kept WHERE kept.org_id = $1 AND kept.id = r.id) IS NOT TRUE
          ON CONFLICT (org_id, id) DO UPDATE SET {updates}
-         WHERE excluded.updated_at > t.updated_at
+         WHERE (excluded.updated_at > t.updated_at
+                AND (NOT $3
+                     OR (excluded.raw_json - 'updated_at') IS DISTINCT FROM (t.raw_json - 'updated_at')))
             OR (excluded.updated_at = t.updated_at AND excluded.raw_json IS DISTINCT FROM t.raw_json)
             OR t.deleted_upstream_at IS NOT NULL
          RETURNING t.id",
@@ -187,7 +191,7 @@ fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
 
 /// `jsonb` cannot hold the NUL character: a `\u0000` escape becomes U+FFFD, so one odd
 /// record cannot fail its whole batch.
-fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
     if raw.contains("\\u0000") {
         raw.replace("\\u0000", "\\ufffd").into()
     } else {

@@ -1,4 +1,5 @@
-//! Erasing one org: counting and deleting its rows in every table.
+//! Erasing one org: counting and deleting its rows in every table, leaving none of
+//! their bytes in the database file or its WAL.
 
 use rusqlite::TransactionBehavior;
 
@@ -30,6 +31,10 @@ impl Erasure for SqliteStore {
             out.push((name, n as u64));
         }
         tx.commit()?;
+        // Deleted cells were zeroed (`secure_delete`); VACUUM also rewrites whatever an
+        // older routiq-sync (without it) left in free space, and the checkpoint empties
+        // the WAL, which still held copies of the pages as they were.
+        self.scrub(true)?;
         Ok(out)
     }
 

@@ -7,6 +7,8 @@
 
 mod erasure;
 mod open;
+mod privacy;
+pub mod private;
 mod records;
 mod runs;
 mod schema;
@@ -47,13 +49,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it forward.
+    ///
+    /// The file holds patient data: a folder created for it is `0700`, and a new file is
+    /// created `0600` before SQLite opens it, whatever the umask, so that its `-wal`,
+    /// `-shm` and journal (which SQLite gives the database file's mode) are too.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            private::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
+        private::create_file(path).map_err(|source| StoreError::CreateFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::open_with(path, OpenFlags::default(), true, BUSY_TIMEOUT)
     }
 
@@ -166,6 +176,10 @@ impl SqliteStore {
                 .map_err(|e| not_a_database(&shown, e))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Deleted and overwritten content is zeroed (freed cells and pages), so that
+            // a dropped field, a forgotten org or a purged row leaves no bytes in the
+            // file. Costs a write of each freed page; see docs/privacy.md.
+            conn.pragma_update(None, "secure_delete", "ON")?;
             // Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: index
             // pages rewritten by many page commits are copied into the database once per
             // checkpoint, and a full sync of 200,000 records does ~8x fewer fsync pairs.
@@ -213,6 +227,30 @@ impl SqliteStore {
             // A failure here leaves nothing to undo: SQLite has already rolled back.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+
+    /// Makes what was deleted gone from the files: with `vacuum`, rebuilds the database
+    /// (free pages and all); then checkpoints the WAL into it and truncates the WAL to
+    /// zero bytes (it held the pages as they were). A checkpoint that other connections
+    /// block (readers of older snapshots) is reported, not an error: the next one, at the
+    /// latest when the last connection closes, finishes it.
+    fn scrub(&mut self, vacuum: bool) -> Result<(), StoreError> {
+        self.commit_held()?;
+        if vacuum {
+            self.conn.execute_batch("VACUUM")?;
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            log::warn!(
+                "{}: other connections are reading, so the WAL could not be emptied yet; \
+                 copies of the deleted rows stay in {}-wal until the next checkpoint",
+                self.path.display(),
+                self.path.display()
+            );
+        }
+        Ok(())
     }
 
     /// Uses `lock_dir` for the per-org lock files.

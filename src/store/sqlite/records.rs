@@ -181,6 +181,11 @@ impl Records for SqliteStore {
             out.push((name, n as u64));
         }
         tx.commit()?;
+        if out.iter().any(|(_, n)| *n > 0) {
+            // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
+            // holds the pages as they were until it is checkpointed and emptied.
+            self.scrub(false)?;
+        }
         Ok(out)
     }
 }
@@ -229,7 +234,7 @@ fn upsert_rows(
         let archived = rec.archived_at.map(|t| t.to_string());
         // Borrowed, not copied: raw_json is most of a row's bytes.
         let head: [&dyn ToSql; 5] = [&org_id, &rec.id, &created, &updated, &archived];
-        let tail: [&dyn ToSql; 2] = [&rec.raw_json, &synced];
+        let tail: [&dyn ToSql; 3] = [&rec.raw_json, &synced, &rec.filtered];
         let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
         let values = head.into_iter().chain(columns).chain(tail);
         if upsert.execute(params_from_iter(values))? > 0 {

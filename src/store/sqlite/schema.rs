@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_write_path.sql"),
     include_str!("migrations/0006_counted_appointments.sql"),
     include_str!("migrations/0007_org_facts.sql"),
+    include_str!("migrations/0008_privacy_state.sql"),
 ];
 
 /// The schema version this build writes.

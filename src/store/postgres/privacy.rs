@@ -1,0 +1,138 @@
+//! The privacy policy's state and the rewrite of stored rows under a new policy, on
+//! PostgreSQL.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+
+use super::PgStore;
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
+use crate::timestamp::Timestamp;
+
+impl PrivacyStore for PgStore {
+    fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
+        let state = self.query_opt(
+            "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+             FROM privacy_state WHERE org_id = $1",
+            &[&org_id],
+            |r| {
+                let resource: Option<String> = r.get(3);
+                let pending = match (
+                    r.get::<_, Option<String>>(2),
+                    resource.and_then(|r| r.parse().ok()),
+                    r.get::<_, Option<String>>(4),
+                ) {
+                    (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
+                        fingerprint,
+                        resource,
+                        after_id,
+                    }),
+                    _ => None,
+                };
+                PrivacyState {
+                    fingerprint: r.get(0),
+                    applied_at: r
+                        .get::<_, Option<time::OffsetDateTime>>(1)
+                        .map(Timestamp::from_datetime),
+                    pending,
+                }
+            },
+        )?;
+        Ok(state.unwrap_or_default())
+    }
+
+    fn stored_batch(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.query(
+            &format!(
+                "SELECT id, raw_json::text FROM {} WHERE org_id = $1
+                   AND ($2::text IS NULL OR id > $2::text)
+                 ORDER BY id LIMIT $3",
+                table(resource).name
+            ),
+            &[&org_id, &after, &i64::from(limit)],
+            |r| (r.get(0), r.get(1)),
+        )
+    }
+
+    fn rewrite_batch(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        progress: &PrivacyProgress,
+    ) -> Result<(), StoreError> {
+        let spec = table(resource);
+        self.in_tx(org_id, |tx| {
+            let types: HashMap<String, String> = tx
+                .query(
+                    "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+                     WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+                    &[&spec.name],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let sets: String = spec
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let ty = types.get(*c).map_or("text", String::as_str);
+                    format!(", {c} = ${}::text::{ty}", i + 4)
+                })
+                .collect();
+            let update = tx.prepare(&format!(
+                "UPDATE {} SET raw_json = $3::text::jsonb{sets} WHERE org_id = $1 AND id = $2",
+                spec.name
+            ))?;
+            for rec in records {
+                let raw = super::staging::jsonb_safe(&rec.raw_json);
+                let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_id, &rec.id, &raw];
+                params.extend(rec.columns.iter().map(|c| c as &(dyn ToSql + Sync)));
+                tx.execute(&update, &params)?;
+            }
+            tx.execute(
+                "INSERT INTO privacy_state (org_id, pending, pending_resource, pending_after_id)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (org_id) DO UPDATE SET pending = excluded.pending,
+                   pending_resource = excluded.pending_resource,
+                   pending_after_id = excluded.pending_after_id",
+                &[
+                    &org_id,
+                    &progress.fingerprint,
+                    &progress.resource.name(),
+                    &progress.after_id,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn finish_privacy(
+        &mut self,
+        org_id: &str,
+        fingerprint: Option<&str>,
+        rewritten: &[Resource],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.in_tx(org_id, |tx| {
+            tx.execute(
+                "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+                   applied_at = excluded.applied_at, pending = NULL,
+                   pending_resource = NULL, pending_after_id = NULL",
+                &[&org_id, &fingerprint, &at.datetime()],
+            )
+        })?;
+        let tables: Vec<&str> = rewritten.iter().map(|r| table(*r).name).collect();
+        self.vacuum_full(&tables)
+    }
+}

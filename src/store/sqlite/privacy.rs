@@ -1,0 +1,134 @@
+//! The privacy policy's state and the rewrite of stored rows under a new policy.
+
+use rusqlite::{OptionalExtension, ToSql, TransactionBehavior, params, params_from_iter};
+
+use super::SqliteStore;
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
+use crate::timestamp::Timestamp;
+
+impl PrivacyStore for SqliteStore {
+    fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+                 FROM privacy_state WHERE org_id = ?1",
+            )?
+            .query_row([org_id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .optional()?;
+        let Some((fingerprint, applied_at, pending, resource, after_id)) = row else {
+            return Ok(PrivacyState::default());
+        };
+        let pending = match (pending, resource.and_then(|r| r.parse().ok()), after_id) {
+            (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
+                fingerprint,
+                resource,
+                after_id,
+            }),
+            _ => None,
+        };
+        Ok(PrivacyState {
+            fingerprint,
+            applied_at: applied_at.as_deref().and_then(Timestamp::parse),
+            pending,
+        })
+    }
+
+    fn stored_batch(
+        &self,
+        org_id: &str,
+        resource: Resource,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id, raw_json FROM {} WHERE org_id = ?1 AND (?2 IS NULL OR id > ?2)
+             ORDER BY id LIMIT ?3",
+            table(resource).name
+        ))?;
+        let rows = stmt.query_map(params![org_id, after, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn rewrite_batch(
+        &mut self,
+        org_id: &str,
+        resource: Resource,
+        records: &[Record],
+        progress: &PrivacyProgress,
+    ) -> Result<(), StoreError> {
+        let spec = table(resource);
+        let tx = self
+            .writer()?
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let sets: Vec<String> = spec
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = ?{}", i + 4))
+                .collect();
+            let mut update = tx.prepare_cached(&format!(
+                "UPDATE {} SET raw_json = ?3{}{} WHERE org_id = ?1 AND id = ?2",
+                spec.name,
+                if sets.is_empty() { "" } else { ", " },
+                sets.join(", ")
+            ))?;
+            for rec in records {
+                let head: [&dyn ToSql; 3] = [&org_id, &rec.id, &rec.raw_json];
+                let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
+                update.execute(params_from_iter(head.into_iter().chain(columns)))?;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO privacy_state (org_id, pending, pending_resource, pending_after_id)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (org_id) DO UPDATE SET pending = excluded.pending,
+               pending_resource = excluded.pending_resource,
+               pending_after_id = excluded.pending_after_id",
+        )?
+        .execute(params![
+            org_id,
+            progress.fingerprint,
+            progress.resource.name(),
+            progress.after_id
+        ])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn finish_privacy(
+        &mut self,
+        org_id: &str,
+        fingerprint: Option<&str>,
+        rewritten: &[Resource],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer()?
+            .prepare_cached(
+                "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+                   applied_at = excluded.applied_at, pending = NULL,
+                   pending_resource = NULL, pending_after_id = NULL",
+            )?
+            .execute(params![org_id, fingerprint, at.to_string()])?;
+        if !rewritten.is_empty() {
+            // The old values were zeroed as they were replaced (`secure_delete`); VACUUM
+            // also clears what a routiq-sync without it left in free pages.
+            self.scrub(true)?;
+        }
+        Ok(())
+    }
+}
