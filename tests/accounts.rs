@@ -112,10 +112,12 @@ fn swapped_keys_fail_both_orgs_before_any_write(store: Backend) {
     for args in [&["check"][..], &["sync", "--all"]] {
         let run = env.run(args);
         run.expect_code(2);
+        // The problem names the key, the org and its line in the file.
         assert!(
-            run.stderr.contains(
-                "`org[1].api_key` (org `org_2`): has the same API key (its inline api_key) as org `org_1` (its inline api_key)"
-            ),
+            run.stderr.contains("`org[1].api_key` (org `org_2`) at line ")
+                && run.stderr.contains(
+                    ": has the same API key (its inline api_key) as org `org_1` (its inline api_key)"
+                ),
             "{args:?}: {}",
             run.stderr
         );

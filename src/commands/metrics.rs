@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::status::{ACTIVE_PATIENTS, OrgStatus, StatusReport};
+use super::status_report::{ACTIVE_PATIENTS, OrgStatus, StatusReport};
 use crate::timestamp::Timestamp;
 
 /// One metric family: name, help text, and its samples (`labels`, value).

@@ -11,6 +11,7 @@ mod metrics;
 mod privacy_report;
 mod progress;
 pub mod status;
+pub mod status_report;
 mod store_probe;
 mod style;
 pub mod sync;

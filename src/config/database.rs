@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::validate::Problems;
+use super::problems::Problems;
 use super::{env_var, paths};
 use crate::database_url::{PgUrl, is_postgres_url};
 

@@ -13,6 +13,7 @@ mod locate;
 mod org;
 mod paths;
 mod privacy;
+mod problems;
 mod raw;
 mod redact;
 mod validate;

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::problems::Problems;
 use super::raw::RawOrg;
-use super::validate::Problems;
 use super::{KeySource, OrgConfig, Source};
 use crate::resource::Resource;
 use crate::secret::{ApiKey, is_shard};

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::problems::Problems;
 use super::raw::RawPolicy;
-use super::validate::Problems;
 use crate::privacy::{FieldPath, HashSecret, OrgPolicy, ResourcePolicy, is_required};
 use crate::resource::Resource;
 

@@ -4,6 +4,7 @@
 //! progress goes out through a [`Progress`], both supplied by the command layer.
 
 pub mod clock;
+mod context;
 pub mod plan;
 mod prefetch;
 mod privacy;
@@ -14,12 +15,13 @@ mod verify;
 
 use std::time::Duration;
 
+pub use context::Retention;
+pub use context::{DEADLINE_PASSED, OrgContext};
 pub use plan::{
     Command, Mode, OrgPlan, PlanOptions, ResourcePlan, RoutePlan, checked_at, mode_label, plan_org,
 };
 pub use report::{OrgReport, OrgResult};
-pub use retention::Retention;
-pub use run::{DEADLINE_PASSED, OrgContext, sync_org};
+pub use run::sync_org;
 
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::run::OrgContext;
+use super::context::OrgContext;
 use crate::cliniko::refilter_stored;
 use crate::privacy::OrgPolicy;
 use crate::record::Record;

@@ -80,7 +80,7 @@ impl OrgReport {
         match &self.result {
             OrgResult::Failed(e) => Some(e),
             OrgResult::Interrupted => Some("interrupted by a signal"),
-            OrgResult::DeadlinePassed => Some(super::run::DEADLINE_PASSED),
+            OrgResult::DeadlinePassed => Some(super::context::DEADLINE_PASSED),
             OrgResult::Deferred => Some(DEFERRED),
             _ => None,
         }

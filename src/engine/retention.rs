@@ -9,18 +9,9 @@
 //! and a row kept with only its ids and timestamps would still say that a person was a
 //! patient of the clinic.
 
-use std::time::Duration;
-
 use super::clock::{ClockSkew, tolerance_text};
-use super::run::OrgContext;
+use super::context::OrgContext;
 use crate::store::{Store, StoreError};
-
-/// How long history and deleted rows are kept; `None` keeps them forever.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retention {
-    pub keep_runs: Option<Duration>,
-    pub purge_deleted_after: Option<Duration>,
-}
 
 /// Applies `ctx.retention` to `ctx.org_id` when `skew` (this run's measurement) shows
 /// the host clock agrees with Cliniko's. A failure here is a warning: the sync itself

@@ -2,44 +2,21 @@
 //! store, reconciles full walks, and records the run.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::clock::ClockSkew;
+use super::context::{DEADLINE_PASSED, OrgContext};
 use super::plan::{self, Command, Mode, OrgPlan, PlanOptions, ResourcePlan, mode_label, plan_org};
 use super::prefetch::{self, Flow};
 use super::report::{OrgReport, OrgResult};
-use super::retention::{self, Retention};
-use super::{Clock, Progress, verify};
-use crate::cliniko::{ApiError, Client, ResourceWalk, WalkPage};
+use super::retention;
+use super::verify;
+use crate::cliniko::{ApiError, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
     AccountFacts, Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
 };
-
-/// What the executor needs for one org, supplied by the command layer.
-pub struct OrgContext<'a> {
-    pub org_id: &'a str,
-    /// Where the org's key comes from, for error messages (`api_key_env = VAR in FILE`).
-    pub key_hint: &'a str,
-    /// A keyed digest of the org's API key (never the key): a key that changed since the
-    /// org's account was recorded is checked against it again.
-    pub key_digest: &'a str,
-    pub client: &'a Client,
-    pub clock: &'a dyn Clock,
-    pub progress: &'a dyn Progress,
-    pub cancel: &'a AtomicBool,
-    /// Set together with `cancel` when the run's `max_run_time` passed: the stop is then
-    /// recorded as the deadline's, not a signal's.
-    pub deadline_passed: &'a AtomicBool,
-    /// What to prune at the end of the org's run.
-    pub retention: Retention,
-    /// The org's privacy policy: stored rows are brought under it before the run syncs.
-    pub privacy: &'a crate::privacy::OrgPolicy,
-}
-
-/// The error recorded for a run stopped by its deadline.
-pub const DEADLINE_PASSED: &str = crate::store::DEADLINE_TEXT;
 
 /// How a resource's walk ended, when not normally.
 enum Stop {

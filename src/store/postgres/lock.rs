@@ -6,7 +6,7 @@
 //! the run.
 //!
 //! - A lease lasts [`LEASE`] from its last renewal. The process renews the leases it holds
-//!   every [`RENEW_EVERY`] on one session of its own ([`super::renewer`]), and every transaction
+//!   every [`renewer::RENEW_EVERY`] on one session of its own ([`super::renewer`]), and every transaction
 //!   that commits an org's data renews it just before its `COMMIT`, failing (so rolling
 //!   back) when the lease is no longer ours or has expired ([`fence`]).
 //! - Released (the row deleted) when the run ends with the org.
@@ -16,22 +16,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
-use super::renewer;
+use super::renewer::{self, LEASE};
 use crate::store::{Locks, OrgGuard, StoreError};
-
-/// How long a lease lasts after it was taken or last renewed: a killed process's orgs
-/// are free again this long after its last renewal (at once on the same host).
-pub const LEASE: Duration = Duration::from_secs(60);
-
-/// How often the process renews its leases: several renewals may fail (a restarting
-/// server, a busy pooler) before a lease lapses.
-pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// A 64-bit advisory lock key for `what` (`migrate`) on `name` in `schema`: the first 8
 /// bytes of a SHA-256, so keys are stable across builds and hosts, and two installs in

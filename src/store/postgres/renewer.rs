@@ -11,8 +11,15 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use super::connect::{begin_sql, connect};
-use super::lock::{LEASE, RENEW_EVERY};
 use crate::database_url::PgUrl;
+
+/// How long a lease lasts after it was taken or last renewed: a killed process's orgs
+/// are free again this long after its last renewal (at once on the same host).
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// How often the process renews its leases: several renewals may fail (a restarting
+/// server, a busy pooler) before a lease lapses.
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// How long a run's end waits for its lease to be deleted; past it (a server down)
 /// the lease simply expires.
