@@ -66,7 +66,7 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
         (
             "bad org id",
             format!("{db}{ua}[[org]]\nid = \"org 1!\"\napi_key = \"abcdefgh1234\"\n"),
-            "`org[0].id` (org `org 1!`): may only contain",
+            "`org[0].id` (org `org 1!`) at line 4: may only contain",
         ),
         (
             "both key kinds",
