@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::{Backend, TestEnv};
 use routiq_sync::fake::{FakeOptions, Fault, World};
-use routiq_sync::lock::{self, LockOutcome};
+use routiq_sync::file_lock::{self, LockOutcome};
 use routiq_sync::timestamp::Timestamp;
 
 on_both_stores!(full_then_incremental_makes_the_minimum_requests);
@@ -244,7 +244,7 @@ fn more_than_a_page_sharing_one_second_is_walked_completely(store: Backend) {
 #[test]
 fn a_locked_org_is_skipped_and_the_others_still_sync() {
     let env = TestEnv::new(2, 20, 1);
-    let held = match lock::try_lock(&env.lock_dir(), "org_1").unwrap() {
+    let held = match file_lock::try_lock(&env.lock_dir(), "org_1").unwrap() {
         LockOutcome::Acquired(l) => l,
         LockOutcome::Busy => panic!("lock busy"),
     };

@@ -15,7 +15,7 @@ use crate::config::{
     CONFIG_ENV, Config, Database, KeySource, OrgConfig, SYSTEM_CONFIG, Source, format_duration,
 };
 use crate::engine::clock::{ClockSkew, tolerance_text};
-use crate::lock;
+use crate::file_lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::CURRENT_VERSION;
@@ -581,8 +581,8 @@ fn describe_org(
     };
     let lock_line = match &config.database {
         Database::Sqlite(_) => {
-            let lock_path = lock::lock_path(&config.lock_dir, &org.id);
-            let held = held(lock::is_held(&config.lock_dir, &org.id));
+            let lock_path = file_lock::lock_path(&config.lock_dir, &org.id);
+            let held = held(file_lock::is_held(&config.lock_dir, &org.id));
             format!("  lock file  {}{held}", lock_path.display())
         }
         Database::Postgres(_) => {

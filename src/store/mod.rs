@@ -21,7 +21,7 @@ pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
-use crate::lock::LockError;
+use crate::file_lock::LockError;
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;

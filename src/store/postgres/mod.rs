@@ -8,11 +8,11 @@
 //! transaction. Pages of a walk may share one transaction held open across batches (see
 //! `PgStore::in_held`); every other write is a transaction of its own. The per-org
 //! lock is a lease row checked and renewed in each transaction that commits the org's
-//! data (see the `lock` module).
+//! data (see the `lease` module).
 
 mod connect;
 mod erasure;
-mod lock;
+mod lease;
 mod prepared;
 mod privacy;
 mod records;
@@ -92,7 +92,7 @@ pub struct PgStore {
     client: RefCell<Client>,
     /// The org whose pages a transaction left open on `client` holds (see
     /// [`PgStore::in_held`]); `None` when no transaction is open between calls.
-    open: RefCell<Option<String>>,
+    held_pages: RefCell<Option<String>>,
     /// Statements prepared in the open transaction and reused by its batches.
     prepared: prepared::Prepared,
     /// Staging tables of the open transaction for binary `COPY`.
@@ -103,8 +103,8 @@ pub struct PgStore {
     target: String,
     /// What begins each transaction (see [`connect::begin_sql`]).
     begin: String,
-    /// The org leases this store holds now (see [`lock::Held`]).
-    held: lock::Held,
+    /// The org leases this store holds now (see [`lease::Held`]).
+    held: lease::Held,
 }
 
 impl PgStore {
@@ -139,14 +139,14 @@ impl PgStore {
     fn connect(url: &PgUrl, schema: &str) -> Result<PgStore, StoreError> {
         Ok(PgStore {
             client: RefCell::new(connect::connect(url)?),
-            open: RefCell::new(None),
+            held_pages: RefCell::new(None),
             prepared: prepared::Prepared::default(),
             staging: staging::Staging::default(),
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
             begin: connect::begin_sql(schema),
-            held: lock::Held::default(),
+            held: lease::Held::default(),
         })
     }
 
@@ -226,7 +226,7 @@ impl PgStore {
         org_id: &str,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        self.commit_open()?;
+        self.commit_held_pages()?;
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
         self.begin(&mut client).map_err(at)?;
@@ -247,7 +247,7 @@ impl PgStore {
 
     /// Runs `work` in the transaction held open for `org_id`'s pages, beginning it (and
     /// checking the org's lease) unless it is open already. The transaction stays open
-    /// after the call: it commits at [`PgStore::commit_open`], which every other write
+    /// after the call: it commits at [`PgStore::commit_held_pages`], which every other write
     /// calls first. A failure rolls it back whole, so none of its pages, nor their
     /// cursors, are kept; a kill or a lost session drops it the same way.
     ///
@@ -261,40 +261,40 @@ impl PgStore {
         work: impl FnOnce(&mut Client, &prepared::Prepared) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         if !self.holds(org_id) {
-            self.commit_open()?;
+            self.commit_held_pages()?;
             self.begin(&mut self.client.borrow_mut())
                 .map_err(|e| connect::error_at(&self.target, e))?;
-            *self.open.borrow_mut() = Some(org_id.to_string());
+            *self.held_pages.borrow_mut() = Some(org_id.to_string());
             let checked = self.check_lease(&mut self.client.borrow_mut(), org_id);
             if let Err(e) = checked {
-                self.rollback_open();
+                self.rollback_held_pages();
                 return Err(e);
             }
         }
         let out = work(&mut self.client.borrow_mut(), &self.prepared);
         out.map_err(|e| {
-            self.rollback_open();
+            self.rollback_held_pages();
             connect::error_at(&self.target, e)
         })
     }
 
     /// Whether a transaction holds `org_id`'s pages open.
     fn holds(&self, org_id: &str) -> bool {
-        self.open.borrow().as_deref() == Some(org_id)
+        self.held_pages.borrow().as_deref() == Some(org_id)
     }
 
     /// Commits the transaction [`PgStore::in_held`] left open, if any, renewing the org's
     /// lease in it first; a lost lease rolls it back instead.
-    fn commit_open(&self) -> Result<(), StoreError> {
-        let Some(org_id) = self.open.borrow().clone() else {
+    fn commit_held_pages(&self) -> Result<(), StoreError> {
+        let Some(org_id) = self.held_pages.borrow().clone() else {
             return Ok(());
         };
         let fenced = self.fence(&mut self.client.borrow_mut(), &org_id);
         if let Err(e) = fenced {
-            self.rollback_open();
+            self.rollback_held_pages();
             return Err(e);
         }
-        self.open.borrow_mut().take();
+        self.held_pages.borrow_mut().take();
         // Every failure inside the transaction rolled it back at once (`in_held`, and
         // the reads through `failed`), so COMMIT never meets an aborted transaction
         // (which it would end as a rollback, silently).
@@ -305,14 +305,14 @@ impl PgStore {
     /// A failed statement on this session: the transaction held open, if any, is
     /// aborted by it, so it is rolled back now rather than met by a later COMMIT.
     fn failed(&self, e: postgres::Error) -> StoreError {
-        self.rollback_open();
+        self.rollback_held_pages();
         connect::error_at(&self.target, e)
     }
 
     /// Drops the transaction left open, if any: none of its pages are kept, and none of
     /// their cursors moved, so the next run fetches them again.
-    fn rollback_open(&self) {
-        if self.open.borrow_mut().take().is_some() {
+    fn rollback_held_pages(&self) {
+        if self.held_pages.borrow_mut().take().is_some() {
             // A failure here (a lost session) leaves nothing to undo: the server rolls back.
             let _ = self.end(&mut self.client.borrow_mut(), false);
         }
@@ -329,8 +329,8 @@ impl PgStore {
     /// Fails with [`StoreError::LockLost`] when this store holds `org_id`'s lease and it
     /// is no longer ours; asked at the start of a transaction that holds pages open.
     fn check_lease(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
-        if let Some(token) = lock::token(&self.held, org_id)
-            && !lock::still_ours(client, org_id, &token)
+        if let Some(token) = lease::token(&self.held, org_id)
+            && !lease::still_ours(client, org_id, &token)
                 .map_err(|e| connect::error_at(&self.target, e))?
         {
             return Err(self.lease_lost(org_id));
@@ -341,8 +341,8 @@ impl PgStore {
     /// Renews `org_id`'s lease, when this store holds it, inside the transaction about to
     /// commit; [`StoreError::LockLost`] when it is no longer ours (the caller rolls back).
     fn fence(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
-        if let Some(token) = lock::token(&self.held, org_id)
-            && !lock::fence(client, org_id, &token)
+        if let Some(token) = lease::token(&self.held, org_id)
+            && !lease::fence(client, org_id, &token)
                 .map_err(|e| connect::error_at(&self.target, e))?
         {
             return Err(self.lease_lost(org_id));
@@ -356,7 +356,7 @@ impl PgStore {
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        if self.open.borrow().is_some() {
+        if self.held_pages.borrow().is_some() {
             // The session's borrow ends before `failed` uses the session again.
             let result = work(&mut self.client.borrow_mut());
             return result.map_err(|e| self.failed(e));
@@ -419,7 +419,7 @@ impl PgStore {
     /// table is locked `ACCESS EXCLUSIVE` while it is rewritten (reads wait too) and needs
     /// room for a second copy of itself; see docs/privacy.md.
     fn vacuum_full(&self, tables: &[&str]) -> Result<(), StoreError> {
-        self.commit_open()?;
+        self.commit_held_pages()?;
         if tables.is_empty() {
             return Ok(());
         }
@@ -486,7 +486,7 @@ impl PgStore {
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        self.commit_open()?;
+        self.commit_held_pages()?;
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
         self.begin(&mut client).map_err(at)?;

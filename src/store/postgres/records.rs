@@ -57,13 +57,13 @@ impl Records for PgStore {
             Ok(result)
         })?;
         if commit == Commit::Now {
-            self.commit_open()?;
+            self.commit_held_pages()?;
         }
         Ok(written)
     }
 
     fn commit_held(&mut self) -> Result<(), StoreError> {
-        self.commit_open()
+        self.commit_held_pages()
     }
 
     fn write_rows(

@@ -9,7 +9,7 @@
 use postgres::{Client, GenericClient};
 
 use super::connect::{begin_sql, error_at, quote_ident};
-use super::lock::namespaced_key;
+use super::lease::namespaced_key;
 use crate::store::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`: one file per version under

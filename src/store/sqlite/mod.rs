@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use schema::{CURRENT_VERSION, create_at_version};
 
 use super::{Locks, OrgGuard, Records, StoreError};
-use crate::lock::{self, LockOutcome};
+use crate::file_lock::{self, LockOutcome};
 
 /// WAL pages between automatic checkpoints (why: in `SqliteStore::open_with`).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
@@ -310,14 +310,14 @@ pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
 
 impl Locks for SqliteStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
-        Ok(match lock::try_lock(&self.lock_dir, org_id)? {
+        Ok(match file_lock::try_lock(&self.lock_dir, org_id)? {
             LockOutcome::Acquired(held) => Some(OrgGuard::new(held)),
             LockOutcome::Busy => None,
         })
     }
 
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
-        Ok(lock::is_held(&self.lock_dir, org_id))
+        Ok(file_lock::is_held(&self.lock_dir, org_id))
     }
 
     fn refine(&self, e: StoreError) -> StoreError {
