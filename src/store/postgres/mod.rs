@@ -439,33 +439,32 @@ impl PgStore {
         Ok(())
     }
 
-    /// Waits (up to [`SNAPSHOT_WAIT`]) until no other session of this database holds a
-    /// snapshot older than now: `VACUUM FULL` copies every row such a snapshot could still
-    /// see, deleted ones included, so a dashboard's long query, another host's sync or an
-    /// autovacuum `ANALYZE` under way would keep the deleted bytes in the rewritten table.
+    /// Waits (up to [`SNAPSHOT_WAIT`]) until every transaction of another session of this
+    /// database that was under way now has ended: `VACUUM FULL` copies every row such a
+    /// transaction's snapshot could still see, deleted ones included, so a dashboard's long
+    /// query, another host's sync or an autovacuum `ANALYZE` of another table would keep
+    /// the deleted bytes in the rewritten table. The transactions are found by their
+    /// virtual transaction id locks in `pg_locks`, which every role may read (the
+    /// snapshots in `pg_stat_activity` are hidden from a role for other roles' sessions).
     /// Past the wait it goes on, and says what it may have kept.
     fn wait_for_older_snapshots(&self) -> Result<(), StoreError> {
-        let marker: String =
-            self.query_one("SELECT (txid_current() % 4294967296)::text", &[], |r| {
-                r.get(0)
-            })?;
+        const UNDER_WAY: &str = "SELECT l.virtualxid FROM pg_locks AS l
+             JOIN pg_stat_activity AS a ON a.pid = l.pid
+             WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
+               AND a.datname = current_database()";
+        let before: Vec<String> = self.query(UNDER_WAY, &[], |r| r.get(0))?;
         let until = std::time::Instant::now() + SNAPSHOT_WAIT;
         loop {
-            let older: i64 = self.query_one(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()
-                   AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
-                &[&marker],
-                |r| r.get(0),
-            )?;
+            let now: Vec<String> = self.query(UNDER_WAY, &[], |r| r.get(0))?;
+            let older = before.iter().filter(|v| now.contains(v)).count();
             if older == 0 {
                 return Ok(());
             }
             if std::time::Instant::now() >= until {
                 log::warn!(
-                    "{older} session(s) of this database still hold a snapshot from before the \
-                     delete after {} s; VACUUM FULL goes on, and the bytes of rows they can \
-                     see stay until the next rewrite",
+                    "{older} transaction(s) of this database begun before the delete were \
+                     still under way after {} s; VACUUM FULL goes on, and the bytes of rows \
+                     they can see stay until the next rewrite",
                     SNAPSHOT_WAIT.as_secs()
                 );
                 return Ok(());
