@@ -329,21 +329,24 @@ impl PgStore {
     /// Fails with [`StoreError::LockLost`] when this store holds `org_id`'s lease and it
     /// is no longer ours; asked at the start of a transaction that holds pages open.
     fn check_lease(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
-        if let Some(token) = lease::token(&self.held, org_id)
-            && !lease::still_ours(client, org_id, &token)
-                .map_err(|e| connect::error_at(&self.target, e))?
-        {
-            return Err(self.lease_lost(org_id));
-        }
-        Ok(())
+        self.lease_is_ours(org_id, |token| lease::still_ours(client, org_id, token))
     }
 
     /// Renews `org_id`'s lease, when this store holds it, inside the transaction about to
     /// commit; [`StoreError::LockLost`] when it is no longer ours (the caller rolls back).
     fn fence(&self, client: &mut Client, org_id: &str) -> Result<(), StoreError> {
+        self.lease_is_ours(org_id, |token| lease::fence(client, org_id, token))
+    }
+
+    /// `ours(token)` asked of `org_id`'s lease when this store holds it:
+    /// [`StoreError::LockLost`] when it answers no.
+    fn lease_is_ours(
+        &self,
+        org_id: &str,
+        ours: impl FnOnce(&str) -> Result<bool, postgres::Error>,
+    ) -> Result<(), StoreError> {
         if let Some(token) = lease::token(&self.held, org_id)
-            && !lease::fence(client, org_id, &token)
-                .map_err(|e| connect::error_at(&self.target, e))?
+            && !ours(&token).map_err(|e| connect::error_at(&self.target, e))?
         {
             return Err(self.lease_lost(org_id));
         }
