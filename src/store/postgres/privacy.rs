@@ -1,8 +1,6 @@
 //! The privacy policy's state and the rewrite of stored rows under a new policy, on
 //! PostgreSQL.
 
-use std::collections::HashMap;
-
 use postgres::types::ToSql;
 
 use super::PgStore;
@@ -71,15 +69,7 @@ impl PrivacyStore for PgStore {
     ) -> Result<(), StoreError> {
         let spec = table(resource);
         self.in_tx(org_id, |tx| {
-            let types: HashMap<String, String> = tx
-                .query(
-                    "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
-                     WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
-                    &[&spec.name],
-                )?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
+            let types = super::staging::column_types(tx, spec.name)?;
             let sets: String = spec
                 .columns
                 .iter()

@@ -114,16 +114,7 @@ impl Staging {
         let sql = match known {
             Some(sql) => sql,
             None => {
-                let types: HashMap<String, String> = client
-                    .query(
-                        "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
-                         WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
-                        &[&spec.name],
-                    )?
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect();
-                let sql = upsert_sql(spec, &types);
+                let sql = upsert_sql(spec, &column_types(client, spec.name)?);
                 self.upsert_sql.borrow_mut().insert(spec.name, sql.clone());
                 sql
             }
@@ -197,6 +188,23 @@ pub(super) fn jsonb_safe(raw: &str) -> std::borrow::Cow<'_, str> {
     } else {
         raw.into()
     }
+}
+
+/// Each column of `table` with its SQL type (`format_type`), read from the catalog: the
+/// staging upsert and the privacy rewrite cast text to these.
+pub fn column_types(
+    client: &mut impl GenericClient,
+    table: &str,
+) -> Result<HashMap<String, String>, postgres::Error> {
+    Ok(client
+        .query(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+            &[&table],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 #[cfg(test)]
