@@ -115,6 +115,13 @@ fn the_status_table_example_is_what_status_prints() {
     assert!(
         documented.starts_with("ORG ") && documented.lines().next().unwrap().contains(" ACTIVE ")
     );
+    // The table fits 100 columns, in the example and for real; a problem line (`!`) is
+    // one line of prose however long, so that `grep '^!'` gets it whole.
+    for line in documented.lines().chain(real.lines()) {
+        if !line.starts_with('!') {
+            assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+        }
+    }
 }
 
 /// The object paths (`orgs[].last_run.status`, ...) of a JSON value.

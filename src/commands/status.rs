@@ -13,6 +13,7 @@ use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
 use crate::engine::checked_at;
 use crate::engine::clock::{describe_skew, in_future, tolerance_text, within_tolerance};
+use crate::resource::Resource;
 use crate::store::{self, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
@@ -234,12 +235,13 @@ pub fn render_table(report: &StatusReport, now: Timestamp) -> String {
 }
 
 /// The column headings of the human table.
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "ORG",
     "LAST SUCCESS",
     "MODE",
     "RESULT",
-    "RECORDS",
+    "PATIENTS",
+    "APPTS",
     "ACTIVE",
     "API CALLS",
     "NEXT DUE",
@@ -249,7 +251,7 @@ const HEADER: [&str; 9] = [
 /// The human table: one aligned line per org, then one line per unhealthy org saying
 /// why, then a summary line. Colours (when `style` has them) never change alignment.
 pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) -> String {
-    let rows: Vec<[(String, Option<Colour>); 9]> =
+    let rows: Vec<[(String, Option<Colour>); 10]> =
         report.orgs.iter().map(|o| table_row(o, now)).collect();
     let mut widths = HEADER.map(str::len);
     for row in &rows {
@@ -318,25 +320,12 @@ pub fn render_table_styled(report: &StatusReport, now: Timestamp, style: Style) 
 }
 
 /// The cells of one org's line, each with the colour it is shown in.
-fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
+///
+/// Of the records only patients and appointments get columns, so that a line fits 100
+/// columns; every resource's count is in `status --json` (`totals`).
+fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 10] {
     let ts = |s: &Option<String>| s.as_deref().and_then(Timestamp::parse);
-    // Resources in walk order (patients first), then any other totals by name.
-    let mut totals: Vec<(&String, &u64)> = o
-        .totals
-        .iter()
-        .filter(|(k, _)| *k != ACTIVE_PATIENTS)
-        .collect();
-    totals.sort_by_key(|(k, _)| {
-        let rank = crate::resource::Resource::ALL
-            .iter()
-            .position(|r| r.name() == k.as_str());
-        (rank.unwrap_or(usize::MAX), k.to_string())
-    });
-    let records = totals
-        .iter()
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let total = |name: &str| (o.totals.get(name).map_or("-".into(), u64::to_string), None);
     let next_due = Timestamp::parse(&o.next_due_at).map_or_else(String::new, |t| {
         if t <= now {
             "now".to_string()
@@ -376,13 +365,9 @@ fn table_row(o: &OrgStatus, now: Timestamp) -> [(String, Option<Colour>); 9] {
         last_success,
         (mode, None),
         result,
-        (records, None),
-        (
-            o.totals
-                .get(ACTIVE_PATIENTS)
-                .map_or("-".into(), u64::to_string),
-            None,
-        ),
+        total(Resource::Patients.name()),
+        total(Resource::Appointments.name()),
+        total(ACTIVE_PATIENTS),
         (calls, None),
         (next_due, None),
         running,
@@ -442,7 +427,12 @@ mod tests {
                 resources: BTreeMap::new(),
             }),
             cursors: BTreeMap::new(),
-            totals: [("patients".to_string(), 652)].into(),
+            totals: [
+                ("patients".to_string(), 652),
+                ("appointments".to_string(), 1310),
+                ("practitioners".to_string(), 9),
+            ]
+            .into(),
             privacy: super::super::privacy_report::PrivacyStatus {
                 fingerprint: None,
                 applied_at: None,
@@ -496,7 +486,11 @@ mod tests {
         assert_eq!(col(lines[0], "LAST SUCCESS"), col(lines[1], "12 min ago"));
         assert_eq!(col(lines[0], "RESULT"), col(lines[2], "failed"));
         assert_eq!(col(lines[0], "NEXT DUE"), col(lines[1], "in 18 min"));
-        assert!(lines[1].contains("652 patients"));
+        assert_eq!(col(lines[0], "PATIENTS"), col(lines[1], "652"));
+        assert_eq!(col(lines[0], "APPTS"), col(lines[1], "1310"));
+        // Other resources' counts are left to `--json`, so that a line fits 100 columns.
+        assert!(!lines[1].contains(" 9 "), "{text}");
+        assert!(lines[..3].iter().all(|l| l.len() <= 100), "{text}");
         assert_eq!(lines[3], "! a: last run failed: Cliniko rejected the key");
         assert_eq!(lines[4], "1 of 2 orgs unhealthy");
         assert!(!text.contains('\x1b'));
