@@ -376,21 +376,14 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
     let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
-    use routiq_sync::record::Record;
     use routiq_sync::resource::Resource;
-    use routiq_sync::store::{StoreError, StoreLocation, table};
+    use routiq_sync::store::{StoreError, StoreLocation};
     use routiq_sync::timestamp::Timestamp;
     let location = StoreLocation::Postgres {
         url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
         schema: "public".into(),
     };
-    let page = |id: &str| {
-        vec![Record::stub(
-            id,
-            1_700_000_000,
-            table(Resource::Patients).columns.len(),
-        )]
-    };
+    let page = |id: &str| patient_page(&[id], 1_700_000_000);
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
     let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
