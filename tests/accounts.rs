@@ -28,7 +28,7 @@ fn rows(env: &TestEnv, org: &str) -> i64 {
 }
 
 fn swapped_keys_fail_both_orgs_before_any_write(store: Backend) {
-    let env = TestEnv::on(store, 2, 20, 1);
+    let env = TestEnv::builder().on(store).orgs(2).patients(20).build();
     let first = env.run(&["sync", "--all"]);
     first.expect_code(0);
     let (id_1, name_1) = account(&env, "org_1");

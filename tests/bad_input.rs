@@ -12,7 +12,7 @@ fn assert_no_panic(stderr: &str) {
 
 #[test]
 fn bad_configs_exit_2_with_a_message_naming_the_key() {
-    let env = TestEnv::new(1, 1, 0);
+    let env = TestEnv::builder().patients(1).appointments_each(0).build();
     let db = format!("database = {:?}\n", env.db_path().display().to_string());
     let ua = "user_agent = \"t (t@example.com)\"\n";
     let org = "[[org]]\nid = \"org_1\"\napi_key = \"abcdefgh1234-au1\"\n";
@@ -133,7 +133,7 @@ fn bad_configs_exit_2_with_a_message_naming_the_key() {
 
 #[test]
 fn a_database_that_is_not_ours_is_refused_untouched() {
-    let env = TestEnv::new(1, 3, 0);
+    let env = TestEnv::builder().patients(3).appointments_each(0).build();
     std::fs::write(
         env.db_path(),
         b"this is not a database, just text\n".repeat(100),
@@ -165,7 +165,7 @@ fn a_database_that_is_not_ours_is_refused_untouched() {
 
 #[test]
 fn a_database_path_that_cannot_hold_a_file_is_a_config_error() {
-    let env = TestEnv::new(1, 3, 0);
+    let env = TestEnv::builder().patients(3).appointments_each(0).build();
     // A folder where the database file should be.
     std::fs::create_dir(env.db_path()).unwrap();
     for args in [&["sync", "--all"][..], &["status", "--json"][..]] {
@@ -189,7 +189,7 @@ fn a_database_path_that_cannot_hold_a_file_is_a_config_error() {
 
 #[test]
 fn documentation_examples_served_as_responses_never_panic() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cliniko");
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .expect("fixtures")
@@ -248,7 +248,7 @@ fn documentation_examples_served_as_responses_never_panic() {
 
 #[test]
 fn a_page_with_an_unusable_record_is_rejected_whole() {
-    let env = TestEnv::new(1, 30, 0);
+    let env = TestEnv::builder().patients(30).appointments_each(0).build();
     let key = env.key("org_1");
     // A JSON float id would lose digits: the whole page is refused, every attempt.
     let body = r#"{"patients": [

@@ -6,7 +6,7 @@ use common::{Backend, TestEnv, write_private};
 
 #[test]
 fn config_errors_exit_2_and_name_the_problem() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     let base = format!(
         "database = {:?}\nuser_agent = \"t (t@example.com)\"\n",
         env.db_path().display().to_string()
@@ -51,7 +51,7 @@ fn config_errors_exit_2_and_name_the_problem() {
 on_both_stores!(status_json_has_every_contract_field_and_max_age_sets_the_exit_code);
 
 fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Backend) {
-    let env = TestEnv::on(store, 1, 15, 1);
+    let env = TestEnv::builder().on(store).patients(15).build();
     env.run(&["status"]).expect_code(1); // never synced
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["status", "--json"]);
@@ -136,7 +136,7 @@ fn status_json_has_every_contract_field_and_max_age_sets_the_exit_code(store: Ba
 
 #[test]
 fn help_describes_every_command() {
-    let env = TestEnv::new(1, 1, 0);
+    let env = TestEnv::builder().patients(1).appointments_each(0).build();
     let run = env.run(&["--help"]);
     run.expect_code(0);
     // The names in the `Commands:` section, each at the start of its line (a bare
@@ -188,7 +188,7 @@ fn help_describes_every_command() {
 
 #[test]
 fn status_works_without_the_key_variables_that_sync_needs() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     let text = format!(
         "database = {:?}\nuser_agent = \"t (t@example.com)\"\n\
          [[org]]\nid = \"org_1\"\napi_key_env = \"ROUTIQ_TEST_KEY_NOT_EXPORTED\"\n",

@@ -41,7 +41,7 @@ fn status_json(env: &TestEnv, offset: &str) -> (i32, Value) {
 /// appointments deleted upstream and reconciled by a full sync (recently: a clock a year
 /// ahead would find them older than `purge_deleted_after`), with 3 runs of history.
 fn synced_with_deletions(store: Backend) -> TestEnv {
-    let env = TestEnv::on(store, 1, 30, 1);
+    let env = TestEnv::builder().on(store).patients(30).build();
     env.write_config("purge_deleted_after = \"30d\"\nkeep_runs = \"30d\"");
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");

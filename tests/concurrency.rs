@@ -17,7 +17,7 @@ fn finish(child: Child) -> Run {
 
 /// What went wrong in one trial, or nothing.
 fn trial_problems(trial: usize, syncs: usize) -> Vec<String> {
-    let env = TestEnv::new(3, 5, 1);
+    let env = TestEnv::builder().orgs(3).build();
     assert!(!env.db_path().exists());
     let mut children: Vec<Child> = (0..syncs).map(|_| env.spawn(&["sync", "--all"])).collect();
     children.insert(syncs / 2, env.spawn(&["status", "--json"]));
@@ -71,7 +71,7 @@ fn first_runs_started_together_on_a_new_database_all_succeed_and_sync_each_org_o
 fn three_processes_opening_an_older_schema_migrate_it_once_and_all_succeed() {
     for from in 1..routiq_sync::store::sqlite::CURRENT_VERSION {
         for trial in 0..8 {
-            let env = TestEnv::new(2, 5, 1);
+            let env = TestEnv::builder().orgs(2).build();
             routiq_sync::store::sqlite::create_at_version(&env.db_path(), from)
                 .expect("old database");
             if trial % 2 == 1 {
@@ -102,7 +102,7 @@ fn three_processes_opening_an_older_schema_migrate_it_once_and_all_succeed() {
             assert_eq!(version, routiq_sync::store::sqlite::CURRENT_VERSION);
             // Migrated once: every table and index of the schema exists exactly once,
             // which a second run of a migration's ALTER/CREATE statements would break.
-            let fresh = TestEnv::new(1, 1, 1);
+            let fresh = TestEnv::builder().patients(1).build();
             drop(routiq_sync::store::sqlite::SqliteStore::open(&fresh.db_path()).expect("new"));
             let schema = "SELECT COUNT(*) FROM sqlite_schema";
             assert_eq!(env.count(schema), fresh.count(schema), "from v{from}");
@@ -123,7 +123,12 @@ fn status_polled_during_a_first_full_sync_never_errors() {
         latency: Duration::from_millis(5),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options(2, 800, 2, opts);
+    let env = TestEnv::builder()
+        .orgs(2)
+        .patients(800)
+        .appointments_each(2)
+        .options(opts)
+        .build();
     let mut sync = env.spawn(&["sync", "--all"]);
     let mut polls = 0;
     // Bounded: a sync that never ends fails the wait below, not this loop.

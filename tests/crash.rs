@@ -42,7 +42,11 @@ fn sigkill_at_random_moments_never_corrupts_and_the_next_run_catches_up(store: B
         latency: Duration::from_millis(4),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 1, 2000, 1, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(2000)
+        .options(opts)
+        .build();
     let mut rng = XorShift(0x5eed_2026);
     let mut killed_mid_run = 0;
     let mut i = 0;
@@ -95,7 +99,12 @@ fn sigterm_stops_between_pages_and_is_recorded(store: Backend) {
         latency: Duration::from_millis(20),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 1, 3000, 0, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(3000)
+        .appointments_each(0)
+        .options(opts)
+        .build();
     let mut child = env.spawn(&["sync", "--all"]);
     // Wait until the run has committed something, then look at status meanwhile.
     env.wait_for_patients_cursor("org_1", &mut child, Duration::from_secs(20));
@@ -121,7 +130,12 @@ fn overlapping_runs_sync_each_org_once(store: Backend) {
         latency: Duration::from_millis(10),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 4, 300, 1, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(4)
+        .patients(300)
+        .options(opts)
+        .build();
     let children: Vec<Child> = (0..3)
         .map(|_| env.spawn(&["sync", "--all", "--jobs", "2"]))
         .collect();
@@ -139,7 +153,12 @@ fn hosts_with_their_own_lock_folders_sync_each_org_once_on_postgres() {
         latency: Duration::from_millis(10),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 6, 300, 1, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(6)
+        .patients(300)
+        .options(opts)
+        .build();
     let children: Vec<Child> = (0..3)
         .map(|n| {
             let mut cmd = env.bare_command(&[]);

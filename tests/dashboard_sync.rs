@@ -45,7 +45,11 @@ fn calls_per_resource(env: &TestEnv, org: &str) -> BTreeMap<String, u64> {
 }
 
 fn reference_resources_arrive_by_default_and_appointments_join_to_them(store: Backend) {
-    let env = TestEnv::on(store, 1, 60, 3);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(60)
+        .appointments_each(3)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     assert_table_in_sync(&env, "org_1", "appointment_types", "appointment_types");
@@ -124,7 +128,11 @@ fn reference_resources_arrive_by_default_and_appointments_join_to_them(store: Ba
 }
 
 fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Backend) {
-    let env = TestEnv::on(store, 1, 40, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(2)
+        .build();
     let all: Vec<String> = Resource::ALL
         .iter()
         .map(|r| format!("{:?}", r.name()))
@@ -172,7 +180,7 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
 
 #[test]
 fn an_appointment_naming_an_unknown_practitioner_polls_practitioners_at_once() {
-    let env = TestEnv::new(1, 30, 2);
+    let env = TestEnv::builder().patients(30).appointments_each(2).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // A new practitioner, and an appointment with them, both after the last poll.
@@ -211,7 +219,11 @@ fn an_appointment_naming_an_unknown_practitioner_polls_practitioners_at_once() {
 }
 
 fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) {
-    let env = TestEnv::on(store, 1, 100, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(100)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config_org_lines(
         "resources = [\"patients\", \"appointments\", \"appointment_types\", \"practitioners\", \
@@ -310,7 +322,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
 }
 
 fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both(store: Backend) {
-    let env = TestEnv::on(store, 1, 20, 1);
+    let env = TestEnv::builder().on(store).patients(20).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // Deactivate one practitioner: it leaves /practitioners for /practitioners/inactive.
@@ -381,7 +393,7 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
 fn an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions(
     store: Backend,
 ) {
-    let env = TestEnv::on(store, 1, 20, 1);
+    let env = TestEnv::builder().on(store).patients(20).build();
     env.write_config_org_lines("resources = [\"practitioners\"]");
     let key = env.key("org_1");
     env.fail_after_first_page("org_1", &[Fault::Status(400)]);

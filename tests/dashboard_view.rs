@@ -5,7 +5,7 @@ mod common;
 
 use common::{Backend, TestEnv};
 use routiq_sync::fake::generate::LINK_BASE;
-use routiq_sync::fake::{Account, FakeOptions, Record, World};
+use routiq_sync::fake::{Account, Record, World};
 use routiq_sync::timestamp::Timestamp;
 use serde_json::{Value, json};
 
@@ -184,7 +184,10 @@ fn patient_activity_every_column_on_a_hand_built_clinic(store: Backend) {
     c.appointment(&untyped, None, 1, "");
 
     let orgs = vec![("org_1".to_string(), KEY.to_string())];
-    let env = TestEnv::from_world_on(store, c.world.clone(), orgs, FakeOptions::default());
+    let env = TestEnv::builder()
+        .on(store)
+        .world(c.world.clone(), orgs)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.with_world(|w| {
         w.hard_delete(KEY, "patients", &gone).unwrap();

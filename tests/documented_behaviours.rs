@@ -9,21 +9,17 @@ use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestEnv};
+use common::{Backend, TestEnv, TestEnvBuilder};
 use routiq_sync::fake::FakeOptions;
 
 /// A fake slow enough that a run is still going when the test acts on it.
-fn slow(store: Backend, orgs: usize, patients: usize) -> TestEnv {
-    TestEnv::with_options_on(
-        store,
-        orgs,
-        patients,
-        0,
-        FakeOptions {
+fn slow() -> TestEnvBuilder {
+    TestEnv::builder()
+        .appointments_each(0)
+        .options(FakeOptions {
             latency: Duration::from_millis(150),
             ..FakeOptions::default()
-        },
-    )
+        })
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -78,7 +74,7 @@ on_both_stores!(forget_refuses_while_that_org_is_syncing);
 
 /// README (exit codes): `forget` exits 1 and deletes nothing while a sync of the org runs.
 fn forget_refuses_while_that_org_is_syncing(store: Backend) {
-    let env = slow(store, 1, 1500);
+    let env = slow().on(store).patients(1500).build();
     let mut child = env.spawn(&["sync", "--all"]);
     env.wait_for_patients_cursor("org_1", &mut child, Duration::from_secs(30));
     let forget = env.run(&["forget", "--org", "org_1", "--yes"]);
@@ -107,7 +103,7 @@ fn forget_refuses_while_that_org_is_syncing(store: Backend) {
 /// org by its last success, not by the stopped run.
 #[test]
 fn status_after_a_deadline_stop_judges_the_org_by_its_last_success() {
-    let env = slow(Backend::Sqlite, 2, 500);
+    let env = slow().orgs(2).patients(500).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["full", "--all", "--jobs", "1", "--max-run-time", "400ms"]);
     run.expect_code(0);
@@ -136,7 +132,7 @@ fn status_after_a_deadline_stop_judges_the_org_by_its_last_success() {
 /// the orgs not reached are deferred, and the next verify completes.
 #[test]
 fn verify_with_a_deadline_defers_the_orgs_it_does_not_reach() {
-    let env = slow(Backend::Sqlite, 3, 300);
+    let env = slow().orgs(3).patients(300).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&[
         "--log-format",
@@ -167,7 +163,7 @@ fn verify_with_a_deadline_defers_the_orgs_it_does_not_reach() {
 /// `interrupted`, exit 1, and the next run continues to an exact copy.
 #[test]
 fn sigint_stops_between_pages_and_the_next_run_continues() {
-    let env = slow(Backend::Sqlite, 1, 1500);
+    let env = slow().patients(1500).build();
     let mut child = env.spawn(&["sync", "--all"]);
     env.wait_for_patients_cursor("org_1", &mut child, Duration::from_secs(30));
     signal(&child, "INT");
@@ -184,7 +180,7 @@ fn sigint_stops_between_pages_and_the_next_run_continues() {
 /// README (heartbeat pings): a run interrupted by a signal pings `/fail`.
 #[test]
 fn sigterm_pings_fail() {
-    let env = slow(Backend::Sqlite, 1, 1500);
+    let env = slow().patients(1500).build();
     let (url, seen) = ping_server();
     env.write_config(&format!("ping_url = \"{url}/run\""));
     let mut child = env.spawn(&["sync", "--all"]);
@@ -209,7 +205,7 @@ fn sigterm_pings_fail() {
 /// run's ping both say success.
 #[test]
 fn a_deferred_org_pings_success() {
-    let env = slow(Backend::Sqlite, 2, 500);
+    let env = slow().orgs(2).patients(500).build();
     let (url, run_seen) = ping_server();
     let (org_url, org_seen) = ping_server();
     env.write_config(&format!("ping_url = \"{url}/run\""));
@@ -243,7 +239,7 @@ on_both_stores!(a_recently_synced_org_is_skipped_in_json_logs);
 /// README (JSON logs): the summary line's `status` is `skipped` for an org synced less
 /// than `min_interval` ago.
 fn a_recently_synced_org_is_skipped_in_json_logs(store: Backend) {
-    let env = TestEnv::on(store, 2, 10, 1);
+    let env = TestEnv::builder().on(store).orgs(2).patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["--log-format", "json", "sync", "--all"]);
     run.expect_code(0);
@@ -299,7 +295,10 @@ fn a_postgres_role_without_create_is_exit_2() {
     let mut limited = db.clone();
     limited.user = role.clone();
     limited.password = "NoCreatePw1".to_string();
-    let env = TestEnv::on(Backend::Postgres(limited.clone()), 1, 5, 0);
+    let env = TestEnv::builder()
+        .on(Backend::Postgres(limited.clone()))
+        .appointments_each(0)
+        .build();
     let run = env.run(&["sync", "--all"]);
     run.expect_code(2);
     run.assert_never_prints("the password", &limited.password);
@@ -320,7 +319,12 @@ fn openmetrics_on_postgres_matches_status_json() {
     let Some(store) = Backend::postgres() else {
         return;
     };
-    let env = TestEnv::on(store, 2, 15, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(2)
+        .patients(15)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let metrics = env.run(&["status", "--format", "openmetrics"]);
     metrics.expect_code(0);

@@ -9,7 +9,7 @@ use routiq_sync::fake::Fault;
 
 #[test]
 fn every_failing_resource_is_named_in_the_log_the_run_and_status() {
-    let env = TestEnv::new(1, 10, 1);
+    let env = TestEnv::builder().patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // Patients and appointments both refused.
@@ -49,7 +49,7 @@ fn every_failing_resource_is_named_in_the_log_the_run_and_status() {
 
 #[test]
 fn a_record_without_updated_at_stops_its_resource_at_once() {
-    let env = TestEnv::new(1, 10, 1);
+    let env = TestEnv::builder().patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let body = r#"{"patients": [
@@ -82,7 +82,7 @@ fn a_record_without_updated_at_stops_its_resource_at_once() {
 
 #[test]
 fn an_id_that_is_not_a_number_is_refused_not_stored() {
-    let env = TestEnv::new(1, 10, 1);
+    let env = TestEnv::builder().patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let body = r#"{"patients": [
@@ -109,7 +109,7 @@ fn an_id_that_is_not_a_number_is_refused_not_stored() {
 
 #[test]
 fn an_org_removed_from_the_config_is_shown_as_not_configured() {
-    let env = TestEnv::new(2, 5, 1);
+    let env = TestEnv::builder().orgs(2).build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config_with("", &env.orgs[1..]);
     let status = env.run(&["status"]);

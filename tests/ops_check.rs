@@ -21,7 +21,7 @@ fn probe_line<'a>(stdout: &'a str, org: &str) -> &'a str {
 
 #[test]
 fn good_keys_pass_and_settings_show_their_source() {
-    let env = TestEnv::new(2, 5, 0);
+    let env = TestEnv::builder().orgs(2).appointments_each(0).build();
     let run = env.run(&["check"]);
     run.expect_code(0);
     let out = &run.stdout;
@@ -68,7 +68,7 @@ fn good_keys_pass_and_settings_show_their_source() {
 
 #[test]
 fn rejected_and_unreachable_orgs_fail_the_check_without_stopping_it() {
-    let env = TestEnv::new(1, 3, 0);
+    let env = TestEnv::builder().patients(3).appointments_each(0).build();
     let good = env.orgs[0].clone();
     let wrong_key = "WrongKeyWrongKeyWrongKey1234-au1";
     let text = format!(
@@ -118,7 +118,7 @@ fn rejected_and_unreachable_orgs_fail_the_check_without_stopping_it() {
 
 #[test]
 fn config_path_provenance_and_config_errors() {
-    let env = TestEnv::new(1, 2, 0);
+    let env = TestEnv::builder().patients(2).appointments_each(0).build();
     let path = env.config_path();
     let run = env.run_bare(
         &["check"],
@@ -149,7 +149,7 @@ fn config_path_provenance_and_config_errors() {
 
 #[test]
 fn monitoring_settings_show_their_source() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     env.write_config(
         "max_run_time = \"50m\"\nping_url = \"http://ops:pingpass99@127.0.0.1:9/abc\"\n\
          keep_runs = \"never\"\nlog_format = \"text\"",

@@ -71,7 +71,11 @@ fn shape(line: &str) -> String {
 /// `manly` with a key that Cliniko rejects at its latest run (`api_key_env`), both on
 /// the default resources.
 fn bondi_and_manly() -> (TestEnv, Run) {
-    let env = TestEnv::new(2, 20, 2);
+    let env = TestEnv::builder()
+        .orgs(2)
+        .patients(20)
+        .appointments_each(2)
+        .build();
     let (bondi, manly) = (env.key("org_1"), env.key("org_2"));
     let text = format!(
         "{}\nlock_dir = {:?}\nuser_agent = \"Routiq Sync (ops@example.com)\"\n\
@@ -145,7 +149,7 @@ fn paths(v: &serde_json::Value, at: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn the_status_json_example_has_the_real_fields() {
-    let env = TestEnv::new(1, 10, 2);
+    let env = TestEnv::builder().patients(10).appointments_each(2).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["status", "--json"]);
     run.expect_code(0);
@@ -172,7 +176,7 @@ fn the_status_json_example_has_the_real_fields() {
 
 #[test]
 fn the_json_log_example_has_the_real_fields() {
-    let env = TestEnv::new(1, 10, 0);
+    let env = TestEnv::builder().patients(10).appointments_each(0).build();
     let run = env.run(&["--log-format", "json", "sync", "--all"]);
     run.expect_code(0);
     let summary: serde_json::Value = run

@@ -35,7 +35,7 @@ fn summaries(lines: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn json_lines_carry_the_summary_fields() {
-    let env = TestEnv::new(2, 30, 1);
+    let env = TestEnv::builder().orgs(2).patients(30).build();
     let run = env.run(&["--log-format", "json", "-v", "sync", "--all"]);
     run.expect_code(0);
     let lines = json_lines(&run.stderr);
@@ -70,7 +70,7 @@ fn json_lines_carry_the_summary_fields() {
 
 #[test]
 fn env_and_config_choose_json_and_the_flag_wins() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     let run = env.run_env(&["sync", "--all"], &[("ROUTIQ_SYNC_LOG_FORMAT", "json")]);
     run.expect_code(0);
     assert_eq!(summaries(&json_lines(&run.stderr)).len(), 1);
@@ -100,7 +100,10 @@ fn env_and_config_choose_json_and_the_flag_wins() {
 
 #[test]
 fn failures_and_errors_are_json_too_and_scrubbed() {
-    let env = TestEnv::new(1, 150, 0);
+    let env = TestEnv::builder()
+        .patients(150)
+        .appointments_each(0)
+        .build();
     env.fail_after_first_page("org_1", &[Fault::Status(401)]);
     let run = env.run(&["--log-format", "json", "sync", "--all"]);
     run.expect_code(1);

@@ -159,7 +159,11 @@ fn epoch(v: &Value) -> f64 {
 
 #[test]
 fn openmetrics_parses_and_matches_status_json() {
-    let env = TestEnv::new(3, 40, 2);
+    let env = TestEnv::builder()
+        .orgs(3)
+        .patients(40)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     // org_2's next run fails, so the metrics show a failed, unhealthy org too.
     env.fail_after_first_page("org_2", &[Fault::Status(401)]);
@@ -303,7 +307,7 @@ fn openmetrics_parses_and_matches_status_json() {
 
 #[test]
 fn json_and_format_json_are_the_same_and_conflict_together() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let strip = |s: &str| {
         s.lines()

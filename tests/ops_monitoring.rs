@@ -38,7 +38,7 @@ fn seen(s: &Seen) -> Vec<(String, String, String)> {
 
 #[test]
 fn pings_start_then_success_with_a_summary_and_no_secrets() {
-    let env = TestEnv::new(2, 20, 1);
+    let env = TestEnv::builder().orgs(2).patients(20).build();
     let (url, log) = ping_server();
     let (org_url, org_log) = ping_server();
     env.write_config(&format!("ping_url = \"{url}/run-check\""));
@@ -81,7 +81,11 @@ fn pings_start_then_success_with_a_summary_and_no_secrets() {
 
 #[test]
 fn a_failed_org_pings_fail() {
-    let env = TestEnv::new(2, 150, 0);
+    let env = TestEnv::builder()
+        .orgs(2)
+        .patients(150)
+        .appointments_each(0)
+        .build();
     let (url, log) = ping_server();
     env.write_config(&format!("ping_url = \"{url}\""));
     env.fail_after_first_page("org_2", &[Fault::Status(401)]);
@@ -99,7 +103,7 @@ fn a_failed_org_pings_fail() {
 
 #[test]
 fn an_endpoint_that_never_answers_is_only_a_warning() {
-    let env = TestEnv::new(1, 10, 0);
+    let env = TestEnv::builder().patients(10).appointments_each(0).build();
     // Accepts connections and never answers.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hang", listener.local_addr().unwrap());
@@ -125,15 +129,15 @@ fn an_endpoint_that_never_answers_is_only_a_warning() {
 
 /// A fake slow enough that a sub-second deadline lands inside the first org's walk.
 fn slow_env() -> TestEnv {
-    TestEnv::with_options(
-        2,
-        500,
-        0,
-        FakeOptions {
+    TestEnv::builder()
+        .orgs(2)
+        .patients(500)
+        .appointments_each(0)
+        .options(FakeOptions {
             latency: Duration::from_millis(150),
             ..FakeOptions::default()
-        },
-    )
+        })
+        .build()
 }
 
 #[test]

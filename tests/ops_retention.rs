@@ -32,7 +32,7 @@ on_both_stores!(
 );
 
 fn keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success(store: Backend) {
-    let env = TestEnv::on(store, 2, 10, 1);
+    let env = TestEnv::builder().on(store).orgs(2).patients(10).build();
     for _ in 0..3 {
         env.run(&["sync", "--all", "--force"]).expect_code(0);
     }
@@ -75,7 +75,12 @@ fn keep_runs_prunes_old_runs_but_keeps_the_last_run_and_last_success(store: Back
 }
 
 fn purge_deleted_after_removes_only_rows_deleted_long_enough_ago(store: Backend) {
-    let env = TestEnv::on(store, 2, 30, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(2)
+        .patients(30)
+        .appointments_each(0)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let ids: Vec<String> = env.fake.with_world(|w| w.ids(&key, "patients"));
@@ -142,7 +147,12 @@ fn rows_of(env: &TestEnv, org: &str) -> Vec<(String, i64)> {
 }
 
 fn forget_shows_without_yes_and_erases_one_org_with_it(store: Backend) {
-    let env = TestEnv::on(store, 2, 25, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(2)
+        .patients(25)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let org1 = rows_of(&env, "org_1");
     let org2 = rows_of(&env, "org_2");

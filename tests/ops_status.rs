@@ -29,7 +29,7 @@ fn run_on_terminal(env: &TestEnv, args: &str, extra_env: &[(&str, &str)]) -> Opt
 
 #[test]
 fn table_is_plain_off_a_terminal_and_with_no_color() {
-    let env = TestEnv::new(2, 10, 1);
+    let env = TestEnv::builder().orgs(2).patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     for extra in [&[][..], &[("NO_COLOR", "1")][..]] {
         let run = env.run_env(&["status"], extra);
@@ -55,7 +55,7 @@ fn table_is_plain_off_a_terminal_and_with_no_color() {
 
 #[test]
 fn colours_only_on_a_terminal_and_never_with_no_color() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let Some(coloured) = run_on_terminal(&env, "status", &[]) else {
         common::pg::skip("`script` (util-linux) is not installed: no terminal to run on");
@@ -77,7 +77,11 @@ fn colours_only_on_a_terminal_and_never_with_no_color() {
 on_both_stores!(a_failing_org_gets_one_error_line_and_json_keeps_its_fields);
 
 fn a_failing_org_gets_one_error_line_and_json_keeps_its_fields(store: Backend) {
-    let env = TestEnv::on(store, 2, 5, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(2)
+        .appointments_each(0)
+        .build();
     let mut orgs = env.orgs.clone();
     orgs[1].1 = "NotTheRightKeyAtAll1234-au1".to_string();
     env.write_config_with("", &orgs);

@@ -100,7 +100,13 @@ fn server_goes_away(outage: Outage) {
     } else {
         1
     };
-    let env = TestEnv::with_options_on(store, orgs, 4000, 2, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(orgs)
+        .patients(4000)
+        .appointments_each(2)
+        .options(opts)
+        .build();
     let org = "org_1";
 
     let mut child = env.spawn(&["full", "--all", "--jobs", "1"]);

@@ -13,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pg::{self, PgBouncer, PgDatabase, PoolMode};
-use common::{Backend, Run, TestEnv};
+use common::{Backend, Run, TestEnv, TestEnvBuilder};
 use routiq_sync::fake::FakeOptions;
 
 macro_rules! in_both_modes {
@@ -42,20 +42,14 @@ in_both_modes!(
 
 /// A test env whose binary reaches its fresh database through a PgBouncer in `mode`
 /// (the test's own queries go to the server directly); `None` to skip.
-fn through_pooler(
-    mode: PoolMode,
-    orgs: usize,
-    patients: usize,
-    appts: usize,
-    opts: FakeOptions,
-) -> Option<(TestEnv, PgDatabase, PgBouncer)> {
+fn through_pooler(mode: PoolMode, env: TestEnvBuilder) -> Option<(TestEnv, PgDatabase, PgBouncer)> {
     let store = Backend::postgres()?;
     let Backend::Postgres(db) = &store else {
         unreachable!("postgres() gives a PostgreSQL backend")
     };
     let db = db.clone();
     let bouncer = pg::pgbouncer(&db, mode)?;
-    let env = TestEnv::with_options_on(store, orgs, patients, appts, opts);
+    let env = env.on(store).build();
     env.set_config_line("database", &format!("database = {:?}", bouncer.url(&db)));
     Some((env, db, bouncer))
 }
@@ -79,7 +73,13 @@ fn assert_no_session_errors(run: &Run, bouncer: &PgBouncer) {
 }
 
 fn full_sync_churn_verify_and_full_again_are_exact(mode: PoolMode) {
-    let Some((env, db, bouncer)) = through_pooler(mode, 2, 1500, 2, FakeOptions::default()) else {
+    let Some((env, db, bouncer)) = through_pooler(
+        mode,
+        TestEnv::builder()
+            .orgs(2)
+            .patients(1500)
+            .appointments_each(2),
+    ) else {
         return;
     };
     // One job for two orgs: what hung on a transaction pooler.
@@ -136,7 +136,9 @@ fn three_hosts_sync_each_org_once(mode: PoolMode) {
         latency: Duration::from_millis(2),
         ..FakeOptions::default()
     };
-    let Some((env, _db, bouncer)) = through_pooler(mode, 6, 300, 1, opts) else {
+    let Some((env, _db, bouncer)) =
+        through_pooler(mode, TestEnv::builder().orgs(6).patients(300).options(opts))
+    else {
         return;
     };
     let hosts: Vec<_> = (1..=3).map(|n| env.config_for_host(n)).collect();
@@ -172,7 +174,9 @@ fn a_kill_mid_run_loses_nothing_and_the_org_is_synced_again_at_once(mode: PoolMo
         latency: Duration::from_millis(10),
         ..FakeOptions::default()
     };
-    let Some((env, _db, bouncer)) = through_pooler(mode, 1, 3000, 1, opts) else {
+    let Some((env, _db, bouncer)) =
+        through_pooler(mode, TestEnv::builder().patients(3000).options(opts))
+    else {
         return;
     };
     let mut child = env.spawn(&["full", "--all"]);
@@ -204,7 +208,9 @@ fn pgbouncer_restarted_mid_run_fails_the_run_in_bounded_time_and_the_next_is_exa
         latency: Duration::from_millis(20),
         ..FakeOptions::default()
     };
-    let Some((env, db, mut bouncer)) = through_pooler(mode, 1, 4000, 1, opts) else {
+    let Some((env, db, mut bouncer)) =
+        through_pooler(mode, TestEnv::builder().patients(4000).options(opts))
+    else {
         return;
     };
     let mut child = env.spawn(&["full", "--all"]);
@@ -238,7 +244,8 @@ fn pgbouncer_restarted_mid_run_fails_the_run_in_bounded_time_and_the_next_is_exa
 }
 
 fn check_status_and_forget_work_through_the_pooler(mode: PoolMode) {
-    let Some((env, db, bouncer)) = through_pooler(mode, 2, 20, 1, FakeOptions::default()) else {
+    let Some((env, db, bouncer)) = through_pooler(mode, TestEnv::builder().orgs(2).patients(20))
+    else {
         return;
     };
     let run = env.run(&["check"]);

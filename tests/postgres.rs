@@ -4,16 +4,16 @@
 
 mod common;
 
-use common::{Backend, TestEnv, pg::PgDatabase};
+use common::{Backend, TestEnv, TestEnvBuilder, pg::PgDatabase};
 
 /// A test env on a fresh PostgreSQL database, or `None` (skip) when there is none.
-fn pg_env(orgs: usize, patients: usize, appts: usize) -> Option<(TestEnv, PgDatabase)> {
+fn pg_env(env: TestEnvBuilder) -> Option<(TestEnv, PgDatabase)> {
     let store = Backend::postgres()?;
     let Backend::Postgres(db) = &store else {
         unreachable!("postgres() gives a PostgreSQL backend")
     };
     let db = db.clone();
-    Some((TestEnv::on(store, orgs, patients, appts), db))
+    Some((env.on(store).build(), db))
 }
 
 fn assert_no_password(run: &common::Run, password: &str) {
@@ -22,7 +22,7 @@ fn assert_no_password(run: &common::Run, password: &str) {
 
 #[test]
 fn check_shows_the_server_and_probes_it_without_the_password() {
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().appointments_each(0)) else {
         return;
     };
     let run = env.run(&["check"]);
@@ -72,7 +72,7 @@ fn check_shows_the_server_and_probes_it_without_the_password() {
 
 #[test]
 fn a_wrong_password_fails_every_org_naming_the_server_but_not_the_password() {
-    let Some((env, db)) = pg_env(2, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().orgs(2).appointments_each(0)) else {
         return;
     };
     let wrong = "WrongPasswordXyz987";
@@ -107,7 +107,7 @@ fn a_wrong_password_fails_every_org_naming_the_server_but_not_the_password() {
 
 #[test]
 fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
-    let env = TestEnv::new(2, 5, 0);
+    let env = TestEnv::builder().orgs(2).appointments_each(0).build();
     let secret = "UnusedPassword4242";
     // A port nothing listens on.
     let free = std::net::TcpListener::bind("127.0.0.1:0")
@@ -152,7 +152,7 @@ fn an_unreachable_server_fails_every_org_and_bad_urls_exit_2() {
 
 #[test]
 fn the_url_can_come_from_database_url_env_into_its_own_schema() {
-    let Some((env, db)) = pg_env(1, 20, 1) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().patients(20)) else {
         return;
     };
     env.set_config_line(
@@ -182,7 +182,7 @@ fn the_url_can_come_from_database_url_env_into_its_own_schema() {
 
 #[test]
 fn a_schema_from_a_newer_build_is_refused_untouched() {
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().appointments_each(0)) else {
         return;
     };
     env.run(&["sync", "--all"]).expect_code(0);
@@ -211,7 +211,7 @@ fn a_schema_from_a_newer_build_is_refused_untouched() {
 
 #[test]
 fn every_primary_key_starts_with_org_id() {
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().appointments_each(0)) else {
         return;
     };
     env.run(&["sync", "--all"]).expect_code(0);
@@ -236,7 +236,7 @@ fn every_primary_key_starts_with_org_id() {
 
 #[test]
 fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
-    let Some((env, db)) = pg_env(2, 10, 1) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().orgs(2).patients(10)) else {
         return;
     };
     use routiq_sync::store::StoreLocation;
@@ -268,7 +268,8 @@ fn an_org_locked_on_another_host_is_skipped_and_status_shows_it_running() {
 
 #[test]
 fn the_dashboard_queries_for_postgresql_run() {
-    let Some((env, db)) = pg_env(2, 40, 3) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().orgs(2).patients(40).appointments_each(3))
+    else {
         return;
     };
     env.run(&["sync", "--all"]).expect_code(0);
@@ -291,7 +292,7 @@ fn the_dashboard_queries_for_postgresql_run() {
 
 #[test]
 fn tls_follows_sslmode_and_sslrootcert() {
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().appointments_each(0)) else {
         return;
     };
     let Some(ca) = common::pg::tls_ca() else {
@@ -372,24 +373,17 @@ fn tls_follows_sslmode_and_sslrootcert() {
 
 #[test]
 fn an_expired_lease_stops_the_writes_of_that_org() {
-    let Some((env, db)) = pg_env(1, 10, 1) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
-    use routiq_sync::record::Record;
     use routiq_sync::resource::Resource;
-    use routiq_sync::store::{StoreError, StoreLocation, table};
+    use routiq_sync::store::{StoreError, StoreLocation};
     use routiq_sync::timestamp::Timestamp;
     let location = StoreLocation::Postgres {
         url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
         schema: "public".into(),
     };
-    let page = |id: &str| {
-        vec![Record::stub(
-            id,
-            1_700_000_000,
-            table(Resource::Patients).columns.len(),
-        )]
-    };
+    let page = |id: &str| patient_page(&[id], 1_700_000_000);
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
     let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
@@ -428,7 +422,7 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
 
 #[test]
 fn a_live_lease_of_another_host_is_taken_only_once_it_expires() {
-    let Some((env, db)) = pg_env(1, 10, 1) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
     let location = routiq_sync::store::StoreLocation::Postgres {
@@ -470,7 +464,7 @@ fn a_live_lease_of_another_host_is_taken_only_once_it_expires() {
 
 #[test]
 fn a_lease_of_a_killed_process_on_this_host_is_taken_at_once() {
-    let Some((env, _db)) = pg_env(1, 10, 1) else {
+    let Some((env, _db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
     env.run(&["sync", "--all"]).expect_code(0);
@@ -504,7 +498,7 @@ fn a_lease_of_a_killed_process_on_this_host_is_taken_at_once() {
 
 #[test]
 fn a_database_that_does_not_exist_is_a_setup_error() {
-    let Some((env, db)) = pg_env(1, 5, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().appointments_each(0)) else {
         return;
     };
     let url = db
@@ -552,7 +546,8 @@ fn sessions_after_others_left(client: &mut postgres::Client, db: &PgDatabase) ->
 
 #[test]
 fn check_uses_one_session_for_all_orgs() {
-    let Some((env, db)) = pg_env(4, 3, 0) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().orgs(4).patients(3).appointments_each(0))
+    else {
         return;
     };
     env.run(&["sync", "--all"]).expect_code(0);
@@ -589,7 +584,7 @@ fn row_versions(env: &TestEnv) -> Vec<Vec<Option<String>>> {
 
 #[test]
 fn a_second_full_and_a_verify_over_unchanged_data_leave_every_row_untouched() {
-    let Some((env, _db)) = pg_env(1, 60, 2) else {
+    let Some((env, _db)) = pg_env(TestEnv::builder().patients(60).appointments_each(2)) else {
         return;
     };
     env.run(&["full", "--all"]).expect_code(0);
@@ -655,7 +650,7 @@ fn holding(
     Box<dyn routiq_sync::store::Store>,
     routiq_sync::store::OrgGuard,
 )> {
-    let (env, db) = pg_env(1, 5, 0)?;
+    let (env, db) = pg_env(TestEnv::builder().appointments_each(0))?;
     let (mut store, guard) = locked_store(&db, "org_1");
     hold(&mut *store, &patient_page(ids, ts));
     Some((env, db, store, guard))
@@ -720,7 +715,7 @@ fn a_lease_taken_over_while_pages_are_held_rolls_them_back_at_the_commit() {
 
 #[test]
 fn a_run_fits_in_jobs_plus_one_connections_and_waits_for_a_free_slot() {
-    let Some((env, db)) = pg_env(8, 300, 1) else {
+    let Some((env, db)) = pg_env(TestEnv::builder().orgs(8).patients(300)) else {
         return;
     };
     let limit = |n: i32| {

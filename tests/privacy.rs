@@ -47,7 +47,11 @@ fn is_hex64(s: &str) -> bool {
 
 fn stored_under_policy(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store, 1, 40, 80);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(80)
+        .build();
     env.write_config(POLICY);
     let org = env.orgs[0].0.clone();
     sync(&env, &["sync", "--all"]);
@@ -148,7 +152,11 @@ fn stored_under_policy(store: Backend) {
 /// `updated_at` (the old behaviour).
 fn no_policy_stores_everything(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store, 1, 10, 10);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(10)
+        .appointments_each(10)
+        .build();
     let org = env.orgs[0].0.clone();
     env.run(&["sync", "--all"]).expect_code(0);
     let raw = env.value(
@@ -181,7 +189,12 @@ fn plant(env: &TestEnv, key: &str, ids: &[String]) {
 /// and its WAL; PostgreSQL: heap, TOAST and index files), and keeps the other org's.
 fn forget_leaves_no_bytes(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store, 2, 30, 30);
+    let env = TestEnv::builder()
+        .on(store)
+        .orgs(2)
+        .patients(30)
+        .appointments_each(30)
+        .build();
     let key = env.key("org_1");
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
     plant(&env, &key, &ids);
@@ -207,7 +220,11 @@ fn forget_leaves_no_bytes(store: Backend) {
 /// The purge of rows deleted upstream leaves none of their bytes either.
 fn purge_leaves_no_bytes(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store, 1, 30, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(30)
+        .appointments_each(0)
+        .build();
     env.write_config("purge_deleted_after = \"1s\"");
     let key = env.key("org_1");
     let ids: Vec<String> = env
@@ -259,7 +276,7 @@ fn the_database_files_are_private_whatever_the_umask() {
     let _alone = alone();
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let env = TestEnv::new(1, 5, 5);
+    let env = TestEnv::builder().appointments_each(5).build();
     let db = env.dir.path().join("new-dir/deeper/routiq.db");
     env.set_config_line(
         "database",
@@ -323,7 +340,11 @@ fn the_database_files_are_private_whatever_the_umask() {
 /// and the old values are gone from the files.
 fn a_new_policy_rewrites_what_is_stored(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store, 1, 40, 40);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(40)
+        .build();
     let org = env.orgs[0].0.clone();
     let key = env.key(&org);
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
@@ -383,7 +404,7 @@ fn a_killed_rewrite_resumes_at_its_position() {
     let _alone = alone();
     use routiq_sync::resource::Resource;
     use routiq_sync::store::{PrivacyProgress, PrivacyStore};
-    let env = TestEnv::new(1, 30, 0);
+    let env = TestEnv::builder().patients(30).appointments_each(0).build();
     let org = env.orgs[0].0.clone();
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config(POLICY);
@@ -451,7 +472,11 @@ fn a_killed_rewrite_resumes_at_its_position() {
 /// was applied; `verify` fails when a stored record holds a field the policy forbids.
 fn status_check_and_verify_show_the_policy(store: Backend) {
     let _alone = alone();
-    let env = TestEnv::on(store.clone(), 1, 20, 20);
+    let env = TestEnv::builder()
+        .on(store.clone())
+        .patients(20)
+        .appointments_each(20)
+        .build();
     env.write_config(POLICY);
     let org = env.orgs[0].0.clone();
     sync(&env, &["sync", "--all"]);

@@ -43,7 +43,7 @@ fn as_nobody(env: &TestEnv, args: &[&str]) -> Option<Run> {
 /// folder 0755 and root's, and no `-wal`/`-shm` left beside the file (as after the last
 /// connection closed), which `nobody` may not create.
 fn readable_store() -> TestEnv {
-    let env = TestEnv::new(1, 20, 1);
+    let env = TestEnv::builder().patients(20).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let db = env.db_path();
     let conn = env.db();

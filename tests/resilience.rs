@@ -17,7 +17,7 @@ fn a_429_is_waited_out_whatever_header_says_when(store: Backend) {
         ResetHeader::RetryAfterHttpDate,
         ResetHeader::None,
     ] {
-        let env = TestEnv::on(store.fresh(), 1, 150, 1);
+        let env = TestEnv::builder().on(store.fresh()).patients(150).build();
         env.fail_after_first_page(
             "org_1",
             &[Fault::RateLimited {
@@ -37,7 +37,7 @@ fn a_429_is_waited_out_whatever_header_says_when(store: Backend) {
 on_both_stores!(a_429_asking_for_more_than_max_wait_fails_the_org_cleanly);
 
 fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 150, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(150).build();
     env.write_config("max_wait = \"2s\"");
     env.fail_after_first_page(
         "org_1",
@@ -61,7 +61,7 @@ fn a_429_asking_for_more_than_max_wait_fails_the_org_cleanly(store: Backend) {
 on_both_stores!(server_errors_and_bad_bodies_are_retried_and_the_sync_converges);
 
 fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 250, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(250).build();
     env.write_config("retry_attempts = 6");
     env.fail_after_first_page(
         "org_1",
@@ -82,7 +82,11 @@ fn server_errors_and_bad_bodies_are_retried_and_the_sync_converges(store: Backen
 on_both_stores!(retries_run_out_then_the_cursor_stays_at_the_committed_page);
 
 fn retries_run_out_then_the_cursor_stays_at_the_committed_page(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 250, 0);
+    let env = TestEnv::builder()
+        .on(store.fresh())
+        .patients(250)
+        .appointments_each(0)
+        .build();
     env.fail_after_first_page(
         "org_1",
         &[Fault::Status(500), Fault::Status(500), Fault::Status(500)],
@@ -107,7 +111,7 @@ fn retries_run_out_then_the_cursor_stays_at_the_committed_page(store: Backend) {
 on_both_stores!(a_slow_response_times_out_and_is_retried);
 
 fn a_slow_response_times_out_and_is_retried(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 50, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(50).build();
     env.write_config("request_timeout = \"1s\"");
     env.fake
         .push_fault(&env.key("org_1"), Fault::Delay(Duration::from_secs(3)));
@@ -120,7 +124,7 @@ fn a_slow_response_times_out_and_is_retried(store: Backend) {
 on_both_stores!(a_rejected_key_is_not_retried_and_names_the_config_entry);
 
 fn a_rejected_key_is_not_retried_and_names_the_config_entry(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 20, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(20).build();
     env.fake.push_fault(&env.key("org_1"), Fault::Status(401));
     let run = env.run(&["sync", "--all"]);
     run.expect_code(1);
@@ -138,7 +142,7 @@ on_both_stores!(a_forbidden_resource_fails_the_org_but_not_its_other_resources);
 
 fn a_forbidden_resource_fails_the_org_but_not_its_other_resources(store: Backend) {
     // Keys carry their user's permissions (cliniko-api.md §2): a 403 on one route.
-    let env = TestEnv::on(store.fresh(), 1, 20, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(20).build();
     env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
     let run = env.run(&["sync", "--all", "--resource", "patients", "appointments"]);
     run.expect_code(1);
@@ -151,7 +155,7 @@ fn a_forbidden_resource_fails_the_org_but_not_its_other_resources(store: Backend
 on_both_stores!(client_errors_are_not_retried_and_show_clinikos_message);
 
 fn client_errors_are_not_retried_and_show_clinikos_message(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 20, 1);
+    let env = TestEnv::builder().on(store.fresh()).patients(20).build();
     env.fake.push_fault(
         &env.key("org_1"),
         Fault::StatusText(
@@ -173,7 +177,11 @@ fn random_server_errors_still_converge_with_bounded_requests(store: Backend) {
         random_5xx: Some((0.15, 99)),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store.fresh(), 1, 600, 1, opts);
+    let env = TestEnv::builder()
+        .on(store.fresh())
+        .patients(600)
+        .options(opts)
+        .build();
     env.write_config("retry_attempts = 6\nretry_delay = \"20ms\"");
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
@@ -186,7 +194,10 @@ fn random_server_errors_still_converge_with_bounded_requests(store: Backend) {
 on_both_stores!(an_unreachable_server_fails_the_org_after_bounded_attempts);
 
 fn an_unreachable_server_fails_the_org_after_bounded_attempts(store: Backend) {
-    let env = TestEnv::on(store.fresh(), 1, 5, 0);
+    let env = TestEnv::builder()
+        .on(store.fresh())
+        .appointments_each(0)
+        .build();
     let text = std::fs::read_to_string(env.config_path())
         .unwrap()
         .replace(&env.fake.base_url(), "http://127.0.0.1:1/v1");
@@ -208,7 +219,11 @@ fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s(store: Ba
         ..FakeOptions::default()
     };
     // Unpaced: the client meets 429s, waits until X-RateLimit-Reset, and converges.
-    let env = TestEnv::with_options_on(store.fresh(), 1, 150, 1, opts());
+    let env = TestEnv::builder()
+        .on(store.fresh())
+        .patients(150)
+        .options(opts())
+        .build();
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     env.assert_in_sync("org_1");
@@ -222,7 +237,11 @@ fn a_server_side_rate_limit_is_waited_out_and_pacing_at_it_avoids_429s(store: Ba
     );
 
     // Paced at the server's rate: no 429 at all.
-    let env = TestEnv::with_options_on(store.fresh(), 1, 150, 1, opts());
+    let env = TestEnv::builder()
+        .on(store.fresh())
+        .patients(150)
+        .options(opts())
+        .build();
     env.write_config("requests_per_minute = 80");
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");

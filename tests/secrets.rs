@@ -13,7 +13,7 @@ use routiq_sync::secret::ApiKey;
 on_both_stores!(keys_never_appear_in_output_logs_or_the_database);
 
 fn keys_never_appear_in_output_logs_or_the_database(store: Backend) {
-    let env = TestEnv::on(store, 2, 120, 1);
+    let env = TestEnv::builder().on(store).orgs(2).patients(120).build();
     let good = env.key("org_1");
     let rejected = "rejectedkeyrejectedkey1234-au1".to_string();
     env.write_config_with(
@@ -75,7 +75,7 @@ fn keys_never_appear_in_output_logs_or_the_database(store: Backend) {
 
 #[test]
 fn a_readable_config_with_inline_keys_gets_a_warning() {
-    let env = TestEnv::new(1, 1, 0);
+    let env = TestEnv::builder().patients(1).appointments_each(0).build();
     std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let run = env.run(&["status"]);
     run.assert_stderr_has("chmod 600");

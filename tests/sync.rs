@@ -12,7 +12,11 @@ use routiq_sync::timestamp::Timestamp;
 on_both_stores!(full_then_incremental_makes_the_minimum_requests);
 
 fn full_then_incremental_makes_the_minimum_requests(store: Backend) {
-    let env = TestEnv::on(store, 1, 250, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(250)
+        .appointments_each(2)
+        .build();
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     run.assert_stderr_has("org_1 full ok");
@@ -67,7 +71,7 @@ fn assert_nothing_written(run: &common::Run) {
 on_both_stores!(a_quiet_clinic_costs_one_request_per_route);
 
 fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
-    let env = TestEnv::on(store, 1, 30, 1);
+    let env = TestEnv::builder().on(store).patients(30).build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all", "--force"]);
@@ -79,7 +83,7 @@ fn a_quiet_clinic_costs_one_request_per_route(store: Backend) {
 
 #[test]
 fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
-    let env = TestEnv::new(1, 30, 1);
+    let env = TestEnv::builder().patients(30).build();
     env.write_config_org_lines("resources = [\"patients\", \"appointments\"]");
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
@@ -92,7 +96,11 @@ fn a_quiet_patients_and_appointments_org_costs_exactly_two_requests() {
 on_both_stores!(archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full);
 
 fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full(store: Backend) {
-    let env = TestEnv::on(store, 1, 40, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let (archived, cancelled, deleted) = env.fake.with_world(|w| {
@@ -145,7 +153,11 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
 on_both_stores!(a_full_walk_that_fails_part_way_marks_nothing);
 
 fn a_full_walk_that_fails_part_way_marks_nothing(store: Backend) {
-    let env = TestEnv::on(store, 1, 250, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(250)
+        .appointments_each(0)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let gone = env.fake.with_world(|w| {
@@ -194,7 +206,11 @@ fn a_record_updated_mid_walk_is_not_lost(store: Backend) {
         )),
         ..FakeOptions::default()
     };
-    let env = TestEnv::from_world_on(store, world, orgs, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .world(world, orgs)
+        .options(opts)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     let patient_pages = env.fake.stats(&key).path_count("/v1/patients");
@@ -218,7 +234,11 @@ fn more_than_a_page_sharing_one_second_is_walked_completely(store: Backend) {
         shuffle_ties: true,
         ..FakeOptions::default()
     };
-    let env = TestEnv::from_world_on(store, world, orgs, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .world(world, orgs)
+        .options(opts)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.assert_in_sync("org_1");
     let stepped_inside_the_second = env
@@ -243,7 +263,7 @@ fn more_than_a_page_sharing_one_second_is_walked_completely(store: Backend) {
 
 #[test]
 fn a_locked_org_is_skipped_and_the_others_still_sync() {
-    let env = TestEnv::new(2, 20, 1);
+    let env = TestEnv::builder().orgs(2).patients(20).build();
     let held = match file_lock::try_lock(&env.lock_dir(), "org_1").unwrap() {
         LockOutcome::Acquired(l) => l,
         LockOutcome::Busy => panic!("lock busy"),
@@ -258,7 +278,7 @@ fn a_locked_org_is_skipped_and_the_others_still_sync() {
 
 #[test]
 fn a_wrong_key_fails_its_org_only() {
-    let env = TestEnv::new(2, 30, 1);
+    let env = TestEnv::builder().orgs(2).patients(30).build();
     let bad = "wrongwrongwrongwrongkey-au1".to_string();
     env.write_config_with(
         "",
@@ -278,7 +298,7 @@ fn a_wrong_key_fails_its_org_only() {
 on_both_stores!(recently_synced_orgs_are_skipped_unless_forced);
 
 fn recently_synced_orgs_are_skipped_unless_forced(store: Backend) {
-    let env = TestEnv::on(store, 1, 10, 1);
+    let env = TestEnv::builder().on(store).patients(10).build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["sync", "--all"]);
@@ -292,7 +312,7 @@ fn recently_synced_orgs_are_skipped_unless_forced(store: Backend) {
 
 #[test]
 fn a_settled_bulk_second_is_not_read_again() {
-    let env = TestEnv::new(1, 500, 1);
+    let env = TestEnv::builder().patients(500).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // 450 patients updated in one second (an import), on Cliniko's clock.
@@ -370,7 +390,7 @@ fn assert_in_sync_notices_a_typed_column_or_raw_json_that_differs() {
         "UPDATE appointments SET starts_at = '2001-01-01T00:00:00Z'",
         "UPDATE patients SET raw_json = json_set(raw_json, '$.notes', 'changed')",
     ] {
-        let env = TestEnv::new(1, 3, 1);
+        let env = TestEnv::builder().patients(3).build();
         env.run(&["sync", "--all"]).expect_code(0);
         env.assert_in_sync("org_1");
         assert!(env.execute(change, &[]) > 0, "{change} changed no row");

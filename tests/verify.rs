@@ -85,7 +85,11 @@ fn last_run(env: &TestEnv, org: &str) -> (String, String) {
 }
 
 fn nothing_differs_costs_one_request_per_route_and_is_recorded(store: Backend) {
-    let env = TestEnv::on(store, 1, 300, 2);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(300)
+        .appointments_each(2)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
     let run = env.run(&["verify", "--all"]);
@@ -117,7 +121,11 @@ fn nothing_differs_costs_one_request_per_route_and_is_recorded(store: Backend) {
 }
 
 fn three_hard_deletes_among_5000_rows_are_found_with_few_requests(store: Backend) {
-    let env = TestEnv::on(store, 1, 5000, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(5000)
+        .appointments_each(0)
+        .build();
     env.write_config_org_lines("resources = [\"patients\"]");
     env.run(&["sync", "--all"]).expect_code(0);
     let full_walk = requests_to(&env, "org_1", "/v1/patients");
@@ -149,7 +157,7 @@ fn three_hard_deletes_among_5000_rows_are_found_with_few_requests(store: Backend
 }
 
 fn a_row_lost_locally_is_fetched_back_and_a_row_gone_upstream_is_marked(store: Backend) {
-    let env = TestEnv::on(store, 1, 400, 1);
+    let env = TestEnv::builder().on(store).patients(400).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
@@ -184,7 +192,7 @@ fn a_row_lost_locally_is_fetched_back_and_a_row_gone_upstream_is_marked(store: B
 }
 
 fn sync_adds_a_verify_when_verify_every_has_passed(store: Backend) {
-    let env = TestEnv::on(store, 1, 200, 1);
+    let env = TestEnv::builder().on(store).patients(200).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let gone = delete_patients(&env, "org_1", &[50]);
     // An incremental sync does not see a hard delete...
@@ -205,7 +213,7 @@ fn sync_adds_a_verify_when_verify_every_has_passed(store: Backend) {
 
 fn changes_while_verify_runs_never_get_a_live_row_marked(store: Backend) {
     let deleted: Arc<Mutex<Vec<String>>> = Arc::default();
-    let env = TestEnv::on(store, 1, 3000, 1);
+    let env = TestEnv::builder().on(store).patients(3000).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     // Some rows are gone upstream before the check.
@@ -259,7 +267,11 @@ fn verify_or_full_killed_at_random_instants_leaves_a_store_the_next_run_makes_ex
         latency: Duration::from_millis(4),
         ..FakeOptions::default()
     };
-    let env = TestEnv::with_options_on(store, 1, 2000, 1, opts);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(2000)
+        .options(opts)
+        .build();
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
     let mut seed = 0x5eed_2026_u64;
@@ -324,7 +336,11 @@ fn lose_local_patients(env: &TestEnv, org: &str, at: &[usize]) -> BTreeSet<Strin
 }
 
 fn offsetting_differences_mark_no_live_row_and_full_makes_the_copy_exact(store: Backend) {
-    let env = TestEnv::on(store, 1, 400, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(400)
+        .appointments_each(0)
+        .build();
     env.write_config_org_lines("resources = [\"patients\"]");
     env.run(&["sync", "--all"]).expect_code(0);
 
@@ -373,7 +389,11 @@ fn offsetting_differences_mark_no_live_row_and_full_makes_the_copy_exact(store: 
 }
 
 fn a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked(store: Backend) {
-    let env = TestEnv::on(store, 1, 80, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(80)
+        .appointments_each(0)
+        .build();
     env.write_config_org_lines("resources = [\"patients\"]");
     env.run(&["sync", "--all"]).expect_code(0);
     let key = env.key("org_1");
@@ -410,7 +430,11 @@ fn a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked(store:
 }
 
 fn a_refused_page_number_falls_back_to_the_count_alone(store: Backend) {
-    let env = TestEnv::on(store, 1, 300, 0);
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(300)
+        .appointments_each(0)
+        .build();
     env.write_config_org_lines("resources = [\"patients\"]");
     env.run(&["sync", "--all"]).expect_code(0);
     let gone = delete_patients(&env, "org_1", &[150]);

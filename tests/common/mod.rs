@@ -157,50 +157,102 @@ pub fn assert_never_prints(what: &str, secret: &str, stdout: &str, stderr: &str)
     );
 }
 
-impl TestEnv {
-    /// `orgs` generated clinics of `patients` patients with `appts` appointments each.
-    pub fn new(orgs: usize, patients: usize, appts: usize) -> TestEnv {
-        Self::with_options(orgs, patients, appts, FakeOptions::default())
+/// What a [`TestEnv`] is made of, set by name; [`TestEnv::builder`] starts one.
+/// Unless told otherwise: SQLite, one generated clinic (`org_1`) of 5 patients with 1
+/// appointment each, the fake's default options.
+#[must_use = "nothing starts until build()"]
+pub struct TestEnvBuilder {
+    store: Backend,
+    orgs: Option<usize>,
+    patients: Option<usize>,
+    appointments_each: Option<usize>,
+    options: FakeOptions,
+    world: Option<(World, Vec<(String, String)>)>,
+}
+
+impl TestEnvBuilder {
+    /// The store the binary writes to (SQLite unless set).
+    pub fn on(mut self, store: Backend) -> Self {
+        self.store = store;
+        self
     }
 
-    /// Like [`TestEnv::new`] with fake-server options.
-    pub fn with_options(orgs: usize, patients: usize, appts: usize, opts: FakeOptions) -> TestEnv {
-        Self::with_options_on(Backend::Sqlite, orgs, patients, appts, opts)
+    /// How many clinics are generated (`org_1`, `org_2`, …).
+    pub fn orgs(mut self, n: usize) -> Self {
+        self.orgs = Some(n);
+        self
     }
 
-    /// [`TestEnv::new`] on `store`.
-    pub fn on(store: Backend, orgs: usize, patients: usize, appts: usize) -> TestEnv {
-        Self::with_options_on(store, orgs, patients, appts, FakeOptions::default())
+    /// Patients in each generated clinic.
+    pub fn patients(mut self, n: usize) -> Self {
+        self.patients = Some(n);
+        self
     }
 
-    /// [`TestEnv::with_options`] on `store`.
-    pub fn with_options_on(
-        store: Backend,
-        orgs: usize,
-        patients: usize,
-        appts: usize,
-        opts: FakeOptions,
-    ) -> TestEnv {
-        let (world, orgs) = World::demo(orgs, patients, appts, 11);
-        Self::from_world_on(store, world, orgs, opts)
+    /// Appointments of each generated patient.
+    pub fn appointments_each(mut self, n: usize) -> Self {
+        self.appointments_each = Some(n);
+        self
     }
 
-    /// A test env over a prepared world, on `store`.
-    pub fn from_world_on(
-        store: Backend,
-        world: World,
-        orgs: Vec<(String, String)>,
-        opts: FakeOptions,
-    ) -> TestEnv {
-        let fake = FakeCliniko::start(world, opts).expect("start fake Cliniko");
+    /// How the fake Cliniko behaves (latency, faults, hooks, …).
+    pub fn options(mut self, options: FakeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Serves a prepared `world` instead of generated clinics; `orgs` are its
+    /// `(org_id, api_key)` pairs, written to the config. Not to be mixed with the counts.
+    pub fn world(mut self, world: World, orgs: Vec<(String, String)>) -> Self {
+        self.world = Some((world, orgs));
+        self
+    }
+
+    /// Starts the fake and writes the config (every org, no extra settings).
+    #[track_caller]
+    pub fn build(self) -> TestEnv {
+        let (world, orgs) = match self.world {
+            Some(prepared) => {
+                assert!(
+                    self.orgs.is_none()
+                        && self.patients.is_none()
+                        && self.appointments_each.is_none(),
+                    "TestEnv::builder(): a prepared world() has its own orgs and records"
+                );
+                prepared
+            }
+            None => World::demo(
+                self.orgs.unwrap_or(1),
+                self.patients.unwrap_or(5),
+                self.appointments_each.unwrap_or(1),
+                11,
+            ),
+        };
+        let fake = FakeCliniko::start(world, self.options).expect("start fake Cliniko");
         let env = TestEnv {
             dir: tempfile::tempdir().expect("temp dir"),
             fake,
-            store,
+            store: self.store,
             orgs,
         };
         env.write_config("");
         env
+    }
+}
+
+impl TestEnv {
+    /// The one way to make a test env: set what the test needs, then `build()`, e.g.
+    /// `TestEnv::builder().on(store).orgs(2).patients(250).build()`. See
+    /// [`TestEnvBuilder`] for the defaults.
+    pub fn builder() -> TestEnvBuilder {
+        TestEnvBuilder {
+            store: Backend::Sqlite,
+            orgs: None,
+            patients: None,
+            appointments_each: None,
+            options: FakeOptions::default(),
+            world: None,
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {

@@ -314,16 +314,7 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, ts: i64, raw: &str) -> Record {
-        Record {
-            id: id.into(),
-            created_at: None,
-            updated_at: Timestamp::from_unix(ts).unwrap(),
-            archived_at: None,
-            hidden: false,
-            columns: vec![None; table(Resource::Patients).columns.len()],
-            raw_json: raw.into(),
-            filtered: false,
-        }
+        Record::stub(id, ts, table(Resource::Patients).columns.len()).with_raw_json(raw)
     }
 
     #[test]
