@@ -19,7 +19,7 @@ use crate::file_lock;
 use crate::logging::FormatSource;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::CURRENT_VERSION;
-use crate::store::{Locks, StoreError};
+use crate::store::{FailureKind, Locks, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -498,21 +498,17 @@ fn schema_state(path: &Path) -> (String, bool) {
             false,
         ),
         Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
-        Err(StoreError::Open { source, .. })
-            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
-        {
-            (
-                format!(
-                    "PROBLEM: this user cannot read it ({source}): reading a database in WAL mode \
-                     needs its -shm file, which is missing and may not be created in its folder \
-                     by this user; give the user write access to the folder, or run a sync as \
-                     the file's owner (which leaves the -shm in place)"
-                ),
-                false,
-            )
-        }
+        Err(StoreError::Open { cause, .. }) if cause.kind() == FailureKind::ReadOnly => (
+            format!(
+                "PROBLEM: this user cannot read it ({cause}): reading a database in WAL mode \
+                 needs its -shm file, which is missing and may not be created in its folder \
+                 by this user; give the user write access to the folder, or run a sync as \
+                 the file's owner (which leaves the -shm in place)"
+            ),
+            false,
+        ),
         Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
-        Err(StoreError::Open { source, .. }) => (not_sqlite(&source.to_string()), false),
+        Err(StoreError::Open { cause, .. }) => (not_sqlite(cause.message()), false),
         Err(e) => (not_sqlite(&e.to_string()), false),
     }
 }

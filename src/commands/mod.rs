@@ -248,10 +248,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::StoreError;
+    use crate::store::{DbFailure, FailureKind, StoreError};
 
-    fn sqlite(code: i32) -> rusqlite::Error {
-        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    fn failure(kind: FailureKind) -> DbFailure {
+        DbFailure::new(kind, "the driver's words")
     }
 
     fn exit_of(e: StoreError) -> Exit {
@@ -261,9 +261,10 @@ mod tests {
     #[test]
     fn only_problems_with_the_configured_database_exit_2() {
         let path = || "/x/routiq.db".to_string();
-        let open = |code| StoreError::Open {
+        let pg = || "db.example:5432/routiq".to_string();
+        let open = |kind| StoreError::Open {
             path: path(),
-            source: sqlite(code),
+            cause: failure(kind),
         };
         let create = |kind| StoreError::CreateDir {
             path: "/x".into(),
@@ -271,9 +272,8 @@ mod tests {
         };
         // The file the operator pointed us at cannot be used: fix the config.
         for e in [
-            open(rusqlite::ffi::SQLITE_CANTOPEN),
-            open(rusqlite::ffi::SQLITE_PERM),
-            open(rusqlite::ffi::SQLITE_READONLY),
+            open(FailureKind::Setup),
+            open(FailureKind::ReadOnly),
             create(io::ErrorKind::PermissionDenied),
             create(io::ErrorKind::NotADirectory),
             StoreError::NotADatabase {
@@ -285,22 +285,48 @@ mod tests {
                 found: 9,
                 supported: 3,
             },
+            StoreError::OlderSchema {
+                path: path(),
+                found: 1,
+                supported: 3,
+            },
+            StoreError::PgSetup {
+                target: pg(),
+                detail: "ERROR 3D000: database \"x\" does not exist".into(),
+            },
+            StoreError::PgTls {
+                target: pg(),
+                detail: "cannot read sslrootcert".into(),
+            },
         ] {
             assert_eq!(exit_of(e), Exit::Usage);
         }
         // Transient: another process, the disk, a hiccup. The next run may succeed.
         for e in [
-            open(rusqlite::ffi::SQLITE_BUSY),
-            open(rusqlite::ffi::SQLITE_LOCKED),
-            open(rusqlite::ffi::SQLITE_IOERR),
-            open(rusqlite::ffi::SQLITE_FULL),
+            open(FailureKind::Busy),
+            open(FailureKind::DiskFull),
+            open(FailureKind::Other),
             create(io::ErrorKind::Other),
             create(io::ErrorKind::StorageFull),
             StoreError::Busy {
                 path: path(),
                 waited: Duration::from_secs(60),
             },
-            StoreError::Sqlite(sqlite(rusqlite::ffi::SQLITE_BUSY)),
+            StoreError::DiskFull { path: path() },
+            StoreError::Failed(failure(FailureKind::Busy)),
+            StoreError::Failed(failure(FailureKind::Setup)),
+            StoreError::PgConnect {
+                target: pg(),
+                detail: "connection refused".into(),
+            },
+            StoreError::Postgres {
+                target: pg(),
+                detail: "ERROR 57014: canceling statement".into(),
+            },
+            StoreError::LockLost {
+                org: "1".into(),
+                target: pg(),
+            },
         ] {
             assert_eq!(exit_of(e), Exit::Failure);
         }

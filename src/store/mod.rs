@@ -3,6 +3,7 @@
 //! backend is picked from the [`StoreLocation`]: SQLite ([`sqlite`]) or PostgreSQL
 //! ([`postgres`]).
 
+mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
@@ -12,6 +13,7 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use failure::{DbFailure, FailureKind};
 pub use model::{
     ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
@@ -61,11 +63,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open the database {path}: {source}")]
+    /// The database could not be opened; the failure's kind tells whether the set-up is
+    /// at fault.
+    #[error("cannot open the database {path}: {cause}")]
     Open {
         path: String,
         #[source]
-        source: rusqlite::Error,
+        cause: DbFailure,
     },
     #[error(
         "{path} is not a routiq-sync database (not SQLite, or damaged): {detail}; point `database` in the config at another file"
@@ -102,8 +106,10 @@ pub enum StoreError {
     DiskFull { path: String },
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The database failed while running (whatever the kind: it did open, so this is
+    /// no set-up problem).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Failed(#[from] DbFailure),
     /// The PostgreSQL server could not be reached or refused us (a run-time failure: the
     /// server may be back for the next run).
     #[error("cannot connect to PostgreSQL at {target}: {detail}")]
@@ -147,16 +153,7 @@ impl StoreError {
                         | Io::InvalidFilename
                 )
             }
-            StoreError::Open { source, .. } => source.sqlite_error_code().is_none_or(|code| {
-                matches!(
-                    code,
-                    rusqlite::ErrorCode::CannotOpen
-                        | rusqlite::ErrorCode::PermissionDenied
-                        | rusqlite::ErrorCode::ReadOnly
-                        | rusqlite::ErrorCode::NotADatabase
-                        | rusqlite::ErrorCode::DatabaseCorrupt
-                )
-            }),
+            StoreError::Open { cause, .. } => cause.kind().is_setup(),
             StoreError::NotADatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. } => true,
@@ -164,7 +161,7 @@ impl StoreError {
             StoreError::Busy { .. }
             | StoreError::DiskFull { .. }
             | StoreError::Lock(_)
-            | StoreError::Sqlite(_)
+            | StoreError::Failed(_)
             | StoreError::PgConnect { .. }
             | StoreError::Postgres { .. }
             | StoreError::LockLost { .. } => false,

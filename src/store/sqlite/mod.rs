@@ -6,6 +6,7 @@
 //! `database is locked` errors.
 
 mod erasure;
+mod error;
 mod open;
 mod privacy;
 pub mod private;
@@ -104,13 +105,9 @@ impl SqliteStore {
     fn open_with_uri(path: &Path, flags: OpenFlags) -> Result<SqliteStore, StoreError> {
         let uri = format!("file:{}?immutable=1", uri_path(path));
         let shown = path.display().to_string();
-        let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(
-            |source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            },
-        )?;
-        let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
+        let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+            .map_err(|e| error::open_error(&shown, e))?;
+        let version = schema::user_version(&conn).map_err(|e| error::not_a_database(&shown, e))?;
         if version != CURRENT_VERSION {
             return Err(if version > CURRENT_VERSION {
                 StoreError::NewerSchema {
@@ -157,13 +154,10 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let shown = path.display().to_string();
         let mut conn =
-            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?;
+            Connection::open_with_flags(path, flags).map_err(|e| error::open_error(&shown, e))?;
         conn.busy_timeout(busy)?;
         // The first real read tells a SQLite file from anything else.
-        let version = schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))?;
+        let version = schema::user_version(&conn).map_err(|e| error::not_a_database(&shown, e))?;
         if version > CURRENT_VERSION {
             return Err(StoreError::NewerSchema {
                 path: shown,
@@ -173,7 +167,7 @@ impl SqliteStore {
         }
         if write {
             conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| not_a_database(&shown, e))?;
+                .map_err(|e| error::not_a_database(&shown, e))?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             // Deleted and overwritten content is zeroed (freed cells and pages), so that
@@ -286,23 +280,18 @@ pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     refuse_folder(path)?;
     let found = open::retry_while_busy(path, BUSY_TIMEOUT, true, |left| {
-        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
-            path: shown.clone(),
-            source,
-        })?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| error::open_error(&shown, e))?;
         conn.busy_timeout(left)?;
-        schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
+        schema::user_version(&conn).map_err(|e| error::not_a_database(&shown, e))
     });
     match found {
         // As `open_read_only` reads it for a user who cannot create the `-shm`.
         Err(e) if cannot_build_shared_memory(&e) && no_wal_content(path) => {
             let uri = format!("file:{}?immutable=1", uri_path(path));
             let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-                .map_err(|source| StoreError::Open {
-                    path: shown.clone(),
-                    source,
-                })?;
-            schema::user_version(&conn).map_err(|e| not_a_database(&shown, e))
+                .map_err(|e| error::open_error(&shown, e))?;
+            schema::user_version(&conn).map_err(|e| error::not_a_database(&shown, e))
         }
         other => other,
     }
@@ -321,39 +310,20 @@ impl Locks for SqliteStore {
     }
 
     fn refine(&self, e: StoreError) -> StoreError {
-        let code = match &e {
-            StoreError::Sqlite(source) | StoreError::Open { source, .. } => {
-                source.sqlite_error_code()
-            }
-            _ => None,
-        };
-        let path = self.path.display().to_string();
-        match code {
-            // The busy handler waited its whole timeout first.
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                StoreError::Busy {
-                    path,
-                    waited: BUSY_TIMEOUT,
-                }
-            }
-            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull { path },
-            _ => e,
-        }
+        error::named(e, &self.path)
     }
 }
 
 /// Whether a read-only open failed because the `-shm` file is missing and cannot be
 /// created (no write access to the folder).
 fn cannot_build_shared_memory(e: &StoreError) -> bool {
-    let source = match e {
-        StoreError::Open { source, .. } | StoreError::Sqlite(source) => source,
-        _ => return false,
-    };
-    source.sqlite_error_code().is_some_and(|c| {
-        matches!(
-            c,
-            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
-        )
+    error::sqlite_error(e).is_some_and(|source| {
+        source.sqlite_error_code().is_some_and(|c| {
+            matches!(
+                c,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            )
+        })
     })
 }
 
@@ -392,26 +362,6 @@ fn refuse_folder(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn not_a_database(path: &str, e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(ref f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
-            ) =>
-        {
-            StoreError::NotADatabase {
-                path: path.to_string(),
-                detail: e.to_string(),
-            }
-        }
-        e => StoreError::Open {
-            path: path.to_string(),
-            source: e,
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,7 +372,7 @@ mod tests {
         let path = dir.path().join("routiq.db");
         let store = SqliteStore::open(&path).unwrap();
         let sqlite = |code| {
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            StoreError::from(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(code),
                 None,
             ))
@@ -448,6 +398,6 @@ mod tests {
         assert!(!full.is_setup_error());
         // Anything else is left as it was.
         let other = store.refine(sqlite(rusqlite::ffi::SQLITE_IOERR));
-        assert!(matches!(other, StoreError::Sqlite(_)));
+        assert!(matches!(other, StoreError::Failed(_)));
     }
 }

@@ -53,12 +53,10 @@ pub(super) fn retry_while_busy<T>(
 
 /// Whether `e` means another connection holds the file for now.
 fn is_busy(e: &StoreError, read_only: bool) -> bool {
-    let source = match e {
-        StoreError::Open { source, .. } | StoreError::Sqlite(source) => source,
-        StoreError::Busy { .. } => return true,
-        _ => return false,
-    };
-    let Some(code) = source.sqlite_error() else {
+    if let StoreError::Busy { .. } = e {
+        return true;
+    }
+    let Some(code) = super::error::sqlite_error(e).and_then(rusqlite::Error::sqlite_error) else {
         return false;
     };
     matches!(
