@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         Command::Check(a) => commands::check::run(&globals, a),
         Command::Forget(a) => commands::forget::run(&globals, a),
         Command::Demo(a) => commands::demo::run(&globals, a),
-        Command::Completions(a) => Ok(commands::completions::run(a.shell)),
+        Command::Completions(a) => commands::completions::run(a.shell),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -2,7 +2,6 @@
 //! resolved paths, and probes each org's API key with one cheap request (`GET /user`).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,18 +70,18 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let orgs = config.select_orgs(&args.org)?;
 
     let (header, paths_ok, session) = describe_config(&config, globals.config.is_some(), &env);
-    emit(&header);
+    emit(&header)?;
     // What the store recorded per org, read once (read-only; a store that cannot be read
     // is described under Paths above).
     let store = crate::store::open_read_only(&super::store_location(&config))
         .ok()
         .flatten();
-    emit(&privacy_section(&config, &orgs, store.as_deref()));
+    emit(&privacy_section(&config, &orgs, store.as_deref()))?;
     emit(&format!(
         "\nProbing {} org{} with GET {PROBE_PATH}...\n",
         orgs.len(),
         if orgs.len() == 1 { "" } else { "s" }
-    ));
+    ))?;
     let probed = probe_all(&config, &orgs);
     let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
@@ -162,7 +161,7 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
         }
         let _ = writeln!(out, "check FAILED: {}", reasons.join(", "));
     }
-    emit(&out);
+    emit(&out)?;
     Ok(if passed { Exit::Success } else { Exit::Failure })
 }
 
@@ -199,12 +198,10 @@ fn privacy_section(
     out
 }
 
-/// Prints `text` to stdout now (the probes that follow may take a few seconds).
-fn emit(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(crate::logging::scrub(text).as_bytes())
-        .and_then(|()| stdout.flush());
+/// Prints `text` to stdout now (the probes that follow may take a few seconds), scrubbed
+/// of secrets.
+fn emit(text: &str) -> Result<(), CommandError> {
+    super::output::print(&crate::logging::scrub(text))
 }
 
 /// The config file, every setting with its source, warnings and the resolved paths;

@@ -1,11 +1,9 @@
 //! `completions SHELL`: print a completion script generated from the CLI definition.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 use clap_complete::{Shell as Target, generate};
 
-use super::Exit;
+use super::{CommandError, Exit};
 use crate::cli::{Cli, Shell};
 
 /// The completion script for `shell`.
@@ -36,15 +34,9 @@ pub fn file_name(shell: Shell) -> &'static str {
 }
 
 /// Prints the script to stdout.
-pub fn run(shell: Shell) -> Exit {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(&script(shell))
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Exit::Success,
-        Err(_) => Exit::Failure,
-    }
+pub fn run(shell: Shell) -> Result<Exit, CommandError> {
+    super::output::write(&script(shell))?;
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

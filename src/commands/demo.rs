@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::output::{self, outln};
 use super::sync::{RunRequest, run_with_config};
 use super::{CommandError, Exit, Globals};
 use crate::cli::DemoArgs;
@@ -38,12 +39,12 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<Exit, CommandError> {
 }
 
 fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, CommandError> {
-    println!(
+    outln!(
         "Generating {} clinics with {} patients and about {} appointments each...",
         args.orgs,
         args.patients,
         args.patients * args.appointments_per_patient
-    );
+    )?;
     let (world, orgs) = World::demo(
         args.orgs as usize,
         args.patients as usize,
@@ -52,17 +53,17 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
     );
     let fake = FakeCliniko::start(world, FakeOptions::default())
         .map_err(|e| CommandError::Other(anyhow::anyhow!("cannot start the fake Cliniko: {e}")))?;
-    println!("Fake Cliniko listening at {}", fake.base_url());
+    outln!("Fake Cliniko listening at {}", fake.base_url())?;
 
     let config_path = dir.join("config.toml");
     write_config(&config_path, dir, &fake.base_url(), &orgs)?;
-    println!("Config and database in {}\n", dir.display());
+    outln!("Config and database in {}\n", dir.display())?;
     let config = super::load_config(&Globals {
         config: Some(config_path),
         ..globals.clone()
     })?;
 
-    println!("1. Full sync of every org (the first run always is one):");
+    outln!("1. Full sync of every org (the first run always is one):")?;
     let full = run_with_config(&config, &request(Command::Full), globals.show_progress)?;
 
     let mut changed = 0;
@@ -71,11 +72,11 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
             fake.with_world(|w| w.apply_random_changes(key, args.changes as usize, 7 + i as u64));
         if let Ok(c) = changes {
             changed += c.total();
-            println!("   upstream change in {org_id}: {c}");
+            outln!("   upstream change in {org_id}: {c}")?;
         }
     }
 
-    println!("\n2. Incremental sync (--force, since the last run was seconds ago):");
+    outln!("\n2. Incremental sync (--force, since the last run was seconds ago):")?;
     let incremental = run_with_config(
         &config,
         &RunRequest {
@@ -87,14 +88,14 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
 
     let (full_calls, full_rows) = sums(&full);
     let (inc_calls, inc_rows) = sums(&incremental);
-    println!(
+    outln!(
         "\nThe incremental run fetched {inc_rows} records ({changed} changed upstream, plus boundary re-reads) \
          with {inc_calls} API calls; the full run fetched {full_rows} records with {full_calls} calls: \
          {:.1}% fewer requests.\n",
         100.0 * (1.0 - inc_calls as f64 / full_calls.max(1) as f64)
-    );
+    )?;
 
-    println!("3. A patient hard-deleted in Cliniko in each org, then a verify (by counts):");
+    outln!("3. A patient hard-deleted in Cliniko in each org, then a verify (by counts):")?;
     for (org_id, key) in &orgs {
         let gone = fake.with_world(|w| {
             let ids = w.ids(key, "patients");
@@ -102,10 +103,10 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
             w.hard_delete(key, "patients", &id).ok().map(|_| id)
         });
         if let Some(id) = gone {
-            println!("   deleted upstream in {org_id}: patient {id}");
+            outln!("   deleted upstream in {org_id}: patient {id}")?;
         }
     }
-    println!();
+    outln!()?;
     let verify = run_with_config(&config, &request(Command::Verify), globals.show_progress)?;
     let (verify_calls, _) = sums(&verify);
     let found: u64 = verify
@@ -113,14 +114,14 @@ fn demo_in(globals: &Globals, args: &DemoArgs, dir: &Path) -> Result<Exit, Comma
         .flat_map(|r| r.resources.values())
         .map(|c| c.deleted)
         .sum();
-    println!(
+    outln!(
         "\nThe verify found {found} deleted record{} with {verify_calls} API calls \
          ({:.1} per org; a full walk of every org took {full_calls}).\n",
         if found == 1 { "" } else { "s" },
         verify_calls as f64 / orgs.len().max(1) as f64
-    );
+    )?;
     let status = super::status::build(&config, &[], None, Timestamp::now())?;
-    print!("{}", super::status::render_table(&status, Timestamp::now()));
+    output::print(&super::status::render_table(&status, Timestamp::now()))?;
     let failed = full
         .iter()
         .chain(&incremental)

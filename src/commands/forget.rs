@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::output::{self, outln};
 use super::{CommandError, Exit, Globals};
 use crate::cli::ForgetArgs;
 use crate::store;
@@ -32,22 +33,22 @@ pub fn run(globals: &Globals, args: &ForgetArgs) -> Result<Exit, CommandError> {
     drop(reader);
     if rows.iter().all(|(_, n)| *n == 0) {
         // A typo or a case slip must not pass for a completed erasure.
-        println!("nothing is stored for org {id} in {location}");
+        outln!("nothing is stored for org {id} in {location}")?;
         match stored.as_slice() {
-            [] => println!("no org is stored there at all"),
-            ids => println!("orgs stored there: {}", ids.join(", ")),
+            [] => outln!("no org is stored there at all")?,
+            ids => outln!("orgs stored there: {}", ids.join(", "))?,
         }
         if let Some(like) = stored.iter().find(|s| s.eq_ignore_ascii_case(id)) {
-            println!("org ids are case-sensitive: did you mean `{like}`?");
+            outln!("org ids are case-sensitive: did you mean `{like}`?")?;
         }
         return Ok(Exit::Failure);
     }
     if !args.yes {
-        print!(
-            "{}",
-            table(&format!("would delete for org {id} from {location}"), &rows)
-        );
-        println!("nothing deleted: run `routiq-sync forget --org {id} --yes` to delete it");
+        output::print(&table(
+            &format!("would delete for org {id} from {location}"),
+            &rows,
+        ))?;
+        outln!("nothing deleted: run `routiq-sync forget --org {id} --yes` to delete it")?;
         return Ok(Exit::Failure);
     }
     let mut store = store::open(&location)?;
@@ -57,10 +58,10 @@ pub fn run(globals: &Globals, args: &ForgetArgs) -> Result<Exit, CommandError> {
         return Ok(Exit::Failure);
     };
     let rows = store.forget_org(id)?;
-    print!(
-        "{}",
-        table(&format!("deleted for org {id} from {location}"), &rows)
-    );
+    output::print(&table(
+        &format!("deleted for org {id} from {location}"),
+        &rows,
+    ))?;
     Ok(Exit::Success)
 }
 

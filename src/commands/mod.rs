@@ -8,6 +8,7 @@ pub mod demo;
 pub mod forget;
 mod heartbeat;
 mod metrics;
+mod output;
 mod privacy_report;
 mod progress;
 pub mod status;

@@ -8,7 +8,7 @@ pub use super::status_report::{
     ACTIVE_PATIENTS, AccountStatus, LastRun, OrgStatus, RunCounts, StatusReport,
 };
 use super::style::{Colour, Style};
-use super::{CommandError, Exit, Globals};
+use super::{CommandError, Exit, Globals, output};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Config, parse_duration};
 use crate::engine::checked_at;
@@ -35,10 +35,12 @@ pub fn run(globals: &Globals, args: &StatusArgs) -> Result<Exit, CommandError> {
         StatusFormat::Json => {
             let text =
                 serde_json::to_string_pretty(&report).map_err(|e| CommandError::Other(e.into()))?;
-            println!("{text}");
+            output::outln!("{text}")?;
         }
-        StatusFormat::Openmetrics => print!("{}", super::metrics::render(&report)),
-        StatusFormat::Table => print!("{}", render_table_styled(&report, now, Style::for_stdout())),
+        StatusFormat::Openmetrics => output::print(&super::metrics::render(&report))?,
+        StatusFormat::Table => {
+            output::print(&render_table_styled(&report, now, Style::for_stdout()))?
+        }
     }
     Ok(if report.healthy {
         Exit::Success

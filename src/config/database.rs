@@ -1,5 +1,6 @@
 //! The `database`, `database_url_env` and `pg_schema` settings: a SQLite file or a
-//! PostgreSQL URL (written in the file or read from an environment variable).
+//! PostgreSQL URL (written in the file or read from an environment variable); and
+//! `lock_dir`, where SQLite's lock files go.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -171,6 +172,26 @@ pub(super) fn validate(
         ));
     }
     database
+}
+
+/// The folder of the per-org lock files: `lock_dir` resolved like a SQLite path, else
+/// `locks` beside the SQLite file. Not used with PostgreSQL (its locks are lease rows on
+/// the server), so left empty there unless written.
+pub(super) fn lock_dir(
+    raw: Option<&str>,
+    database: &Database,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> PathBuf {
+    match (raw, database) {
+        (Some(value), _) => paths::resolve(value, path, env).unwrap_or_else(|message| {
+            problems.top("lock_dir", message);
+            PathBuf::new()
+        }),
+        (None, Database::Sqlite(file)) => paths::default_lock_dir(file),
+        (None, Database::Postgres(_)) => PathBuf::new(),
+    }
 }
 
 /// A PostgreSQL identifier that needs no quoting rules beyond double quotes.

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use super::problems::Problems;
+
 /// Units accepted by [`parse_duration`], largest first, with their length in milliseconds.
 const UNITS: [(&str, u64); 5] = [
     ("d", 86_400_000),
@@ -88,6 +90,23 @@ pub fn format_duration(d: Duration) -> String {
         }
     }
     out
+}
+
+/// A top-level duration setting: `default` when it is not written; one that does not
+/// parse is a problem under `key`, and `default` stands in so later checks still run.
+pub(super) fn setting(
+    key: &str,
+    value: Option<&str>,
+    default: Duration,
+    problems: &mut Problems,
+) -> Duration {
+    match value {
+        None => default,
+        Some(text) => parse_duration(text).unwrap_or_else(|message| {
+            problems.top(key, message);
+            default
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -5,17 +5,24 @@
 //! Nothing here reads the process environment or the clock: callers pass an environment
 //! lookup in [`LoadOptions`]. Warnings are returned in [`Config::warnings`], not printed.
 
+mod api_keys;
 mod database;
 mod diagnose;
 mod duration;
 mod error;
 mod locate;
+mod monitoring;
 mod org;
 mod paths;
 mod privacy;
 mod problems;
 mod raw;
 mod redact;
+mod requests;
+mod retention;
+mod run_limits;
+mod schedule;
+mod user_agent;
 mod validate;
 
 #[cfg(test)]

@@ -1,16 +1,49 @@
-//! Checks each `[[org]]` table: id, API key, shard, base URL and resources.
+//! Checks the `[[org]]` tables (at least one), and in each its id, API key, shard, base
+//! URL, resources and ping URL; its privacy keys go to `privacy.rs`.
 
 use std::collections::HashMap;
 
+use super::privacy;
 use super::problems::Problems;
 use super::raw::RawOrg;
 use super::{KeySource, OrgConfig, Source};
 use crate::resource::Resource;
 use crate::secret::{ApiKey, is_shard};
 
+/// The `[[org]]` tables: first each one's privacy keys ([`privacy::take_own`]), then
+/// each table ([`validate_orgs`]), then, when nothing is wrong anywhere, each org's
+/// privacy policy. No table at all is a problem.
+pub(super) fn validate(
+    raw: Option<Vec<RawOrg>>,
+    global_privacy: &privacy::Global,
+    env: &dyn Fn(&str) -> Option<String>,
+    keys: super::KeyPolicy,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Vec<OrgConfig> {
+    let mut raw_orgs = match raw {
+        Some(raw_orgs) if !raw_orgs.is_empty() => raw_orgs,
+        _ => {
+            problems.top(
+                "org",
+                "no orgs; add at least one [[org]] table with an id and api_key_env, e.g.\n    \
+                 [[org]]\n    id = \"org_123\"\n    api_key_env = \"CLINIKO_KEY_ORG_123\"",
+            );
+            return Vec::new();
+        }
+    };
+    let own = privacy::take_own(&mut raw_orgs, problems);
+    let mut orgs = validate_orgs(raw_orgs, env, keys, problems, warnings);
+    if problems.0.is_empty() {
+        // No org was left out, so `orgs` and `own` are in the same order.
+        privacy::apply(&mut orgs, own, global_privacy, env, keys, problems);
+    }
+    orgs
+}
+
 /// Validates every org; returns those without problems (the caller fails the whole load
 /// if any problem was recorded). Adds warnings for risky but valid choices.
-pub(super) fn validate_orgs(
+fn validate_orgs(
     raw: Vec<RawOrg>,
     env: &dyn Fn(&str) -> Option<String>,
     keys: super::KeyPolicy,

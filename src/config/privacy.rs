@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::problems::Problems;
-use super::raw::RawPolicy;
+use super::raw::{RawOrg, RawPolicy};
+use super::{KeyPolicy, OrgConfig};
 use crate::privacy::{FieldPath, HashSecret, OrgPolicy, ResourcePolicy, is_required};
 use crate::resource::Resource;
 
@@ -14,10 +15,10 @@ const MIN_SECRET_BYTES: usize = 16;
 
 /// The validated rules of one `privacy` table (global or one org's), by resource, and
 /// where each was written (its key prefix, for messages).
-pub(super) type Rules = BTreeMap<Resource, (ResourcePolicy, String)>;
+type Rules = BTreeMap<Resource, (ResourcePolicy, String)>;
 
 /// Checks one `privacy` table written at `prefix` (`privacy` or `org[2].privacy`).
-pub(super) fn rules(
+fn rules(
     prefix: &str,
     raw: Option<BTreeMap<String, RawPolicy>>,
     org: Option<&str>,
@@ -135,7 +136,7 @@ fn resource_policy(
 }
 
 /// Where an org's `hash` secret comes from.
-pub(super) struct SecretSource<'a> {
+struct SecretSource<'a> {
     /// `hash_secret_env` or `org[N].hash_secret_env`.
     pub key: String,
     /// The variable's name, if one was written.
@@ -145,7 +146,7 @@ pub(super) struct SecretSource<'a> {
 /// The policy of one org: the global rules with the org's own replacing them per
 /// resource, and the secret when any rule hashes.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn org_policy(
+fn org_policy(
     org_id: &str,
     global: &Rules,
     own: &Rules,
@@ -212,12 +213,7 @@ pub(super) fn org_policy(
 
 /// Checks a `hash_secret_env` value is a variable name (never echoing it if it looks
 /// like a pasted secret).
-pub(super) fn check_var(
-    key: &str,
-    var: Option<&str>,
-    org: Option<&str>,
-    problems: &mut Problems,
-) -> bool {
+fn check_var(key: &str, var: Option<&str>, org: Option<&str>, problems: &mut Problems) -> bool {
     let Some(var) = var else { return true };
     let ok = !var.is_empty()
         && var
@@ -234,6 +230,88 @@ pub(super) fn check_var(
         );
     }
     ok
+}
+
+/// The top-level `[privacy.RESOURCE]` rules and `hash_secret_env`, checked.
+pub(super) struct Global {
+    rules: Rules,
+    /// The top-level `hash_secret_env`, as written.
+    secret_var: Option<String>,
+}
+
+/// Checks the top-level `[privacy.RESOURCE]` tables, then `hash_secret_env`.
+pub(super) fn global(
+    raw: Option<BTreeMap<String, RawPolicy>>,
+    secret_var: Option<String>,
+    problems: &mut Problems,
+) -> Global {
+    let rules = rules("privacy", raw, None, problems);
+    check_var("hash_secret_env", secret_var.as_deref(), None, problems);
+    Global { rules, secret_var }
+}
+
+/// One org's own `hash_secret_env` and `[org.privacy.RESOURCE]` rules, checked.
+pub(super) struct OwnRules {
+    rules: Rules,
+    /// `org[N].hash_secret_env`, for messages.
+    key: String,
+    /// The org's `hash_secret_env`, as written.
+    var: Option<String>,
+}
+
+/// Takes each org's `hash_secret_env` and `privacy` out of its table (the rest of the
+/// table is checked without them) and checks them: one entry per table, in file order.
+pub(super) fn take_own(raw_orgs: &mut [RawOrg], problems: &mut Problems) -> Vec<OwnRules> {
+    let mut own = Vec::new();
+    for (i, org) in raw_orgs.iter_mut().enumerate() {
+        let id = org.id.clone();
+        let key = format!("org[{i}].hash_secret_env");
+        let var = org.hash_secret_env.take();
+        check_var(&key, var.as_deref(), id.as_deref(), problems);
+        let prefix = format!("org[{i}].privacy");
+        let org_rules = rules(&prefix, org.privacy.take(), id.as_deref(), problems);
+        own.push(OwnRules {
+            rules: org_rules,
+            key,
+            var,
+        });
+    }
+    own
+}
+
+/// Gives each org its policy: its own rules over the global ones, and its own secret
+/// variable, else the top-level one. `own[i]` must belong to `orgs[i]`: the caller only
+/// applies them when no org was left out.
+pub(super) fn apply(
+    orgs: &mut [OrgConfig],
+    own: Vec<OwnRules>,
+    global: &Global,
+    env: &dyn Fn(&str) -> Option<String>,
+    keys: KeyPolicy,
+    problems: &mut Problems,
+) {
+    for (org, own) in orgs.iter_mut().zip(own) {
+        let source = match &own.var {
+            Some(var) => SecretSource {
+                key: own.key,
+                var: Some(var),
+            },
+            None => SecretSource {
+                key: "hash_secret_env".to_string(),
+                var: global.secret_var.as_deref(),
+            },
+        };
+        let policy = org_policy(
+            &org.id,
+            &global.rules,
+            &own.rules,
+            source,
+            env,
+            keys,
+            problems,
+        );
+        org.privacy = std::sync::Arc::new(policy);
+    }
 }
 
 #[cfg(test)]
