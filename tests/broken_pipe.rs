@@ -41,7 +41,7 @@ fn closed_matches_read(env: &TestEnv, args: &[&str]) -> Run {
 
 #[test]
 fn status_in_every_format_with_stdout_closed() {
-    let env = TestEnv::new(2, 5, 1);
+    let env = TestEnv::builder().orgs(2).build();
     env.run(&["sync", "--all"]).expect_code(0);
     for args in [
         &["status"][..],
@@ -61,7 +61,7 @@ fn status_in_every_format_with_stdout_closed() {
 
 #[test]
 fn check_forget_and_completions_with_stdout_closed() {
-    let env = TestEnv::new(2, 5, 1);
+    let env = TestEnv::builder().orgs(2).build();
     env.run(&["sync", "--all"]).expect_code(0);
     closed_matches_read(&env, &["check"]).expect_code(0);
     closed_matches_read(&env, &["completions", "bash"]).expect_code(0);
@@ -81,7 +81,7 @@ fn check_forget_and_completions_with_stdout_closed() {
 
 #[test]
 fn demo_with_stdout_closed() {
-    let env = TestEnv::new(1, 1, 0);
+    let env = TestEnv::builder().patients(1).appointments_each(0).build();
     let dir = env.dir.path().join("demo");
     let dir = dir.to_str().expect("a UTF-8 temp path");
     let args = ["demo", "--orgs", "1", "--patients", "5", "--dir", dir];
@@ -93,7 +93,7 @@ fn demo_with_stdout_closed() {
 
 #[test]
 fn a_stdout_that_cannot_be_written_is_an_error() {
-    let env = TestEnv::new(1, 5, 0);
+    let env = TestEnv::builder().appointments_each(0).build();
     env.run(&["sync", "--all"]).expect_code(0);
     let full = std::fs::OpenOptions::new()
         .write(true)

@@ -123,7 +123,10 @@ fn the_status_table_example_is_what_status_prints() {
     // one line of prose however long, so that `grep '^!'` gets it whole.
     for line in documented.lines().chain(real.lines()) {
         if !line.starts_with('!') {
-            assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+            assert!(
+                line.chars().count() <= 100,
+                "wider than 100 columns: {line}"
+            );
         }
     }
 }
