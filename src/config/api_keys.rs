@@ -7,9 +7,9 @@ use std::path::Path;
 use super::problems::Problems;
 use super::{KeyPolicy, KeySource, OrgConfig};
 
-/// Both checks, in that order.
+/// Both checks, in that order, over the valid orgs, each with its table's position.
 pub(super) fn validate(
-    orgs: &[OrgConfig],
+    orgs: &[(usize, OrgConfig)],
     keys: KeyPolicy,
     path: &Path,
     file_mode: Option<u32>,
@@ -17,14 +17,15 @@ pub(super) fn validate(
     warnings: &mut Vec<String>,
 ) {
     shared_keys(orgs, keys, problems, warnings);
-    readable_inline_keys(orgs, path, file_mode, warnings);
+    let orgs: Vec<&OrgConfig> = orgs.iter().map(|(_, o)| o).collect();
+    readable_inline_keys(&orgs, path, file_mode, warnings);
 }
 
 /// Two orgs with the same API key would store one clinic's data under both ids: a
 /// problem wherever the keys are needed, a warning for `status` (which reads none).
 /// Keys are compared, never shown: the message names where each came from.
 fn shared_keys(
-    orgs: &[OrgConfig],
+    orgs: &[(usize, OrgConfig)],
     keys: KeyPolicy,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
@@ -33,13 +34,13 @@ fn shared_keys(
         KeySource::Env(var) => format!("${var}"),
         KeySource::Inline => "its inline api_key".to_string(),
     };
-    for (i, later) in orgs.iter().enumerate() {
+    for (i, (table, later)) in orgs.iter().enumerate() {
         if later.api_key.expose().is_empty() {
             continue;
         }
-        let Some(first) = orgs[..i]
+        let Some((_, first)) = orgs[..i]
             .iter()
-            .find(|o| o.api_key.expose() == later.api_key.expose())
+            .find(|(_, o)| o.api_key.expose() == later.api_key.expose())
         else {
             continue;
         };
@@ -53,7 +54,7 @@ fn shared_keys(
         );
         match keys {
             KeyPolicy::Required => {
-                problems.in_org(format!("org[{i}].api_key"), Some(&later.id), message)
+                problems.in_org(format!("org[{table}].api_key"), Some(&later.id), message)
             }
             KeyPolicy::Optional => warnings.push(format!("org {}: {message}", later.id)),
         }
@@ -63,7 +64,7 @@ fn shared_keys(
 /// A warning when the file holds an inline `api_key` and its mode lets group or others
 /// read it.
 fn readable_inline_keys(
-    orgs: &[OrgConfig],
+    orgs: &[&OrgConfig],
     path: &Path,
     file_mode: Option<u32>,
     warnings: &mut Vec<String>,

@@ -12,7 +12,9 @@ use crate::secret::{ApiKey, is_shard};
 
 /// The `[[org]]` tables: first each one's privacy keys ([`privacy::take_own`]), then
 /// each table ([`validate_orgs`]), then, when nothing is wrong anywhere, each org's
-/// privacy policy. No table at all is a problem.
+/// privacy policy. No table at all is a problem. Returns the valid orgs, each with the
+/// position of its table in the file (orgs with problems are left out, so the two
+/// differ after one).
 pub(super) fn validate(
     raw: Option<Vec<RawOrg>>,
     global_privacy: &privacy::Global,
@@ -20,7 +22,7 @@ pub(super) fn validate(
     keys: super::KeyPolicy,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
-) -> Vec<OrgConfig> {
+) -> Vec<(usize, OrgConfig)> {
     let mut raw_orgs = match raw {
         Some(raw_orgs) if !raw_orgs.is_empty() => raw_orgs,
         _ => {
@@ -33,23 +35,27 @@ pub(super) fn validate(
         }
     };
     let own = privacy::take_own(&mut raw_orgs, problems);
-    let mut orgs = validate_orgs(raw_orgs, env, keys, problems, warnings);
+    let (tables, mut orgs): (Vec<usize>, Vec<OrgConfig>) =
+        validate_orgs(raw_orgs, env, keys, problems, warnings)
+            .into_iter()
+            .unzip();
     if problems.0.is_empty() {
         // No org was left out, so `orgs` and `own` are in the same order.
         privacy::apply(&mut orgs, own, global_privacy, env, keys, problems);
     }
-    orgs
+    tables.into_iter().zip(orgs).collect()
 }
 
-/// Validates every org; returns those without problems (the caller fails the whole load
-/// if any problem was recorded). Adds warnings for risky but valid choices.
+/// Validates every org; returns those without problems, each with its table's position
+/// (the caller fails the whole load if any problem was recorded). Adds warnings for
+/// risky but valid choices.
 fn validate_orgs(
     raw: Vec<RawOrg>,
     env: &dyn Fn(&str) -> Option<String>,
     keys: super::KeyPolicy,
     problems: &mut Problems,
     warnings: &mut Vec<String>,
-) -> Vec<OrgConfig> {
+) -> Vec<(usize, OrgConfig)> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut orgs = Vec::new();
     for (index, org) in raw.into_iter().enumerate() {
@@ -103,18 +109,21 @@ fn validate_orgs(
                  the API key would cross the network unencrypted"
             ));
         }
-        orgs.push(OrgConfig {
-            id,
-            name: org.name,
-            api_key,
-            key_source,
-            base_url,
-            base_url_source,
-            resources,
-            resources_source,
-            ping_url,
-            privacy: Default::default(),
-        });
+        orgs.push((
+            index,
+            OrgConfig {
+                id,
+                name: org.name,
+                api_key,
+                key_source,
+                base_url,
+                base_url_source,
+                resources,
+                resources_source,
+                ping_url,
+                privacy: Default::default(),
+            },
+        ));
     }
     orgs
 }

@@ -605,6 +605,21 @@ fn two_orgs_sharing_a_key_are_refused_without_showing_it() {
     assert!(config.warnings[0].starts_with("org manly: has the same API key"));
 }
 
+#[test]
+fn a_shared_key_after_an_invalid_org_names_its_own_table() {
+    // org[1] has no key at all, so it is left out of the valid orgs; the shared-key
+    // problem must still name org[2], the table it is in.
+    let text = format!(
+        "{UA}{GOOD_ORG}[[org]]\nid = \"b\"\n\
+         [[org]]\nid = \"manly\"\napi_key = \"envkeyvalue-au3\"\n"
+    );
+    let err = parse_text(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("`org[2].api_key` (org `manly`) at line 9: has the same API key"),
+        "{err}"
+    );
+}
+
 /// A database password that must never show up in any message.
 const DB_PASSWORD: &str = "DbPasswordNeverShown";
 

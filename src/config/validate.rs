@@ -54,6 +54,7 @@ pub(super) fn validate(
         &mut warnings,
     );
     api_keys::validate(&orgs, keys, path, file_mode, &mut problems, &mut warnings);
+    let orgs = orgs.into_iter().map(|(_, org)| org).collect();
 
     if !problems.0.is_empty() {
         return Err(problems.0);
