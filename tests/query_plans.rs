@@ -343,3 +343,54 @@ fn the_index_migration_runs_on_a_postgres_schema_of_the_version_before() {
     assert_eq!(kept, 1, "the rows stay");
     assert_every_postgres_query_indexed(&mut client);
 }
+
+/// Store code that may build SQL over a data table outside the `statements` modules:
+/// the upserts (which `statements::planned` of each backend plans) and the migrations'
+/// bookkeeping (`schema_migrations`, no data).
+const BUILDS_SQL_ELSEWHERE: &[&str] = &[
+    "sqlite/upsert.rs",
+    "postgres/staging.rs",
+    "postgres/schema.rs",
+];
+
+/// Every statement over a data table lives in a `statements` module, so the tests
+/// above plan it: no other file of the two backends names a data table after `FROM`,
+/// `INTO`, `UPDATE`, `JOIN` or `TABLE`, nor interpolates a table there (its unit tests
+/// aside).
+#[test]
+fn no_store_statement_over_a_data_table_is_written_outside_the_statements_modules() {
+    let mut tables = postgres_data_tables();
+    tables.push("patient_activity");
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut found = Vec::new();
+    for backend in ["sqlite", "postgres"] {
+        for entry in std::fs::read_dir(store.join(backend)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = format!("{backend}/{}", path.file_name().unwrap().to_string_lossy());
+            if !name.ends_with(".rs") || name.ends_with("/statements.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let words: Vec<&str> = line
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '{'))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                for pair in words.windows(2) {
+                    let verb = ["FROM", "INTO", "UPDATE", "JOIN", "TABLE"].contains(&pair[0]);
+                    let named = tables.contains(&pair[1]);
+                    let built =
+                        pair[1].starts_with('{') && !BUILDS_SQL_ELSEWHERE.contains(&name.as_str());
+                    if verb && (named || built) {
+                        found.push(format!("{name}:{}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "move these into the statements module:\n{found:#?}"
+    );
+}
