@@ -1,6 +1,6 @@
 //! Every query the README and docs/dashboard.md show dashboard authors, and every
-//! statement the stores run (SQLite's own texts, from `store::sqlite::statements`;
-//! PostgreSQL's still copies), is answered from an index: asserted
+//! statement the stores run (their own texts, from `store::sqlite::statements` and
+//! `store::postgres::statements`), is answered from an index: asserted
 //! with `EXPLAIN QUERY PLAN` on SQLite and `EXPLAIN` on PostgreSQL (issue 16), so a later
 //! change of the indexes cannot quietly lose one. Also: the migration that dropped
 //! `appointments_by_patient` and `patients_present` runs on a database of the version
@@ -12,10 +12,8 @@ mod pg;
 use std::path::Path;
 
 use routiq_sync::database_url::PgUrl;
-use routiq_sync::resource::Resource;
-use routiq_sync::store::postgres::PgStore;
+use routiq_sync::store::postgres::{PgStore, statements as pg_statements};
 use routiq_sync::store::sqlite::{SqliteStore, create_at_version, statements};
-use routiq_sync::store::table;
 
 /// The tables that hold records, state or runs (a full scan of one grows with the data).
 fn data_tables() -> Vec<&'static str> {
@@ -201,74 +199,59 @@ fn the_index_migration_runs_on_a_sqlite_file_of_the_version_before() {
     assert_every_sqlite_query_indexed(conn);
 }
 
-/// The queries of `status`, `verify` and the full walk on PostgreSQL, for `resource`'s
-/// table, with literals for parameters (EXPLAIN of PostgreSQL 15 plans no
-/// placeholders). Still copies of src/store/postgres (SQLite's are the store's own
-/// texts): kept in step by hand until the PostgreSQL store exposes its statements too.
-fn postgres_store_queries(resource: Resource) -> Vec<String> {
-    let t = table(resource).name;
-    vec![
-        format!("SELECT COUNT(*) FROM {t} WHERE org_id = 'o' AND deleted_upstream_at IS NULL"),
-        format!("SELECT id FROM {t} WHERE org_id = 'o' AND deleted_upstream_at IS NULL"),
-        format!(
-            "SELECT wanted.id FROM unnest('{{1,2}}'::text[]) WITH ORDINALITY AS wanted (id, n)
-             WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE t.org_id = 'o' AND t.id = wanted.id
-                               AND t.deleted_upstream_at IS NULL)
-             ORDER BY wanted.n"
-        ),
-        format!(
-            "UPDATE {t} SET deleted_upstream_at = now()
-             WHERE org_id = 'o' AND id = ANY('{{1,2}}') AND deleted_upstream_at IS NULL"
-        ),
-        format!(
-            "WITH seen AS (
-                 SELECT DISTINCT unnest(ids) AS id FROM full_seen
-                 WHERE org_id = 'o' AND resource = 'r' AND run_id = 1)
-             UPDATE {t} AS t SET deleted_upstream_at = now()
-             WHERE t.org_id = 'o' AND t.deleted_upstream_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.id)"
-        ),
-        format!(
-            "DELETE FROM {t} WHERE org_id = 'o'
-             AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < now()"
-        ),
-        format!("SELECT COUNT(*) FROM {t} WHERE org_id = 'o'"),
-    ]
+/// The PostgreSQL tables that hold records, state, runs or leases.
+fn postgres_data_tables() -> Vec<&'static str> {
+    let mut tables = data_tables();
+    tables.push("org_leases");
+    tables
 }
 
-const POSTGRES_STATE_QUERIES: &[&str] = &[
-    "SELECT COUNT(*) FROM patient_activity WHERE org_id = 'o' AND activity_status = 'active'",
-    "SELECT resource, cursor FROM sync_state WHERE org_id = 'o'",
-    "SELECT finished_at FROM runs WHERE org_id = 'o' AND status = 'ok' ORDER BY id DESC LIMIT 1",
-    "SELECT active_patients FROM runs
-     WHERE org_id = 'o' AND status = 'ok' AND active_patients IS NOT NULL
-     ORDER BY id DESC LIMIT 1",
-    "SELECT id, org_id FROM runs WHERE org_id = 'o' ORDER BY id DESC LIMIT 10",
-    "UPDATE runs SET status = 'interrupted' WHERE org_id = 'o' AND status = 'running'",
-    "UPDATE sync_state SET settled_second = now()
-     WHERE org_id = 'o' AND resource = 'r' AND cursor = now()",
-    "DELETE FROM full_seen WHERE org_id = 'o' AND resource = 'r'",
-    "DELETE FROM runs WHERE org_id = 'o' AND started_at < now() AND status <> 'running'
-     AND id <> (SELECT MAX(id) FROM runs WHERE org_id = 'o')
-     AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = 'o' AND status = 'ok'), -1)",
-];
-
-/// PostgreSQL's plan for `sql` with sequential scans made as costly as possible, so a
-/// `Seq Scan` left in it means no index can answer (the test tables are empty, where a
-/// sequential scan would otherwise always win).
+/// PostgreSQL's generic plan for `sql` (the plan for any values of its parameters, as a
+/// statement the store prepares may run with), with sequential scans made as costly as
+/// possible, so a `Seq Scan` left in it means no index can answer (the test tables are
+/// empty, where a sequential scan would otherwise always win). `EXPLAIN` of PostgreSQL
+/// 15 plans no placeholders: `sql` is prepared as it stands, then its generic plan
+/// explained with every parameter NULL.
 fn postgres_plan(client: &mut postgres::Client, sql: &str) -> Vec<String> {
-    client.batch_execute("SET enable_seqscan = off").unwrap();
     client
-        .query(&format!("EXPLAIN {sql}"), &[])
+        .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+        .unwrap();
+    let params = client
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .params()
+        .len();
+    client
+        .batch_execute(&format!("PREPARE planned AS {sql}"))
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    let nulls = vec!["NULL"; params].join(", ");
+    let execute = if params == 0 {
+        "EXPLAIN EXECUTE planned".to_string()
+    } else {
+        format!("EXPLAIN EXECUTE planned ({nulls})")
+    };
+    let plan = client
+        .query(&execute, &[])
         .unwrap_or_else(|e| panic!("{e}: {sql}"))
         .iter()
         .map(|r| r.get(0))
-        .collect()
+        .collect();
+    client.batch_execute("DEALLOCATE planned").unwrap();
+    plan
+}
+
+/// The one store statement that reads a whole table: the lease renewer's, every 10 s,
+/// which finds the process's leases by token, a column no index has. `org_leases` holds
+/// a row per org whose lease is held now or was left by a killed run (until the org's
+/// next run takes it over): at most one per org, where the planner would pick a
+/// sequential scan anyway.
+fn scans_the_leases(sql: &str) -> bool {
+    sql == pg_statements::RENEW_LEASES
 }
 
 fn assert_postgres_indexed(client: &mut postgres::Client, sql: &str) {
     let plan = postgres_plan(client, sql);
-    let scans: Vec<&str> = data_tables()
+    let scans: Vec<&str> = postgres_data_tables()
         .into_iter()
         .filter(|t| {
             plan.iter()
@@ -277,28 +260,26 @@ fn assert_postgres_indexed(client: &mut postgres::Client, sql: &str) {
         .collect();
     if reads_whole_tables(sql) {
         assert_eq!(scans, ["patients", "appointments"], "{sql}\n{plan:#?}");
+    } else if scans_the_leases(sql) {
+        assert_eq!(scans, ["org_leases"], "{sql}\n{plan:#?}");
     } else {
         assert!(scans.is_empty(), "a table scan in\n{sql}\n{plan:#?}");
     }
 }
 
+/// Every documented query, and every statement the PostgreSQL store runs: the texts it
+/// executes ([`pg_statements::planned`]), not copies. One transaction, which the
+/// staging tables the upserts read live in. Not planned: `VACUUM (FULL)` (no plan; it
+/// rewrites the whole table by design), and the staging tables' own `TRUNCATE` and
+/// `COPY` (temporary tables of the transaction, no data table).
 fn assert_every_postgres_query_indexed(client: &mut postgres::Client) {
     let (_, documented) = all_documented();
-    let store: Vec<String> = Resource::ALL
-        .into_iter()
-        .flat_map(postgres_store_queries)
-        .chain(POSTGRES_STATE_QUERIES.iter().map(|q| q.to_string()))
-        // `forget`: an org's rows counted, then deleted, in every table.
-        .chain(data_tables().into_iter().flat_map(|t| {
-            [
-                format!("SELECT COUNT(*) FROM {t} WHERE org_id = 'o'"),
-                format!("DELETE FROM {t} WHERE org_id = 'o'"),
-            ]
-        }))
-        .collect();
+    client.batch_execute("BEGIN").unwrap();
+    let store = pg_statements::planned(client).unwrap();
     check_every_query(&documented, &store, |sql| {
         assert_postgres_indexed(client, sql)
     });
+    client.batch_execute("ROLLBACK").unwrap();
 }
 
 fn pg_store(db: &pg::PgDatabase) -> PgStore {
@@ -361,4 +342,55 @@ fn the_index_migration_runs_on_a_postgres_schema_of_the_version_before() {
         .get(0);
     assert_eq!(kept, 1, "the rows stay");
     assert_every_postgres_query_indexed(&mut client);
+}
+
+/// Store code that may build SQL over a data table outside the `statements` modules:
+/// the upserts (which `statements::planned` of each backend plans) and the migrations'
+/// bookkeeping (`schema_migrations`, no data).
+const BUILDS_SQL_ELSEWHERE: &[&str] = &[
+    "sqlite/upsert.rs",
+    "postgres/staging.rs",
+    "postgres/schema.rs",
+];
+
+/// Every statement over a data table lives in a `statements` module, so the tests
+/// above plan it: no other file of the two backends names a data table after `FROM`,
+/// `INTO`, `UPDATE`, `JOIN` or `TABLE`, nor interpolates a table there (its unit tests
+/// aside).
+#[test]
+fn no_store_statement_over_a_data_table_is_written_outside_the_statements_modules() {
+    let mut tables = postgres_data_tables();
+    tables.push("patient_activity");
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+    let mut found = Vec::new();
+    for backend in ["sqlite", "postgres"] {
+        for entry in std::fs::read_dir(store.join(backend)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = format!("{backend}/{}", path.file_name().unwrap().to_string_lossy());
+            if !name.ends_with(".rs") || name.ends_with("/statements.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let words: Vec<&str> = line
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '{'))
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                for pair in words.windows(2) {
+                    let verb = ["FROM", "INTO", "UPDATE", "JOIN", "TABLE"].contains(&pair[0]);
+                    let named = tables.contains(&pair[1]);
+                    let built =
+                        pair[1].starts_with('{') && !BUILDS_SQL_ELSEWHERE.contains(&name.as_str());
+                    if verb && (named || built) {
+                        found.push(format!("{name}:{}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "move these into the statements module:\n{found:#?}"
+    );
 }

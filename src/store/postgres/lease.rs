@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
-use super::PgStore;
 use super::renewer::{self, LEASE};
+use super::{PgStore, statements};
 use crate::store::{Locks, OrgGuard, StoreError};
 
 /// A 64-bit advisory lock key for `what` (`migrate`) on `name` in `schema`: the first 8
@@ -180,11 +180,7 @@ fn current(
     org_id: &str,
 ) -> Result<Option<Current>, postgres::Error> {
     Ok(client
-        .query_opt(
-            "SELECT token, host_key, pid, pid_start, expires_at > clock_timestamp()
-             FROM org_leases WHERE org_id = $1",
-            &[&org_id],
-        )?
+        .query_opt(statements::CURRENT_LEASE, &[&org_id])?
         .map(|r| Current {
             token: r.get(0),
             host_key: r.get(1),
@@ -209,16 +205,7 @@ fn take(
         _ => String::new(),
     };
     let took = client.query_opt(
-        "INSERT INTO org_leases AS l
-             (org_id, token, holder, host_key, pid, pid_start, taken_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(),
-                 clock_timestamp() + make_interval(secs => $7))
-         ON CONFLICT (org_id) DO UPDATE SET
-             token = excluded.token, holder = excluded.holder, host_key = excluded.host_key,
-             pid = excluded.pid, pid_start = excluded.pid_start, taken_at = excluded.taken_at,
-             expires_at = excluded.expires_at
-         WHERE l.expires_at <= clock_timestamp() OR l.token = $8
-         RETURNING 1",
+        statements::TAKE_LEASE,
         &[
             &org_id,
             &token,
@@ -244,9 +231,7 @@ pub fn fence(
 ) -> Result<bool, postgres::Error> {
     Ok(client
         .query_opt(
-            "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $3)
-             WHERE org_id = $1 AND token = $2 AND expires_at > clock_timestamp()
-             RETURNING 1",
+            statements::FENCE_LEASE,
             &[&org_id, &token, &LEASE.as_secs_f64()],
         )?
         .is_some())
@@ -260,11 +245,7 @@ pub fn still_ours(
     token: &str,
 ) -> Result<bool, postgres::Error> {
     Ok(client
-        .query_opt(
-            "SELECT 1 FROM org_leases
-             WHERE org_id = $1 AND token = $2 AND expires_at > clock_timestamp()",
-            &[&org_id, &token],
-        )?
+        .query_opt(statements::LEASE_STILL_OURS, &[&org_id, &token])?
         .is_some())
 }
 

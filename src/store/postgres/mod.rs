@@ -21,6 +21,7 @@ mod runs;
 mod schema;
 mod staging;
 mod state;
+pub mod statements;
 mod tls;
 
 use std::cell::RefCell;
@@ -431,11 +432,10 @@ impl PgStore {
             log::info!("rewriting table {name} (VACUUM FULL) so deleted rows leave no bytes");
             self.client
                 .borrow_mut()
-                // Named with its schema: VACUUM runs outside any transaction, so no
-                // `SET LOCAL search_path` applies to it.
-                .batch_execute(&format!(
-                    "VACUUM (FULL) {}.{name}",
-                    connect::quote_ident(&self.schema)
+                // Named with its schema (see `statements::vacuum_full`).
+                .batch_execute(&statements::vacuum_full(
+                    &connect::quote_ident(&self.schema),
+                    name,
                 ))
                 .map_err(|e| connect::error_at(&self.target, e))?;
         }

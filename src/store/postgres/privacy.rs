@@ -3,7 +3,7 @@
 
 use postgres::types::ToSql;
 
-use super::PgStore;
+use super::{PgStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
@@ -11,33 +11,28 @@ use crate::timestamp::Timestamp;
 
 impl PrivacyStore for PgStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
-        let state = self.query_opt(
-            "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
-             FROM privacy_state WHERE org_id = $1",
-            &[&org_id],
-            |r| {
-                let resource: Option<String> = r.get(3);
-                let pending = match (
-                    r.get::<_, Option<String>>(2),
-                    resource.and_then(|r| r.parse().ok()),
-                    r.get::<_, Option<String>>(4),
-                ) {
-                    (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
-                        fingerprint,
-                        resource,
-                        after_id,
-                    }),
-                    _ => None,
-                };
-                PrivacyState {
-                    fingerprint: r.get(0),
-                    applied_at: r
-                        .get::<_, Option<time::OffsetDateTime>>(1)
-                        .map(Timestamp::from_datetime),
-                    pending,
-                }
-            },
-        )?;
+        let state = self.query_opt(statements::PRIVACY_STATE, &[&org_id], |r| {
+            let resource: Option<String> = r.get(3);
+            let pending = match (
+                r.get::<_, Option<String>>(2),
+                resource.and_then(|r| r.parse().ok()),
+                r.get::<_, Option<String>>(4),
+            ) {
+                (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
+                    fingerprint,
+                    resource,
+                    after_id,
+                }),
+                _ => None,
+            };
+            PrivacyState {
+                fingerprint: r.get(0),
+                applied_at: r
+                    .get::<_, Option<time::OffsetDateTime>>(1)
+                    .map(Timestamp::from_datetime),
+                pending,
+            }
+        })?;
         Ok(state.unwrap_or_default())
     }
 
@@ -49,12 +44,7 @@ impl PrivacyStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
         self.query(
-            &format!(
-                "SELECT id, raw_json::text FROM {} WHERE org_id = $1
-                   AND ($2::text IS NULL OR id > $2::text)
-                 ORDER BY id LIMIT $3",
-                table(resource).name
-            ),
+            &statements::stored_batch(table(resource).name),
             &[&org_id, &after, &i64::from(limit)],
             |r| (r.get(0), r.get(1)),
         )
@@ -70,19 +60,7 @@ impl PrivacyStore for PgStore {
         let spec = table(resource);
         self.in_tx(org_id, |tx| {
             let types = super::staging::column_types(tx, spec.name)?;
-            let sets: String = spec
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let ty = types.get(*c).map_or("text", String::as_str);
-                    format!(", {c} = ${}::text::{ty}", i + 4)
-                })
-                .collect();
-            let update = tx.prepare(&format!(
-                "UPDATE {} SET raw_json = $3::text::jsonb{sets} WHERE org_id = $1 AND id = $2",
-                spec.name
-            ))?;
+            let update = tx.prepare(&statements::rewrite_row(&spec, &types))?;
             for rec in records {
                 let raw = super::staging::jsonb_safe(&rec.raw_json);
                 let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_id, &rec.id, &raw];
@@ -90,11 +68,7 @@ impl PrivacyStore for PgStore {
                 tx.execute(&update, &params)?;
             }
             tx.execute(
-                "INSERT INTO privacy_state (org_id, pending, pending_resource, pending_after_id)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (org_id) DO UPDATE SET pending = excluded.pending,
-                   pending_resource = excluded.pending_resource,
-                   pending_after_id = excluded.pending_after_id",
+                statements::SAVE_PRIVACY_PROGRESS,
                 &[
                     &org_id,
                     &progress.fingerprint,
@@ -115,10 +89,7 @@ impl PrivacyStore for PgStore {
     ) -> Result<(), StoreError> {
         self.in_tx(org_id, |tx| {
             tx.execute(
-                "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-                   applied_at = excluded.applied_at, pending = NULL,
-                   pending_resource = NULL, pending_after_id = NULL",
+                statements::FINISH_PRIVACY,
                 &[&org_id, &fingerprint, &at.datetime()],
             )
         })?;

@@ -10,6 +10,7 @@ use postgres::types::ToSql;
 use super::PgStore;
 use super::prepared::Prepared;
 use super::staging::Staging;
+use super::statements;
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
@@ -95,26 +96,13 @@ impl Records for PgStore {
     ) -> Result<u64, StoreError> {
         self.in_tx(org_id, |tx| {
             let marked = tx.execute(
-                &format!(
-                    "WITH seen AS (
-                         SELECT DISTINCT unnest(ids) AS id FROM full_seen
-                         WHERE org_id = $1 AND resource = $4 AND run_id = $2)
-                     UPDATE {} AS t SET deleted_upstream_at = $3
-                     WHERE t.org_id = $1 AND t.deleted_upstream_at IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.id)",
-                    table(resource).name
-                ),
+                &statements::mark_unseen(table(resource).name),
                 &[&org_id, &run_id, &now.datetime(), &resource.name()],
             )?;
-            tx.execute(
-                "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
-                &[&org_id, &resource.name()],
-            )?;
+            tx.execute(statements::FORGET_SEEN, &[&org_id, &resource.name()])?;
             let keys: Vec<&str> = resource.cursor_keys().to_vec();
             tx.execute(
-                "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
-                     full_started_at = NULL, full_position = NULL
-                 WHERE org_id = $1 AND resource = ANY($2)",
+                statements::END_FULL,
                 &[&org_id, &keys, &started_at.datetime()],
             )?;
             Ok(marked)
@@ -130,21 +118,14 @@ impl Records for PgStore {
     ) -> Result<u64, StoreError> {
         self.in_tx(org_id, |tx| {
             tx.execute(
-                &format!(
-                    "UPDATE {} SET deleted_upstream_at = $3
-                     WHERE org_id = $1 AND id = ANY($2) AND deleted_upstream_at IS NULL",
-                    table(resource).name
-                ),
+                &statements::mark_deleted(table(resource).name),
                 &[&org_id, &ids, &now.datetime()],
             )
         })
     }
 
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
-        let sql = format!(
-            "SELECT id FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
-            table(resource).name
-        );
+        let sql = statements::present_ids(table(resource).name);
         self.query(&sql, &[&org_id], |r| r.get(0))
     }
 
@@ -154,21 +135,12 @@ impl Records for PgStore {
         resource: Resource,
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let sql = format!(
-            "SELECT wanted.id FROM unnest($2::text[]) WITH ORDINALITY AS wanted (id, n)
-             WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE t.org_id = $1 AND t.id = wanted.id
-                               AND t.deleted_upstream_at IS NULL)
-             ORDER BY wanted.n",
-            table(resource).name
-        );
+        let sql = statements::missing_ids(table(resource).name);
         self.query(&sql, &[&org_id, &ids], |r| r.get(0))
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE org_id = $1 AND deleted_upstream_at IS NULL",
-            table(resource).name
-        );
+        let sql = statements::count_present(table(resource).name);
         let n: i64 = self.query_one(&sql, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
@@ -183,10 +155,7 @@ impl Records for PgStore {
             for resource in Resource::ALL {
                 let name = table(resource).name;
                 let n = tx.execute(
-                    &format!(
-                        "DELETE FROM {name} WHERE org_id = $1
-                         AND deleted_upstream_at IS NOT NULL AND deleted_upstream_at < $2"
-                    ),
+                    &statements::purge_deleted(name),
                     &[&org_id, &before.datetime()],
                 )?;
                 out.push((name, n));
@@ -204,12 +173,7 @@ impl Records for PgStore {
     }
 
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = self.query_one(
-            "SELECT COUNT(*) FROM patient_activity
-             WHERE org_id = $1 AND activity_status = 'active'",
-            &[&org_id],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self.query_one(statements::ACTIVE_PATIENTS, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 }
@@ -265,7 +229,7 @@ fn upsert_rows<'r>(
         // One narrow row per batch instead of rewriting every unchanged row as seen.
         let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
         st.execute(
-            "INSERT INTO full_seen (org_id, resource, run_id, ids) VALUES ($1, $2, $3, $4)",
+            statements::INSERT_SEEN,
             &[&org_id, &resource.name(), &run, &ids],
         )?;
     }
@@ -282,11 +246,7 @@ fn advance_route(
     full: bool,
 ) -> Result<u64, postgres::Error> {
     st.execute(
-        "INSERT INTO sync_state (org_id, resource, cursor) VALUES ($1, $2, $3)
-         ON CONFLICT (org_id, resource) DO UPDATE SET
-             cursor = GREATEST(sync_state.cursor, excluded.cursor),
-             full_position = CASE WHEN $4 THEN GREATEST(sync_state.full_position, excluded.cursor)
-                                  ELSE sync_state.full_position END",
+        statements::ADVANCE_ROUTE,
         &[&org_id, &cursor_key, &to.datetime(), &full],
     )
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use super::connect::{begin_sql, connect};
+use super::statements;
 use crate::database_url::PgUrl;
 
 /// How long a lease lasts after it was taken or last renewed: a killed process's orgs
@@ -128,10 +129,7 @@ fn run(asks: Receiver<Ask>) {
                 let until = Instant::now() + RELEASE_WAIT;
                 while sessions
                     .with(&lease.url, &lease.schema, |c| {
-                        c.execute(
-                            "DELETE FROM org_leases WHERE org_id = $1 AND token = $2",
-                            &[&lease.org, &lease.token],
-                        )
+                        c.execute(statements::RELEASE_LEASE, &[&lease.org, &lease.token])
                     })
                     .is_none()
                     && Instant::now() + RETRY_PAUSE < until
@@ -163,14 +161,7 @@ fn renew(held: &[Lease], sessions: &mut Sessions) {
         let tokens: Vec<&str> = same.iter().map(|&j| held[j].token.as_str()).collect();
         done.extend(&same);
         sessions.with(&lease.url, &lease.schema, |c| {
-            c.execute(
-                "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $2)
-                 WHERE token = ANY($1)
-                   AND org_id IN (SELECT org_id FROM org_leases
-                                  WHERE token = ANY($1) AND expires_at > clock_timestamp()
-                                  FOR UPDATE SKIP LOCKED)",
-                &[&tokens, &LEASE.as_secs_f64()],
-            )
+            c.execute(statements::RENEW_LEASES, &[&tokens, &LEASE.as_secs_f64()])
         });
     }
 }

@@ -3,13 +3,10 @@
 use postgres::Row;
 use postgres::types::ToSql;
 
-use super::PgStore;
 use super::connect::{begin_sql, connect, error_at};
+use super::{PgStore, statements};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
-
-const RUN_COLUMNS: &str = "id, org_id, mode, status, started_at, finished_at, duration_ms, \
-                           api_calls, error, resources::text, stopped_by";
 
 impl RunLog for PgStore {
     fn begin_run(
@@ -22,8 +19,7 @@ impl RunLog for PgStore {
         self.write(|client| {
             Ok(client
                 .query_one(
-                    "INSERT INTO runs (org_id, mode, status, started_at)
-                     VALUES ($1, $2, 'running', $3) RETURNING id",
+                    statements::BEGIN_RUN,
                     &[&org_id, &mode, &started_at.datetime()],
                 )?
                 .get(0))
@@ -34,9 +30,7 @@ impl RunLog for PgStore {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         let stopped = crate::store::stopped_by(outcome);
-        let sql = "UPDATE runs SET status = $2, finished_at = $3, duration_ms = $4, api_calls = $5,
-             error = $6, resources = $7::text::jsonb, active_patients = $8, stopped_by = $9
-             WHERE id = $1";
+        let sql = statements::FINISH_RUN;
         let params: &[&(dyn ToSql + Sync)] = &[
             &run_id,
             &outcome.status.name(),
@@ -71,26 +65,21 @@ impl RunLog for PgStore {
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         let n = self.execute_for_org(
             org_id,
-            "UPDATE runs SET status = 'interrupted', error = COALESCE(error, $2)
-             WHERE org_id = $1 AND status = 'running'",
+            statements::CLOSE_ABANDONED_RUNS,
             &[&org_id, &ABANDONED_RUN],
         )?;
         Ok(n as usize)
     }
 
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        self.query_opt(
-            "SELECT active_patients FROM runs
-             WHERE org_id = $1 AND status = 'ok' AND active_patients IS NOT NULL
-             ORDER BY id DESC LIMIT 1",
-            &[&org_id],
-            |r| r.get::<_, i64>(0).max(0) as u64,
-        )
+        self.query_opt(statements::LAST_ACTIVE_PATIENTS, &[&org_id], |r| {
+            r.get::<_, i64>(0).max(0) as u64
+        })
     }
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         self.query(
-            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = $1 ORDER BY id DESC LIMIT $2"),
+            &statements::recent_runs(),
             &[&org_id, &i64::from(limit)],
             read_run,
         )
@@ -99,9 +88,7 @@ impl RunLog for PgStore {
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
         self.execute_for_org(
             org_id,
-            "DELETE FROM runs WHERE org_id = $1 AND started_at < $2 AND status <> 'running'
-             AND id <> (SELECT MAX(id) FROM runs WHERE org_id = $1)
-             AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = $1 AND status = 'ok'), -1)",
+            statements::PRUNE_RUNS,
             &[&org_id, &before.datetime()],
         )
     }
@@ -111,12 +98,9 @@ impl PgStore {
     /// When `org_id`'s last successful run finished.
     pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
-            .query_opt(
-                "SELECT finished_at FROM runs WHERE org_id = $1 AND status = 'ok'
-                 ORDER BY id DESC LIMIT 1",
-                &[&org_id],
-                |r| r.get::<_, Option<time::OffsetDateTime>>(0),
-            )?
+            .query_opt(statements::LAST_SUCCESS, &[&org_id], |r| {
+                r.get::<_, Option<time::OffsetDateTime>>(0)
+            })?
             .flatten()
             .map(Timestamp::from_datetime))
     }

@@ -49,12 +49,7 @@ impl Staging {
             // A staging table of the server connection's own (one an older routiq-sync
             // kept for its session, met again through a pooler) is dropped first: the
             // transaction's own is dropped at its end.
-            let cols: Vec<String> = columns.iter().map(|c| format!("{c} text")).collect();
-            client.batch_execute(&format!(
-                "DROP TABLE IF EXISTS pg_temp.{stage}; \
-                 CREATE TEMPORARY TABLE {stage} ({}) ON COMMIT DROP",
-                cols.join(", ")
-            ))?;
+            client.batch_execute(&create_stage(spec))?;
             self.created.borrow_mut().insert(spec.name);
         }
         let types = vec![Type::TEXT; columns.len()];
@@ -132,6 +127,18 @@ fn stage_name(spec: &TableSpec) -> String {
     format!("routiq_stage_{}", spec.name)
 }
 
+/// Creates `spec`'s staging table for the transaction (dropping first one of the
+/// server connection's own, see [`Staging::load`]).
+pub(super) fn create_stage(spec: &TableSpec) -> String {
+    let stage = stage_name(spec);
+    let cols: Vec<String> = columns(spec).iter().map(|c| format!("{c} text")).collect();
+    format!(
+        "DROP TABLE IF EXISTS pg_temp.{stage}; \
+         CREATE TEMPORARY TABLE {stage} ({}) ON COMMIT DROP",
+        cols.join(", ")
+    )
+}
+
 /// The columns a batch carries, in the order [`Staging::load`] writes them.
 fn columns(spec: &TableSpec) -> Vec<&'static str> {
     let mut cols = vec!["id", "created_at", "updated_at", "archived_at"];
@@ -141,7 +148,7 @@ fn columns(spec: &TableSpec) -> Vec<&'static str> {
 }
 
 /// The text of [`Staging::upsert`]; `types` maps the table's columns to their SQL types.
-fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
+pub(super) fn upsert_sql(spec: &TableSpec, types: &HashMap<String, String>) -> String {
     let cols = columns(spec);
     let cast = |c: &str| match types.get(c).map(String::as_str) {
         None | Some("text") => format!("r.{c}"),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use postgres::types::ToSql;
 
-use super::PgStore;
+use super::{PgStore, statements};
 use crate::resource::Resource;
 use crate::store::{
     AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
@@ -14,30 +14,24 @@ use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        let rows = self.query(
-            "SELECT resource, cursor, last_full_at, full_run_id, full_started_at, full_position,
-                    polled_at, settled_second, settled_read_at, last_verify_at
-             FROM sync_state WHERE org_id = $1",
-            &[&org_id],
-            |r| {
-                let ts = |i: usize| {
-                    r.get::<_, Option<time::OffsetDateTime>>(i)
-                        .map(Timestamp::from_datetime)
-                };
-                let state = ResourceState::from(StateColumns {
-                    cursor: ts(1),
-                    last_full_at: ts(2),
-                    full_run_id: r.get(3),
-                    full_started_at: ts(4),
-                    full_position: ts(5),
-                    polled_at: ts(6),
-                    settled_second: ts(7),
-                    settled_read_at: ts(8),
-                    last_verify_at: ts(9),
-                });
-                (r.get::<_, String>(0), state)
-            },
-        )?;
+        let rows = self.query(statements::ORG_STATE, &[&org_id], |r| {
+            let ts = |i: usize| {
+                r.get::<_, Option<time::OffsetDateTime>>(i)
+                    .map(Timestamp::from_datetime)
+            };
+            let state = ResourceState::from(StateColumns {
+                cursor: ts(1),
+                last_full_at: ts(2),
+                full_run_id: r.get(3),
+                full_started_at: ts(4),
+                full_position: ts(5),
+                polled_at: ts(6),
+                settled_second: ts(7),
+                settled_read_at: ts(8),
+                last_verify_at: ts(9),
+            });
+            (r.get::<_, String>(0), state)
+        })?;
         let routes: BTreeMap<String, ResourceState> = rows.into_iter().collect();
         Ok(OrgState {
             last_success_at: self.last_success_at(org_id)?,
@@ -55,17 +49,11 @@ impl SyncState for PgStore {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
         self.in_tx(org_id, |tx| {
             tx.execute(
-                "INSERT INTO sync_state (org_id, resource, full_run_id, full_started_at)
-                 SELECT $1, key, $3, $4 FROM unnest($2::text[]) AS key
-                 ON CONFLICT (org_id, resource) DO UPDATE SET full_run_id = excluded.full_run_id,
-                   full_started_at = excluded.full_started_at, full_position = NULL",
+                statements::BEGIN_FULL,
                 &[&org_id, &keys, &run_id, &started_at.datetime()],
             )?;
             // The ids an earlier, unfinished walk saw are no evidence for this one.
-            tx.execute(
-                "DELETE FROM full_seen WHERE org_id = $1 AND resource = $2",
-                &[&org_id, &resource.name()],
-            )?;
+            tx.execute(statements::FORGET_SEEN, &[&org_id, &resource.name()])?;
             Ok(())
         })
     }
@@ -78,8 +66,7 @@ impl SyncState for PgStore {
     ) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
-            "INSERT INTO sync_state (org_id, resource, polled_at) VALUES ($1, $2, $3)
-             ON CONFLICT (org_id, resource) DO UPDATE SET polled_at = excluded.polled_at",
+            statements::MARK_POLLED,
             &[&org_id, &cursor_key, &at.datetime()],
         )?;
         Ok(())
@@ -92,10 +79,7 @@ impl SyncState for PgStore {
         settled: SettledSecond,
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
-        let sql = "UPDATE sync_state SET settled_second = $3, settled_read_at = $4
-             WHERE org_id = $1 AND resource = $2 AND cursor = $3
-               AND (settled_second IS DISTINCT FROM $3 OR settled_read_at IS NULL
-                    OR settled_read_at < $4)";
+        let sql = statements::RECORD_SETTLED;
         let (second, read_from) = (settled.second.datetime(), settled.read_from.datetime());
         let params: [&(dyn ToSql + Sync); 4] = [&org_id, &cursor_key, &second, &read_from];
         if self.holds(org_id) {
@@ -119,34 +103,27 @@ impl SyncState for PgStore {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
         self.execute_for_org(
             org_id,
-            "INSERT INTO sync_state (org_id, resource, last_verify_at)
-             SELECT $1, key, $3 FROM unnest($2::text[]) AS key
-             ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at",
+            statements::FINISH_VERIFY,
             &[&org_id, &keys, &started_at.datetime()],
         )?;
         Ok(())
     }
 
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
-        let facts = self.query_opt(
-            "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
-             FROM org_facts WHERE org_id = $1",
-            &[&org_id],
-            |r| {
-                let skew: Option<i64> = r.get(0);
-                let checked = r
-                    .get::<_, Option<time::OffsetDateTime>>(1)
-                    .map(Timestamp::from_datetime);
-                OrgFacts {
-                    clock_skew: skew.zip(checked),
-                    account: r.get::<_, Option<String>>(2).map(|id| AccountFacts {
-                        id,
-                        name: r.get(3),
-                        key_digest: r.get(4),
-                    }),
-                }
-            },
-        )?;
+        let facts = self.query_opt(statements::ORG_FACTS, &[&org_id], |r| {
+            let skew: Option<i64> = r.get(0);
+            let checked = r
+                .get::<_, Option<time::OffsetDateTime>>(1)
+                .map(Timestamp::from_datetime);
+            OrgFacts {
+                clock_skew: skew.zip(checked),
+                account: r.get::<_, Option<String>>(2).map(|id| AccountFacts {
+                    id,
+                    name: r.get(3),
+                    key_digest: r.get(4),
+                }),
+            }
+        })?;
         Ok(facts.unwrap_or_default())
     }
 
@@ -158,10 +135,7 @@ impl SyncState for PgStore {
     ) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
-            "INSERT INTO org_facts (org_id, clock_skew_seconds, clock_checked_at)
-             VALUES ($1, $2, $3)
-             ON CONFLICT (org_id) DO UPDATE SET clock_skew_seconds = excluded.clock_skew_seconds,
-               clock_checked_at = excluded.clock_checked_at",
+            statements::RECORD_CLOCK_SKEW,
             &[&org_id, &seconds, &at.datetime()],
         )?;
         Ok(())
@@ -170,10 +144,7 @@ impl SyncState for PgStore {
     fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
-            "INSERT INTO org_facts (org_id, account_id, account_name, key_digest)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (org_id) DO UPDATE SET account_id = excluded.account_id,
-               account_name = excluded.account_name, key_digest = excluded.key_digest",
+            statements::RECORD_ACCOUNT,
             &[&org_id, &account.id, &account.name, &account.key_digest],
         )?;
         Ok(())

@@ -39,12 +39,8 @@ impl Erasure for SqliteStore {
     }
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(STORED_ORGS)?;
+        let mut stmt = self.conn.prepare_cached(statements::STORED_ORGS)?;
         let ids = stmt.query_map([], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
 }
-
-/// Every org with a run or a cursor (each org's data has both once it synced).
-pub(crate) const STORED_ORGS: &str = "SELECT org_id FROM runs UNION SELECT org_id FROM sync_state \
-     ORDER BY 1";

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::SqliteStore;
+use super::{SqliteStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
@@ -12,10 +12,7 @@ impl PrivacyStore for SqliteStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
         let row = self
             .conn
-            .prepare_cached(
-                "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
-                 FROM privacy_state WHERE org_id = ?1",
-            )?
+            .prepare_cached(statements::PRIVACY_STATE)?
             .query_row([org_id], |r| {
                 Ok((
                     r.get::<_, Option<String>>(0)?,
@@ -51,11 +48,9 @@ impl PrivacyStore for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, raw_json FROM {} WHERE org_id = ?1 AND (?2 IS NULL OR id > ?2)
-             ORDER BY id LIMIT ?3",
-            table(resource).name
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&statements::stored_batch(table(resource).name))?;
         let rows = stmt.query_map(params![org_id, after, limit], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
@@ -74,37 +69,20 @@ impl PrivacyStore for SqliteStore {
             .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let sets: Vec<String> = spec
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c} = ?{}", i + 4))
-                .collect();
-            let mut update = tx.prepare_cached(&format!(
-                "UPDATE {} SET raw_json = ?3{}{} WHERE org_id = ?1 AND id = ?2",
-                spec.name,
-                if sets.is_empty() { "" } else { ", " },
-                sets.join(", ")
-            ))?;
+            let mut update = tx.prepare_cached(&statements::rewrite_row(&spec))?;
             for rec in records {
                 let head: [&dyn ToSql; 3] = [&org_id, &rec.id, &rec.raw_json];
                 let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
                 update.execute(params_from_iter(head.into_iter().chain(columns)))?;
             }
         }
-        tx.prepare_cached(
-            "INSERT INTO privacy_state (org_id, pending, pending_resource, pending_after_id)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (org_id) DO UPDATE SET pending = excluded.pending,
-               pending_resource = excluded.pending_resource,
-               pending_after_id = excluded.pending_after_id",
-        )?
-        .execute(params![
-            org_id,
-            progress.fingerprint,
-            progress.resource.name(),
-            progress.after_id
-        ])?;
+        tx.prepare_cached(statements::SAVE_PRIVACY_PROGRESS)?
+            .execute(params![
+                org_id,
+                progress.fingerprint,
+                progress.resource.name(),
+                progress.after_id
+            ])?;
         tx.commit()?;
         Ok(())
     }
@@ -117,12 +95,7 @@ impl PrivacyStore for SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(
-                "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-                   applied_at = excluded.applied_at, pending = NULL,
-                   pending_resource = NULL, pending_after_id = NULL",
-            )?
+            .prepare_cached(statements::FINISH_PRIVACY)?
             .execute(params![org_id, fingerprint, at.to_string()])?;
         if !rewritten.is_empty() {
             // The old values were zeroed as they were replaced (`secure_delete`); VACUUM

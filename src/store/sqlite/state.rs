@@ -114,10 +114,7 @@ impl SyncState for SqliteStore {
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
         let row = self
             .conn
-            .prepare_cached(
-                "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
-                 FROM org_facts WHERE org_id = ?1",
-            )?
+            .prepare_cached(statements::ORG_FACTS)?
             .query_row([org_id], |r| {
                 let checked: Option<String> = r.get(1)?;
                 let skew: Option<i64> = r.get(0)?;
@@ -142,24 +139,14 @@ impl SyncState for SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(
-                "INSERT INTO org_facts (org_id, clock_skew_seconds, clock_checked_at)
-                 VALUES (?1, ?2, ?3)
-                 ON CONFLICT (org_id) DO UPDATE SET clock_skew_seconds = excluded.clock_skew_seconds,
-                   clock_checked_at = excluded.clock_checked_at",
-            )?
+            .prepare_cached(statements::RECORD_CLOCK_SKEW)?
             .execute(params![org_id, seconds, at.to_string()])?;
         Ok(())
     }
 
     fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(
-                "INSERT INTO org_facts (org_id, account_id, account_name, key_digest)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org_id) DO UPDATE SET account_id = excluded.account_id,
-                   account_name = excluded.account_name, key_digest = excluded.key_digest",
-            )?
+            .prepare_cached(statements::RECORD_ACCOUNT)?
             .execute(params![
                 org_id,
                 account.id,

@@ -3,7 +3,7 @@
 //! [`planned`]), so the test cannot drift from what runs. Placeholders are `?N`.
 
 use crate::resource::Resource;
-use crate::store::{org_tables, table};
+use crate::store::{TableSpec, org_tables, table};
 
 // ----- one resource table `t` -----
 
@@ -56,6 +56,32 @@ pub fn purge_deleted(t: &str) -> String {
     )
 }
 
+/// A batch of an org's stored rows after id `?2` (all when NULL), in id order (the
+/// privacy rewrite).
+pub fn stored_batch(t: &str) -> String {
+    format!(
+        "SELECT id, raw_json FROM {t} WHERE org_id = ?1 AND (?2 IS NULL OR id > ?2)
+         ORDER BY id LIMIT ?3"
+    )
+}
+
+/// One stored row rewritten under a new privacy policy: `raw_json` is `?3`, then each
+/// of `spec`'s columns in order from `?4`.
+pub fn rewrite_row(spec: &TableSpec) -> String {
+    let sets: Vec<String> = spec
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 4))
+        .collect();
+    format!(
+        "UPDATE {} SET raw_json = ?3{}{} WHERE org_id = ?1 AND id = ?2",
+        spec.name,
+        if sets.is_empty() { "" } else { ", " },
+        sets.join(", ")
+    )
+}
+
 // ----- any table with an `org_id` (erasure) -----
 
 /// An org's rows in table `t` (`forget` without `--yes`).
@@ -67,6 +93,10 @@ pub fn count_org_rows(t: &str) -> String {
 pub fn delete_org_rows(t: &str) -> String {
     format!("DELETE FROM {t} WHERE org_id = ?1")
 }
+
+/// Every org with a run or a cursor (each org's data has both once it synced).
+pub const STORED_ORGS: &str = "SELECT org_id FROM runs UNION SELECT org_id FROM sync_state \
+     ORDER BY 1";
 
 // ----- the view, sync state, full walks and runs -----
 
@@ -177,6 +207,47 @@ pub const PRUNE_RUNS: &str =
      AND id <> (SELECT MAX(id) FROM runs WHERE org_id = ?1)
      AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = ?1 AND status = 'ok'), -1)";
 
+// ----- org facts and the privacy policy's state -----
+
+/// An org's clock check and account.
+pub const ORG_FACTS: &str =
+    "SELECT clock_skew_seconds, clock_checked_at, account_id, account_name, key_digest
+     FROM org_facts WHERE org_id = ?1";
+
+/// The host clock's skew from Cliniko's, as last checked.
+pub const RECORD_CLOCK_SKEW: &str =
+    "INSERT INTO org_facts (org_id, clock_skew_seconds, clock_checked_at)
+     VALUES (?1, ?2, ?3)
+     ON CONFLICT (org_id) DO UPDATE SET clock_skew_seconds = excluded.clock_skew_seconds,
+       clock_checked_at = excluded.clock_checked_at";
+
+/// The account an org's key belongs to.
+pub const RECORD_ACCOUNT: &str =
+    "INSERT INTO org_facts (org_id, account_id, account_name, key_digest)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (org_id) DO UPDATE SET account_id = excluded.account_id,
+       account_name = excluded.account_name, key_digest = excluded.key_digest";
+
+/// An org's applied privacy policy and the rewrite under way, if any.
+pub const PRIVACY_STATE: &str =
+    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+     FROM privacy_state WHERE org_id = ?1";
+
+/// How far the rewrite under a new policy got (committed with its batch).
+pub const SAVE_PRIVACY_PROGRESS: &str =
+    "INSERT INTO privacy_state (org_id, pending, pending_resource, pending_after_id)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (org_id) DO UPDATE SET pending = excluded.pending,
+       pending_resource = excluded.pending_resource,
+       pending_after_id = excluded.pending_after_id";
+
+/// A policy applies to every stored row: the rewrite under way, if any, ends.
+pub const FINISH_PRIVACY: &str =
+    "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+       applied_at = excluded.applied_at, pending = NULL,
+       pending_resource = NULL, pending_after_id = NULL";
+
 /// Every statement above, expanded for every table it runs on, plus each resource's
 /// upsert: what `tests/query_plans.rs` plans. The walk's end reads
 /// `temp.full_seen_ids`: run [`CREATE_SEEN_IDS`] first for these to prepare.
@@ -192,6 +263,8 @@ pub fn planned() -> Vec<String> {
             mark_deleted(t),
             mark_unseen(t),
             purge_deleted(t),
+            stored_batch(t),
+            rewrite_row(&spec),
             super::upsert::upsert_sql(&spec),
         ]);
     }
@@ -220,6 +293,13 @@ pub fn planned() -> Vec<String> {
             CLOSE_ABANDONED_RUNS,
             LAST_ACTIVE_PATIENTS,
             PRUNE_RUNS,
+            STORED_ORGS,
+            ORG_FACTS,
+            RECORD_CLOCK_SKEW,
+            RECORD_ACCOUNT,
+            PRIVACY_STATE,
+            SAVE_PRIVACY_PROGRESS,
+            FINISH_PRIVACY,
         ]
         .map(str::to_string),
     );
