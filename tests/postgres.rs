@@ -421,6 +421,44 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
 }
 
 #[test]
+fn a_held_lease_is_renewed_while_its_run_goes_on() {
+    let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
+        return;
+    };
+    use routiq_sync::store::postgres::{LEASE, RENEW_EVERY};
+    let location = routiq_sync::store::StoreLocation::Postgres {
+        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
+        schema: "public".into(),
+    };
+    let mut store = routiq_sync::store::open(&location).unwrap();
+    let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
+    // Brought near its end, as if the run had gone on for most of a lease without a
+    // commit; only the renewer can push it back.
+    let shortened = env.execute(
+        "UPDATE org_leases SET expires_at = clock_timestamp() + interval '20 seconds' \
+         WHERE org_id = 'org_1'",
+        &[],
+    );
+    assert_eq!(shortened, 1, "one lease was held");
+    let left = || {
+        env.value(
+            "SELECT EXTRACT(EPOCH FROM expires_at - clock_timestamp())::bigint::text \
+             FROM org_leases WHERE org_id = 'org_1'",
+            &[],
+        )
+        .and_then(|s| s.parse::<i64>().ok())
+        .expect("the lease is still there")
+    };
+    std::thread::sleep(RENEW_EVERY + std::time::Duration::from_secs(2));
+    let after = left();
+    assert!(
+        after > 20 && after <= LEASE.as_secs() as i64,
+        "renewed to a whole lease: {after} s left"
+    );
+    assert!(store.is_org_running("org_1").unwrap());
+}
+
+#[test]
 fn a_live_lease_of_another_host_is_taken_only_once_it_expires() {
     let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;

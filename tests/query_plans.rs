@@ -240,15 +240,6 @@ fn postgres_plan(client: &mut postgres::Client, sql: &str) -> Vec<String> {
     plan
 }
 
-/// The one store statement that reads a whole table: the lease renewer's, every 10 s,
-/// which finds the process's leases by token, a column no index has. `org_leases` holds
-/// a row per org whose lease is held now or was left by a killed run (until the org's
-/// next run takes it over): at most one per org, where the planner would pick a
-/// sequential scan anyway.
-fn scans_the_leases(sql: &str) -> bool {
-    sql == pg_statements::RENEW_LEASES
-}
-
 fn assert_postgres_indexed(client: &mut postgres::Client, sql: &str) {
     let plan = postgres_plan(client, sql);
     let scans: Vec<&str> = postgres_data_tables()
@@ -260,8 +251,6 @@ fn assert_postgres_indexed(client: &mut postgres::Client, sql: &str) {
         .collect();
     if reads_whole_tables(sql) {
         assert_eq!(scans, ["patients", "appointments"], "{sql}\n{plan:#?}");
-    } else if scans_the_leases(sql) {
-        assert_eq!(scans, ["org_leases"], "{sql}\n{plan:#?}");
     } else {
         assert!(scans.is_empty(), "a table scan in\n{sql}\n{plan:#?}");
     }

@@ -29,6 +29,7 @@ use std::cell::RefCell;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
+pub use renewer::{LEASE, RENEW_EVERY};
 pub use schema::CURRENT_VERSION;
 #[doc(hidden)]
 pub use schema::create_at_version;

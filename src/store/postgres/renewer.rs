@@ -158,10 +158,14 @@ fn renew(held: &[Lease], sessions: &mut Sessions) {
         let same: Vec<usize> = (i..held.len())
             .filter(|&j| held[j].url == lease.url && held[j].schema == lease.schema)
             .collect();
+        let orgs: Vec<&str> = same.iter().map(|&j| held[j].org.as_str()).collect();
         let tokens: Vec<&str> = same.iter().map(|&j| held[j].token.as_str()).collect();
         done.extend(&same);
         sessions.with(&lease.url, &lease.schema, |c| {
-            c.execute(statements::RENEW_LEASES, &[&tokens, &LEASE.as_secs_f64()])
+            c.execute(
+                statements::RENEW_LEASES,
+                &[&orgs, &tokens, &LEASE.as_secs_f64()],
+            )
         });
     }
 }

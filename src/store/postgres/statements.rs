@@ -243,14 +243,15 @@ pub const LEASE_STILL_OURS: &str = "SELECT 1 FROM org_leases
 /// Deletes an org's lease as its run ends.
 pub const RELEASE_LEASE: &str = "DELETE FROM org_leases WHERE org_id = $1 AND token = $2";
 
-/// Renews every unexpired lease of the tokens `$1`, skipping rows a committing
-/// transaction has locked (that commit renews them). It reads `org_leases` whole: no
-/// index has `token` (the table holds at most a row per org).
+/// Renews the unexpired leases of the orgs `$1` that still carry one of our tokens `$2`,
+/// skipping rows a committing transaction has locked (that commit renews them). The
+/// orgs lead, so the primary key finds the rows; a token alone has no index.
 pub const RENEW_LEASES: &str =
-    "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $2)
-     WHERE token = ANY($1)
+    "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $3)
+     WHERE org_id = ANY($1) AND token = ANY($2)
        AND org_id IN (SELECT org_id FROM org_leases
-                      WHERE token = ANY($1) AND expires_at > clock_timestamp()
+                      WHERE org_id = ANY($1) AND token = ANY($2)
+                        AND expires_at > clock_timestamp()
                       FOR UPDATE SKIP LOCKED)";
 
 // ----- runs -----
