@@ -2,10 +2,10 @@
 //! [`FailureKind`] here, and nowhere above this backend is a `rusqlite` type seen.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::ErrorCode;
 
-use super::BUSY_TIMEOUT;
 use crate::store::{DbFailure, FailureKind, StoreError};
 
 /// A failure while running (`?` on any SQLite call): [`StoreError::Failed`].
@@ -73,18 +73,15 @@ pub(super) fn sqlite_error(e: &StoreError) -> Option<&rusqlite::Error> {
 }
 
 /// `e` named by the database's `path` where its kind is known: a busy database (the busy
-/// handler waited its whole timeout first) or a full disk.
-pub(super) fn named(e: StoreError, path: &Path) -> StoreError {
+/// handler waited its whole timeout, `waited`, first) or a full disk.
+pub(super) fn named(e: StoreError, path: &Path, waited: Duration) -> StoreError {
     let kind = match &e {
         StoreError::Open { cause, .. } | StoreError::Failed(cause) => cause.kind(),
         _ => return e,
     };
     let path = path.display().to_string();
     match kind {
-        FailureKind::Busy => StoreError::Busy {
-            path,
-            waited: BUSY_TIMEOUT,
-        },
+        FailureKind::Busy => StoreError::Busy { path, waited },
         FailureKind::DiskFull => StoreError::DiskFull { path },
         _ => e,
     }

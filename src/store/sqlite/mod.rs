@@ -310,7 +310,7 @@ impl Locks for SqliteStore {
     }
 
     fn refine(&self, e: StoreError) -> StoreError {
-        error::named(e, &self.path)
+        error::named(e, &self.path, BUSY_TIMEOUT)
     }
 }
 
