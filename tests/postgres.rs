@@ -16,6 +16,14 @@ fn pg_env(env: TestEnvBuilder) -> Option<(TestEnv, PgDatabase)> {
     Some((env.on(store).build(), db))
 }
 
+/// Where the store of `db`'s `public` schema is, for tests that open it themselves.
+fn public_schema(db: &PgDatabase) -> routiq_sync::store::StoreLocation {
+    routiq_sync::store::StoreLocation::Postgres {
+        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
+        schema: "public".into(),
+    }
+}
+
 fn assert_no_password(run: &common::Run, password: &str) {
     run.assert_never_prints("the password", password);
 }
@@ -377,12 +385,9 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
         return;
     };
     use routiq_sync::resource::Resource;
-    use routiq_sync::store::{StoreError, StoreLocation};
+    use routiq_sync::store::StoreError;
     use routiq_sync::timestamp::Timestamp;
-    let location = StoreLocation::Postgres {
-        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
-        schema: "public".into(),
-    };
+    let location = public_schema(&db);
     let page = |id: &str| patient_page(&[id], 1_700_000_000);
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
@@ -426,10 +431,7 @@ fn a_held_lease_is_renewed_while_its_run_goes_on() {
         return;
     };
     use routiq_sync::store::postgres::{LEASE, RENEW_EVERY};
-    let location = routiq_sync::store::StoreLocation::Postgres {
-        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
-        schema: "public".into(),
-    };
+    let location = public_schema(&db);
     let mut store = routiq_sync::store::open(&location).unwrap();
     let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
     // Brought near its end, as if the run had gone on for most of a lease without a
@@ -463,10 +465,7 @@ fn a_live_lease_of_another_host_is_taken_only_once_it_expires() {
     let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
-    let location = routiq_sync::store::StoreLocation::Postgres {
-        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
-        schema: "public".into(),
-    };
+    let location = public_schema(&db);
     drop(routiq_sync::store::open(&location).unwrap());
     // A process of another host took org_1 and was killed (no renewals): its pid means
     // nothing here, so only the expiry frees the org.
@@ -643,10 +642,7 @@ fn locked_store(
     Box<dyn routiq_sync::store::Store>,
     routiq_sync::store::OrgGuard,
 ) {
-    let location = routiq_sync::store::StoreLocation::Postgres {
-        url: routiq_sync::database_url::PgUrl::parse(&db.url()).unwrap(),
-        schema: "public".into(),
-    };
+    let location = public_schema(db);
     let mut store = routiq_sync::store::open(&location).unwrap();
     let guard = store.try_lock_org(org).unwrap().expect("the org is free");
     (store, guard)
