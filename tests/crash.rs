@@ -6,18 +6,8 @@ mod common;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Backend, TestEnv};
+use common::{Backend, TestEnv, signal};
 use routiq_sync::fake::FakeOptions;
-
-fn signal(child: &Child, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "kill -{sig} failed");
-}
 
 /// A tiny seeded generator, so a failing run can be replayed.
 struct XorShift(u64);
@@ -114,15 +104,7 @@ fn sigterm_stops_between_pages_and_is_recorded(store: Backend) {
     assert_eq!(v["orgs"][0]["last_run"]["status"], "running");
 
     signal(&child, "TERM");
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    common::assert_has(&stderr, "interrupted");
-    assert_eq!(env.last_run_status("org_1").as_deref(), Some("interrupted"));
-    env.assert_consistent("org_1");
-
-    env.run(&["sync", "--all"]).expect_code(0);
-    env.assert_in_sync("org_1");
+    env.assert_interrupted_then_caught_up(child, "org_1");
 }
 
 fn overlapping_runs_sync_each_org_once(store: Backend) {

@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::process::Child;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestEnv, TestEnvBuilder};
+use common::ping::{Seen, ping_server};
+use common::{Backend, TestEnv, TestEnvBuilder, signal};
 use routiq_sync::fake::FakeOptions;
 
 /// A fake slow enough that a run is still going when the test acts on it.
@@ -20,16 +19,6 @@ fn slow() -> TestEnvBuilder {
             latency: Duration::from_millis(150),
             ..FakeOptions::default()
         })
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "kill -{sig} failed");
 }
 
 /// The `(org, status)` of each JSON summary line in `stderr`.
@@ -47,27 +36,12 @@ fn summaries(stderr: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `(method, path)` of each request a ping endpoint on 127.0.0.1 saw.
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
-
-fn ping_server() -> (String, Seen) {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("ping server");
-    let url = format!("http://{}", server.server_addr());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            log.lock()
-                .unwrap()
-                .push((req.method().to_string(), req.url().to_string()));
-            let _ = req.respond(tiny_http::Response::from_string("OK"));
-        }
-    });
-    (url, seen)
-}
-
+/// `(method, path)` of each request a ping endpoint saw.
 fn pings(seen: &Seen) -> Vec<(String, String)> {
-    seen.lock().unwrap().clone()
+    common::ping::seen(seen)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
 }
 
 on_both_stores!(forget_refuses_while_that_org_is_syncing);
@@ -167,14 +141,7 @@ fn sigint_stops_between_pages_and_the_next_run_continues() {
     let mut child = env.spawn(&["sync", "--all"]);
     env.wait_for_patients_cursor("org_1", &mut child, Duration::from_secs(30));
     signal(&child, "INT");
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    common::assert_has(&stderr, "interrupted");
-    assert_eq!(env.last_run_status("org_1").as_deref(), Some("interrupted"));
-    env.assert_consistent("org_1");
-    env.run(&["sync", "--all"]).expect_code(0);
-    env.assert_in_sync("org_1");
+    env.assert_interrupted_then_caught_up(child, "org_1");
 }
 
 /// README (heartbeat pings): a run interrupted by a signal pings `/fail`.

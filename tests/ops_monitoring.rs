@@ -4,37 +4,11 @@
 mod common;
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestEnv;
+use common::ping::{ping_server, seen};
 use routiq_sync::fake::{FakeOptions, Fault};
-
-/// One request the ping server saw: method, path, body.
-type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
-
-/// A ping endpoint on 127.0.0.1 answering 200 to everything; returns its base URL.
-fn ping_server() -> (String, Seen) {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("ping server");
-    let url = format!("http://{}", server.server_addr());
-    let seen: Seen = Arc::default();
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for mut req in server.incoming_requests() {
-            let mut body = String::new();
-            let _ = req.as_reader().read_to_string(&mut body);
-            log.lock()
-                .unwrap()
-                .push((req.method().to_string(), req.url().to_string(), body));
-            let _ = req.respond(tiny_http::Response::from_string("OK"));
-        }
-    });
-    (url, seen)
-}
-
-fn seen(s: &Seen) -> Vec<(String, String, String)> {
-    s.lock().unwrap().clone()
-}
 
 #[test]
 fn pings_start_then_success_with_a_summary_and_no_secrets() {

@@ -4,14 +4,26 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod ping;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 use routiq_sync::fake::{FakeCliniko, FakeOptions, World};
 use rusqlite::Connection;
 use tempfile::TempDir;
+
+/// Sends `sig` (`TERM`, `INT`, `KILL`, ...) to `child`.
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{sig} failed");
+}
 
 /// Which store a test runs against.
 #[derive(Debug, Clone)]
@@ -938,6 +950,19 @@ impl TestEnv {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn routiq-sync")
+    }
+
+    /// `child`, stopped by a signal between pages, exits 1 with its run of `org`
+    /// recorded `interrupted` and the store consistent; the next run makes an exact copy.
+    pub fn assert_interrupted_then_caught_up(&self, child: Child, org: &str) {
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_has(&stderr, "interrupted");
+        assert_eq!(self.last_run_status(org).as_deref(), Some("interrupted"));
+        self.assert_consistent(org);
+        self.run(&["sync", "--all"]).expect_code(0);
+        self.assert_in_sync(org);
     }
 
     /// The status of `org`'s newest run.
