@@ -29,6 +29,22 @@ pub struct PrivacyProgress {
     pub after_id: String,
 }
 
+impl PrivacyProgress {
+    /// The progress stored in the three pending columns (fingerprint, resource name,
+    /// last id), as both backends keep it; `None` unless all three hold a value.
+    pub(crate) fn from_columns(
+        fingerprint: Option<String>,
+        resource: Option<String>,
+        after_id: Option<String>,
+    ) -> Option<PrivacyProgress> {
+        Some(PrivacyProgress {
+            fingerprint: fingerprint?,
+            resource: resource?.parse().ok()?,
+            after_id: after_id?,
+        })
+    }
+}
+
 /// Reading and rewriting stored rows under a new policy, without Cliniko.
 pub trait PrivacyStore {
     /// The state of `org_id`'s policy (all `None` when never recorded).

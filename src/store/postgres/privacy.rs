@@ -12,19 +12,7 @@ use crate::timestamp::Timestamp;
 impl PrivacyStore for PgStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
         let state = self.query_opt(statements::PRIVACY_STATE, &[&org_id], |r| {
-            let resource: Option<String> = r.get(3);
-            let pending = match (
-                r.get::<_, Option<String>>(2),
-                resource.and_then(|r| r.parse().ok()),
-                r.get::<_, Option<String>>(4),
-            ) {
-                (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
-                    fingerprint,
-                    resource,
-                    after_id,
-                }),
-                _ => None,
-            };
+            let pending = PrivacyProgress::from_columns(r.get(2), r.get(3), r.get(4));
             PrivacyState {
                 fingerprint: r.get(0),
                 applied_at: r

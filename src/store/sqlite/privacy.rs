@@ -26,14 +26,7 @@ impl PrivacyStore for SqliteStore {
         let Some((fingerprint, applied_at, pending, resource, after_id)) = row else {
             return Ok(PrivacyState::default());
         };
-        let pending = match (pending, resource.and_then(|r| r.parse().ok()), after_id) {
-            (Some(fingerprint), Some(resource), Some(after_id)) => Some(PrivacyProgress {
-                fingerprint,
-                resource,
-                after_id,
-            }),
-            _ => None,
-        };
+        let pending = PrivacyProgress::from_columns(pending, resource, after_id);
         Ok(PrivacyState {
             fingerprint,
             applied_at: applied_at.as_deref().and_then(Timestamp::parse),
