@@ -26,12 +26,7 @@ impl Erasure for PgStore {
             }
             Ok(out)
         })?;
-        let emptied: Vec<&str> = out
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, _)| *t)
-            .collect();
-        self.vacuum_full(&emptied)?;
+        self.vacuum_where_deleted(&out)?;
         Ok(out)
     }
 

@@ -163,12 +163,7 @@ impl Records for PgStore {
             Ok(out)
         })?;
         // The purged rows' bytes go from the files too (see `PgStore::vacuum_full`).
-        let purged: Vec<&str> = out
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, _)| *t)
-            .collect();
-        self.vacuum_full(&purged)?;
+        self.vacuum_where_deleted(&out)?;
         Ok(out)
     }
 
