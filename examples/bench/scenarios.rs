@@ -164,6 +164,26 @@ fn expect_rows(env: &ClientEnv, want: usize) -> Result<u64, String> {
     Ok(got)
 }
 
+/// `full --all` from an empty store, `times` times (at least once): each run's figures,
+/// and the requests and rows of the last.
+fn full_runs(
+    env: &ClientEnv,
+    fake: &FakeServer,
+    spec: &FakeSpec,
+    times: usize,
+) -> Result<(Vec<Measured>, u64, u64), String> {
+    let mut runs = Vec::new();
+    let (mut requests, mut rows) = (0, 0);
+    for _ in 0..times.max(1) {
+        env.reset_db()?;
+        let before = fake.counts()?;
+        runs.push(env.run(&["full", "--all"])?);
+        requests = (fake.counts()? - before).requests;
+        rows = expect_rows(env, spec.per_org())?;
+    }
+    Ok((runs, requests, rows))
+}
+
 /// a. Full sync of one org at each size: time, CPU, rows per second, peak RSS.
 fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
     let mut peaks = Vec::new();
@@ -171,16 +191,7 @@ fn full_sync(bins: &Bins, sizes: &Sizes, t: &mut Table) -> Result<(), String> {
         let spec = FakeSpec::records(n);
         let fake = FakeServer::start(&bins.fake, &spec)?;
         let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?;
-        let mut runs = Vec::new();
-        let mut requests = 0;
-        let mut rows = 0;
-        for _ in 0..sizes.full_sync_runs.max(1) {
-            env.reset_db()?;
-            let before = fake.counts()?;
-            runs.push(env.run(&["full", "--all"])?);
-            requests = (fake.counts()? - before).requests;
-            rows = expect_rows(&env, spec.per_org())?;
-        }
+        let (mut runs, requests, rows) = full_runs(&env, &fake, &spec, sizes.full_sync_runs)?;
         let peak = runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
         runs.sort_by_key(|m| m.wall);
         let m = &runs[runs.len() / 2];
@@ -244,16 +255,7 @@ fn privacy_cost(
 ) -> Result<(), String> {
     let env = ClientEnv::new(&bins.client, &fake.base_url, &fake.orgs, UNLIMITED_RPM)?
         .with_privacy_policy()?;
-    let mut runs = Vec::new();
-    let mut requests = 0;
-    let mut rows = 0;
-    for _ in 0..sizes.full_sync_runs.max(1) {
-        env.reset_db()?;
-        let before = fake.counts()?;
-        runs.push(env.run(&["full", "--all"])?);
-        requests = (fake.counts()? - before).requests;
-        rows = expect_rows(&env, spec.per_org())?;
-    }
+    let (mut runs, requests, rows) = full_runs(&env, fake, spec, sizes.full_sync_runs)?;
     runs.sort_by_key(|m| m.cpu());
     let m = &runs[runs.len() / 2];
     let s = format!(
