@@ -248,8 +248,7 @@ pub const RELEASE_LEASE: &str = "DELETE FROM org_leases WHERE org_id = $1 AND to
 /// orgs lead, so the primary key finds the rows; a token alone has no index.
 pub const RENEW_LEASES: &str =
     "UPDATE org_leases SET expires_at = clock_timestamp() + make_interval(secs => $3)
-     WHERE org_id = ANY($1) AND token = ANY($2)
-       AND org_id IN (SELECT org_id FROM org_leases
+     WHERE org_id IN (SELECT org_id FROM org_leases
                       WHERE org_id = ANY($1) AND token = ANY($2)
                         AND expires_at > clock_timestamp()
                       FOR UPDATE SKIP LOCKED)";
