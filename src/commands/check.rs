@@ -505,7 +505,7 @@ fn schema_state(path: &Path) -> (String, bool) {
             false,
         ),
         Err(StoreError::NotADatabase { detail, .. }) => (not_sqlite(&detail), false),
-        Err(StoreError::Open { cause, .. }) => (not_sqlite(cause.message()), false),
+        Err(StoreError::Open { cause, .. }) => (not_sqlite(&cause.to_string()), false),
         Err(e) => (not_sqlite(&e.to_string()), false),
     }
 }

@@ -252,7 +252,7 @@ mod tests {
     use crate::store::{DbFailure, FailureKind, StoreError};
 
     fn failure(kind: FailureKind) -> DbFailure {
-        DbFailure::new(kind, "the driver's words")
+        DbFailure::new(kind, std::io::Error::other("the driver's words"))
     }
 
     fn exit_of(e: StoreError) -> Exit {

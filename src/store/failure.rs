@@ -30,33 +30,21 @@ impl FailureKind {
     }
 }
 
-/// A driver error: its [`FailureKind`] and its text, shown word for word as the driver
-/// gave it.
+/// A driver error and its [`FailureKind`]; it reads word for word as the driver's.
 #[derive(Debug)]
 pub struct DbFailure {
     kind: FailureKind,
-    message: String,
-    /// The driver's error itself, for its own backend to look into (its codes) and for
-    /// the source chain.
-    driver: Option<Box<dyn Error + Send + Sync + 'static>>,
+    /// The driver's error itself, for its own backend to look into (its codes), for the
+    /// text and for the source chain.
+    driver: Box<dyn Error + Send + Sync + 'static>,
 }
 
 impl DbFailure {
-    /// A failure of `kind` described by `message` (the driver's text).
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> DbFailure {
+    /// A failure of `kind` from the driver's error `e`.
+    pub fn new(kind: FailureKind, e: impl Error + Send + Sync + 'static) -> DbFailure {
         DbFailure {
             kind,
-            message: message.into(),
-            driver: None,
-        }
-    }
-
-    /// A failure of `kind` from the driver's error `e`, described by its text.
-    pub fn from_driver(kind: FailureKind, e: impl Error + Send + Sync + 'static) -> DbFailure {
-        DbFailure {
-            kind,
-            message: e.to_string(),
-            driver: Some(Box::new(e)),
+            driver: Box::new(e),
         }
     }
 
@@ -65,20 +53,15 @@ impl DbFailure {
         self.kind
     }
 
-    /// The driver's text.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The driver's error, when there is one: only its own backend knows its type.
-    pub fn driver(&self) -> Option<&(dyn Error + 'static)> {
-        self.driver.as_deref().map(|e| e as &(dyn Error + 'static))
+    /// The driver's error: only its own backend knows its type.
+    pub fn driver(&self) -> &(dyn Error + 'static) {
+        &*self.driver
     }
 }
 
 impl fmt::Display for DbFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        self.driver.fmt(f)
     }
 }
 
@@ -86,6 +69,6 @@ impl Error for DbFailure {
     /// The driver error's own cause: this failure already shows the driver error's text,
     /// so a `{:#}` chain reads as it would with the driver error in its place.
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.driver.as_deref().and_then(|e| e.source())
+        self.driver.source()
     }
 }

@@ -44,7 +44,7 @@ fn failure(e: rusqlite::Error, uncoded: FailureKind) -> DbFailure {
         None => uncoded,
         Some(code) => kind_of(code),
     };
-    DbFailure::from_driver(kind, e)
+    DbFailure::new(kind, e)
 }
 
 /// The neutral kind of an SQLite (primary) result code.
@@ -65,9 +65,7 @@ fn kind_of(code: ErrorCode) -> FailureKind {
 /// backend makes: which failures of an open are worth another attempt).
 pub(super) fn sqlite_error(e: &StoreError) -> Option<&rusqlite::Error> {
     match e {
-        StoreError::Open { cause, .. } | StoreError::Failed(cause) => {
-            cause.driver()?.downcast_ref()
-        }
+        StoreError::Open { cause, .. } | StoreError::Failed(cause) => cause.driver().downcast_ref(),
         _ => None,
     }
 }
