@@ -23,3 +23,4 @@ pub mod secret;
 pub mod store;
 pub mod timestamp;
 pub mod url_password;
+pub mod watchdog;

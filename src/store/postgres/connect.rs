@@ -12,6 +12,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::tls;
 use crate::database_url::{PgUrl, SslMode};
 use crate::store::StoreError;
+use crate::watchdog::{self, Bound};
 
 /// How long to wait for the server to answer a new connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -57,6 +58,11 @@ enum ConnectError {
 
 fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     let target = url.describe();
+    // The driver's connect timeout covers the TCP connect only: a pooler that accepts
+    // the connection and never answers the startup would hold it for ever.
+    let _watch = watchdog::watch(Bound::Connect, || {
+        format!("PostgreSQL at {target}: opening a session")
+    });
     let mut config = url.client_config().clone();
     config.application_name("routiq-sync");
     if config.get_connect_timeout().is_none() {
@@ -109,12 +115,32 @@ fn is_no_slot(e: &postgres::Error) -> bool {
 /// What opens every transaction: `BEGIN`, then what the session would otherwise hold,
 /// for this transaction only (`SET LOCAL`), in one round trip. `schema` goes first on the
 /// search path (temporary tables are still found first), UTC is the time zone, every
-/// wait is bounded, and notices (a `DROP ... IF EXISTS` of nothing) are not logged.
-pub fn begin_sql(schema: &str) -> String {
+/// wait on the server is bounded (statements by `bound`, see
+/// [`Bound::server_timeout`]), and notices (a `DROP ... IF EXISTS` of nothing) are not
+/// logged.
+pub fn begin_sql(schema: &str, bound: Bound) -> String {
     format!(
-        "BEGIN; SET LOCAL search_path TO {}; SET LOCAL TIME ZONE 'UTC'; {BOUNDED_WAITS}; \
+        "BEGIN; SET LOCAL search_path TO {}; SET LOCAL TIME ZONE 'UTC'; {LOCK_WAIT}; {}; \
          {NO_JIT}; {PLAN_EACH_TIME}; SET LOCAL client_min_messages = warning",
-        quote_ident(schema)
+        quote_ident(schema),
+        statement_timeout(bound)
+    )
+}
+
+/// Raises the open transaction's `statement_timeout` to `bound`'s, for a longer
+/// statement in a transaction begun for shorter ones (a walk's held pages).
+pub fn widen_timeout(client: &mut Client, bound: Bound) -> Result<(), postgres::Error> {
+    if bound == Bound::Statement {
+        return Ok(());
+    }
+    client.batch_execute(&statement_timeout(bound))
+}
+
+/// `SET LOCAL statement_timeout` for statements of `bound`.
+fn statement_timeout(bound: Bound) -> String {
+    format!(
+        "SET LOCAL statement_timeout = '{}s'",
+        bound.server_timeout().as_secs()
     )
 }
 
@@ -124,9 +150,10 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 3;
 
 /// Every wait on the server is bounded, as SQLite's busy timeout bounds it: a dashboard's
-/// long transaction, a migrator holding its lock or a stuck query make that run fail
-/// (exit 1) instead of hanging the cron job.
-const BOUNDED_WAITS: &str = "SET LOCAL lock_timeout = '60s'; SET LOCAL statement_timeout = '10min'";
+/// long transaction or a migrator holding its lock make that run fail (exit 1) instead
+/// of hanging the cron job; a stuck query is ended by `statement_timeout`. Both are
+/// shorter than the watchdog's bound, so a server that still answers says why first.
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '60s'";
 
 /// Our statements touch a batch of rows each: compiling one with JIT (the server's
 /// default above a plan cost that a batch's upsert reaches) costs more than it saves,

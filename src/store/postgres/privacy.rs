@@ -3,7 +3,7 @@
 
 use postgres::types::ToSql;
 
-use super::{PgStore, statements};
+use super::{PgStore, Step, statements};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
@@ -11,7 +11,8 @@ use crate::timestamp::Timestamp;
 
 impl PrivacyStore for PgStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
-        let state = self.query_opt(statements::PRIVACY_STATE, &[&org_id], |r| {
+        let step = Step::statement("reading the privacy state");
+        let state = self.query_opt(step, statements::PRIVACY_STATE, &[&org_id], |r| {
             let pending = PrivacyProgress::from_columns(r.get(2), r.get(3), r.get(4));
             PrivacyState {
                 fingerprint: r.get(0),
@@ -32,6 +33,7 @@ impl PrivacyStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
         self.query(
+            Step::statement("reading a batch of stored rows for the privacy policy"),
             &statements::stored_batch(table(resource).name),
             &[&org_id, &after, &i64::from(limit)],
             |r| (r.get(0), r.get(1)),
@@ -46,7 +48,8 @@ impl PrivacyStore for PgStore {
         progress: &PrivacyProgress,
     ) -> Result<(), StoreError> {
         let spec = table(resource);
-        self.in_tx(org_id, |tx| {
+        let step = Step::statement("rewriting a batch of rows under the privacy policy");
+        self.in_tx(org_id, step, |tx| {
             let types = super::staging::column_types(tx, spec.name)?;
             let update = tx.prepare(&statements::rewrite_row(&spec, &types))?;
             for rec in records {
@@ -75,12 +78,16 @@ impl PrivacyStore for PgStore {
         rewritten: &[Resource],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.in_tx(org_id, |tx| {
-            tx.execute(
-                statements::FINISH_PRIVACY,
-                &[&org_id, &fingerprint, &at.datetime()],
-            )
-        })?;
+        self.in_tx(
+            org_id,
+            Step::statement("recording the privacy policy applied"),
+            |tx| {
+                tx.execute(
+                    statements::FINISH_PRIVACY,
+                    &[&org_id, &fingerprint, &at.datetime()],
+                )
+            },
+        )?;
         let tables: Vec<&str> = rewritten.iter().map(|r| table(*r).name).collect();
         self.vacuum_full(&tables)
     }
