@@ -10,7 +10,7 @@ use postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::tls;
-use crate::database_url::{PgUrl, SslMode};
+use crate::database_url::{PERCENT_ENCODE_HINT, PgUrl, SslMode};
 use crate::store::StoreError;
 use crate::watchdog::{self, Bound};
 
@@ -229,9 +229,10 @@ fn is_setup_code(code: &str) -> bool {
 fn connect_detail(e: &postgres::Error) -> String {
     let text = error_text(e);
     let hint = match sqlstate(e) {
-        Some("28P01") | Some("28000") => {
-            "; check the user and password in the database URL (or its environment variable)"
-        }
+        Some("28P01") | Some("28000") => &format!(
+            "; check the user and password in the database URL (or its environment variable); \
+             {PERCENT_ENCODE_HINT}"
+        ),
         Some("3D000") => "; create the database, or fix its name in the URL",
         _ if text.contains("refused") || text.contains("timed out") || text.contains("resolve") => {
             "; check that the server is running and reachable from this host"

@@ -1,0 +1,95 @@
+//! Setting up PostgreSQL as docs/postgres.md tells it, with what hosted providers hand
+//! out: a generated password holding characters URLs reserve gets a message that says
+//! what to do, against the real server.
+
+mod common;
+
+use common::pg::{self, PgDatabase};
+use common::{Backend, TestEnv};
+
+/// The characters a URL reserves, all in one password, as providers' generators write
+/// them.
+const RESERVED_PASSWORD: &str = "Pw@b:c/d#e?f&g%h";
+
+/// What every URL mistake about reserved characters ends with.
+const HINT: &str = "if the user name or password holds any of @ : / # ? & %, write each of \
+                    those percent-encoded in the URL (@ %40, : %3A, / %2F, # %23, ? %3F, & \
+                    %26, % %25)";
+
+/// `text` with each character a URL reserves percent-encoded.
+fn percent_encoded(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '@' | ':' | '/' | '#' | '?' | '&' | '%' => format!("%{:02X}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// A test env on a fresh database that the binary reaches as a new role whose password
+/// is `password` (written into the URL as `in_url`); `None` to skip.
+fn env_with_password(password: &str, in_url: &str) -> Option<(TestEnv, PgDatabase)> {
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return None;
+    };
+    let role = format!("{}_{}", db.name, "reserved");
+    let mut admin = pg::admin_client().expect("the server that made the database");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD '{}'; ALTER DATABASE {} OWNER TO {role}",
+            password.replace('\'', "''"),
+            db.name
+        ))
+        .expect("create the role");
+    let as_role = PgDatabase {
+        user: role,
+        password: in_url.to_string(),
+        ..db
+    };
+    let env = TestEnv::builder()
+        .appointments_each(0)
+        .on(Backend::Postgres(as_role.clone()))
+        .build();
+    Some((env, as_role))
+}
+
+#[test]
+fn a_password_with_reserved_characters_must_be_percent_encoded_and_works_so() {
+    let encoded = percent_encoded(RESERVED_PASSWORD);
+    let Some((env, _)) = env_with_password(RESERVED_PASSWORD, RESERVED_PASSWORD) else {
+        return;
+    };
+    // Written as it is, the client library would read part of it as the host: a config
+    // error that says to percent-encode, never the password.
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(2)
+        .assert_stderr_has(&format!("has an `@` in its user name or password; {HINT}"))
+        .assert_never_prints("the password", "b:c/d#e?f&g")
+        .assert_never_prints("the password's end", "f&g%h");
+    // Percent-encoded, as the message says: it syncs.
+    env.set_config_line(
+        "database",
+        &env.database_line().replace(RESERVED_PASSWORD, &encoded),
+    );
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.run(&["status"]).expect_code(0);
+}
+
+#[test]
+fn a_refused_password_says_to_percent_encode_reserved_characters() {
+    // `%41` in a password written as is reaches the server as `A`: refused, and the
+    // message says why that may be.
+    let Some((env, _)) = env_with_password("Pw%41bcdef", "Pw%41bcdef") else {
+        return;
+    };
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(1).assert_stderr_has(&format!(
+        "check the user and password in the database URL (or its environment variable); \
+         {HINT}"
+    ));
+    env.set_config_line(
+        "database",
+        &env.database_line().replace("Pw%41bcdef", "Pw%2541bcdef"),
+    );
+    env.run(&["sync", "--all"]).expect_code(0);
+}
