@@ -213,6 +213,15 @@ impl PgUrl {
         }
     }
 
+    /// Whether a TCP host of the URL is another machine (a socket folder is this one).
+    pub fn leaves_this_machine(&self) -> bool {
+        self.config.get_hosts().iter().any(|h| match h {
+            postgres::config::Host::Tcp(h) => !crate::loopback::is_loopback_host(h),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(_) => false,
+        })
+    }
+
     /// The first port (5432 when the URL names none).
     pub fn port(&self) -> u16 {
         self.config.get_ports().first().copied().unwrap_or(5432)

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod fake;
 pub mod file_lock;
 pub mod logging;
+pub mod loopback;
 pub mod privacy;
 pub mod record;
 pub mod resource;

@@ -1,6 +1,7 @@
 //! Setting up PostgreSQL as docs/postgres.md tells it, with what hosted providers hand
-//! out: a generated password holding characters URLs reserve gets a message that says
-//! what to do, against the real server.
+//! out: a generated password holding characters URLs reserve, and a host across the
+//! network without `sslmode`. Each gets a message that says what to do, against the
+//! real server.
 
 mod common;
 
@@ -92,4 +93,46 @@ fn a_refused_password_says_to_percent_encode_reserved_characters() {
         &env.database_line().replace("Pw%41bcdef", "Pw%2541bcdef"),
     );
     env.run(&["sync", "--all"]).expect_code(0);
+}
+
+#[test]
+fn a_host_across_the_network_without_sslmode_is_warned_about() {
+    let env = TestEnv::builder().appointments_each(0).build();
+    let warning = |host: &str| {
+        format!(
+            " WARN  the database URL (postgres://routiq:****@{host}:5432/clinics) reaches \
+             host {host} over the network with sslmode prefer (the default when the URL sets \
+             none), which falls back to an unencrypted connection when the server offers no \
+             TLS: the password and the clinics' data would cross the network in clear; add \
+             sslmode=verify-full (or require) to the URL, or sslmode=disable if plaintext is \
+             intended"
+        )
+    };
+    // An address that never answers (RFC 2606): the warning comes before connecting.
+    let remote = "db.example.invalid";
+    env.set_config_line(
+        "database",
+        &format!("database = \"postgres://routiq:pw-not-shown@{remote}:5432/clinics\""),
+    );
+    let run = env.run(&["status"]);
+    assert_whole_line(&run.stderr, &warning(remote));
+    run.assert_never_prints("the password", "pw-not-shown");
+    for quiet in [
+        format!("postgres://routiq:pw@{remote}:5432/clinics?sslmode=require"),
+        format!("postgres://routiq:pw@{remote}:5432/clinics?sslmode=disable"),
+        "postgres://routiq:pw@127.0.0.1:1/clinics".to_string(),
+        "postgres://routiq:pw@localhost:1/clinics".to_string(),
+    ] {
+        env.set_config_line("database", &format!("database = {quiet:?}"));
+        env.run(&["status"]).assert_stderr_lacks("over the network");
+    }
+}
+
+/// Panics unless some line of `text` ends with `line` (log lines begin with a time).
+#[track_caller]
+fn assert_whole_line(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l.ends_with(line)),
+        "no line ending with `{line}` in:\n{text}"
+    );
 }
