@@ -1,11 +1,11 @@
 //! Setting up PostgreSQL as docs/postgres.md tells it, with what hosted providers hand
-//! out: a generated password holding characters URLs reserve, and a host across the
-//! network without `sslmode`. Each gets a message that says what to do, against the
-//! real server.
+//! out: a generated password holding characters URLs reserve, a host across the network
+//! without `sslmode`, and a database name a PgBouncer does not know. Each gets a message
+//! that says what to do, against the real server and a real PgBouncer.
 
 mod common;
 
-use common::pg::{self, PgDatabase};
+use common::pg::{self, PgDatabase, PoolMode};
 use common::{Backend, TestEnv};
 
 /// The characters a URL reserves, all in one password, as providers' generators write
@@ -125,6 +125,37 @@ fn a_host_across_the_network_without_sslmode_is_warned_about() {
     ] {
         env.set_config_line("database", &format!("database = {quiet:?}"));
         env.run(&["status"]).assert_stderr_lacks("over the network");
+    }
+}
+
+#[test]
+fn through_pgbouncer_a_database_that_does_not_exist_is_a_setup_error() {
+    for mode in [PoolMode::Session, PoolMode::Transaction] {
+        let Some(Backend::Postgres(db)) = Backend::postgres() else {
+            return;
+        };
+        let Some(bouncer) = pg::pgbouncer(&db, mode) else {
+            return;
+        };
+        let env = TestEnv::builder()
+            .appointments_each(0)
+            .on(Backend::Postgres(db.clone()))
+            .build();
+        let missing = PgDatabase {
+            name: format!("{}_missing", db.name),
+            ..db.clone()
+        };
+        env.set_config_line(
+            "database",
+            &format!("database = {:?}", bouncer.url(&missing)),
+        );
+        let run = env.run(&["sync", "--all"]);
+        run.expect_code(2)
+            .assert_stderr_has("cannot be used as configured")
+            .assert_stderr_has("; create the database, or fix its name in the URL")
+            .assert_never_prints("the password", &db.password);
+        assert_eq!(env.requests("org_1"), 0, "nothing ran ({mode:?})");
+        assert!(!env.has_tables(), "nothing was created ({mode:?})");
     }
 }
 

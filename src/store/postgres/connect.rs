@@ -92,10 +92,12 @@ fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     };
     connected.map_err(|e| match sqlstate(&e) {
         _ if is_no_slot(&e) => ConnectError::NoSlot(e),
-        Some(code) if is_setup_code(code) => ConnectError::Other(StoreError::PgSetup {
-            target: target.clone(),
-            detail: connect_detail(&e),
-        }),
+        Some(code) if is_setup_code(code) || is_missing_database(&e) => {
+            ConnectError::Other(StoreError::PgSetup {
+                target: target.clone(),
+                detail: connect_detail(&e),
+            })
+        }
         _ => ConnectError::Other(StoreError::PgConnect {
             target: target.clone(),
             detail: connect_detail(&e),
@@ -109,6 +111,18 @@ fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
 fn is_no_slot(e: &postgres::Error) -> bool {
     e.as_db_error().is_some_and(|db| {
         db.code().code() == "53300" || db.message().contains("no more connections allowed")
+    })
+}
+
+/// Whether the server (3D000) or a PgBouncer in front of it (08P01, `no such database`
+/// or `database "…" does not exist`) says the URL's database does not exist.
+fn is_missing_database(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code().code() == "3D000"
+            || (db.code().code() == "08P01"
+                && (db.message().starts_with("no such database")
+                    || (db.message().starts_with("database \"")
+                        && db.message().ends_with("does not exist"))))
     })
 }
 
@@ -233,7 +247,7 @@ fn connect_detail(e: &postgres::Error) -> String {
             "; check the user and password in the database URL (or its environment variable); \
              {PERCENT_ENCODE_HINT}"
         ),
-        Some("3D000") => "; create the database, or fix its name in the URL",
+        _ if is_missing_database(e) => "; create the database, or fix its name in the URL",
         _ if text.contains("refused") || text.contains("timed out") || text.contains("resolve") => {
             "; check that the server is running and reachable from this host"
         }
