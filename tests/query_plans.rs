@@ -34,13 +34,15 @@ fn documented_queries(file: &str) -> (Vec<String>, Vec<String>) {
     let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
     let mut rest = text.as_str();
     while let Some(start) = rest.find("```sql\n") {
-        let marked = rest[..start].trim_end().ends_with("<!-- postgres -->");
+        let before = rest[..start].trim_end();
+        let marker = before.lines().last().unwrap_or("").trim();
+        let marked = marker == "<!-- postgres -->";
         let body = &rest[start + 7..];
         let end = body.find("```").expect("a closed sql block");
         let sql = body[..end].trim().trim_end_matches(';').to_string();
         rest = &body[end + 3..];
-        // The role grants are comments around `SELECT 1`, not a query.
-        if sql.starts_with("SELECT 1;") {
+        // `<!-- postgres WHO -->`: the dashboard role's set-up, not a query.
+        if !marked && marker.starts_with("<!-- postgres") {
             continue;
         }
         if marked {
