@@ -45,9 +45,7 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
             let e = store.refine(e);
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
-            r.mode = "none".into();
-            return r;
+            return OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
         }
     };
     let begun = ctx.clock.monotonic();
@@ -72,14 +70,17 @@ fn run_locked(
     opts: &PlanOptions,
     planned_mode: &mut &'static str,
 ) -> Result<OrgReport, StoreError> {
-    // Holding the lock, any run still marked running is one whose process died.
-    let abandoned = store.close_abandoned_runs(ctx.org_id)?;
-    if abandoned > 0 {
-        log::warn!(
-            "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); continuing from its last committed page",
-            ctx.org_id
-        );
-    }
+    // Holding the lock, any run still marked running is one whose process died. Said
+    // once this run knows what it does next (it may be skipped as recent).
+    let abandoned = store.close_abandoned_runs(ctx.org_id)? > 0;
+    let note_abandoned = |next: &str| {
+        if abandoned {
+            log::warn!(
+                "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); recorded it as interrupted; {next}",
+                ctx.org_id
+            );
+        }
+    };
     // `verify` checks the stored rows against the policy (and fails on a breach) rather
     // than fixing them; the other commands bring them under it first. Local and free of
     // API calls, so even a run then skipped as recent does it.
@@ -97,6 +98,7 @@ fn run_locked(
         if let Some(applied) = super::privacy::apply(ctx, ctx.privacy, store)?
             && applied.interrupted
         {
+            note_abandoned("the next run continues from its last committed page");
             return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
         }
         None
@@ -108,12 +110,19 @@ fn run_locked(
     }
     let plans = match plan_org(&state, opts, now) {
         OrgPlan::Skip { next_due_at, .. } => {
+            note_abandoned(
+                "this run skips the org (synced recently); the next due run continues from its \
+                 last committed page",
+            );
             return Ok(OrgReport::skipped(
                 ctx.org_id,
                 OrgResult::SkippedRecent { next_due_at },
             ));
         }
-        OrgPlan::Run(plans) => plans,
+        OrgPlan::Run(plans) => {
+            note_abandoned("continuing from its last committed page");
+            plans
+        }
     };
     let mode = mode_label(&plans);
     *planned_mode = mode;

@@ -239,3 +239,16 @@ pub struct RunRecord {
     /// read from their error text.
     pub stopped_by_deadline: bool,
 }
+
+impl RunRecord {
+    /// The run as the next run of its org will record it when it is still `running` but
+    /// no process holds the org's lock (see `CLOSE_ABANDONED_RUNS`): interrupted, with
+    /// [`ABANDONED_RUN`] unless it had an error already.
+    pub fn seen_without_its_lock(mut self, lock_held: bool) -> RunRecord {
+        if self.status == RunStatus::Running && !lock_held {
+            self.status = RunStatus::Interrupted;
+            self.error.get_or_insert_with(|| ABANDONED_RUN.to_string());
+        }
+        self
+    }
+}
