@@ -88,3 +88,27 @@ fn the_read_only_role_works_as_documented_for_the_documented_owner() {
         .get(0);
     assert_eq!(later, 1);
 }
+
+#[test]
+fn the_page_says_deleted_rows_are_purged_and_the_privacy_policy_shapes_the_columns() {
+    let page = page();
+    let default =
+        routiq_sync::config::format_duration(routiq_sync::config::DEFAULT_PURGE_DELETED_AFTER);
+    assert!(
+        page.contains(&format!(
+            "**Rows are removed** once they have been marked `deleted_upstream_at` for longer \
+             than\n  `purge_deleted_after` (default `\"{default}\"`)"
+        )),
+        "docs/dashboard.md must say when rows deleted upstream are removed"
+    );
+    for promise in ["never deletes rows", "never removed"] {
+        assert!(
+            !page.contains(promise),
+            "docs/dashboard.md still says `{promise}`"
+        );
+    }
+    assert!(
+        page.contains("- **The privacy policy** ([privacy.md](privacy.md)) decides what the columns and\n  `raw_json` hold"),
+        "docs/dashboard.md must say the privacy policy changes what columns hold"
+    );
+}
