@@ -361,8 +361,8 @@ fn the_rehearsal_runs_as_written_and_the_sql_examples_answer() {
         .iter()
         .filter(|b| b.lang == "sql" && kind(b) != "postgres")
     {
-        // The dashboard page's queries name an org as `org_123`; the rehearsal's is bondi.
-        let sql = b.text.replace("org_123", "bondi");
+        // The dashboard page's queries name the demo's first org; the rehearsal's is bondi.
+        let sql = b.text.replace("'org_1'", "'bondi'");
         let mut stmt = conn
             .prepare(&sql)
             .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));
