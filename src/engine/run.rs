@@ -523,7 +523,8 @@ fn walk_resource(
     })?;
     batch.flush(ctx, store, resource, full, &mut counts, named, Commit::Now)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
-        counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
+        counts.deleted =
+            store.finish_full(org, resource, full_run, started_at, ctx.cliniko_now())?;
     }
     if walk.is_complete() && resource.is_reference() {
         for key in resource.cursor_keys() {

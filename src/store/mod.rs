@@ -317,8 +317,8 @@ pub trait Records {
     }
 
     /// Ends a full walk of `resource` that reached the last page of every route without
-    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (never
-    /// removed), and the resource's last full sync becomes `started_at` (when the walk
+    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (Cliniko's
+    /// clock), and the resource's last full sync becomes `started_at` (when the walk
     /// began, since changes made after that were seen by it only if they moved past its
     /// position). Returns how many rows were marked.
     fn finish_full(
@@ -336,6 +336,16 @@ pub trait Records {
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
     /// `patient_activity` view's `activity_status = 'active'`), as of the query.
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+
+    /// Re-marks `org_id`'s rows (every resource table) marked deleted upstream later than
+    /// `later_than` as deleted at `now`: marks a host clock that was ahead dated in the
+    /// future, which would hold their purge back by as much. Returns how many.
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
     /// `before`, in one transaction. Returns how many rows went, per table.

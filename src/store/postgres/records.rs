@@ -154,6 +154,25 @@ impl Records for PgStore {
         Ok(n.max(0) as u64)
     }
 
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let step = Step::bulk("re-dating deletion marks that lie in the future");
+        self.in_tx(org_id, step, |tx| {
+            let mut n = 0;
+            for resource in Resource::ALL {
+                n += tx.execute(
+                    &statements::repair_future_marks(table(resource).name),
+                    &[&org_id, &now.datetime(), &later_than.datetime()],
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
     fn purge_deleted(
         &mut self,
         org_id: &str,

@@ -53,6 +53,14 @@ pub fn mark_unseen(t: &str) -> String {
     )
 }
 
+/// Re-marks an org's rows marked deleted upstream later than `$3` as deleted at `$2`.
+pub fn repair_future_marks(t: &str) -> String {
+    format!(
+        "UPDATE {t} SET deleted_upstream_at = $2
+         WHERE org_id = $1 AND deleted_upstream_at > $3"
+    )
+}
+
 /// Removes an org's rows marked deleted upstream before `$2` (retention).
 pub fn purge_deleted(t: &str) -> String {
     format!(
@@ -313,6 +321,7 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
             missing_ids(t),
             mark_deleted(t),
             mark_unseen(t),
+            repair_future_marks(t),
             purge_deleted(t),
             stored_batch(t),
             rewrite_row(&spec, &types),

@@ -164,6 +164,26 @@ impl Records for SqliteStore {
 
     /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
     /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .writer()?
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        for resource in Resource::ALL {
+            n += tx
+                .prepare_cached(&statements::repair_future_marks(table(resource).name))?
+                .execute(params![org_id, now.to_string(), later_than.to_string()])?
+                as u64;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     fn purge_deleted(
         &mut self,
         org_id: &str,
