@@ -1,7 +1,8 @@
 //! Times a wrong host clock must not decide, through the real binary on both stores:
 //! deletion marks are dated by Cliniko's clock (its `Date` header), and a mark a clock
 //! that was ahead dated in the future is re-dated once the clocks agree, so its purge
-//! waits `purge_deleted_after` and no longer.
+//! waits `purge_deleted_after` and no longer; and the recovery from a clock that was
+//! ahead says so once per org, and once only.
 //!
 //! The product's clock is shifted through its injected `now` (the test-only
 //! `ROUTIQ_SYNC_TEST_CLOCK_OFFSET`), never the machine's.
@@ -16,7 +17,10 @@ use routiq_sync::timestamp::Timestamp;
 const OFFSET: &str = "ROUTIQ_SYNC_TEST_CLOCK_OFFSET";
 const DAY: i64 = 86_400;
 
-on_both_stores!(deletion_marks_follow_clinikos_clock_and_future_ones_are_repaired);
+on_both_stores!(
+    deletion_marks_follow_clinikos_clock_and_future_ones_are_repaired,
+    recovering_from_a_clock_that_was_ahead_warns_once,
+);
 
 /// The deletion marks of `org_1`'s patients, as Unix seconds.
 fn marks(env: &TestEnv) -> Vec<i64> {
@@ -111,4 +115,39 @@ fn deletion_marks_follow_clinikos_clock_and_future_ones_are_repaired(store: Back
         env.count("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'"),
         17
     );
+}
+
+/// The lines of `text` that mention a time in the future.
+fn future_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.contains("in the future"))
+        .collect()
+}
+
+fn recovering_from_a_clock_that_was_ahead_warns_once(store: Backend) {
+    let env = TestEnv::builder().on(store).patients(10).build();
+    env.run(&["sync", "--all"]).expect_code(0);
+    // A sync (a full one: the last was 400 days ago by this clock) and a verify with the
+    // host clock 400 days ahead store their times 400 days ahead.
+    for command in ["sync", "verify"] {
+        env.run_env(&[command, "--all"], &[(OFFSET, "+400d")])
+            .expect_code(0);
+    }
+    // The clock is right again: one warning for the org, counting what it found.
+    let back = env.run(&["sync", "--all"]);
+    back.expect_code(0);
+    let line = " WARN  org_1: 17 stored time(s) lie in the future, up to 400 days ahead of the \
+                host clock (the last success, 6 routes' last full sync, 6 routes' last verify, \
+                4 routes' last poll): was the host clock ahead when they were stored? They are \
+                treated as unknown, and the next successful runs store times that replace them";
+    assert_eq!(future_lines(&back.stderr).len(), 1, "{}", back.stderr);
+    assert!(
+        future_lines(&back.stderr)[0].ends_with(line),
+        "no line ending with `{line}` in:\n{}",
+        back.stderr
+    );
+    // That run's full walks counted as verifies: nothing is left in the future.
+    let again = env.run(&["sync", "--all", "--force"]);
+    again.expect_code(0);
+    assert_eq!(future_lines(&again.stderr), Vec::<&str>::new());
 }

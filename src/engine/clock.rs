@@ -93,6 +93,11 @@ pub fn in_future(t: Timestamp, now: Timestamp) -> bool {
     t > now.add(CLOCK_TOLERANCE)
 }
 
+/// `d` in words: `45 s`, `3 min`, `5 h`, `400 days`.
+pub fn human_duration(d: Duration) -> String {
+    human(d.as_secs())
+}
+
 /// `45 s`, `3 min`, `5 h`, `400 days` (to the nearest whole unit: a skew measured as a
 /// second short of a day is a day).
 fn human(secs: u64) -> String {

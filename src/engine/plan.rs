@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::clock::in_future;
+use super::clock::{human_duration, in_future};
 use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
@@ -139,27 +139,49 @@ pub fn mode_label(plans: &[ResourcePlan]) -> &'static str {
 
 /// The stored host-clock times of `state` that lie in the future at `now` (past
 /// [`super::clock::CLOCK_TOLERANCE`]): written while the host clock was ahead, they are
-/// treated as unknown by [`plan_org`]. One warning text per time, naming it.
-pub fn future_times(state: &OrgState, now: Timestamp) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut note = |what: String, t: Option<Timestamp>| {
-        if let Some(t) = t.filter(|t| in_future(*t, now)) {
-            out.push(format!(
-                "{what} {t} lies in the future (the host clock says {now}; was it ahead when that was stored?): treated as unknown"
-            ));
-        }
+/// treated as unknown by [`plan_org`]. One warning for them all (a clock that was ahead
+/// wrote every time of every route), saying how many of each kind and how far ahead;
+/// `None` when there are none.
+pub fn future_times(state: &OrgState, now: Timestamp) -> Option<String> {
+    let future = |t: &Option<Timestamp>| t.filter(|t| in_future(*t, now));
+    let routes = |time: fn(&ResourceState) -> Option<Timestamp>| -> Vec<Timestamp> {
+        state
+            .routes
+            .values()
+            .filter_map(|rs| future(&time(rs)))
+            .collect()
     };
-    note("the last success at".into(), state.last_success_at);
-    for (key, rs) in &state.routes {
-        note(format!("{key}: the last full sync at"), rs.last_full_at);
-        note(format!("{key}: the last verify at"), rs.last_verify_at);
-        note(format!("{key}: the last poll at"), rs.polled_at);
-        note(
-            format!("{key}: the unfinished full sync started at"),
-            rs.full_in_progress.map(|w| w.started_at),
-        );
-    }
-    out
+    let kinds: [(&str, Vec<Timestamp>); 5] = [
+        (
+            "the last success",
+            future(&state.last_success_at).into_iter().collect(),
+        ),
+        ("last full sync", routes(|rs| rs.last_full_at)),
+        ("last verify", routes(|rs| rs.last_verify_at)),
+        ("last poll", routes(|rs| rs.polled_at)),
+        (
+            "unfinished full sync's start",
+            routes(|rs| rs.full_in_progress.map(|w| w.started_at)),
+        ),
+    ];
+    let latest = kinds.iter().flat_map(|(_, ts)| ts).max()?;
+    let count: usize = kinds.iter().map(|(_, ts)| ts.len()).sum();
+    let named: Vec<String> = kinds
+        .iter()
+        .filter(|(_, ts)| !ts.is_empty())
+        .map(|(what, ts)| match (*what, ts.len()) {
+            ("the last success", _) => what.to_string(),
+            (what, 1) => format!("1 route's {what}"),
+            (what, n) => format!("{n} routes' {what}"),
+        })
+        .collect();
+    Some(format!(
+        "{count} stored time(s) lie in the future, up to {} ahead of the host clock ({}): \
+         was the host clock ahead when they were stored? They are treated as unknown, and \
+         the next successful runs store times that replace them",
+        human_duration(latest.since(now)),
+        named.join(", ")
+    ))
 }
 
 /// `state` with every host-clock time that lies in the future at `now` made unknown:
@@ -824,26 +846,23 @@ mod tests {
         let now = ts("2026-12-03T10:00:00Z");
         let plan = plan_org(&state, &opts(Command::Sync), now);
         assert_eq!(modes(&plan), ["full", "full"], "due, and due a full sync");
-        let warnings = future_times(&state, now);
         assert_eq!(
-            warnings[0],
-            "the last success at 2028-01-07T09:32:42Z lies in the future (the host clock says \
-             2026-12-03T10:00:00Z; was it ahead when that was stored?): treated as unknown"
+            future_times(&state, now).as_deref(),
+            Some(
+                "5 stored time(s) lie in the future, up to 400 days ahead of the host clock \
+                 (the last success, 2 routes' last full sync, 2 routes' last verify): was the \
+                 host \
+                 clock ahead when they were stored? They are treated as unknown, and the next \
+                 successful runs store times that replace them"
+            )
         );
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.starts_with("patients: the last full sync at 2028-01-07T09:32:42Z")),
-            "{warnings:?}"
-        );
-        assert_eq!(warnings.len(), 5, "{warnings:?}");
         // Within the tolerance (2 min) a time ahead of now is believed.
         let soon = synced(
             "2026-12-03T10:02:00Z",
             "2026-12-03T09:59:00Z",
             "2026-12-03T02:00:00Z",
         );
-        assert!(future_times(&soon, now).is_empty());
+        assert!(future_times(&soon, now).is_none());
         assert_eq!(modes(&plan_org(&soon, &opts(Command::Sync), now)), ["skip"]);
         // verify_every and reference_every treat a future verify or poll as never.
         let rs = ResourceState {

@@ -105,7 +105,7 @@ fn run_locked(
     };
     let state = store.org_state(ctx.org_id)?;
     let now = ctx.clock.now();
-    for warning in plan::future_times(&state, now) {
+    if let Some(warning) = plan::future_times(&state, now) {
         log::warn!("{}: {warning}", ctx.org_id);
     }
     let plans = match plan_org(&state, opts, now) {

@@ -161,9 +161,12 @@ pub const FINISH_VERIFY: &str = "INSERT INTO sync_state (org_id, resource, last_
      SELECT $1, key, $3 FROM unnest($2::text[]) AS key
      ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at";
 
-/// A full walk of the routes `$2` ended.
+/// A full walk of the routes `$2` ended. A full walk checks what a verify checks: a
+/// last verify stored after the walk's start (only a host clock that was ahead writes
+/// one) becomes the walk's start, or it would stay in the future and never fall due.
 pub const END_FULL: &str = "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
-         full_started_at = NULL, full_position = NULL
+         full_started_at = NULL, full_position = NULL,
+         last_verify_at = CASE WHEN last_verify_at > $3 THEN $3 ELSE last_verify_at END
      WHERE org_id = $1 AND resource = ANY($2)";
 
 /// A batch's ids seen by a full walk.

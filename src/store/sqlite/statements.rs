@@ -146,9 +146,12 @@ pub const FINISH_VERIFY: &str =
 pub const LAST_SUCCESS: &str = "SELECT finished_at FROM runs WHERE org_id = ?1 AND status = 'ok'
      ORDER BY id DESC LIMIT 1";
 
-/// A full walk of a route ended.
+/// A full walk of a route ended. A full walk checks what a verify checks: a last verify
+/// stored after the walk's start (only a host clock that was ahead writes one) becomes
+/// the walk's start, or it would stay in the future and never fall due.
 pub const END_FULL: &str = "UPDATE sync_state SET last_full_at = ?3, full_run_id = NULL,
-       full_started_at = NULL, full_position = NULL
+       full_started_at = NULL, full_position = NULL,
+       last_verify_at = CASE WHEN last_verify_at > ?3 THEN ?3 ELSE last_verify_at END
      WHERE org_id = ?1 AND resource = ?2";
 
 /// A full walk's position moves forward.
