@@ -1,17 +1,20 @@
 //! Times a wrong host clock must not decide, through the real binary on both stores:
 //! deletion marks are dated by Cliniko's clock (its `Date` header), and a mark a clock
 //! that was ahead dated in the future is re-dated once the clocks agree, so its purge
-//! waits `purge_deleted_after` and no longer; and the recovery from a clock that was
-//! ahead says so once per org, and once only.
+//! waits `purge_deleted_after` and no longer; the recovery from a clock that was ahead
+//! says so once per org, and once only; and a run under a wrong clock does not count the
+//! active patients by it.
 //!
 //! The product's clock is shifted through its injected `now` (the test-only
-//! `ROUTIQ_SYNC_TEST_CLOCK_OFFSET`), never the machine's.
+//! `ROUTIQ_SYNC_TEST_CLOCK_OFFSET`), never the machine's; where SQLite's own clock must
+//! be wrong too, the process runs under `faketime`.
 
 mod common;
 
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Backend, TestEnv};
+use common::{Backend, Run, TestEnv};
 use routiq_sync::timestamp::Timestamp;
 
 const OFFSET: &str = "ROUTIQ_SYNC_TEST_CLOCK_OFFSET";
@@ -20,6 +23,7 @@ const DAY: i64 = 86_400;
 on_both_stores!(
     deletion_marks_follow_clinikos_clock_and_future_ones_are_repaired,
     recovering_from_a_clock_that_was_ahead_warns_once,
+    a_run_under_a_wrong_clock_keeps_the_active_count,
 );
 
 /// The deletion marks of `org_1`'s patients, as Unix seconds.
@@ -150,4 +154,54 @@ fn recovering_from_a_clock_that_was_ahead_warns_once(store: Backend) {
     let again = env.run(&["sync", "--all", "--force"]);
     again.expect_code(0);
     assert_eq!(future_lines(&again.stderr), Vec::<&str>::new());
+}
+
+/// The binary with `args`, its whole process clock (SQLite's `'now'` too) shifted by
+/// `offset` (`+400d`) with `faketime`; `None` (after the skip rule) without it.
+fn under_faketime(env: &TestEnv, offset: &str, args: &[&str]) -> Option<Run> {
+    if Command::new("faketime").arg("--help").output().is_err() {
+        common::pg::skip("faketime is not installed (apt-get install faketime)");
+        return None;
+    }
+    let inner = env.command(args);
+    let mut cmd = Command::new("faketime");
+    cmd.args(["-f", offset])
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    Some(Run::from(
+        cmd.output().expect("run routiq-sync under faketime"),
+    ))
+}
+
+/// `status --json`'s count of org_1's active patients.
+fn active(env: &TestEnv) -> u64 {
+    let run = env.run(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("status json");
+    doc["orgs"][0]["totals"]["active_patients"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{doc}"))
+}
+
+fn a_run_under_a_wrong_clock_keeps_the_active_count(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(4)
+        .build();
+    env.run(&["sync", "--all"]).expect_code(0);
+    let before = active(&env);
+    assert!(before > 0, "the generated clinic has active patients");
+    let Some(ahead) = under_faketime(&env, "+400d", &["sync", "--all", "--force"]) else {
+        return;
+    };
+    ahead.expect_code(0).assert_stderr_has(
+        "the host clock is 400 days ahead of Cliniko's (tolerance 2 min): deleting by age waits",
+    );
+    assert_eq!(active(&env), before, "ACTIVE after a run 400 days ahead");
 }

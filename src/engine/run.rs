@@ -234,9 +234,16 @@ fn run_recorded(
             store.count_present(ctx.org_id, plan.resource)?,
         );
     }
-    // Counted once per run (a few ms) so `status` reads a number instead of the view.
+    // Cliniko's clock, from the newest response: how far the host's may be trusted.
+    let skew = ctx
+        .client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
+    // Counted once per run (a few ms) so `status` reads a number instead of the view;
+    // not where the view would count by a host clock that disagrees with Cliniko's
+    // (`status` then shows the last count).
     let active_patients = if result == OrgResult::Ok {
-        Some(store.active_patients(ctx.org_id)?)
+        store.active_patients(ctx.org_id, skew.is_some_and(|s| s.within_tolerance()))?
     } else {
         None
     };
@@ -257,11 +264,6 @@ fn run_recorded(
     // Pages still held commit first, on their own: a failing commit is reported as
     // such, and the run is then recorded failed (not left `running`).
     store.commit_held()?;
-    // Cliniko's clock, from the newest response: how far the host's may be trusted.
-    let skew = ctx
-        .client
-        .server_date()
-        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
     if let Some(skew) = skew {
         store.record_clock_skew(ctx.org_id, skew.seconds, skew.measured_at)?;
     }

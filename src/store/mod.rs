@@ -334,8 +334,15 @@ pub trait Records {
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError>;
 
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
-    /// `patient_activity` view's `activity_status = 'active'`), as of the query.
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+    /// `patient_activity` view's `activity_status = 'active'`), as of the query; `None`
+    /// when the view's "now" is the host clock and `host_clock_agrees` (with Cliniko's)
+    /// is false: SQLite's view reads the clock of the process querying it, a clock a year
+    /// ahead would count no one. PostgreSQL's reads the server's clock, and counts.
+    fn active_patients(
+        &self,
+        org_id: &str,
+        host_clock_agrees: bool,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// Re-marks `org_id`'s rows (every resource table) marked deleted upstream later than
     /// `later_than` as deleted at `now`: marks a host clock that was ahead dated in the

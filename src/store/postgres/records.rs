@@ -195,10 +195,11 @@ impl Records for PgStore {
         Ok(out)
     }
 
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+    /// The view's `now()` is the server's clock: the host's does not matter.
+    fn active_patients(&self, org_id: &str, _: bool) -> Result<Option<u64>, StoreError> {
         let step = Step::bulk("counting active patients");
         let n: i64 = self.query_one(step, statements::ACTIVE_PATIENTS, &[&org_id], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+        Ok(Some(n.max(0) as u64))
     }
 }
 

@@ -153,13 +153,21 @@ impl Records for SqliteStore {
     }
 
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
-    /// view's `activity_status = 'active'`), as of the query.
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+    /// view's `activity_status = 'active'`), as of the query, when the host clock (the
+    /// view's `'now'`) agrees with Cliniko's.
+    fn active_patients(
+        &self,
+        org_id: &str,
+        host_clock_agrees: bool,
+    ) -> Result<Option<u64>, StoreError> {
+        if !host_clock_agrees {
+            return Ok(None);
+        }
         let n: i64 = self
             .conn
             .prepare_cached(statements::ACTIVE_PATIENTS)?
             .query_row([org_id], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+        Ok(Some(n.max(0) as u64))
     }
 
     /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,

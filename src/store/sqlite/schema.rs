@@ -143,6 +143,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(user_version(store.connection()).unwrap(), CURRENT_VERSION);
-        assert_eq!(store.active_patients("org_1").unwrap(), 0);
+        assert_eq!(store.active_patients("org_1", true).unwrap(), Some(0));
     }
 }
