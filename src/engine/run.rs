@@ -121,57 +121,58 @@ fn run_locked(
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();
     let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
-    match run_recorded(
+    // A breach fails the run from the start, so the run record says so (and `status`,
+    // the metric and the alert that read it), not only the exit code.
+    let result = match breach {
+        Some(breach) => {
+            log::error!("{}: {breach}", ctx.org_id);
+            OrgResult::Failed(breach)
+        }
+        None => OrgResult::Ok,
+    };
+    run_recorded(
         ctx,
         store,
         &plans,
         &state,
+        result,
         (run_id, mode),
         (calls_before, begun),
-    ) {
-        Ok(mut report) => {
-            if let Some(breach) = breach
-                && !report.failed()
-            {
-                log::error!("{}: {breach}", ctx.org_id);
-                report.result = OrgResult::Failed(breach);
-            }
-            Ok(report)
+    )
+    .map_err(|e| {
+        let e = store.refine(e);
+        // Recorded as failed (best effort: the database is what failed), not left
+        // `running` for the next run to call killed.
+        let outcome = RunOutcome {
+            status: RunStatus::Failed,
+            finished_at: ctx.clock.now(),
+            duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
+            api_calls: ctx.client.calls() - calls_before,
+            error: Some(store_failure(&e)),
+            resources: BTreeMap::new(),
+            active_patients: None,
+            stopped_by_deadline: false,
+        };
+        if let Err(again) = store.finish_run(run_id, &outcome) {
+            log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
         }
-        Err(e) => {
-            let e = store.refine(e);
-            // Recorded as failed (best effort: the database is what failed), not left
-            // `running` for the next run to call killed.
-            let outcome = RunOutcome {
-                status: RunStatus::Failed,
-                finished_at: ctx.clock.now(),
-                duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
-                api_calls: ctx.client.calls() - calls_before,
-                error: Some(store_failure(&e)),
-                resources: BTreeMap::new(),
-                active_patients: None,
-                stopped_by_deadline: false,
-            };
-            if let Err(again) = store.finish_run(run_id, &outcome) {
-                log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
-            }
-            Err(e)
-        }
-    }
+        e
+    })
 }
 
 /// The body of a recorded run: walks the planned resources, counts, and finishes the
-/// run record.
+/// run record. `result` is what the run already is (failed by a privacy breach found
+/// before it began); the walks' failures are added to it.
 fn run_recorded(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     plans: &[ResourcePlan],
     state: &OrgState,
+    mut result: OrgResult,
     (run_id, mode): (i64, &str),
     (calls_before, begun): (u64, std::time::Duration),
 ) -> Result<OrgReport, StoreError> {
     let mut resources = BTreeMap::new();
-    let mut result = OrgResult::Ok;
     // Reference ids named by records of this run, collected only while some reference
     // resource waits on demand.
     let mut named = plans
