@@ -67,3 +67,41 @@ fn a_privacy_breach_found_by_verify_is_a_failed_run(store: Backend) {
 }
 
 on_both_stores!(a_privacy_breach_found_by_verify_is_a_failed_run);
+
+/// A policy naming fields Cliniko's records do not have is a config error naming the
+/// nearest real name: it would match nothing and leave the meant field stored.
+#[test]
+fn misspelt_policy_fields_are_config_errors_with_the_nearest_name() {
+    let env = TestEnv::builder().patients(2).build();
+    env.write_config(
+        "[privacy.patients]\n\
+         drop = [\"medicare_number\", \"phone\", \"adress_1\"]\n\
+         [privacy.appointments]\n\
+         drop = [\"notes.text\"]\n",
+    );
+    let config = env.config_path().display().to_string();
+    for command in [&["check"][..], &["sync", "--all"], &["verify", "--all"]] {
+        let run = env.run(command);
+        run.expect_code(2);
+        for line in [
+            "`privacy.patients.drop[0]` at line 8: `medicare_number`: Cliniko's patients have \
+             no field `medicare_number`; the nearest is `medicare`",
+            "`privacy.patients.drop[1]` at line 8: `phone`: Cliniko's patients have no field \
+             `phone`; the nearest is `patient_phone_numbers`",
+            "`privacy.patients.drop[2]` at line 8: `adress_1`: Cliniko's patients have no field \
+             `adress_1`; the nearest is `address_1`",
+            "`privacy.appointments.drop[0]` at line 10: `notes.text`: `notes` holds a value, not \
+             fields: name `notes` itself to treat it whole",
+        ] {
+            let line = format!("  - {line}");
+            assert!(
+                run.stderr.lines().any(|l| l == line),
+                "{command:?}: no line `{line}` in:\n{}",
+                run.stderr
+            );
+        }
+        let head = format!("routiq-sync: error: {config}: 4 problems:");
+        assert!(run.stderr.lines().any(|l| l == head), "{}", run.stderr);
+    }
+    assert!(!env.has_tables(), "nothing synced");
+}

@@ -8,6 +8,7 @@
 //! NUL byte, so the message is unambiguous; the org id in it makes the same email in two
 //! clinics two unrelated pseudonyms.
 
+mod fields;
 mod path;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use fields::check as check_field;
 pub use path::{FieldPath, Segment};
 
 use crate::resource::Resource;
