@@ -1,10 +1,15 @@
-//! Changes around the privacy policy, through the real binary on both stores: a failed
-//! privacy `verify` is a failed run everywhere it is reported.
+//! Changes around the privacy policy, through the real binary on both stores: a new
+//! hash secret or a looser policy fetches again what the stored rows cannot give back
+//! (and says so until done), a misspelt field is a config error, and a failed privacy
+//! `verify` is a failed run everywhere it is reported.
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{Backend, TestEnv};
-use serde_json::Value;
+use routiq_sync::privacy::{HashSecret, OrgPolicy};
+use serde_json::{Map, Value};
 
 const SECRET: &str = "test-secret-0123456789-abcdefghij";
 
@@ -16,12 +21,245 @@ drop = ["medicare", "notes"]
 hash = ["email"]
 "#;
 
+const NEW_SECRET: &str = "another-secret-9876543210-zyxwvuts";
+
 fn run(env: &TestEnv, args: &[&str], code: i32) -> common::Run {
-    let run = env.run_env(args, &[("ROUTIQ_HASH_SECRET", SECRET)]);
+    run_with(env, SECRET, args, code)
+}
+
+/// Runs the binary with `secret` as the hash secret.
+fn run_with(env: &TestEnv, secret: &str, args: &[&str], code: i32) -> common::Run {
+    let run = env.run_env(args, &[("ROUTIQ_HASH_SECRET", secret)]);
     run.expect_code(code);
-    run.assert_never_prints("the hash secret", SECRET);
+    run.assert_never_prints("the hash secret", secret);
     run
 }
+
+/// `privacy` of the first org in `status --json`.
+fn privacy_status(env: &TestEnv, secret: &str) -> Value {
+    let status = env.run_env(&["status", "--json"], &[("ROUTIQ_HASH_SECRET", secret)]);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    v["orgs"][0]["privacy"].clone()
+}
+
+/// The records of `resource` as the fake Cliniko holds them, by id.
+fn upstream(env: &TestEnv, org: &str, resource: &str) -> BTreeMap<String, Map<String, Value>> {
+    let key = env.key(org);
+    env.fake.with_world(|w| {
+        w.records(&key, resource)
+            .into_iter()
+            .map(|r| (r["id"].as_str().unwrap_or_default().to_string(), r))
+            .collect()
+    })
+}
+
+/// The stored `raw_json` of `table`'s rows, by id.
+fn stored(env: &TestEnv, org: &str, table: &str) -> BTreeMap<String, Map<String, Value>> {
+    let sql = format!("SELECT id, CAST(raw_json AS TEXT) FROM {table} WHERE org_id = ?1");
+    env.rows(&sql, &[org])
+        .into_iter()
+        .map(|r| {
+            let raw = r[1].as_deref().unwrap();
+            (r[0].clone().unwrap(), serde_json::from_str(raw).unwrap())
+        })
+        .collect()
+}
+
+/// The `check` line of the only org, from its privacy status: what it must say.
+fn check_line(org: &str, p: &Value, refetch: &str) -> String {
+    let short = |v: &Value| {
+        v.as_str()
+            .map_or("none".to_string(), |f| f[..16].to_string())
+    };
+    let configured = match p["configured_resources"].as_array().unwrap().as_slice() {
+        [] => "no policy (every field stored)".to_string(),
+        names => format!(
+            "policy {} on {}",
+            short(&p["configured_fingerprint"]),
+            names
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "  {org}  {configured}; stored rows under {} since {}; the next sync rewrites stored \
+         rows first; stored {refetch} rows still hold values of an older policy (pseudonyms \
+         under another secret, or fields dropped or cut that this one keeps): the next sync \
+         fetches them again from Cliniko (a full walk)",
+        short(&p["fingerprint"]),
+        p["applied_at"].as_str().unwrap()
+    )
+}
+
+/// Asserts `check` prints `line` as one of its lines.
+fn check_says(env: &TestEnv, secret: &str, line: &str) {
+    let check = env.run_env(&["check"], &[("ROUTIQ_HASH_SECRET", secret)]);
+    assert!(
+        check.stdout.lines().any(|l| l == line),
+        "no line `{line}` in:\n{}",
+        check.stdout
+    );
+}
+
+/// A new secret cannot re-key stored pseudonyms: `status` and `check` say the patients
+/// are to be fetched again, and the next `sync` does it, so that every stored email is
+/// the pseudonym under the new secret (one pseudonym per email, not two).
+fn a_new_secret_fetches_the_hashed_resources_again(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(12)
+        .appointments_each(1)
+        .build();
+    env.write_config(POLICY);
+    let org = env.orgs[0].0.clone();
+    run(&env, &["sync", "--all"], 0);
+    let pseudonyms = |secret: &str| -> BTreeMap<String, Value> {
+        let policy = OrgPolicy::new(&org, vec![], Some(HashSecret::new(secret)));
+        upstream(&env, &org, "patients")
+            .into_iter()
+            .map(|(id, r)| {
+                let email = match r["email"].as_str() {
+                    Some("") | None => r["email"].clone(),
+                    Some(email) => Value::String(policy.pseudonym(email)),
+                };
+                (id, email)
+            })
+            .collect()
+    };
+    let emails = || -> BTreeMap<String, Value> {
+        stored(&env, &org, "patients")
+            .into_iter()
+            .map(|(id, r)| (id, r["email"].clone()))
+            .collect()
+    };
+    let old = pseudonyms(SECRET);
+    assert_eq!(emails(), old);
+    assert!(old.values().any(Value::is_string));
+
+    let p = privacy_status(&env, NEW_SECRET);
+    assert_eq!(p["rewrite_due"], true, "{p}");
+    assert_eq!(p["refetch_due"], serde_json::json!(["patients"]), "{p}");
+    check_says(&env, NEW_SECRET, &check_line(&org, &p, "patients"));
+
+    let sync = run_with(&env, NEW_SECRET, &["sync", "--all"], 0);
+    let warned = format!(
+        "{org}: the stored patients rows hold values the new privacy policy stores \
+         differently (pseudonyms under another secret, or fields it keeps that an older \
+         policy dropped or cut), which the rows cannot give back: they are fetched again \
+         from Cliniko by a full walk, in this run unless it stops early"
+    );
+    assert!(
+        sync.stderr.lines().any(|l| l.ends_with(&warned)),
+        "{}",
+        sync.stderr
+    );
+    assert_eq!(emails(), pseudonyms(NEW_SECRET));
+    let p = privacy_status(&env, NEW_SECRET);
+    assert_eq!(p["rewrite_due"], false, "{p}");
+    assert_eq!(p["refetch_due"], serde_json::json!([]), "{p}");
+    // Done: the next sync is an ordinary one (skipped as recent).
+    let before = env.requests(&org);
+    run_with(&env, NEW_SECRET, &["sync", "--all"], 0);
+    assert_eq!(env.requests(&org), before);
+}
+
+/// Policy A -> B: fields A dropped or cut that B keeps come back (a full walk, announced
+/// until done); removing the policy does the same; a stricter policy needs no fetch.
+fn a_looser_or_removed_policy_fetches_again_and_a_stricter_one_does_not(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(30)
+        .appointments_each(2)
+        .build();
+    let org = env.orgs[0].0.clone();
+    let a = "[privacy.patients]\ndrop = [\"notes\", \"medicare\"]\nyear = [\"date_of_birth\"]\n\
+             [privacy.appointments]\ndrop = [\"notes\"]\n";
+    let b = "[privacy.patients]\ndrop = [\"medicare\"]\n";
+    env.write_config(a);
+    run(&env, &["sync", "--all"], 0);
+    let patients = stored(&env, &org, "patients");
+    assert!(patients.values().all(|r| !r.contains_key("notes")));
+    assert!(
+        patients
+            .values()
+            .all(|r| r["date_of_birth"].as_str().is_none_or(|d| d.len() <= 4))
+    );
+
+    env.write_config(b);
+    let p = privacy_status(&env, SECRET);
+    assert_eq!(
+        p["refetch_due"],
+        serde_json::json!(["patients", "appointments"]),
+        "{p}"
+    );
+    check_says(
+        &env,
+        SECRET,
+        &check_line(&org, &p, "patients, appointments"),
+    );
+    run(&env, &["sync", "--all"], 0);
+    let same = |resource: &str, fields: &[&str]| {
+        let collection = match resource {
+            "appointments" => "individual_appointments",
+            other => other,
+        };
+        let up = upstream(&env, &org, collection);
+        let here = stored(&env, &org, resource);
+        assert_eq!(up.len(), here.len());
+        for (id, r) in &here {
+            for field in fields {
+                assert_eq!(r.get(*field), up[id].get(*field), "{resource} {id} {field}");
+            }
+        }
+    };
+    same("patients", &["notes", "date_of_birth"]);
+    same("appointments", &["notes"]);
+    assert!(
+        stored(&env, &org, "patients")
+            .values()
+            .any(|r| r["date_of_birth"].as_str().is_some_and(|d| d.len() == 10))
+    );
+    assert_eq!(
+        privacy_status(&env, SECRET)["refetch_due"],
+        serde_json::json!([])
+    );
+
+    // Stricter than B: done locally, no request to Cliniko.
+    env.write_config("[privacy.patients]\ndrop = [\"medicare\", \"notes\"]\n");
+    let p = privacy_status(&env, SECRET);
+    assert_eq!(
+        (&p["rewrite_due"], &p["refetch_due"]),
+        (&Value::Bool(true), &serde_json::json!([]))
+    );
+    let before = env.requests(&org);
+    run(&env, &["sync", "--all"], 0);
+    assert_eq!(env.requests(&org), before);
+    assert!(
+        stored(&env, &org, "patients")
+            .values()
+            .all(|r| !r.contains_key("notes"))
+    );
+
+    // No policy at all: what it dropped is fetched again.
+    env.write_config("");
+    let p = privacy_status(&env, SECRET);
+    assert_eq!(p["refetch_due"], serde_json::json!(["patients"]), "{p}");
+    check_says(&env, SECRET, &check_line(&org, &p, "patients"));
+    run(&env, &["sync", "--all"], 0);
+    same("patients", &["notes", "medicare"]);
+    let p = privacy_status(&env, SECRET);
+    assert_eq!(
+        (&p["rewrite_due"], &p["refetch_due"]),
+        (&Value::Bool(false), &serde_json::json!([]))
+    );
+}
+
+on_both_stores!(
+    a_new_secret_fetches_the_hashed_resources_again,
+    a_looser_or_removed_policy_fetches_again_and_a_stricter_one_does_not
+);
 
 /// A `verify` that finds a stored field the policy forbids fails the run itself: the
 /// `runs` row, `status` (exit 1, unhealthy) and the metric the documented alert reads.

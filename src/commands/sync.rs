@@ -235,6 +235,7 @@ impl Shared<'_> {
             reference_every: config.reference_every,
             poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
+            refetch: None,
         };
         let report = engine::sync_org(&ctx, store.as_mut(), &opts);
         if report.failed() {

@@ -7,7 +7,7 @@ use super::clock::in_future;
 use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState};
+use crate::store::{FullWalkState, OrgState, Refetch, ResourceState};
 use crate::timestamp::Timestamp;
 
 /// Which command asked for the sync.
@@ -49,6 +49,10 @@ pub struct PlanOptions {
     /// ...unless they were named on the command line (`--resource practitioners`).
     pub poll_reference: bool,
     pub appointment_window: Option<AppointmentWindow>,
+    /// Resources a change of privacy policy left to fetch again: `sync` walks each in
+    /// full until a full walk started after the change completes, and is not skipped as
+    /// recent meanwhile.
+    pub refetch: Option<Refetch>,
 }
 
 /// How one resource is walked.
@@ -193,7 +197,10 @@ fn trusted(state: &OrgState, now: Timestamp) -> OrgState {
 /// unknown ([`future_times`] names them).
 pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan {
     let state = &trusted(state, now);
-    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at) {
+    let refetch_due = opts.resources.iter().any(|r| refetch_due(*r, state, opts));
+    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at)
+        && !refetch_due
+    {
         let next_due_at = last.add(opts.min_interval);
         if now < next_due_at {
             return OrgPlan::Skip {
@@ -208,6 +215,16 @@ pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan
             .map(|&r| plan_resource(r, state, opts, now))
             .collect(),
     )
+}
+
+/// Whether `sync` must walk `resource` in full to fetch again what a change of privacy
+/// policy left behind.
+fn refetch_due(resource: Resource, state: &OrgState, opts: &PlanOptions) -> bool {
+    opts.command == Command::Sync
+        && opts
+            .refetch
+            .as_ref()
+            .is_some_and(|r| r.due(resource, state))
 }
 
 fn plan_resource(
@@ -262,10 +279,16 @@ fn plan_resource(
                 .iter()
                 .all(|s| s.full_in_progress.is_some_and(|o| o.run_id == w.run_id))
         });
-    // Routes end their full walks together; `None` sorts first, so one route that
-    // never completed one makes the resource never fully synced.
-    let last_full = states.iter().map(|s| s.last_full_at).min().flatten();
-    let Some(last) = last_full else {
+    if refetch_due(resource, state, opts) {
+        // The change forgot every walk under way: this one starts after it.
+        return full(
+            resumable,
+            "the privacy policy changed in a way the stored rows cannot follow: fetching \
+             them again"
+                .into(),
+        );
+    }
+    let Some(last) = state.last_full(resource) else {
         let reason = if states.iter().any(|s| s.cursor.is_none()) {
             "no cursor yet"
         } else {
@@ -384,6 +407,7 @@ mod tests {
             reference_every: 24 * HOUR,
             poll_reference: false,
             appointment_window: None,
+            refetch: None,
         }
     }
 

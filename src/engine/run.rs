@@ -102,6 +102,10 @@ fn run_locked(
         None
     };
     let state = store.org_state(ctx.org_id)?;
+    let opts = &PlanOptions {
+        refetch: store.privacy_state(ctx.org_id)?.refetch,
+        ..opts.clone()
+    };
     let now = ctx.clock.now();
     for warning in plan::future_times(&state, now) {
         log::warn!("{}: {warning}", ctx.org_id);

@@ -19,7 +19,7 @@ pub use model::{
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
-pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
+pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_counted_appointments.sql"),
     include_str!("migrations/0007_org_facts.sql"),
     include_str!("migrations/0008_privacy_state.sql"),
+    include_str!("migrations/0009_privacy_refetch.sql"),
 ];
 
 /// The schema version this build writes.

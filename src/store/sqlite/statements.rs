@@ -230,7 +230,8 @@ pub const RECORD_ACCOUNT: &str =
 
 /// An org's applied privacy policy and the rewrite under way, if any.
 pub const PRIVACY_STATE: &str =
-    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id, rules,
+       refetch
      FROM privacy_state WHERE org_id = ?1";
 
 /// How far the rewrite under a new policy got (committed with its batch).
@@ -241,11 +242,14 @@ pub const SAVE_PRIVACY_PROGRESS: &str =
        pending_resource = excluded.pending_resource,
        pending_after_id = excluded.pending_after_id";
 
-/// A policy applies to every stored row: the rewrite under way, if any, ends.
+/// A policy applies to every stored row (as far as the rows allow: `refetch` names the
+/// resources to fetch again): the rewrite under way, if any, ends.
 pub const FINISH_PRIVACY: &str =
-    "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES (?1, ?2, ?3)
+    "INSERT INTO privacy_state (org_id, fingerprint, applied_at, rules, refetch)
+     VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-       applied_at = excluded.applied_at, pending = NULL,
+       applied_at = excluded.applied_at, rules = excluded.rules, refetch = excluded.refetch,
+       pending = NULL,
        pending_resource = NULL, pending_after_id = NULL";
 
 /// Every statement above, expanded for every table it runs on, plus each resource's
