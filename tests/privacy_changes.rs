@@ -343,3 +343,73 @@ fn misspelt_policy_fields_are_config_errors_with_the_nearest_name() {
     }
     assert!(!env.has_tables(), "nothing synced");
 }
+
+/// The recommended policy of docs/privacy.md, as written there (its first TOML block).
+fn recommended_policy() -> String {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/privacy.md")).unwrap();
+    let start = docs.find("```toml\n").unwrap() + 8;
+    docs[start..start + docs[start..].find("```").unwrap()].to_string()
+}
+
+/// The recommended policy stores none of the identifying fields Cliniko sends beyond
+/// what dashboards use, nor a field Cliniko adds later: it is an allow-list.
+fn the_recommended_policy_keeps_no_identifying_field_in_clear(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(20)
+        .appointments_each(3)
+        .build();
+    let org = env.orgs[0].0.clone();
+    let key = env.key(&org);
+    env.fake.with_world(|w| {
+        for resource in ["patients", "individual_appointments"] {
+            let id = w.ids(&key, resource)[0].clone();
+            w.update(&key, resource, &id, |r| {
+                r.insert("added_later".into(), Value::from("a new identifying field"));
+            })
+            .unwrap();
+        }
+    });
+    env.write_config(&recommended_policy());
+    run(&env, &["sync", "--all"], 0);
+    let identifying = [
+        "invoice_email",
+        "invoice_extra_information",
+        "referring_doctor",
+        "occupation",
+        "cancellation_note",
+        "booking_ip_address",
+        "telehealth_url",
+        "patient_name",
+        "added_later",
+    ];
+    for (table, collection) in [
+        ("patients", "patients"),
+        ("appointments", "individual_appointments"),
+    ] {
+        // The fake sends them, so their absence is the policy's doing.
+        let sent: Vec<&str> = identifying
+            .iter()
+            .copied()
+            .filter(|f| {
+                upstream(&env, &org, collection)
+                    .values()
+                    .any(|r| r.contains_key(*f))
+            })
+            .collect();
+        assert!(sent.contains(&"added_later"), "{table}: {sent:?}");
+        let rows = stored(&env, &org, table);
+        assert!(!rows.is_empty());
+        for (id, r) in rows {
+            for field in &sent {
+                assert!(
+                    !r.contains_key(*field),
+                    "{table} {id} stores `{field}`: {r:?}"
+                );
+            }
+        }
+    }
+}
+
+on_both_stores!(the_recommended_policy_keeps_no_identifying_field_in_clear);
