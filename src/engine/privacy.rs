@@ -3,8 +3,9 @@
 //! records, every row of each resource with rules is read in batches by id, filtered
 //! again and rewritten (only rows holding something the policy forbids), each batch with
 //! its position in one transaction. A run killed at any point leaves whole batches and a
-//! position, and the next run resumes there; the fingerprint is recorded, and the
-//! replaced values are scrubbed from the files, only once every row is done.
+//! position, and the next run resumes there; the fingerprint is recorded only once every
+//! row is done. Each batch that replaced a row marks its table, whose old values the
+//! scrub at the end of the run removes from the files.
 
 use std::sync::atomic::Ordering;
 
@@ -48,7 +49,7 @@ pub(super) fn apply(
             rules: None,
             refetch: refetch.as_ref(),
         };
-        store.finish_privacy(ctx.org_id, applied, &[], ctx.clock.now())?;
+        store.finish_privacy(ctx.org_id, applied, ctx.clock.now())?;
         return Ok(None);
     };
     let resume = state.pending.filter(|p| p.fingerprint == target);
@@ -117,19 +118,13 @@ pub(super) fn apply(
             after = Some(last);
         }
     }
-    // Nothing rewritten: nothing forbidden was stored, so there is nothing to scrub.
-    let scrub = if applied.rewritten > 0 {
-        &resources[..]
-    } else {
-        &[]
-    };
     let rules = policy.rules_text();
     let record = AppliedPolicy {
         fingerprint: Some(&target),
         rules: rules.as_deref(),
         refetch: refetch.as_ref(),
     };
-    store.finish_privacy(ctx.org_id, record, scrub, ctx.clock.now())?;
+    store.finish_privacy(ctx.org_id, record, ctx.clock.now())?;
     log::info!(
         "{}: {} stored row(s) rewritten under the privacy policy {}",
         ctx.org_id,

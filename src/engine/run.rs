@@ -53,10 +53,16 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     let begun = ctx.clock.monotonic();
     // Set once planned, so a run the database cut short reports its mode.
     let mut mode = "none";
-    let mut report = match run_locked(ctx, store, opts, &mut mode).map_err(|e| store.refine(e)) {
+    let mut recorded = false;
+    let outcome = run_locked(ctx, store, opts, &mut mode, &mut recorded);
+    let mut report = match outcome.map_err(|e| store.refine(e)) {
         Ok(report) => report,
         Err(e) => {
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(store_failure(&e)));
+            let error = store_failure(&e);
+            if !recorded {
+                record_failure(ctx, store, mode, &error);
+            }
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(error));
             r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
@@ -66,11 +72,42 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     report
 }
 
+/// Records a failure that came before the org's run row (bringing stored rows under the
+/// privacy policy, reading the org's state) as a failed run, so that `status`, the
+/// metrics and the alerts see it; best effort, as the database may be what failed.
+fn record_failure(ctx: &OrgContext<'_>, store: &mut dyn Store, mode: &str, error: &str) {
+    let now = ctx.clock.now();
+    let recorded = store.begin_run(ctx.org_id, mode, now).and_then(|run_id| {
+        let outcome = failed_run(ctx, 0, ctx.client.calls(), error.to_string());
+        store.finish_run(run_id, &outcome)
+    });
+    if let Err(e) = recorded {
+        log::debug!("{}: cannot record the failed run: {e}", ctx.org_id);
+    }
+}
+
+/// The record of a run that failed with `error`, ending now, with nothing counted.
+fn failed_run(ctx: &OrgContext<'_>, duration_ms: u64, api_calls: u64, error: String) -> RunOutcome {
+    RunOutcome {
+        status: RunStatus::Failed,
+        finished_at: ctx.clock.now(),
+        duration_ms,
+        api_calls,
+        error: Some(error),
+        resources: BTreeMap::new(),
+        active_patients: None,
+        stopped_by_deadline: false,
+    }
+}
+
+/// The run under the org's lock. `recorded` is set once its run row exists (a failure
+/// after that is recorded in it).
 fn run_locked(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     opts: &PlanOptions,
     planned_mode: &mut &'static str,
+    recorded: &mut bool,
 ) -> Result<OrgReport, StoreError> {
     // Holding the lock, any run still marked running is one whose process died.
     let abandoned = store.close_abandoned_runs(ctx.org_id)?;
@@ -125,6 +162,7 @@ fn run_locked(
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();
     let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
+    *recorded = true;
     // A breach fails the run from the start, so the run record says so (and `status`,
     // the metric and the alert that read it), not only the exit code.
     let result = match breach {
@@ -147,16 +185,12 @@ fn run_locked(
         let e = store.refine(e);
         // Recorded as failed (best effort: the database is what failed), not left
         // `running` for the next run to call killed.
-        let outcome = RunOutcome {
-            status: RunStatus::Failed,
-            finished_at: ctx.clock.now(),
-            duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
-            api_calls: ctx.client.calls() - calls_before,
-            error: Some(store_failure(&e)),
-            resources: BTreeMap::new(),
-            active_patients: None,
-            stopped_by_deadline: false,
-        };
+        let outcome = failed_run(
+            ctx,
+            ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
+            ctx.client.calls() - calls_before,
+            store_failure(&e),
+        );
         if let Err(again) = store.finish_run(run_id, &outcome) {
             log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
         }

@@ -7,6 +7,7 @@ mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
+mod scrub;
 pub mod sqlite;
 mod tables;
 
@@ -338,7 +339,8 @@ pub trait Records {
     fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
 
     /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
-    /// `before`, in one transaction. Returns how many rows went, per table.
+    /// `before`, in one transaction that also marks the tables that lost rows for
+    /// [`Erasure::scrub_due`]. Returns how many rows went, per table.
     fn purge_deleted(
         &mut self,
         org_id: &str,
@@ -433,9 +435,18 @@ pub trait Erasure {
     /// Rows stored for `org_id`, per table (every table, zeros included), in a fixed order.
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
-    /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
-    /// went, per table, as [`Erasure::org_rows`] counts it.
+    /// Deletes every row, cursor and run of `org_id` in one transaction, then scrubs the
+    /// files ([`Erasure::scrub_due`]); returns what went, per table, as
+    /// [`Erasure::org_rows`] counts it.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Scrubs from the database's files what the deletes and rewrites marked since the
+    /// last scrub, once for all of them (the end of a run): SQLite rebuilds the file
+    /// (`VACUUM`) when a rewrite or `forget` asked for it, then empties the WAL;
+    /// PostgreSQL rewrites each marked table (`VACUUM FULL`). What cannot be done now
+    /// (readers hold the WAL past a short wait) stays marked for the next run, with a
+    /// warning; so does what an error stopped, and the error is returned.
+    fn scrub_due(&mut self) -> Result<(), StoreError>;
 
     /// Every org id with a run or sync state stored, sorted.
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;

@@ -129,7 +129,8 @@ pub trait PrivacyStore {
     ) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Replaces the `raw_json` and resource columns of the stored rows `records` (by
-    /// id; nothing else changes) and records `progress`, in one transaction.
+    /// id; nothing else changes) and records `progress`, in one transaction, which also
+    /// marks the table for [`super::Erasure::scrub_due`] when a row was replaced.
     fn rewrite_batch(
         &mut self,
         org_id: &str,
@@ -140,14 +141,11 @@ pub trait PrivacyStore {
 
     /// Records that every stored row of `org_id` is under `policy` (as of `at`; but for
     /// its refetch, whose resources' full walks it forgets) and ends the rewrite, in one
-    /// transaction; then makes the replaced values gone from the
-    /// files (SQLite: VACUUM and an emptied WAL; PostgreSQL: VACUUM FULL of the
-    /// rewritten tables).
+    /// transaction.
     fn finish_privacy(
         &mut self,
         org_id: &str,
         policy: AppliedPolicy<'_>,
-        rewritten: &[Resource],
         at: Timestamp,
     ) -> Result<(), StoreError>;
 }

@@ -60,6 +60,7 @@ impl PrivacyStore for PgStore {
                 params.extend(rec.columns.iter().map(|c| c as &(dyn ToSql + Sync)));
                 tx.execute(&update, &params)?;
             }
+            super::erasure::mark_scrub(tx, org_id, &[(spec.name, records.len() as u64)])?;
             tx.execute(
                 statements::SAVE_PRIVACY_PROGRESS,
                 &[
@@ -77,7 +78,6 @@ impl PrivacyStore for PgStore {
         &mut self,
         org_id: &str,
         policy: AppliedPolicy<'_>,
-        rewritten: &[Resource],
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let refetch = policy.refetch.map(Refetch::names);
@@ -97,8 +97,6 @@ impl PrivacyStore for PgStore {
             let none: Option<time::OffsetDateTime> = None;
             tx.execute(statements::END_FULL, &[&org_id, &routes, &none])?;
             Ok(())
-        })?;
-        let tables: Vec<&str> = rewritten.iter().map(|r| table(*r).name).collect();
-        self.vacuum_full(&tables)
+        })
     }
 }

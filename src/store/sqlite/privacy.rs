@@ -78,6 +78,10 @@ impl PrivacyStore for SqliteStore {
                 update.execute(params_from_iter(head.into_iter().chain(columns)))?;
             }
         }
+        // The old values were zeroed as they were replaced (`secure_delete`); VACUUM also
+        // clears what a routiq-sync without it left in free pages.
+        let replaced = [(spec.name, records.len() as u64)];
+        super::erasure::mark_scrub(&tx, org_id, &replaced, true)?;
         tx.prepare_cached(statements::SAVE_PRIVACY_PROGRESS)?
             .execute(params![
                 org_id,
@@ -93,7 +97,6 @@ impl PrivacyStore for SqliteStore {
         &mut self,
         org_id: &str,
         policy: AppliedPolicy<'_>,
-        rewritten: &[Resource],
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let tx = self
@@ -114,11 +117,6 @@ impl PrivacyStore for SqliteStore {
         }
         drop(forget);
         tx.commit()?;
-        if !rewritten.is_empty() {
-            // The old values were zeroed as they were replaced (`secure_delete`); VACUUM
-            // also clears what a routiq-sync without it left in free pages.
-            self.scrub(true)?;
-        }
         Ok(())
     }
 }

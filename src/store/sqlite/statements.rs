@@ -242,6 +242,13 @@ pub const SAVE_PRIVACY_PROGRESS: &str =
        pending_resource = excluded.pending_resource,
        pending_after_id = excluded.pending_after_id";
 
+/// Rows of org `?1` deleted or replaced in table `?2` are to be scrubbed from the files
+/// (`?3` 1: by a rebuild; a mark for a rebuild is never lowered).
+pub const MARK_SCRUB: &str = "INSERT INTO scrub_due (org_id, table_name, vacuum)
+     VALUES (?1, ?2, ?3)
+     ON CONFLICT (org_id, table_name)
+     DO UPDATE SET vacuum = MAX(scrub_due.vacuum, excluded.vacuum)";
+
 /// A policy applies to every stored row (as far as the rows allow: `refetch` names the
 /// resources to fetch again): the rewrite under way, if any, ends.
 pub const FINISH_PRIVACY: &str =
