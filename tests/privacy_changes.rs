@@ -516,3 +516,19 @@ fn a_failure_before_the_run_begins_is_a_failed_run(store: Backend) {
 }
 
 on_both_stores!(a_failure_before_the_run_begins_is_a_failed_run);
+
+/// So is a lock that cannot be taken (its file cannot be opened) on SQLite.
+#[test]
+fn a_lock_that_cannot_be_taken_is_a_failed_run() {
+    let env = TestEnv::builder().patients(3).build();
+    env.write_config("");
+    let org = env.orgs[0].0.clone();
+    run(&env, &["sync", "--all"], 0);
+    let lock = routiq_sync::file_lock::lock_path(&env.lock_dir(), &org);
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    run(&env, &["sync", "--all", "--force"], 1);
+    assert_eq!(env.last_run_status(&org).as_deref(), Some("failed"));
+    let error = last_run_error(&env, &org);
+    assert!(error.starts_with("cannot open lock file "), "{error}");
+}

@@ -44,8 +44,9 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(Some(held)) => held,
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
-            let e = store.refine(e);
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
+            let e = store.refine(e).to_string();
+            record_failure(ctx, store, "none", &e);
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e));
             r.mode = "none".into();
             return r;
         }
@@ -72,8 +73,8 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     report
 }
 
-/// Records a failure that came before the org's run row (bringing stored rows under the
-/// privacy policy, reading the org's state) as a failed run, so that `status`, the
+/// Records a failure that came before the org's run row (taking its lock, bringing stored
+/// rows under the privacy policy, reading the org's state) as a failed run, so that `status`, the
 /// metrics and the alerts see it; best effort, as the database may be what failed.
 fn record_failure(ctx: &OrgContext<'_>, store: &mut dyn Store, mode: &str, error: &str) {
     let now = ctx.clock.now();
