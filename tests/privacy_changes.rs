@@ -420,13 +420,8 @@ fn lines_ending(stderr: &str, tail: &str) -> usize {
     stderr.lines().filter(|l| l.ends_with(tail)).count()
 }
 
-/// PostgreSQL: a policy change for every org rewrites each changed table once per run
-/// (`VACUUM FULL`), not once per org, and leaves tables whose rows did not change alone.
-#[test]
-fn postgres_rewrites_each_changed_table_once_per_run() {
-    let Some(store) = Backend::postgres() else {
-        return;
-    };
+/// Three orgs synced under [`SCRUB_A`], with the config now at [`SCRUB_B`].
+fn changed_for_three_orgs(store: Backend) -> TestEnv {
     let env = TestEnv::builder()
         .on(store)
         .orgs(3)
@@ -436,6 +431,17 @@ fn postgres_rewrites_each_changed_table_once_per_run() {
     env.write_config(SCRUB_A);
     run(&env, &["sync", "--all"], 0);
     env.write_config(SCRUB_B);
+    env
+}
+
+/// PostgreSQL: a policy change for every org rewrites each changed table once per run
+/// (`VACUUM FULL`), not once per org, and leaves tables whose rows did not change alone.
+#[test]
+fn postgres_rewrites_each_changed_table_once_per_run() {
+    let Some(store) = Backend::postgres() else {
+        return;
+    };
+    let env = changed_for_three_orgs(store);
     let sync = run(&env, &["sync", "--all", "--jobs", "2"], 0);
     let vacuum = |table: &str| {
         lines_ending(
@@ -453,14 +459,7 @@ fn postgres_rewrites_each_changed_table_once_per_run() {
 /// reader only briefly, and is left (marked) for the next run with one warning.
 #[test]
 fn sqlite_defers_the_scrub_while_a_dashboard_reads() {
-    let env = TestEnv::builder()
-        .orgs(3)
-        .patients(10)
-        .appointments_each(2)
-        .build();
-    env.write_config(SCRUB_A);
-    run(&env, &["sync", "--all"], 0);
-    env.write_config(SCRUB_B);
+    let env = changed_for_three_orgs(Backend::Sqlite);
     let dashboard = env.db();
     dashboard
         .execute_batch("BEGIN; SELECT COUNT(*) FROM patients;")
