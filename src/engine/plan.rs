@@ -435,6 +435,50 @@ mod tests {
     }
 
     #[test]
+    fn a_refetch_after_a_policy_change_walks_its_resource_in_full_even_when_recent() {
+        // Synced a minute ago; the change forgot the patients' full walk.
+        let mut state = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        );
+        state.routes.get_mut("patients").unwrap().last_full_at = None;
+        let now = ts("2026-01-01T00:01:00Z");
+        let o = PlanOptions {
+            refetch: Some(Refetch {
+                resources: vec![Resource::Patients],
+            }),
+            ..opts(Command::Sync)
+        };
+        let plan = plan_org(&state, &o, now);
+        assert_eq!(modes(&plan), ["full", "incremental"]);
+        let OrgPlan::Run(plans) = &plan else {
+            unreachable!()
+        };
+        assert!(
+            plans[0].reason.starts_with("the privacy policy changed"),
+            "{}",
+            plans[0].reason
+        );
+        // Once a full walk completed, it is an ordinary recent org again.
+        let done = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:30Z",
+        );
+        assert_eq!(modes(&plan_org(&done, &o, now)), ["skip"]);
+        // `verify` plans as always: a resource whose full walk is unknown gets one.
+        let verify = PlanOptions {
+            command: Command::Verify,
+            ..o.clone()
+        };
+        let OrgPlan::Run(plans) = plan_org(&state, &verify, now) else {
+            unreachable!()
+        };
+        assert_eq!(plans[0].reason, "never fully synced");
+    }
+
+    #[test]
     fn never_synced_org_gets_a_full_walk_from_the_beginning() {
         let plan = plan_org(
             &OrgState::default(),
