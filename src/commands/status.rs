@@ -443,6 +443,7 @@ mod tests {
                 configured_fingerprint: None,
                 configured_resources: Vec::new(),
                 rewrite_due: false,
+                refetch_due: Vec::new(),
             },
             clock_skew_seconds: None,
             clock_checked_at: None,

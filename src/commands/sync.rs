@@ -132,11 +132,17 @@ pub fn run_with_config(
             });
         }
     });
+    let stopped = stop.cancel.load(Ordering::Acquire);
     drop(shared);
     drop(stop);
     let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<OrgReport> = reports.into_iter().map(|(_, r)| r).collect();
+    // Once for every org's deletes and rewrites; a stopped run, or one where every org
+    // failed (the database may be down), leaves it to the next.
+    if !stopped && reports.iter().any(|r| !r.failed()) {
+        super::scrub::after_run(config);
+    }
     heartbeats.finish(command, &reports);
     Ok(reports)
 }
@@ -237,6 +243,7 @@ impl Shared<'_> {
             reference_every: config.reference_every,
             poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
+            refetch: None,
         };
         let report = engine::sync_org(&ctx, store.as_mut(), &opts);
         if report.failed() {

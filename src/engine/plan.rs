@@ -7,7 +7,7 @@ use super::clock::{human_duration, in_future};
 use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState};
+use crate::store::{FullWalkState, OrgState, Refetch, ResourceState};
 use crate::timestamp::Timestamp;
 
 /// Which command asked for the sync.
@@ -49,6 +49,10 @@ pub struct PlanOptions {
     /// ...unless they were named on the command line (`--resource practitioners`).
     pub poll_reference: bool,
     pub appointment_window: Option<AppointmentWindow>,
+    /// Resources a change of privacy policy left to fetch again: `sync` walks each in
+    /// full until a full walk started after the change completes, and is not skipped as
+    /// recent meanwhile.
+    pub refetch: Option<Refetch>,
 }
 
 /// How one resource is walked.
@@ -215,7 +219,10 @@ fn trusted(state: &OrgState, now: Timestamp) -> OrgState {
 /// unknown ([`future_times`] names them).
 pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan {
     let state = &trusted(state, now);
-    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at) {
+    let refetch_due = opts.resources.iter().any(|r| refetch_due(*r, state, opts));
+    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at)
+        && !refetch_due
+    {
         let next_due_at = last.add(opts.min_interval);
         if now < next_due_at {
             return OrgPlan::Skip {
@@ -230,6 +237,16 @@ pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan
             .map(|&r| plan_resource(r, state, opts, now))
             .collect(),
     )
+}
+
+/// Whether `sync` must walk `resource` in full to fetch again what a change of privacy
+/// policy left behind.
+fn refetch_due(resource: Resource, state: &OrgState, opts: &PlanOptions) -> bool {
+    opts.command == Command::Sync
+        && opts
+            .refetch
+            .as_ref()
+            .is_some_and(|r| r.due(resource, state))
 }
 
 fn plan_resource(
@@ -284,10 +301,16 @@ fn plan_resource(
                 .iter()
                 .all(|s| s.full_in_progress.is_some_and(|o| o.run_id == w.run_id))
         });
-    // Routes end their full walks together; `None` sorts first, so one route that
-    // never completed one makes the resource never fully synced.
-    let last_full = states.iter().map(|s| s.last_full_at).min().flatten();
-    let Some(last) = last_full else {
+    if refetch_due(resource, state, opts) {
+        // The change forgot every walk under way: this one starts after it.
+        return full(
+            resumable,
+            "the privacy policy changed in a way the stored rows cannot follow: fetching \
+             them again"
+                .into(),
+        );
+    }
+    let Some(last) = state.last_full(resource) else {
         let reason = if states.iter().any(|s| s.cursor.is_none()) {
             "no cursor yet"
         } else {
@@ -406,6 +429,7 @@ mod tests {
             reference_every: 24 * HOUR,
             poll_reference: false,
             appointment_window: None,
+            refetch: None,
         }
     }
 
@@ -430,6 +454,50 @@ mod tests {
             OrgPlan::Run(p) => p.iter().map(|r| r.mode.name()).collect(),
             OrgPlan::Skip { .. } => vec!["skip"],
         }
+    }
+
+    #[test]
+    fn a_refetch_after_a_policy_change_walks_its_resource_in_full_even_when_recent() {
+        // Synced a minute ago; the change forgot the patients' full walk.
+        let mut state = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        );
+        state.routes.get_mut("patients").unwrap().last_full_at = None;
+        let now = ts("2026-01-01T00:01:00Z");
+        let o = PlanOptions {
+            refetch: Some(Refetch {
+                resources: vec![Resource::Patients],
+            }),
+            ..opts(Command::Sync)
+        };
+        let plan = plan_org(&state, &o, now);
+        assert_eq!(modes(&plan), ["full", "incremental"]);
+        let OrgPlan::Run(plans) = &plan else {
+            unreachable!()
+        };
+        assert!(
+            plans[0].reason.starts_with("the privacy policy changed"),
+            "{}",
+            plans[0].reason
+        );
+        // Once a full walk completed, it is an ordinary recent org again.
+        let done = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:30Z",
+        );
+        assert_eq!(modes(&plan_org(&done, &o, now)), ["skip"]);
+        // `verify` plans as always: a resource whose full walk is unknown gets one.
+        let verify = PlanOptions {
+            command: Command::Verify,
+            ..o.clone()
+        };
+        let OrgPlan::Run(plans) = plan_org(&state, &verify, now) else {
+            unreachable!()
+        };
+        assert_eq!(plans[0].reason, "never fully synced");
     }
 
     #[test]

@@ -44,17 +44,24 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(Some(held)) => held,
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
-            let e = store.refine(e);
-            return OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
+            let e = store.refine(e).to_string();
+            record_failure(ctx, store, "none", &e);
+            return OrgReport::skipped(ctx.org_id, OrgResult::Failed(e));
         }
     };
     let begun = ctx.clock.monotonic();
     // Set once planned, so a run the database cut short reports its mode.
     let mut mode = "none";
-    let mut report = match run_locked(ctx, store, opts, &mut mode).map_err(|e| store.refine(e)) {
+    let mut recorded = false;
+    let outcome = run_locked(ctx, store, opts, &mut mode, &mut recorded);
+    let mut report = match outcome.map_err(|e| store.refine(e)) {
         Ok(report) => report,
         Err(e) => {
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(store_failure(&e)));
+            let error = store_failure(&e);
+            if !recorded {
+                record_failure(ctx, store, mode, &error);
+            }
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(error));
             r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
@@ -64,11 +71,42 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     report
 }
 
+/// Records a failure that came before the org's run row (taking its lock, bringing stored
+/// rows under the privacy policy, reading the org's state) as a failed run, so that `status`, the
+/// metrics and the alerts see it; best effort, as the database may be what failed.
+fn record_failure(ctx: &OrgContext<'_>, store: &mut dyn Store, mode: &str, error: &str) {
+    let now = ctx.clock.now();
+    let recorded = store.begin_run(ctx.org_id, mode, now).and_then(|run_id| {
+        let outcome = failed_run(ctx, 0, ctx.client.calls(), error.to_string());
+        store.finish_run(run_id, &outcome)
+    });
+    if let Err(e) = recorded {
+        log::debug!("{}: cannot record the failed run: {e}", ctx.org_id);
+    }
+}
+
+/// The record of a run that failed with `error`, ending now, with nothing counted.
+fn failed_run(ctx: &OrgContext<'_>, duration_ms: u64, api_calls: u64, error: String) -> RunOutcome {
+    RunOutcome {
+        status: RunStatus::Failed,
+        finished_at: ctx.clock.now(),
+        duration_ms,
+        api_calls,
+        error: Some(error),
+        resources: BTreeMap::new(),
+        active_patients: None,
+        stopped_by_deadline: false,
+    }
+}
+
+/// The run under the org's lock. `recorded` is set once its run row exists (a failure
+/// after that is recorded in it).
 fn run_locked(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     opts: &PlanOptions,
     planned_mode: &mut &'static str,
+    recorded: &mut bool,
 ) -> Result<OrgReport, StoreError> {
     // Holding the lock, any run still marked running is one whose process died. Said
     // once this run knows what it does next (it may be skipped as recent).
@@ -104,6 +142,10 @@ fn run_locked(
         None
     };
     let state = store.org_state(ctx.org_id)?;
+    let opts = &PlanOptions {
+        refetch: store.privacy_state(ctx.org_id)?.refetch,
+        ..opts.clone()
+    };
     let now = ctx.clock.now();
     if let Some(warning) = plan::future_times(&state, now) {
         log::warn!("{}: {warning}", ctx.org_id);
@@ -130,57 +172,55 @@ fn run_locked(
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();
     let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
-    match run_recorded(
+    *recorded = true;
+    // A breach fails the run from the start, so the run record says so (and `status`,
+    // the metric and the alert that read it), not only the exit code.
+    let result = match breach {
+        Some(breach) => {
+            log::error!("{}: {breach}", ctx.org_id);
+            OrgResult::Failed(breach)
+        }
+        None => OrgResult::Ok,
+    };
+    run_recorded(
         ctx,
         store,
         &plans,
         &state,
+        result,
         (run_id, mode),
         (calls_before, begun),
-    ) {
-        Ok(mut report) => {
-            if let Some(breach) = breach
-                && !report.failed()
-            {
-                log::error!("{}: {breach}", ctx.org_id);
-                report.result = OrgResult::Failed(breach);
-            }
-            Ok(report)
+    )
+    .map_err(|e| {
+        let e = store.refine(e);
+        // Recorded as failed (best effort: the database is what failed), not left
+        // `running` for the next run to call killed.
+        let outcome = failed_run(
+            ctx,
+            ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
+            ctx.client.calls() - calls_before,
+            store_failure(&e),
+        );
+        if let Err(again) = store.finish_run(run_id, &outcome) {
+            log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
         }
-        Err(e) => {
-            let e = store.refine(e);
-            // Recorded as failed (best effort: the database is what failed), not left
-            // `running` for the next run to call killed.
-            let outcome = RunOutcome {
-                status: RunStatus::Failed,
-                finished_at: ctx.clock.now(),
-                duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
-                api_calls: ctx.client.calls() - calls_before,
-                error: Some(store_failure(&e)),
-                resources: BTreeMap::new(),
-                active_patients: None,
-                stopped_by_deadline: false,
-            };
-            if let Err(again) = store.finish_run(run_id, &outcome) {
-                log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
-            }
-            Err(e)
-        }
-    }
+        e
+    })
 }
 
 /// The body of a recorded run: walks the planned resources, counts, and finishes the
-/// run record.
+/// run record. `result` is what the run already is (failed by a privacy breach found
+/// before it began); the walks' failures are added to it.
 fn run_recorded(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     plans: &[ResourcePlan],
     state: &OrgState,
+    mut result: OrgResult,
     (run_id, mode): (i64, &str),
     (calls_before, begun): (u64, std::time::Duration),
 ) -> Result<OrgReport, StoreError> {
     let mut resources = BTreeMap::new();
-    let mut result = OrgResult::Ok;
     // Reference ids named by records of this run, collected only while some reference
     // resource waits on demand.
     let mut named = plans

@@ -7,6 +7,7 @@ mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
+mod scrub;
 pub mod sqlite;
 mod tables;
 
@@ -19,7 +20,7 @@ pub use model::{
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
-pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
+pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
@@ -355,7 +356,8 @@ pub trait Records {
     ) -> Result<u64, StoreError>;
 
     /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
-    /// `before`, in one transaction. Returns how many rows went, per table.
+    /// `before`, in one transaction that also marks the tables that lost rows for
+    /// [`Erasure::scrub_due`]. Returns how many rows went, per table.
     fn purge_deleted(
         &mut self,
         org_id: &str,
@@ -450,9 +452,18 @@ pub trait Erasure {
     /// Rows stored for `org_id`, per table (every table, zeros included), in a fixed order.
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
-    /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
-    /// went, per table, as [`Erasure::org_rows`] counts it.
+    /// Deletes every row, cursor and run of `org_id` in one transaction, then scrubs the
+    /// files ([`Erasure::scrub_due`]); returns what went, per table, as
+    /// [`Erasure::org_rows`] counts it.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Scrubs from the database's files what the deletes and rewrites marked since the
+    /// last scrub, once for all of them (the end of a run): SQLite rebuilds the file
+    /// (`VACUUM`) when a rewrite or `forget` asked for it, then empties the WAL;
+    /// PostgreSQL rewrites each marked table (`VACUUM FULL`). What cannot be done now
+    /// (readers hold the WAL past a short wait) stays marked for the next run, with a
+    /// warning; so does what an error stopped, and the error is returned.
+    fn scrub_due(&mut self) -> Result<(), StoreError>;
 
     /// Every org id with a run or sync state stored, sorted.
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;

@@ -153,6 +153,18 @@ impl OrgState {
     pub fn resource(&self, resource: Resource) -> ResourceState {
         self.route(resource.name())
     }
+
+    /// When the last complete full walk of every route of `resource` started: the
+    /// oldest of its routes', `None` when any route never completed one.
+    pub fn last_full(&self, resource: Resource) -> Option<Timestamp> {
+        // `None` sorts first: one route never fully walked makes the resource so.
+        resource
+            .cursor_keys()
+            .iter()
+            .map(|key| self.route(key).last_full_at)
+            .min()
+            .flatten()
+    }
 }
 
 /// How a run ended (or that it has not yet).

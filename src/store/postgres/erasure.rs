@@ -1,7 +1,11 @@
 //! Erasing one org on PostgreSQL: counting and deleting its rows in every table, then
-//! rewriting the tables so that the deleted rows' bytes are gone from their files.
+//! rewriting the tables so that the deleted rows' bytes are gone from their files; and
+//! that rewrite, once per run, of every table deletes and rewrites marked.
+
+use postgres::GenericClient;
 
 use super::{PgStore, Step, statements};
+use crate::store::scrub::{Mark, TAKE_SCRUB_DUE, marked};
 use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for PgStore {
@@ -25,14 +29,58 @@ impl Erasure for PgStore {
                 let n = tx.execute(&statements::delete_org_rows(name), &[&org_id])?;
                 out.push((name, n));
             }
+            mark_scrub(tx, org_id, &out)?;
             Ok(out)
         })?;
-        self.vacuum_where_deleted(&out)?;
+        self.scrub_due()?;
         Ok(out)
+    }
+
+    fn scrub_due(&mut self) -> Result<(), StoreError> {
+        let step = Step::statement("taking the tables due a rewrite");
+        let marks: Vec<Mark> = self.write(step, |client| {
+            let rows = client.query(TAKE_SCRUB_DUE, &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| Mark {
+                    org_id: r.get(0),
+                    table: r.get(1),
+                    vacuum: r.get::<_, i64>(2) != 0,
+                })
+                .collect())
+        })?;
+        let (tables, _) = marked(&marks);
+        let done = self.vacuum_full(&tables);
+        if done.is_err() {
+            // Marked again, for the next run (the error is the one to report).
+            self.write(
+                Step::statement("marking the tables due a rewrite again"),
+                |client| {
+                    for m in &marks {
+                        mark_scrub(client, &m.org_id, &[(m.table.as_str(), 1)])?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        done
     }
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
         let step = Step::statement("listing the stored orgs");
         self.query(step, statements::STORED_ORGS, &[], |r| r.get(0))
     }
+}
+
+/// Marks the tables of `deleted` in which `org_id` lost rows for the rewrite at the end of
+/// the run, in the transaction that deleted them.
+pub(super) fn mark_scrub(
+    tx: &mut impl GenericClient,
+    org_id: &str,
+    deleted: &[(&str, u64)],
+) -> Result<(), postgres::Error> {
+    for (table, _) in deleted.iter().filter(|(_, n)| *n > 0) {
+        tx.execute(statements::MARK_SCRUB, &[&org_id, table, &1_i64])?;
+    }
+    Ok(())
 }

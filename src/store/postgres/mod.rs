@@ -504,17 +504,6 @@ impl PgStore {
         self.in_tx(org_id, step, |tx| tx.execute(sql, params))
     }
 
-    /// [`PgStore::vacuum_full`] of the tables in `deleted` (table, rows deleted) that
-    /// lost a row.
-    fn vacuum_where_deleted(&self, deleted: &[(&'static str, u64)]) -> Result<(), StoreError> {
-        let tables: Vec<&str> = deleted
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, _)| *t)
-            .collect();
-        self.vacuum_full(&tables)
-    }
-
     /// Rewrites `tables` with `VACUUM (FULL)`, after committing held pages, so that the
     /// bytes of rows deleted or replaced are gone from their heap and TOAST files (plain
     /// `VACUUM` only marks the space free, leaving the old tuples' bytes in place). Each

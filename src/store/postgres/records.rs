@@ -188,10 +188,10 @@ impl Records for PgStore {
                 )?;
                 out.push((name, n));
             }
+            // The purged rows' bytes go from the files too, at the end of the run.
+            super::erasure::mark_scrub(tx, org_id, &out)?;
             Ok(out)
         })?;
-        // The purged rows' bytes go from the files too (see `PgStore::vacuum_full`).
-        self.vacuum_where_deleted(&out)?;
         Ok(out)
     }
 

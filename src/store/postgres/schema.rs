@@ -22,6 +22,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_org_facts.sql"),
     include_str!("migrations/0005_org_leases.sql"),
     include_str!("migrations/0006_privacy_state.sql"),
+    include_str!("migrations/0007_privacy_refetch.sql"),
+    include_str!("migrations/0008_scrub_due.sql"),
 ];
 
 /// The schema version this build writes.

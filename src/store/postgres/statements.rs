@@ -204,7 +204,8 @@ pub const RECORD_ACCOUNT: &str =
 
 /// An org's applied privacy policy and the rewrite under way, if any.
 pub const PRIVACY_STATE: &str =
-    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id, rules,
+       refetch
      FROM privacy_state WHERE org_id = $1";
 
 /// How far the rewrite under a new policy got (committed with its batch).
@@ -215,11 +216,21 @@ pub const SAVE_PRIVACY_PROGRESS: &str =
        pending_resource = excluded.pending_resource,
        pending_after_id = excluded.pending_after_id";
 
-/// A policy applies to every stored row: the rewrite under way, if any, ends.
+/// Rows of org `$1` deleted or replaced in table `$2` are to be scrubbed from the files
+/// (`$3` 1: by a rebuild; a mark for a rebuild is never lowered).
+pub const MARK_SCRUB: &str = "INSERT INTO scrub_due (org_id, table_name, vacuum)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (org_id, table_name)
+     DO UPDATE SET vacuum = GREATEST(scrub_due.vacuum, excluded.vacuum)";
+
+/// A policy applies to every stored row (as far as the rows allow: `refetch` names the
+/// resources to fetch again): the rewrite under way, if any, ends.
 pub const FINISH_PRIVACY: &str =
-    "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES ($1, $2, $3)
+    "INSERT INTO privacy_state (org_id, fingerprint, applied_at, rules, refetch)
+     VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-       applied_at = excluded.applied_at, pending = NULL,
+       applied_at = excluded.applied_at, rules = excluded.rules, refetch = excluded.refetch,
+       pending = NULL,
        pending_resource = NULL, pending_after_id = NULL";
 
 // ----- org leases (see `lease` and `renewer`) -----

@@ -208,12 +208,10 @@ impl Records for SqliteStore {
                 .execute(params![org_id, before.to_string()])?;
             out.push((name, n as u64));
         }
+        // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
+        // holds the pages as they were until it is checkpointed and emptied.
+        super::erasure::mark_scrub(&tx, org_id, &out, false)?;
         tx.commit()?;
-        if out.iter().any(|(_, n)| *n > 0) {
-            // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
-            // holds the pages as they were until it is checkpointed and emptied.
-            self.scrub(false)?;
-        }
         Ok(out)
     }
 }
