@@ -170,8 +170,6 @@ impl Records for SqliteStore {
         Ok(Some(n.max(0) as u64))
     }
 
-    /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
-    /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
     fn repair_future_marks(
         &mut self,
         org_id: &str,
@@ -192,6 +190,8 @@ impl Records for SqliteStore {
         Ok(n)
     }
 
+    /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
+    /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
     fn purge_deleted(
         &mut self,
         org_id: &str,
