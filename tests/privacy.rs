@@ -41,6 +41,33 @@ fn sync(env: &TestEnv, args: &[&str]) -> common::Run {
     run
 }
 
+/// `id -> raw_json` of `org`'s stored appointments.
+fn appointments_raw(env: &TestEnv, org: &str) -> std::collections::BTreeMap<String, Value> {
+    env.rows(
+        "SELECT id, CAST(raw_json AS TEXT) FROM appointments WHERE org_id = ?1",
+        &[org],
+    )
+    .into_iter()
+    .map(|r| {
+        let raw = serde_json::from_str(r[1].as_deref().unwrap()).unwrap();
+        (r[0].clone().unwrap(), raw)
+    })
+    .collect()
+}
+
+/// The fingerprint of the policy in `env`'s config (with [`SECRET`]).
+fn fingerprint(env: &TestEnv) -> String {
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    let env_var = |name: &str| (name == "ROUTIQ_HASH_SECRET").then(|| SECRET.to_string());
+    let config = routiq_sync::config::parse(&text, &env.config_path(), &env_var).unwrap();
+    config.orgs[0].privacy.fingerprint().unwrap()
+}
+
+/// [`fingerprint`] as the log lines show it: its first 12 hex digits.
+fn short_fingerprint(env: &TestEnv) -> String {
+    fingerprint(env)[..12].to_string()
+}
+
 fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -60,6 +87,8 @@ fn stored_under_policy(store: Backend) {
         &[&org],
     );
     assert_eq!(rows.len(), 40);
+    // The typed columns the server's records give without a policy.
+    let truth = env.server_truth(&org, "patients", "patients");
     for row in &rows {
         let raw: Value = serde_json::from_str(row[4].as_deref().unwrap()).unwrap();
         for gone in [
@@ -71,17 +100,33 @@ fn stored_under_policy(store: Backend) {
         ] {
             assert!(raw.get(gone).is_none(), "{gone} stored: {raw}");
         }
-        if let Some(email) = &row[1] {
-            assert!(is_hex64(email), "email column {email}");
-            assert_eq!(raw["email"].as_str(), Some(email.as_str()));
+        // A pseudonym where the server has a value, NULL only where it has none.
+        let id = row[0].as_deref().unwrap();
+        let server = &truth[id];
+        match (&row[1], &server["email"]) {
+            (Some(email), Some(_)) => {
+                assert!(is_hex64(email), "email column {email}");
+                assert_eq!(raw["email"].as_str(), Some(email.as_str()));
+            }
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: email column {got:?}, server {want:?}"),
         }
-        if let Some(dob) = &row[2] {
-            assert_eq!(dob.len(), 4, "date_of_birth column {dob}");
+        match (&row[2], &server["date_of_birth"]) {
+            (Some(year), Some(dob)) => assert_eq!(year, &dob[..4], "patient {id}"),
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: date_of_birth column {got:?}, server {want:?}"),
         }
-        if let Some(phone) = &row[3] {
-            assert!(is_hex64(phone), "phone column {phone}");
+        match (&row[3], &server["phone"]) {
+            (Some(phone), Some(_)) => assert!(is_hex64(phone), "phone column {phone}"),
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: phone column {got:?}, server {want:?}"),
         }
     }
+    let pseudonyms = |i: usize| rows.iter().filter(|r| r[i].is_some()).count();
+    assert!(
+        pseudonyms(1) > 0 && pseudonyms(2) > 0 && pseudonyms(3) > 0,
+        "the clinic has emails, birth dates and phones to hash"
+    );
     // The dashboard view keeps working.
     let n = env.value(
         "SELECT COUNT(*) FROM patient_activity WHERE org_id = ?1",
@@ -169,6 +214,35 @@ fn no_policy_stores_everything(store: Backend) {
 /// The bytes planted in records whose trace must vanish.
 const SENTINEL: &[u8] = b"QZSENTINEL";
 
+/// The start of the sentinels [`plant`] puts only in `raw_json` (Medicare number, notes,
+/// address): no typed column holds them, so only a scan that sees `raw_json` finds them.
+const RAW_JSON_ONLY: &[u8] = b"QZSENTINEL-";
+
+/// The scan of the store's files once `planted` records hold the sentinels: it must find
+/// each record's three in `raw_json` (PostgreSQL keeps it uncompressed for this, see
+/// [`TestEnv::uncompressed_raw_json`]). Returns the sentinels found; `None` (after the
+/// skip line) when the files cannot be read.
+#[track_caller]
+fn scan_before(env: &TestEnv, planted: usize) -> Option<usize> {
+    let before = env.file_bytes()?;
+    let raw_json_only = common::occurrences(&before, RAW_JSON_ONLY);
+    assert!(
+        raw_json_only >= 3 * planted,
+        "the scan finds {raw_json_only} sentinels of raw_json, fewer than the {} planted",
+        3 * planted
+    );
+    Some(common::occurrences(&before, SENTINEL))
+}
+
+/// The scan after `what` erased the sentinels: none is left in the files.
+#[track_caller]
+fn scan_after(env: &TestEnv, what: &str, planted: usize) {
+    env.assert_raw_json_uncompressed();
+    let left = common::occurrences(&env.file_bytes().unwrap(), SENTINEL);
+    eprintln!("sentinel scan after {what}: {planted} occurrences before, {left} after");
+    assert_eq!(left, 0, "{what} left sentinels in the files");
+}
+
 /// Puts the sentinel in the email, Medicare number, notes and address of `ids`.
 fn plant(env: &TestEnv, key: &str, ids: &[String]) {
     env.fake.with_world(|w| {
@@ -198,21 +272,14 @@ fn forget_leaves_no_bytes(store: Backend) {
     let key = env.key("org_1");
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let Some(before) = env.file_bytes() else {
+    let Some(planted) = scan_before(&env, ids.len()) else {
         return;
     };
-    let planted = common::occurrences(&before, SENTINEL);
-    assert!(
-        planted >= ids.len(),
-        "the scan finds the sentinels: {planted}"
-    );
     env.run(&["forget", "--org", "org_1", "--yes"])
         .expect_code(0);
-    let after = env.file_bytes().unwrap();
-    let left = common::occurrences(&after, SENTINEL);
-    eprintln!("sentinel scan after forget: {planted} occurrences before, {left} after");
-    assert_eq!(left, 0, "forget left sentinels in the files");
+    scan_after(&env, "forget", planted);
     let other = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_2'", &[]);
     assert_eq!(other.as_deref(), Some("30"));
 }
@@ -234,12 +301,11 @@ fn purge_leaves_no_bytes(store: Backend) {
         .take(3)
         .collect();
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let Some(before) = env.file_bytes() else {
+    let Some(planted) = scan_before(&env, ids.len()) else {
         return;
     };
-    let planted = common::occurrences(&before, SENTINEL);
-    assert!(planted >= 3, "the scan finds the sentinels: {planted}");
     env.fake.with_world(|w| {
         for id in &ids {
             w.hard_delete(&key, "patients", id).unwrap();
@@ -249,14 +315,10 @@ fn purge_leaves_no_bytes(store: Backend) {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("removed rows deleted upstream"),
-        "{}",
-        run.stderr
+    run.assert_logged(
+        "org_1: removed rows deleted upstream longer ago than purge_deleted_after: 3 patients",
     );
-    let left = common::occurrences(&env.file_bytes().unwrap(), SENTINEL);
-    eprintln!("sentinel scan after purge: {planted} occurrences before, {left} after");
-    assert_eq!(left, 0, "the purge left sentinels in the files");
+    scan_after(&env, "the purge", planted);
     let rest = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'", &[]);
     assert_eq!(rest.as_deref(), Some("27"));
 }
@@ -349,29 +411,36 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
     let key = env.key(&org);
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let before = env.file_bytes();
-    let planted = before.as_ref().map(|b| common::occurrences(b, SENTINEL));
-    if let Some(planted) = planted {
-        assert!(
-            planted >= ids.len(),
-            "the scan finds the sentinels: {planted}"
-        );
-    }
+    let planted = scan_before(&env, ids.len());
+    let appointments_before = appointments_raw(&env, &org);
+    assert_eq!(appointments_before.len(), 1600);
     env.write_config(POLICY);
+    let policy = short_fingerprint(&env);
     let requests = env.requests(&org);
     let run = sync(&env, &["sync", "--all"]);
-    assert!(
-        run.stderr.contains("rewriting the stored rows"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("40 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged(&format!(
+        "{org}: the privacy policy changed (fingerprint none -> {policy}); rewriting the \
+         stored rows locally, before syncing"
+    ));
+    // 40 patients and 1600 appointments (each with notes): four batches of appointments.
+    run.assert_logged(&format!(
+        "{org}: 1640 stored row(s) rewritten under the privacy policy {policy}"
+    ));
     assert_eq!(env.requests(&org), requests, "nothing fetched again");
+    // Every appointment, the last batch's too, is what it was less its notes.
+    let appointments_after = appointments_raw(&env, &org);
+    assert_eq!(appointments_after.len(), 1600);
+    for (id, mut before) in appointments_before {
+        assert!(before.get("notes").is_some(), "appointment {id} had notes");
+        before.as_object_mut().unwrap().remove("notes");
+        assert_eq!(
+            appointments_after.get(&id),
+            Some(&before),
+            "appointment {id}"
+        );
+    }
     let rows = env.rows(
         "SELECT email, CAST(raw_json AS TEXT) FROM patients WHERE org_id = ?1",
         &[&org],
@@ -381,13 +450,8 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
         let raw: Value = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
         assert!(raw.get("medicare").is_none() && raw.get("address_1").is_none());
     }
-    if let Some(bytes) = env.file_bytes() {
-        let left = common::occurrences(&bytes, SENTINEL);
-        eprintln!(
-            "sentinel scan after the policy's rewrite: {} occurrences before, {left} after",
-            planted.unwrap_or(0)
-        );
-        assert_eq!(left, 0, "the rewrite left sentinels in the files");
+    if let Some(planted) = planted {
+        scan_after(&env, "the policy's rewrite", planted);
     }
     // Applied once: the next run has nothing to rewrite.
     let again = sync(&env, &["sync", "--all", "--force"]);
@@ -435,16 +499,14 @@ fn a_killed_rewrite_resumes_at_its_position() {
             .unwrap();
     }
     let run = sync(&env, &["sync", "--all"]);
-    assert!(
-        run.stderr.contains("resuming the rewrite"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("20 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
+    let policy = &fingerprint[..12];
+    run.assert_logged(&format!(
+        "{org}: the privacy policy changed (fingerprint none -> {policy}); resuming the \
+         rewrite of the stored rows locally, before syncing"
+    ));
+    run.assert_logged(&format!(
+        "{org}: 20 stored row(s) rewritten under the privacy policy {policy}"
+    ));
     let raw_of = |id: &str| {
         env.value(
             "SELECT raw_json FROM patients WHERE org_id = ?1 AND id = ?2",
@@ -533,11 +595,10 @@ fn status_check_and_verify_show_the_policy(store: Backend) {
     let v: Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(v["orgs"][0]["privacy"]["rewrite_due"], true);
     let run = sync(&env, &["sync", "--all"]);
-    assert!(
-        run.stderr.contains("1 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged(&format!(
+        "{org}: 1 stored row(s) rewritten under the privacy policy {}",
+        &fingerprint[..12]
+    ));
     sync(&env, &["verify", "--all"]);
 }
 
