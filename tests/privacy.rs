@@ -344,7 +344,7 @@ fn the_database_files_are_private_whatever_the_umask() {
         "database",
         &format!("database = {:?}", db.display().to_string()),
     );
-    let run = |args: &[&str]| {
+    let command = |args: &[&str]| {
         let mut cmd = env.command(args);
         // SAFETY: umask is async-signal-safe and touches only the child's own state.
         unsafe {
@@ -353,23 +353,49 @@ fn the_database_files_are_private_whatever_the_umask() {
                 Ok(())
             });
         }
-        common::Run::from(cmd.output().unwrap())
+        cmd
     };
+    let run = |args: &[&str]| common::Run::from(command(args).output().unwrap());
     run(&["sync", "--all"]).expect_code(0);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&db), 0o600);
-    let wal = db.with_extension("db-wal");
-    let shm = db.with_extension("db-shm");
-    // The WAL and its index stay while the database is open; reopen to see them.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1);")
-        .unwrap();
-    for file in [&wal, &shm] {
-        if file.exists() {
-            assert_eq!(mode(file), 0o600, "{}", file.display());
-        }
+    // The WAL and its index exist while the binary has the database open (they go with
+    // its last connection): watch them during a run of its own, which slow answers from
+    // the fake hold open for a while.
+    let key = env.key("org_1");
+    for _ in 0..3 {
+        env.fake.push_fault(
+            &key,
+            routiq_sync::fake::Fault::Delay(std::time::Duration::from_millis(400)),
+        );
     }
-    drop(conn);
+    let companions = [db.with_extension("db-wal"), db.with_extension("db-shm")];
+    let mut child = command(&["sync", "--all", "--force"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    while child.try_wait().unwrap().is_none() {
+        for file in &companions {
+            if let Ok(meta) = std::fs::metadata(file) {
+                seen.insert(
+                    file.clone(),
+                    format!("{:o}", meta.permissions().mode() & 0o777),
+                );
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        seen,
+        companions
+            .iter()
+            .map(|f| (f.clone(), "600".to_string()))
+            .collect(),
+        "the modes of the run's -wal and -shm"
+    );
     assert_eq!(mode(db.parent().unwrap()), 0o700);
     assert_eq!(mode(&env.dir.path().join("new-dir")), 0o700);
     let quiet = run(&["sync", "--all", "--force"]);
@@ -460,44 +486,98 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
 
 on_both_stores!(a_new_policy_rewrites_what_is_stored);
 
-/// A rewrite killed after some batches resumes at the recorded position: rows up to it
-/// are taken as done (here: left as they were, proving the position is used), the rest
-/// are rewritten, and the fingerprint is recorded at the end.
-#[test]
-fn a_killed_rewrite_resumes_at_its_position() {
+/// A rewrite killed (SIGKILL) after some batches of appointments resumes at the
+/// position their last commit recorded: the rows up to it are rewritten, the rest still
+/// as they were; the next run rewrites exactly the rest, and the fingerprint is recorded
+/// only then.
+fn a_killed_rewrite_resumes_at_its_position(store: Backend) {
     let _alone = alone();
-    use routiq_sync::resource::Resource;
-    use routiq_sync::store::{PrivacyProgress, PrivacyStore};
-    let env = TestEnv::builder().patients(30).appointments_each(0).build();
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(80)
+        .build();
     let org = env.orgs[0].0.clone();
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config(POLICY);
-    let text = std::fs::read_to_string(env.config_path()).unwrap();
-    let env_var = |name: &str| (name == "ROUTIQ_HASH_SECRET").then(|| SECRET.to_string());
-    let config = routiq_sync::config::parse(&text, &env.config_path(), &env_var).unwrap();
-    let fingerprint = config.orgs[0].privacy.fingerprint().unwrap();
-    let mut ids: Vec<String> = env
-        .rows(
-            "SELECT id FROM patients WHERE org_id = ?1 ORDER BY id",
+    let fingerprint = fingerprint(&env);
+    let mut child = env
+        .command(&["sync", "--all"])
+        .env("ROUTIQ_HASH_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once a batch of appointments has committed, hold the table so that the next one
+    // waits, and kill the run there.
+    let pending = || {
+        env.rows(
+            "SELECT pending_resource, pending_after_id FROM privacy_state WHERE org_id = ?1",
             &[&org],
+        )
+        .into_iter()
+        .next()
+        .and_then(|r| Some((r[0].clone()?, r[1].clone()?)))
+    };
+    let started = std::time::Instant::now();
+    while pending().is_none_or(|(resource, _)| resource != "appointments") {
+        assert!(
+            child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 120,
+            "the rewrite ended before a batch of appointments could be seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let hold = hold_appointments(&env);
+    common::signal(&child, "KILL");
+    child.wait().unwrap();
+    drop(hold);
+
+    let (resource, position) = pending().expect("the position the killed run recorded");
+    assert_eq!(resource, "appointments");
+    let state = env.rows(
+        "SELECT fingerprint, pending FROM privacy_state WHERE org_id = ?1",
+        &[&org],
+    );
+    assert_eq!(
+        state[0],
+        [None, Some(fingerprint.clone())],
+        "not applied yet, under way"
+    );
+    let stored = appointments_raw(&env, &org);
+    // Up to the position in the store's own order of ids.
+    let up_to: std::collections::BTreeSet<String> = env
+        .rows(
+            "SELECT id FROM appointments WHERE org_id = ?1 AND id <= ?2",
+            &[&org, &position],
         )
         .into_iter()
         .map(|r| r[0].clone().unwrap())
         .collect();
-    ids.sort();
-    let middle = ids[9].clone();
-    {
-        // What a run killed after its batches up to `middle` leaves.
-        let mut store = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path()).unwrap();
-        let progress = PrivacyProgress {
-            fingerprint: fingerprint.clone(),
-            resource: Resource::Patients,
-            after_id: middle.clone(),
-        };
-        store
-            .rewrite_batch(&org, Resource::Patients, &[], &progress)
-            .unwrap();
-    }
+    let (done, rest): (Vec<_>, Vec<_>) = stored.iter().partition(|(id, _)| up_to.contains(*id));
+    assert!(
+        done.len() >= 500 && !rest.is_empty(),
+        "killed after {} of {} appointments",
+        done.len(),
+        stored.len()
+    );
+    assert!(done.iter().all(|(_, raw)| raw.get("notes").is_none()));
+    assert!(rest.iter().all(|(_, raw)| raw.get("notes").is_some()));
+
+    // A row before the position given notes again: the resumed run takes it as done and
+    // leaves it, which shows that it starts at the position.
+    let marker = done[0].0.clone();
+    let tamper = match &env.store {
+        Backend::Sqlite => {
+            "UPDATE appointments SET raw_json = json_set(raw_json, '$.notes', 'kept')
+             WHERE org_id = ?1 AND id = ?2"
+        }
+        Backend::Postgres(_) => {
+            "UPDATE appointments SET raw_json = raw_json || '{\"notes\": \"kept\"}'::jsonb
+             WHERE org_id = ?1 AND id = ?2"
+        }
+    };
+    assert_eq!(env.execute(tamper, &[&org, &marker]), 1);
+
     let run = sync(&env, &["sync", "--all"]);
     let policy = &fingerprint[..12];
     run.assert_logged(&format!(
@@ -505,29 +585,42 @@ fn a_killed_rewrite_resumes_at_its_position() {
          rewrite of the stored rows locally, before syncing"
     ));
     run.assert_logged(&format!(
-        "{org}: 20 stored row(s) rewritten under the privacy policy {policy}"
+        "{org}: {} stored row(s) rewritten under the privacy policy {policy}",
+        rest.len()
     ));
-    let raw_of = |id: &str| {
-        env.value(
-            "SELECT raw_json FROM patients WHERE org_id = ?1 AND id = ?2",
-            &[&org, id],
-        )
-        .unwrap()
-    };
-    assert!(
-        raw_of(&ids[0]).contains("medicare"),
-        "before the position: done"
+    let after = appointments_raw(&env, &org);
+    assert_eq!(after.len(), 3200);
+    for (id, raw) in &after {
+        let notes = raw.get("notes").and_then(Value::as_str);
+        assert_eq!(notes, (*id == marker).then_some("kept"), "appointment {id}");
+    }
+    let state = env.rows(
+        "SELECT fingerprint, pending, pending_resource, pending_after_id FROM privacy_state
+         WHERE org_id = ?1",
+        &[&org],
     );
-    assert!(
-        !raw_of(&ids[10]).contains("medicare"),
-        "after it: rewritten"
-    );
-    let state = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path())
-        .unwrap()
-        .privacy_state(&org)
-        .unwrap();
-    assert_eq!(state.fingerprint.as_deref(), Some(fingerprint.as_str()));
-    assert!(state.pending.is_none() && state.applied_at.is_some());
+    assert_eq!(state[0], [Some(fingerprint), None, None, None]);
+}
+
+on_both_stores!(a_killed_rewrite_resumes_at_its_position);
+
+/// Takes the lock a rewrite batch of appointments needs, waiting for one under way to
+/// commit; held until dropped.
+fn hold_appointments(env: &TestEnv) -> Box<dyn std::any::Any> {
+    match &env.store {
+        Backend::Sqlite => {
+            let conn = env.db();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            Box::new(conn)
+        }
+        Backend::Postgres(db) => {
+            let mut client = db.client();
+            client
+                .batch_execute("BEGIN; LOCK TABLE appointments IN SHARE MODE")
+                .unwrap();
+            Box::new(client)
+        }
+    }
 }
 
 /// Proof for an auditor: `status --json` and `check` show the fingerprint and when it
