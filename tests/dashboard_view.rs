@@ -196,7 +196,7 @@ fn patient_activity_every_column_on_a_hand_built_clinic(store: Backend) {
     });
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
-    run.assert_stderr_has("1 deleted upstream");
+    run.assert_stderr_has("written, 1 deleted upstream");
 
     let at = |d: i64| Some(c.at(d));
     let s = |v: &str| Some(v.to_string());
