@@ -73,16 +73,25 @@ fn patients(db: &PgDatabase) -> i64 {
         .get(0)
 }
 
+/// A fresh database and two stores on it (two runs of this process).
+type TwoStores = (PgDatabase, Box<dyn Store>, Box<dyn Store>);
+
+/// [`TwoStores`]; `None` to skip.
+fn two_stores() -> Option<TwoStores> {
+    let db = pg::database()?;
+    let (a, b) = (open(&db), open(&db));
+    Some((db, a, b))
+}
+
 fn take(store: &mut dyn Store, org: &str) -> Option<OrgGuard> {
     store.try_lock_org(org).unwrap()
 }
 
 #[test]
 fn a_free_lease_is_taken_for_the_lease_time_and_refused_while_held() {
-    let Some(db) = pg::database() else {
+    let Some((db, mut a, mut b)) = two_stores() else {
         return;
     };
-    let (mut a, mut b) = (open(&db), open(&db));
     let guard = take(&mut *a, "org_1").expect("the org is free");
     let (_, pid, left) = lease(&db, "org_1").expect("a lease row");
     assert_eq!(pid, i64::from(std::process::id()));
@@ -103,10 +112,9 @@ fn a_free_lease_is_taken_for_the_lease_time_and_refused_while_held() {
 
 #[test]
 fn an_expired_lease_is_taken_over_and_its_old_holder_fenced_off() {
-    let Some(db) = pg::database() else {
+    let Some((db, mut a, mut b)) = two_stores() else {
         return;
     };
-    let (mut a, mut b) = (open(&db), open(&db));
     let _old = take(&mut *a, "org_1").expect("the org is free");
     write(&mut *a, &["1"]).expect("the holder commits");
     let (old_token, _, _) = lease(&db, "org_1").unwrap();
@@ -130,10 +138,9 @@ fn an_expired_lease_is_taken_over_and_its_old_holder_fenced_off() {
 
 #[test]
 fn a_lease_left_by_a_process_of_this_host_that_is_gone_is_taken_at_once() {
-    let Some(db) = pg::database() else {
+    let Some((db, mut a, mut b)) = two_stores() else {
         return;
     };
-    let (mut a, mut b) = (open(&db), open(&db));
     let _held = take(&mut *a, "org_1").expect("the org is free");
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     gone.wait().unwrap();
