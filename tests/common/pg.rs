@@ -14,7 +14,6 @@
 pub mod skip_rule;
 pub use skip_rule::{skip, strict};
 
-use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -705,6 +704,12 @@ pub fn restartable() -> bool {
     server().is_some() && CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).is_some()
 }
 
+/// How many times successive transactions ran on another server connection than the one
+/// before (see [`PgBouncer::backend_pids`]).
+pub fn switches(pids: &[i32]) -> usize {
+    pids.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
 /// Debian's `pgbouncer` package.
 const PGBOUNCER: &str = "/usr/sbin/pgbouncer";
 
@@ -799,10 +804,10 @@ pub fn pgbouncer(db: &PgDatabase, mode: PoolMode) -> Option<PgBouncer> {
     };
     bouncer.start();
     if mode == PoolMode::Transaction {
-        // The pool fills up to its minimum in the background; wait for it, so that every
-        // test meets a pooler that really switches.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while bouncer.backend_pids(db, 8).len() < 2 {
+        // The pool fills up to its minimum in the background; wait until every one of
+        // a client's successive transactions switches, so that every test meets that.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while switches(&bouncer.backend_pids(db, 8)) < 7 {
             assert!(
                 Instant::now() < deadline,
                 "the transaction-mode PgBouncer never switched server connections:\n{}",
@@ -823,9 +828,9 @@ impl PgBouncer {
         )
     }
 
-    /// The distinct server connections (`pg_backend_pid()`) that `transactions`
-    /// successive transactions of one client session through it ran on, in `db`.
-    pub fn backend_pids(&self, db: &PgDatabase, transactions: usize) -> BTreeSet<i32> {
+    /// The server connection (`pg_backend_pid()`) each of `transactions` successive
+    /// transactions of one client session through it ran on, in `db`.
+    pub fn backend_pids(&self, db: &PgDatabase, transactions: usize) -> Vec<i32> {
         // The simple query protocol: a statement prepared in one transaction would be
         // gone in the next on another server connection.
         let mut client = postgres::Client::connect(&self.url(db), postgres::NoTls)
