@@ -98,7 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = Instant::now();
     for i in 1..=orgs {
-        total_active += store.active_patients(&format!("org_{i}"))?;
+        // The bench's clock is the host's, which agrees with itself.
+        total_active += store
+            .active_patients(&format!("org_{i}"), true)?
+            .unwrap_or(0);
     }
     let count_all = t.elapsed();
     println!(

@@ -13,6 +13,13 @@ use crate::url_password::{self, POSTGRES_SCHEMES, decode};
 /// What stands in for the password wherever a URL is shown.
 pub const MASK: &str = "****";
 
+/// What to do when a URL's user name or password holds a character URLs reserve: the
+/// client library would read part of it as the host, port, database or an option, or
+/// decode a `%` escape, and hosted providers' generated passwords often hold these.
+pub const PERCENT_ENCODE_HINT: &str = "if the user name or password holds any of \
+     @ : / # ? & %, write each of those percent-encoded in the URL \
+     (@ %40, : %3A, / %2F, # %23, ? %3F, & %26, % %25)";
+
 /// How the connection uses TLS (libpq's `sslmode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -81,13 +88,12 @@ impl PgUrl {
         let info = url_password::userinfo(text);
         let creds_end = info.as_ref().map_or(scheme_len, |i| i.rest_at);
         let after_creds = &text[creds_end..];
-        if after_creds
-            .split(['/', '?'])
-            .next()
-            .is_some_and(|a| a.contains('@'))
-        {
-            // Part of the password would otherwise be taken for the host, and shown.
-            return Err("has an `@` in its user name or password; write it as %40".into());
+        if has_stray_at(after_creds) {
+            // Part of the password would otherwise be taken for the host, the database
+            // or an option, and shown.
+            return Err(format!(
+                "has an `@` in its user name or password; {PERCENT_ENCODE_HINT}"
+            ));
         }
         let mut shown = scheme.to_string();
         match &info {
@@ -145,9 +151,12 @@ impl PgUrl {
         }
         // The library's message names the offending option, never its value.
         let mut config = postgres::Config::from_str(&for_client)
-            .map_err(|e| format!("is not a valid PostgreSQL URL ({e})"))?;
+            .map_err(|e| format!("is not a valid PostgreSQL URL ({e}); {PERCENT_ENCODE_HINT}"))?;
         if config.get_hosts().is_empty() {
-            return Err("names no host; write postgres://user:password@host:5432/database".into());
+            return Err(format!(
+                "names no host; write postgres://user:password@host:5432/database; \
+                 {PERCENT_ENCODE_HINT}"
+            ));
         }
         if ssl_mode == SslMode::Require && root_cert.is_some() {
             // libpq: a root certificate makes `require` verify the chain.
@@ -204,6 +213,15 @@ impl PgUrl {
         }
     }
 
+    /// Whether a TCP host of the URL is another machine (a socket folder is this one).
+    pub fn leaves_this_machine(&self) -> bool {
+        self.config.get_hosts().iter().any(|h| match h {
+            postgres::config::Host::Tcp(h) => !crate::loopback::is_loopback_host(h),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(_) => false,
+        })
+    }
+
     /// The first port (5432 when the URL names none).
     pub fn port(&self) -> u16 {
         self.config.get_ports().first().copied().unwrap_or(5432)
@@ -227,6 +245,22 @@ impl PgUrl {
             self.database()
         )
     }
+}
+
+/// Whether `rest` (what follows the credentials, which end at the first `@`) holds an
+/// `@` that is not inside an option's value (`?application_name=a@b`): the rest of a
+/// user name or password that holds an `@`.
+fn has_stray_at(rest: &str) -> bool {
+    rest.match_indices('@').any(|(at, _)| {
+        let before = &rest[..at];
+        match before.find('?') {
+            None => true,
+            Some(query) => {
+                let option = before[query..].rsplit(['?', '&']).next().unwrap_or("");
+                !option.contains('=')
+            }
+        }
+    })
 }
 
 impl PartialEq for PgUrl {

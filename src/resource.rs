@@ -1,5 +1,7 @@
 //! The Cliniko resources routiq-sync knows how to copy, shared by config, client and store.
 
+mod fields;
+
 use std::fmt;
 use std::str::FromStr;
 

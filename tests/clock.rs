@@ -151,10 +151,10 @@ fn a_clock_a_year_ahead_erases_nothing_and_a_corrected_clock_does_not_stall(stor
     back.expect_code(0);
     assert!(!back.stderr.contains("skipped"), "{}", back.stderr);
     assert!(
-        back.stderr.contains("org_1: the last success at ")
+        back.stderr.contains("org_1: ")
             && back
                 .stderr
-                .contains("lies in the future (the host clock says"),
+                .contains(" stored time(s) lie in the future, up to 400 days ahead of the host clock (the last success, "),
         "{}",
         back.stderr
     );
@@ -170,11 +170,7 @@ fn a_clock_a_year_ahead_erases_nothing_and_a_corrected_clock_does_not_stall(stor
         "{}",
         again.stderr
     );
-    assert!(
-        !again.stderr.contains("lies in the future"),
-        "{}",
-        again.stderr
-    );
+    assert!(!again.stderr.contains("in the future"), "{}", again.stderr);
 }
 
 fn a_clock_a_day_behind_neither_stalls_nor_purges(store: Backend) {
@@ -206,7 +202,9 @@ fn a_clock_a_day_behind_neither_stalls_nor_purges(store: Backend) {
     behind.expect_code(0);
     assert!(!behind.stderr.contains("skipped"), "{}", behind.stderr);
     assert!(
-        behind.stderr.contains("lies in the future"),
+        behind
+            .stderr
+            .contains(" stored time(s) lie in the future, up to 24 h ahead of the host clock"),
         "{}",
         behind.stderr
     );

@@ -1,5 +1,7 @@
 //! The `patient_activity` view, every column, on a small hand-built clinic synced through
-//! the real binary from the fake Cliniko; and `status` showing active patients.
+//! the real binary from the fake Cliniko; `status` showing active patients; and every
+//! example query of docs/dashboard.md answering what its text says, with the same rows
+//! in the same order on both stores.
 
 mod common;
 
@@ -24,6 +26,10 @@ fn link(path: &str) -> Value {
 struct Clinic {
     world: World,
     now: i64,
+    /// The practitioner and business the next appointments name (the fixed ids name
+    /// none that is synced).
+    practitioner: String,
+    business: String,
 }
 
 impl Clinic {
@@ -31,7 +37,23 @@ impl Clinic {
         let mut world = World::new();
         world.add_account(KEY, Account::new("org_1"));
         let now = world.now().unix();
-        Clinic { world, now }
+        Clinic {
+            world,
+            now,
+            practitioner: "1000000000000000007".into(),
+            business: "1000000000000000008".into(),
+        }
+    }
+
+    fn practitioner(&mut self, display_name: &str) -> String {
+        let rec = obj(json!({"first_name": display_name, "last_name": "Test",
+                             "display_name": display_name, "active": true}));
+        self.world.insert(KEY, "practitioners", rec).unwrap()
+    }
+
+    fn business(&mut self, name: &str) -> String {
+        let rec = obj(json!({"business_name": name, "display_name": name}));
+        self.world.insert(KEY, "businesses", rec).unwrap()
     }
 
     /// `days` from now (negative: ago), as stored.
@@ -68,18 +90,27 @@ impl Clinic {
         days: i64,
         hidden: &str,
     ) -> String {
-        let starts = self.at(days);
-        let ends = Timestamp::from_unix(self.now + days * DAY + 1800)
-            .unwrap()
-            .to_string();
+        self.appointment_at(patient, type_id, self.now + days * DAY, hidden)
+    }
+
+    /// An appointment of 30 minutes starting at `starts` (Unix seconds).
+    fn appointment_at(
+        &mut self,
+        patient: &str,
+        type_id: Option<&str>,
+        starts: i64,
+        hidden: &str,
+    ) -> String {
+        let ends = Timestamp::from_unix(starts + 1800).unwrap().to_string();
+        let starts = Timestamp::from_unix(starts).unwrap().to_string();
         let mut rec = obj(json!({
             "starts_at": starts,
             "ends_at": ends,
             "archived_at": null,
             "cancelled_at": null,
             "patient": link(&format!("patients/{patient}")),
-            "practitioner": link("practitioners/1000000000000000007"),
-            "business": link("businesses/1000000000000000008"),
+            "practitioner": link(&format!("practitioners/{}", self.practitioner)),
+            "business": link(&format!("businesses/{}", self.business)),
             "appointment_type": type_id.map_or(Value::Null, |t| link(&format!("appointment_types/{t}"))),
         }));
         match hidden {
@@ -95,6 +126,30 @@ impl Clinic {
             .insert(KEY, "individual_appointments", rec)
             .unwrap()
     }
+}
+
+/// `c`'s clinic synced to `store` as org_1, then `patient` and `appointment` deleted in
+/// Cliniko (the next full sync marks them).
+fn synced_then_deleted_upstream(
+    store: Backend,
+    c: &Clinic,
+    patient: &str,
+    appointment: &str,
+) -> TestEnv {
+    let env = TestEnv::builder()
+        .on(store)
+        .world(
+            c.world.clone(),
+            vec![("org_1".to_string(), KEY.to_string())],
+        )
+        .build();
+    env.run(&["sync", "--all"]).expect_code(0);
+    env.fake.with_world(|w| {
+        w.hard_delete(KEY, "patients", patient).unwrap();
+        w.hard_delete(KEY, "individual_appointments", appointment)
+            .unwrap();
+    });
+    env
 }
 
 /// One row of the view, every column.
@@ -183,17 +238,7 @@ fn patient_activity_every_column_on_a_hand_built_clinic(store: Backend) {
     c.appointment(&untyped, Some("1000000000000000099"), -1, "");
     c.appointment(&untyped, None, 1, "");
 
-    let orgs = vec![("org_1".to_string(), KEY.to_string())];
-    let env = TestEnv::builder()
-        .on(store)
-        .world(c.world.clone(), orgs)
-        .build();
-    env.run(&["sync", "--all"]).expect_code(0);
-    env.fake.with_world(|w| {
-        w.hard_delete(KEY, "patients", &gone).unwrap();
-        w.hard_delete(KEY, "individual_appointments", &deleted_appt)
-            .unwrap();
-    });
+    let env = synced_then_deleted_upstream(store, &c, &gone, &deleted_appt);
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
     run.assert_stderr_has("written, 1 deleted upstream");
@@ -369,4 +414,470 @@ fn patient_activity_every_column_on_a_hand_built_clinic(store: Backend) {
     run.expect_code(0);
     let header = run.stdout.lines().next().unwrap_or_default();
     assert!(header.contains("ACTIVE"), "{}", run.stdout);
+}
+
+/// docs/dashboard.md's example queries: (SQLite ones, PostgreSQL ones), each list in the
+/// page's order (the page writes them in the same order for both stores).
+fn documented_queries() -> (Vec<String>, Vec<String>) {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md"))
+        .expect("docs/dashboard.md");
+    let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+    let mut marker = "";
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with("<!--") {
+            marker = line;
+            continue;
+        }
+        if line != "```sql" {
+            if !line.trim().is_empty() {
+                marker = "";
+            }
+            continue;
+        }
+        let sql: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        match marker {
+            "" => sqlite.push(sql.join("\n")),
+            "<!-- postgres -->" => postgres.push(sql.join("\n")),
+            // The read-only role's set-up, not a query.
+            _ => {}
+        }
+        marker = "";
+    }
+    (sqlite, postgres)
+}
+
+/// `sql`'s rows on the test's store, every value as text (SQLite's form); a PostgreSQL
+/// column of a type a dashboard would show oddly (`numeric`: `150.0000000000000000`)
+/// fails the test.
+fn query_rows(env: &TestEnv, sql: &str) -> Vec<Vec<Option<String>>> {
+    let Backend::Postgres(db) = &env.store else {
+        return env.rows(sql, &[]);
+    };
+    use postgres::types::Type;
+    let rows = db
+        .client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    let column = &row.columns()[i];
+                    match column.type_().clone() {
+                        Type::INT8 => row.get::<_, Option<i64>>(i).map(|v| v.to_string()),
+                        Type::TEXT => row.get::<_, Option<String>>(i),
+                        Type::TIMESTAMPTZ => row
+                            .get::<_, Option<time::OffsetDateTime>>(i)
+                            .map(|t| Timestamp::from_datetime(t).to_string()),
+                        Type::DATE => row.get::<_, Option<time::Date>>(i).map(|d| {
+                            format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+                        }),
+                        other => panic!(
+                            "column `{}` is {other}: a dashboard shows it oddly; cast it\n{sql}",
+                            column.name()
+                        ),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One appointment of the clinic as the test knows it.
+struct Booking {
+    id: String,
+    patient: String,
+    practitioner: &'static str,
+    type_name: &'static str,
+    starts: i64,
+    /// Not cancelled, archived or deleted upstream: what every query counts.
+    counted: bool,
+}
+
+/// One patient of the clinic as the test knows it.
+struct Person {
+    id: String,
+    first: &'static str,
+    email: Option<&'static str>,
+    phone: Option<&'static str>,
+    /// Neither archived nor deleted upstream.
+    present: bool,
+}
+
+impl Person {
+    /// `org_id, id, first_name, last_name, email`: how the patient queries begin a row.
+    fn org_id_to_email(&self) -> Vec<Option<String>> {
+        vec![
+            Some("org_1".to_string()),
+            Some(self.id.clone()),
+            Some(self.first.to_string()),
+            Some("Test".to_string()),
+            self.email.map(str::to_string),
+        ]
+    }
+}
+
+// The same clinic gives the same rows, in the same order, on both stores.
+on_both_stores!(every_documented_query_answers_what_the_page_says);
+
+fn every_documented_query_answers_what_the_page_says(store: Backend) {
+    let mut c = Clinic::new();
+    let now = c.now;
+    // Monday 00:00 UTC of next week (1970-01-01 was a Thursday).
+    let today = now.div_euclid(DAY);
+    let next_monday = (today - (today + 3).rem_euclid(7) + 7) * DAY;
+    let standard = c.appointment_type("Standard");
+    let review = c.appointment_type("Review");
+    let alice = c.practitioner("Dr Alice");
+    let bob = c.practitioner("Dr Bob");
+    c.business = c.business("Bondi Clinic");
+    let home = json!({"number": "(03) 9999 0000", "phone_type": "Home"});
+    let mobile = json!({"number": "0400 111 222", "phone_type": "Mobile"});
+
+    let mut people: Vec<Person> = Vec::new();
+    let mut bookings: Vec<Booking> = Vec::new();
+    let mut person = |c: &mut Clinic,
+                      first: &'static str,
+                      email: Option<&'static str>,
+                      phones: Option<Value>,
+                      phone: Option<&'static str>| {
+        let id = c.patient(first, email, phones);
+        people.push(Person {
+            id: id.clone(),
+            first,
+            email,
+            phone,
+            present: true,
+        });
+        id
+    };
+    // (patient, practitioner, type, start, hidden): each booking, recorded for the model.
+    let mut book = |c: &mut Clinic,
+                    patient: &str,
+                    who: &'static str,
+                    type_name: &'static str,
+                    starts: i64,
+                    hidden: &str| {
+        c.practitioner = if who == "Dr Alice" { &alice } else { &bob }.clone();
+        let type_id = if type_name == "Standard" {
+            &standard
+        } else {
+            &review
+        };
+        let id = c.appointment_at(patient, Some(type_id), starts, hidden);
+        bookings.push(Booking {
+            id: id.clone(),
+            patient: patient.to_string(),
+            practitioner: who,
+            type_name,
+            starts,
+            counted: hidden.is_empty(),
+        });
+        id
+    };
+    let days = |d: i64| now + d * DAY;
+    // Seen 10 days ago, booked next week: active. Two numbers, the Mobile one is `phone`.
+    let ann = person(
+        &mut c,
+        "Ann",
+        Some("ann@example.com"),
+        Some(json!([home, mobile])),
+        Some("0400 111 222"),
+    );
+    book(&mut c, &ann, "Dr Alice", "Standard", days(-10), "");
+    book(
+        &mut c,
+        &ann,
+        "Dr Alice",
+        "Review",
+        next_monday + DAY + 9 * 3600,
+        "",
+    );
+    // Active too, booked at the very same start as Ann (a tie the order must break).
+    let kim = person(&mut c, "Kim", None, None, None);
+    book(&mut c, &kim, "Dr Bob", "Review", days(-2), "");
+    book(
+        &mut c,
+        &kim,
+        "Dr Bob",
+        "Standard",
+        next_monday + DAY + 9 * 3600,
+        "",
+    );
+    // Lapsed 60 days ago, nothing booked.
+    let ben = person(&mut c, "Ben", Some("ben@example.com"), None, None);
+    book(&mut c, &ben, "Dr Bob", "Standard", days(-60), "");
+    book(&mut c, &ben, "Dr Bob", "Standard", days(-75), "");
+    // Lapsed 300 days ago; a cancelled booking does not count as booked. Home first:
+    // `raw_json`'s first number is not its `phone`.
+    let cat = person(
+        &mut c,
+        "Cat",
+        None,
+        Some(json!([home, mobile])),
+        Some("0400 111 222"),
+    );
+    book(&mut c, &cat, "Dr Bob", "Review", days(-300), "");
+    book(&mut c, &cat, "Dr Bob", "Review", days(5), "cancelled");
+    // Lapsed 300 days ago but booked in 3 days: not to re-engage.
+    let dan = person(&mut c, "Dan", None, None, None);
+    book(&mut c, &dan, "Dr Bob", "Standard", days(-300), "");
+    book(&mut c, &dan, "Dr Alice", "Review", days(3), "");
+    // Never seen, nothing booked.
+    person(&mut c, "Eve", Some("eve@example.com"), None, None);
+    // Never seen, booked next week: not to re-engage.
+    let fay = person(&mut c, "Fay", None, None, None);
+    book(
+        &mut c,
+        &fay,
+        "Dr Alice",
+        "Standard",
+        next_monday + 2 * DAY + 10 * 3600,
+        "",
+    );
+    // Seen 5 days ago; a visit 20 days ago is deleted in Cliniko later.
+    let gus = person(&mut c, "Gus", None, None, None);
+    book(&mut c, &gus, "Dr Bob", "Review", days(-5), "");
+    let gus_deleted = book(&mut c, &gus, "Dr Bob", "Standard", days(-20), "");
+    // Lapsed 200 and 250 days ago.
+    let joe = person(
+        &mut c,
+        "Joe",
+        None,
+        Some(json!([home])),
+        Some("(03) 9999 0000"),
+    );
+    book(&mut c, &joe, "Dr Alice", "Standard", days(-200), "");
+    book(&mut c, &joe, "Dr Alice", "Standard", days(-250), "");
+    // Archived: in no list.
+    let hal = person(&mut c, "Hal", None, None, None);
+    book(&mut c, &hal, "Dr Alice", "Standard", days(-400), "");
+    let archived_at = c.at(-1);
+    c.world
+        .update(KEY, "patients", &hal, |r| {
+            r.insert("archived_at".into(), json!(archived_at));
+        })
+        .unwrap();
+    // Deleted in Cliniko after the first sync.
+    let ivy = person(&mut c, "Ivy", None, None, None);
+    for p in people.iter_mut().filter(|p| p.id == hal || p.id == ivy) {
+        p.present = false;
+    }
+    for b in bookings.iter_mut().filter(|b| b.id == gus_deleted) {
+        b.counted = false;
+    }
+
+    let env = synced_then_deleted_upstream(store, &c, &ivy, &gus_deleted);
+    env.run(&["full", "--all"]).expect_code(0);
+
+    // What each query's text promises, from the model.
+    let t = |unix: i64| Timestamp::from_unix(unix).unwrap().to_string();
+    let text = |v: &str| Some(v.to_string());
+    let org = || text("org_1");
+    let counted = |p: &Person| {
+        bookings
+            .iter()
+            .filter(|b| b.counted && b.patient == p.id)
+            .collect::<Vec<_>>()
+    };
+    let last_past = |p: &Person| {
+        counted(p)
+            .iter()
+            .map(|b| b.starts)
+            .filter(|s| *s <= now)
+            .max()
+    };
+    let next = |p: &Person| {
+        counted(p)
+            .into_iter()
+            .filter(|b| b.starts > now)
+            .min_by_key(|b| (b.starts, b.id.len(), b.id.clone()))
+    };
+    let recent = |p: &Person| {
+        counted(p)
+            .iter()
+            .any(|b| b.starts >= now - 30 * DAY && b.starts <= now)
+    };
+
+    // 1. Seen in the last 90 days, most recent first.
+    let mut seen: Vec<(i64, &Person, usize)> = people
+        .iter()
+        .filter(|p| p.present)
+        .filter_map(|p| {
+            let visits: Vec<i64> = counted(p)
+                .iter()
+                .map(|b| b.starts)
+                .filter(|s| *s >= now - 90 * DAY && *s <= now)
+                .collect();
+            Some((*visits.iter().max()?, p, visits.len()))
+        })
+        .collect();
+    seen.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then((a.1.id.len(), &a.1.id).cmp(&(b.1.id.len(), &b.1.id)))
+    });
+    let seen_rows: Vec<Vec<Option<String>>> = seen
+        .iter()
+        .map(|(last, p, n)| {
+            let mut row = p.org_id_to_email();
+            row.extend([Some(t(*last)), Some(n.to_string())]);
+            row
+        })
+        .collect();
+
+    // 2. Booked per day for the next 7 days (UTC days).
+    let mut per_day = std::collections::BTreeMap::<String, usize>::new();
+    for b in bookings
+        .iter()
+        .filter(|b| b.counted && b.starts >= now && b.starts < now + 7 * DAY)
+    {
+        *per_day.entry(t(b.starts)[..10].to_string()).or_default() += 1;
+    }
+    let day_rows: Vec<Vec<Option<String>>> = per_day
+        .iter()
+        .map(|(day, n)| vec![org(), text(day), Some(n.to_string())])
+        .collect();
+
+    // 3. To re-engage: nothing booked, no visit for 6 months or never; never seen last.
+    let mut lapsed: Vec<(Option<i64>, &Person)> = people
+        .iter()
+        .filter(|p| p.present && next(p).is_none())
+        .map(|p| (last_past(p), p))
+        .filter(|(last, _)| last.is_none_or(|l| l < now - 183 * DAY))
+        .collect();
+    lapsed.sort_by_key(|(last, p)| (last.is_none(), *last, p.id.len(), p.id.clone()));
+    let lapsed_rows: Vec<Vec<Option<String>>> = lapsed
+        .iter()
+        .map(|(last, p)| {
+            let mut row = p.org_id_to_email();
+            row.extend([p.phone.map(str::to_string), last.map(t)]);
+            row
+        })
+        .collect();
+
+    // 4. Disappeared: as marked, newest mark first.
+    let mark = |table: &str, id: &str| {
+        env.value(
+            &format!("SELECT deleted_upstream_at FROM {table} WHERE id = ?1"),
+            &[id],
+        )
+    };
+    let mut gone = [
+        ("patient", ivy.clone(), mark("patients", &ivy)),
+        (
+            "appointment",
+            gus_deleted.clone(),
+            mark("appointments", &gus_deleted),
+        ),
+    ];
+    gone.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let gone_rows: Vec<Vec<Option<String>>> = gone
+        .iter()
+        .map(|(kind, id, at)| vec![text(kind), org(), text(id), at.as_deref().map(canonical)])
+        .collect();
+
+    // 5. The last run: the full one, ok.
+    let last_run = env.rows(
+        "SELECT org_id, mode, status, finished_at, api_calls, error FROM runs ORDER BY id DESC LIMIT 1",
+        &[],
+    );
+    assert_eq!(last_run[0][1..3], [text("full"), text("ok")]);
+
+    // 6. Active (seen in 30 days and booked), soonest next appointment first.
+    let mut active: Vec<(&Booking, &Person)> = people
+        .iter()
+        .filter(|p| p.present && recent(p))
+        .filter_map(|p| Some((next(p)?, p)))
+        .collect();
+    active.sort_by_key(|(b, p)| (b.starts, p.id.len(), p.id.clone()));
+    let active_rows: Vec<Vec<Option<String>>> = active
+        .iter()
+        .map(|(b, p)| {
+            vec![
+                text(p.first),
+                text("Test"),
+                p.phone.map(str::to_string),
+                p.email.map(str::to_string),
+                Some(t(b.starts)),
+                text(b.type_name),
+                text(b.practitioner),
+                text("Bondi Clinic"),
+            ]
+        })
+        .collect();
+
+    // 7. Lapsed in the last 60 days: not recent, not booked, seen within 90 days.
+    let mut dropped: Vec<(i64, &Person)> = people
+        .iter()
+        .filter(|p| p.present && !recent(p) && next(p).is_none())
+        .filter_map(|p| Some((last_past(p)?, p)))
+        .filter(|(last, _)| *last >= now - 90 * DAY)
+        .collect();
+    dropped.sort_by_key(|(last, p)| (-last, p.id.len(), p.id.clone()));
+    let dropped_rows: Vec<Vec<Option<String>>> = dropped
+        .iter()
+        .map(|(last, p)| {
+            let names: Vec<&str> = counted(p).iter().map(|b| b.type_name).collect();
+            assert!(
+                names.windows(2).all(|w| w[0] == w[1]),
+                "one type each: no tie rule needed"
+            );
+            vec![
+                text(p.first),
+                text("Test"),
+                p.phone.map(str::to_string),
+                p.email.map(str::to_string),
+                Some(t(*last)),
+                text(names[0]),
+                Some(names.len().to_string()),
+            ]
+        })
+        .collect();
+
+    // 8. Next week (Monday to Sunday, UTC) per practitioner, busiest first.
+    let mut week = std::collections::BTreeMap::<&str, usize>::new();
+    for b in bookings
+        .iter()
+        .filter(|b| b.counted && b.starts >= next_monday && b.starts < next_monday + 7 * DAY)
+    {
+        *week.entry(b.practitioner).or_default() += 1;
+    }
+    let mut week: Vec<(&str, usize)> = week.into_iter().collect();
+    week.sort_by_key(|(who, n)| (std::cmp::Reverse(*n), *who));
+    let week_rows: Vec<Vec<Option<String>>> = week
+        .iter()
+        .map(|(who, n)| vec![text(who), Some(n.to_string()), Some((n * 30).to_string())])
+        .collect();
+
+    let expected = [
+        ("seen in the last 90 days", seen_rows),
+        ("booked per day", day_rows),
+        ("to re-engage", lapsed_rows),
+        ("disappeared", gone_rows),
+        ("the last run", last_run),
+        ("active with their next appointment", active_rows),
+        ("lapsed in the last 60 days", dropped_rows),
+        ("next week per practitioner", week_rows),
+    ];
+    // The clinic holds an answer for each: none of them is empty.
+    assert!(expected.iter().all(|(_, rows)| !rows.is_empty()));
+    let (sqlite, postgres) = documented_queries();
+    let queries = match env.store {
+        Backend::Sqlite => sqlite,
+        Backend::Postgres(_) => postgres,
+    };
+    assert_eq!(queries.len(), expected.len(), "{queries:#?}");
+    for (sql, (what, rows)) in queries.iter().zip(&expected) {
+        let got: Vec<Vec<Option<String>>> = query_rows(&env, sql)
+            .into_iter()
+            .map(|r| r.into_iter().map(|v| v.map(|v| canonical(&v))).collect())
+            .collect();
+        assert_eq!(&got, rows, "{what}:\n{sql}");
+    }
+}
+
+/// A timestamp in the one form both stores' rows are compared in; other text as it is.
+fn canonical(value: &str) -> String {
+    Timestamp::parse(value).map_or_else(|| value.to_string(), |t| t.to_string())
 }

@@ -17,7 +17,8 @@
 //! after a `user_agent` line, with an `[[org]]` after it when it has none), and so is
 //! `examples/config.toml`; every ```sql block runs
 //! against the database the rehearsal synced, except those marked `<!-- postgres -->`
-//! (tests/postgres.rs runs those).
+//! (tests/postgres.rs runs those) or `<!-- postgres WHO -->` (the dashboard role's set-up,
+//! run as WHO by tests/dashboard_docs.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,8 +47,9 @@ fn blocks(page: &str, text: &str) -> Vec<Block> {
             marker = Some(rest.trim_end_matches("-->").trim().to_string());
             continue;
         }
-        if line.trim() == "<!-- postgres -->" {
-            marker = Some("postgres".to_string());
+        // `<!-- postgres -->`, or `<!-- postgres WHO -->` for a role set-up run as WHO.
+        if let Some(rest) = line.trim().strip_prefix("<!-- postgres") {
+            marker = Some(format!("postgres {}", rest.trim_end_matches("-->").trim()));
             continue;
         }
         let Some(lang) = line.strip_prefix("```") else {
@@ -359,8 +361,8 @@ fn the_rehearsal_runs_as_written_and_the_sql_examples_answer() {
         .iter()
         .filter(|b| b.lang == "sql" && kind(b) != "postgres")
     {
-        // The dashboard page's queries name an org as `org_123`; the rehearsal's is bondi.
-        let sql = b.text.replace("org_123", "bondi");
+        // The dashboard page's queries name the demo's first org; the rehearsal's is bondi.
+        let sql = b.text.replace("'org_1'", "'bondi'");
         let mut stmt = conn
             .prepare(&sql)
             .unwrap_or_else(|e| panic!("{} line {}: {e}", b.page, b.line));

@@ -347,7 +347,11 @@ fn railway_cron_service_is_consistent() {
     // puts the data into the PostgreSQL service.
     let env = |name: &str| match name {
         "DATABASE_URL" => {
-            Some("postgresql://postgres:pw@postgres.railway.internal:5432/railway".to_string())
+            // As the README has the variable written: with its sslmode.
+            Some(
+                "postgresql://postgres:pw@postgres.railway.internal:5432/railway?sslmode=disable"
+                    .to_string(),
+            )
         }
         _ => name
             .starts_with("CLINIKO_KEY_")
@@ -365,6 +369,7 @@ fn railway_cron_service_is_consistent() {
         .postgres()
         .expect("the data goes to PostgreSQL");
     assert_eq!(pg.url_env.as_deref(), Some("DATABASE_URL"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     assert!(config.orgs.len() >= 2);
     // Railway skips a slot while a run is still going: the deadline ends each run
     // before the next 4-hourly slot.

@@ -291,9 +291,8 @@ fn the_dashboard_queries_for_postgresql_run() {
     assert!(blocks.len() >= 8, "{} PostgreSQL queries", blocks.len());
     let mut client = db.client();
     for sql in blocks {
-        let sql = sql.replace("org_123", "org_1");
         client
-            .query(sql.as_str(), &[])
+            .query(sql, &[])
             .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
     }
 }

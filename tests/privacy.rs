@@ -12,12 +12,15 @@ pub const SECRET: &str = "test-secret-0123456789-abcdefghij";
 pub const POLICY: &str = r#"
 hash_secret_env = "ROUTIQ_HASH_SECRET"
 [privacy.patients]
-drop = ["medicare", "medicare_reference_number", "dva_card_number", "notes", "appointment_notes",
-        "emergency_contact", "custom_fields", "address_1", "address_2", "address_3", "post_code"]
+keep = ["first_name", "last_name", "email", "date_of_birth", "sex", "city", "state", "country",
+        "patient_phone_numbers[].number", "patient_phone_numbers[].normalized_number",
+        "patient_phone_numbers[].phone_type", "reminder_type", "accepted_email_marketing",
+        "accepted_sms_marketing", "time_zone"]
 hash = ["email", "patient_phone_numbers[].number", "patient_phone_numbers[].normalized_number"]
 year = ["date_of_birth"]
 [privacy.appointments]
-drop = ["notes"]
+keep = ["cancellation_reason", "cancellation_reason_description", "did_not_arrive",
+        "patient_arrived", "invoice_status", "treatment_note_status", "repeated_from"]
 "#;
 
 /// Every test of this file runs alone: a session that another test's run is opening on

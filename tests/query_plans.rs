@@ -89,7 +89,8 @@ fn documented_queries(file: &str) -> (Vec<Query>, Vec<Query>) {
     let mut rest = text.as_str();
     while let Some(start) = rest.find("```sql\n") {
         let before = rest[..start].trim_end();
-        let marked = before.ends_with("<!-- postgres -->");
+        let marker = before.lines().last().unwrap_or("").trim();
+        let marked = marker == "<!-- postgres -->";
         let name = before
             .trim_end_matches("<!-- postgres -->")
             .trim_end()
@@ -102,8 +103,8 @@ fn documented_queries(file: &str) -> (Vec<Query>, Vec<Query>) {
         let end = body.find("```").expect("a closed sql block");
         let sql = body[..end].trim().trim_end_matches(';').to_string();
         rest = &body[end + 3..];
-        // The role grants are comments around `SELECT 1`, not a query.
-        if sql.starts_with("SELECT 1;") {
+        // `<!-- postgres WHO -->`: the dashboard role's set-up, not a query.
+        if !marked && marker.starts_with("<!-- postgres") {
             continue;
         }
         let name = name.unwrap_or_else(|| {

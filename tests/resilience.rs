@@ -141,7 +141,7 @@ fn a_rejected_key_is_not_retried_and_names_the_config_entry(store: Backend) {
 on_both_stores!(a_forbidden_resource_fails_the_org_but_not_its_other_resources);
 
 fn a_forbidden_resource_fails_the_org_but_not_its_other_resources(store: Backend) {
-    // Keys carry their user's permissions (cliniko-api.md §2): a 403 on one route.
+    // Keys carry their user's permissions (docs/cliniko-api.md, "Keys and permissions"): a 403 on one route.
     let env = TestEnv::builder().on(store.fresh()).patients(20).build();
     env.fake.push_fault(&env.key("org_1"), Fault::Status(403));
     let run = env.run(&["sync", "--all", "--resource", "patients", "appointments"]);

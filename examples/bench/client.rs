@@ -122,13 +122,18 @@ impl ClientEnv {
         let policy = format!(
             "hash_secret_env = {HASH_SECRET_ENV:?}\n\
              [privacy.patients]\n\
-             drop = [\"medicare\", \"medicare_reference_number\", \"dva_card_number\", \"notes\", \
-             \"appointment_notes\", \"emergency_contact\", \"custom_fields\", \"address_1\", \
-             \"address_2\", \"address_3\", \"post_code\"]\n\
+             keep = [\"first_name\", \"last_name\", \"email\", \"date_of_birth\", \"sex\", \
+             \"city\", \"state\", \"country\", \"patient_phone_numbers[].number\", \
+             \"patient_phone_numbers[].normalized_number\", \
+             \"patient_phone_numbers[].phone_type\", \"reminder_type\", \
+             \"accepted_email_marketing\", \"accepted_sms_marketing\", \"time_zone\"]\n\
              hash = [\"email\", \"patient_phone_numbers[].number\", \
              \"patient_phone_numbers[].normalized_number\"]\n\
              year = [\"date_of_birth\"]\n\
-             [privacy.appointments]\ndrop = [\"notes\"]\n\n"
+             [privacy.appointments]\n\
+             keep = [\"cancellation_reason\", \"cancellation_reason_description\", \
+             \"did_not_arrive\", \"patient_arrived\", \"invoice_status\", \
+             \"treatment_note_status\", \"repeated_from\"]\n\n"
         );
         write_private(
             &self.config,

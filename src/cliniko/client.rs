@@ -89,6 +89,37 @@ enum Transient {
     Body(String),
 }
 
+impl Transient {
+    /// The failure, for the retry's log line.
+    fn detail(&self) -> String {
+        match self {
+            Transient::Network(d) | Transient::Body(d) => d.clone(),
+            Transient::Server(s) => format!("HTTP {s} from Cliniko"),
+        }
+    }
+
+    /// The error when `attempts` attempts all failed, this one last.
+    fn into_error(self, attempts: u32) -> ApiError {
+        match self {
+            Transient::Network(detail) => ApiError::Network { detail, attempts },
+            Transient::Server(status) => ApiError::Server { status, attempts },
+            Transient::Body(detail) => ApiError::BadResponse { detail, attempts },
+        }
+    }
+}
+
+/// What one answer means for its request.
+enum Outcome<T> {
+    /// Parsed: the value, and Cliniko's `Date` if valid.
+    Done(T, Option<Timestamp>),
+    /// Asking again cannot help.
+    Failed(ApiError),
+    /// HTTP 429: the wait Cliniko asked for, if it said.
+    RateLimited(Option<Duration>),
+    /// Worth another attempt after a backoff.
+    Transient(Transient),
+}
+
 impl Client {
     /// A client for `key`, spacing its requests with `limiter` and stopping (between
     /// requests and during waits) once `cancel` is set.
@@ -201,134 +232,149 @@ impl Client {
         url: &str,
         parse: impl Fn(&[u8]) -> Result<T, BodyError>,
     ) -> Result<(T, Option<Timestamp>), ApiError> {
-        let policy = self.settings.retry;
-        let mut failures = 0u32;
-        let mut rate_limited = 0u32;
+        let (mut failures, mut rate_limited) = (0u32, 0u32);
         loop {
             self.sleep(self.limiter.reserve())?;
-            self.limiter.sent();
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let sent = Instant::now();
-            let transient = match self
-                .agent
-                .get(url)
-                .header("Authorization", &self.authorization)
-                .call()
-            {
-                Err(e) => Transient::Network(network_detail(&e)),
-                Ok(mut resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    let header = |name: &str| {
-                        headers
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    let date = header("date")
-                        .as_deref()
-                        .and_then(Timestamp::parse_http_date);
-                    if let Some(date) = date {
-                        // Any answer shows Cliniko's clock, errors and 429s included.
-                        let received = Instant::now();
-                        *self.last_date.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some((date, received, received.duration_since(sent)));
-                    }
-                    match status {
-                        200..=299 => {
-                            match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
-                                Ok(body) => match parse(&body) {
-                                    Ok(v) => return Ok((v, date)),
-                                    // Asking again brings the same record back.
-                                    Err(BodyError::BadRecord(detail)) => {
-                                        return Err(ApiError::BadRecord { detail });
-                                    }
-                                    Err(BodyError::Unreadable(e)) => Transient::Body(e),
-                                },
-                                Err(e) => Transient::Body(format!(
-                                    "response body could not be read ({})",
-                                    network_detail(&e)
-                                )),
-                            }
-                        }
-                        429 => {
-                            rate_limited += 1;
-                            let asked = rate_limit_wait(
-                                header("x-ratelimit-reset").as_deref(),
-                                header("retry-after").as_deref(),
-                                header("date").as_deref(),
-                            );
-                            let wait = asked
-                                .unwrap_or_else(|| policy.backoff(rate_limited))
-                                .max(Duration::from_millis(200))
-                                + super::retry::jitter(Duration::from_millis(500), 1.0);
-                            if wait > policy.max_wait || rate_limited > policy.max_rate_limited {
-                                return Err(ApiError::RateLimited {
-                                    wait,
-                                    max_wait: policy.max_wait,
-                                    times: rate_limited,
-                                });
-                            }
-                            log::info!(
-                                "{}: rate limited by Cliniko (HTTP 429): waiting {:.1}s before retrying",
-                                self.settings.label,
-                                wait.as_secs_f64()
-                            );
-                            self.limiter.pause_until(Instant::now() + wait);
-                            continue;
-                        }
-                        401 => return Err(ApiError::KeyRejected { status }),
-                        // Keys carry their user's permissions: a 403 is about this
-                        // route, and other routes may still work.
-                        403 => return Err(ApiError::Forbidden),
-                        500..=599 => Transient::Server(status),
-                        _ => {
-                            let body = resp
-                                .body_mut()
-                                .with_config()
-                                .limit(64 * 1024)
-                                .read_to_vec()
-                                .unwrap_or_default();
-                            return Err(ApiError::Http {
-                                status,
-                                message: cliniko_message(&body),
-                                location: header("location"),
-                            });
-                        }
-                    }
+            match self.attempt(url, &parse) {
+                Outcome::Done(value, date) => return Ok((value, date)),
+                Outcome::Failed(e) => return Err(e),
+                Outcome::RateLimited(asked) => {
+                    rate_limited += 1;
+                    self.wait_out_rate_limit(asked, rate_limited)?;
                 }
-            };
-            failures += 1;
-            let detail = match &transient {
-                Transient::Network(d) | Transient::Body(d) => d.clone(),
-                Transient::Server(s) => format!("HTTP {s} from Cliniko"),
-            };
-            if failures >= policy.attempts {
-                return Err(match transient {
-                    Transient::Network(detail) => ApiError::Network {
-                        detail,
-                        attempts: failures,
-                    },
-                    Transient::Server(status) => ApiError::Server {
-                        status,
-                        attempts: failures,
-                    },
-                    Transient::Body(detail) => ApiError::BadResponse {
-                        detail,
-                        attempts: failures,
-                    },
-                });
+                Outcome::Transient(transient) => {
+                    failures += 1;
+                    self.back_off(transient, failures)?;
+                }
             }
-            let wait = policy.backoff(failures);
-            log::warn!(
-                "{}: {detail}; retrying in {:.1}s (attempt {} of {})",
-                self.settings.label,
-                wait.as_secs_f64(),
-                failures + 1,
-                policy.attempts
-            );
-            self.sleep(wait)?;
         }
+    }
+
+    /// Sends one GET of `url` and judges its answer.
+    fn attempt<T>(&self, url: &str, parse: &impl Fn(&[u8]) -> Result<T, BodyError>) -> Outcome<T> {
+        self.limiter.sent();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let sent = Instant::now();
+        match self
+            .agent
+            .get(url)
+            .header("Authorization", &self.authorization)
+            .call()
+        {
+            Err(e) => Outcome::Transient(Transient::Network(network_detail(&e))),
+            Ok(resp) => self.judge(resp, sent, parse),
+        }
+    }
+
+    /// What an answer to a request sent at `sent` means, by its status; its `Date` is
+    /// noted first.
+    fn judge<T>(
+        &self,
+        mut resp: ureq::http::Response<ureq::Body>,
+        sent: Instant,
+        parse: &impl Fn(&[u8]) -> Result<T, BodyError>,
+    ) -> Outcome<T> {
+        let headers = resp.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let date = self.note_date(header("date").as_deref(), sent);
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 => match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
+                Ok(body) => match parse(&body) {
+                    Ok(value) => Outcome::Done(value, date),
+                    // Asking again brings the same record back.
+                    Err(BodyError::BadRecord(detail)) => {
+                        Outcome::Failed(ApiError::BadRecord { detail })
+                    }
+                    Err(BodyError::Unreadable(e)) => Outcome::Transient(Transient::Body(e)),
+                },
+                Err(e) => Outcome::Transient(Transient::Body(format!(
+                    "response body could not be read ({})",
+                    network_detail(&e)
+                ))),
+            },
+            429 => Outcome::RateLimited(rate_limit_wait(
+                header("x-ratelimit-reset").as_deref(),
+                header("retry-after").as_deref(),
+                header("date").as_deref(),
+            )),
+            401 => Outcome::Failed(ApiError::KeyRejected { status }),
+            // Keys carry their user's permissions: a 403 is about this route, and other
+            // routes may still work.
+            403 => Outcome::Failed(ApiError::Forbidden),
+            500..=599 => Outcome::Transient(Transient::Server(status)),
+            _ => {
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_vec()
+                    .unwrap_or_default();
+                Outcome::Failed(ApiError::Http {
+                    status,
+                    message: cliniko_message(&body),
+                    location: header("location"),
+                })
+            }
+        }
+    }
+
+    /// Keeps the time of a `Date` header (any answer shows Cliniko's clock, errors and
+    /// 429s included) with when it arrived and how long its request took.
+    fn note_date(&self, header: Option<&str>, sent: Instant) -> Option<Timestamp> {
+        let date = header.and_then(Timestamp::parse_http_date)?;
+        let received = Instant::now();
+        *self.last_date.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((date, received, received.duration_since(sent)));
+        Some(date)
+    }
+
+    /// Pauses every request of this key for the wait Cliniko `asked` for (or a backoff),
+    /// after the `times`-th 429 in a row; fails when that is more than the policy allows.
+    fn wait_out_rate_limit(&self, asked: Option<Duration>, times: u32) -> Result<(), ApiError> {
+        let policy = self.settings.retry;
+        let wait = asked
+            .unwrap_or_else(|| policy.backoff(times))
+            .max(Duration::from_millis(200))
+            + super::retry::jitter(Duration::from_millis(500), 1.0);
+        if wait > policy.max_wait || times > policy.max_rate_limited {
+            return Err(ApiError::RateLimited {
+                wait,
+                max_wait: policy.max_wait,
+                times,
+            });
+        }
+        log::info!(
+            "{}: rate limited by Cliniko (HTTP 429): waiting {:.1}s before retrying",
+            self.settings.label,
+            wait.as_secs_f64()
+        );
+        self.limiter.pause_until(Instant::now() + wait);
+        Ok(())
+    }
+
+    /// Waits before another attempt after the `failures`-th transient failure, or fails
+    /// with it when the attempts are spent.
+    fn back_off(&self, transient: Transient, failures: u32) -> Result<(), ApiError> {
+        let policy = self.settings.retry;
+        if failures >= policy.attempts {
+            return Err(transient.into_error(failures));
+        }
+        let wait = policy.backoff(failures);
+        log::warn!(
+            "{}: {}; retrying in {:.1}s (attempt {} of {})",
+            self.settings.label,
+            transient.detail(),
+            wait.as_secs_f64(),
+            failures + 1,
+            policy.attempts
+        );
+        self.sleep(wait)
     }
 
     /// Sleeps `d`, waking early with [`ApiError::Interrupted`] when the run is cancelled.

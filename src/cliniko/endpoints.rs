@@ -16,7 +16,8 @@ pub struct Endpoint {
     /// The key of the record array in the response envelope.
     pub list_key: &'static str,
     /// Filters that opt records hidden by default (archived, cancelled) back in. Only
-    /// fields the route can filter on (cliniko-api.md §4): anything else is a 400.
+    /// fields the route can filter on (docs/cliniko-api.md, "Filtering"): anything else is
+    /// a 400.
     pub include_hidden: &'static [&'static str],
     /// The DateTime field an appointment window filters on, if the route has one.
     pub window_field: Option<&'static str>,
@@ -162,7 +163,7 @@ mod tests {
 
     #[test]
     fn hidden_filters_follow_the_api_field_lists() {
-        // cliniko-api.md §4: only these routes can filter on cancelled_at.
+        // Only these routes can filter on cancelled_at (docs/cliniko-api.md, "Filtering").
         for r in Resource::ALL {
             for e in routes(r) {
                 let cancelled = e.include_hidden.contains(&"cancelled_at");

@@ -1,7 +1,7 @@
 //! Counting and listing the records of a route within an id range, for `verify`.
 //!
 //! A count is one request with `per_page=1`: Cliniko's `total_entries` is the number of
-//! rows matching the filters (cliniko-api.md §3), and the walk's hidden-record filters
+//! rows matching the filters (docs/cliniko-api.md, "Paging"), and the walk's hidden-record filters
 //! make archived and cancelled rows count. A listing pages through the range by id
 //! (`sort=id`, then `id:>LAST`): ids never change, so rows updated while it runs cannot
 //! shift it and every row present for the whole listing is returned.

@@ -1,7 +1,7 @@
 //! Walking a list route from a cursor to the end without skipping rows that change
 //! while the walk is under way.
 //!
-//! Page numbers shift when data changes (cliniko-api.md §11), so the walk never asks for
+//! Page numbers shift when data changes (docs/cliniko-api.md, "Page-number walks shift"), so the walk never asks for
 //! page N+1. It sorts by `updated_at,id` and re-queries page 1 from the newest
 //! `updated_at` seen (`updated_at:>=T`): a row updated mid-walk moves to the end and is
 //! met again. Rows at the boundary second are read twice and counted once. When a whole

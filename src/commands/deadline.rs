@@ -1,5 +1,7 @@
 //! The run deadline (`max_run_time`): a watcher thread that, once the time passes, asks
-//! the run to stop the way SIGTERM does (between pages), and says it was the deadline.
+//! the run to stop the way SIGTERM does (between pages), and says it was the deadline;
+//! and the hard stop behind it, which ends the process if the run is still going a
+//! grace later, whatever it waits on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::format_duration;
 use crate::engine::Clock;
+use crate::watchdog;
 
 /// How often the watcher looks at the clock and the signal flag.
 const TICK: Duration = Duration::from_millis(50);
@@ -42,6 +45,18 @@ impl RunStop {
         };
         let cancel = Arc::new(AtomicBool::new(false));
         let until = clock.monotonic() + limit;
+        // The stop between pages needs the run to come back to the engine; a wait that
+        // never ends (a frozen API, store or name server) does not, so the watchdog ends
+        // the process a grace later.
+        let grace = watchdog::hard_stop_grace(limit);
+        watchdog::end_at(
+            std::time::Instant::now() + limit + grace,
+            format!(
+                "max_run_time ({}) passed {} ago",
+                format_duration(limit),
+                format_duration(grace)
+            ),
+        );
         let watcher = {
             let (cancel, passed, done) = (cancel.clone(), deadline_passed.clone(), done.clone());
             std::thread::spawn(move || {
@@ -80,6 +95,7 @@ impl RunStop {
 
 impl Drop for RunStop {
     fn drop(&mut self) {
+        watchdog::cancel_end();
         self.done.store(true, Ordering::Relaxed);
         if let Some(w) = self.watcher.take() {
             let _ = w.join();

@@ -6,10 +6,12 @@
 //! the end of the run [`Heartbeats::finish`] waits at most [`FINISH_BUDGET`] for the
 //! last pings. A ping that fails is a warning, never a failure of the run. Bodies hold
 //! org ids, statuses and counts only: error texts stay in the log, since they can quote
-//! a value from Cliniko's response.
+//! a value from Cliniko's response. When the watchdog ends a run that stopped moving,
+//! [`Heartbeats::last_words`] sends the `/fail` pings the run would have sent.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -35,31 +37,42 @@ struct Pinger {
     tx: Sender<Ping>,
     thread: std::thread::JoinHandle<()>,
     host: String,
+    url: String,
 }
 
 impl Pinger {
     fn spawn(url: String, user_agent: String) -> Pinger {
         let (tx, rx) = channel::<Ping>();
         let host = host_of(&url);
-        let label = host.clone();
+        let (label, target) = (host.clone(), url.clone());
         let thread = std::thread::spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(ATTEMPT_TIMEOUT))
-                .user_agent(user_agent.as_str())
-                .build()
-                .into();
+            let agent = agent(&user_agent);
             for ping in rx {
-                send(&agent, &url, &label, &ping);
+                send(&agent, &target, &label, &ping);
             }
         });
-        Pinger { tx, thread, host }
+        Pinger {
+            tx,
+            thread,
+            host,
+            url,
+        }
     }
 
     fn push(&self, ping: Ping) {
         // The thread only ends once `tx` is dropped, so sending cannot fail.
         let _ = self.tx.send(ping);
     }
+}
+
+/// An HTTP agent for pings: each attempt bounded by [`ATTEMPT_TIMEOUT`].
+fn agent(user_agent: &str) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(ATTEMPT_TIMEOUT))
+        .user_agent(user_agent)
+        .build()
+        .into()
 }
 
 /// Sends one ping, retrying once; logs a warning when both attempts fail.
@@ -117,6 +130,9 @@ pub fn display_url(url: &str) -> String {
 pub struct Heartbeats {
     run: Option<Pinger>,
     orgs: HashMap<String, Pinger>,
+    /// The orgs whose turn has started and not ended.
+    under_way: Arc<Mutex<Vec<String>>>,
+    user_agent: String,
 }
 
 impl Heartbeats {
@@ -134,12 +150,18 @@ impl Heartbeats {
                 Some((id.to_string(), spawn(url)))
             })
             .collect();
-        Heartbeats { run, orgs }
+        Heartbeats {
+            run,
+            orgs,
+            under_way: Arc::default(),
+            user_agent: config.user_agent.clone(),
+        }
     }
 
     /// An org's turn starts: its own `/start` ping.
     pub fn org_started(&self, org_id: &str) {
         if let Some(s) = self.orgs.get(org_id) {
+            lock(&self.under_way).push(org_id.to_string());
             s.push(Ping::Start);
         }
     }
@@ -147,8 +169,43 @@ impl Heartbeats {
     /// An org's turn ended: its own success or fail ping.
     pub fn org_finished(&self, report: &OrgReport) {
         if let Some(s) = self.orgs.get(&report.org_id) {
+            lock(&self.under_way).retain(|id| *id != report.org_id);
             s.push(outcome(std::slice::from_ref(report), ""));
         }
+    }
+
+    /// What to say if the process is ended before the run ends (see
+    /// `crate::watchdog::set_last_words`): a `/fail` ping to the run's URL and to each org
+    /// whose turn was under way, all at once, each attempt bounded by
+    /// [`ATTEMPT_TIMEOUT`]. The senders' threads are not used: they may be busy.
+    pub fn last_words(&self, command: &str) -> impl Fn() + Send + Sync + 'static {
+        let org_urls: HashMap<String, String> = self
+            .orgs
+            .iter()
+            .map(|(id, s)| (id.clone(), s.url.clone()))
+            .collect();
+        last_words(
+            self.run.as_ref().map(|s| s.url.clone()),
+            org_urls,
+            Arc::clone(&self.under_way),
+            self.user_agent.clone(),
+            command,
+        )
+    }
+
+    /// [`Heartbeats::last_words`] before the run's pings start (while the store is first
+    /// opened): `/fail` to the run's URL only.
+    pub fn last_words_before_start(
+        config: &Config,
+        command: &str,
+    ) -> impl Fn() + Send + Sync + 'static {
+        last_words(
+            config.ping_url.clone(),
+            HashMap::new(),
+            Arc::default(),
+            config.user_agent.clone(),
+            command,
+        )
     }
 
     /// The run ended: the run's ping, then waits (at most [`FINISH_BUDGET`] in all) for
@@ -159,7 +216,9 @@ impl Heartbeats {
         }
         let deadline = Instant::now() + FINISH_BUDGET;
         for s in self.run.into_iter().chain(self.orgs.into_values()) {
-            let Pinger { tx, thread, host } = s;
+            let Pinger {
+                tx, thread, host, ..
+            } = s;
             drop(tx);
             while !thread.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
@@ -172,6 +231,38 @@ impl Heartbeats {
             }
         }
     }
+}
+
+/// The `/fail` pings of [`Heartbeats::last_words`]: to `run_url` and to the URL of each
+/// org `under_way`.
+fn last_words(
+    run_url: Option<String>,
+    org_urls: HashMap<String, String>,
+    under_way: Arc<Mutex<Vec<String>>>,
+    user_agent: String,
+    command: &str,
+) -> impl Fn() + Send + Sync + 'static {
+    let body = format!(
+        "routiq-sync {command}: ended before it finished, by its watchdog (a wait outlived \
+         its bound; see the routiq-sync log)\n"
+    );
+    move || {
+        let orgs = lock(&under_way).clone();
+        let urls = run_url
+            .iter()
+            .chain(orgs.iter().filter_map(|id| org_urls.get(id)));
+        let agent = agent(&user_agent);
+        std::thread::scope(|scope| {
+            for url in urls {
+                let (agent, body) = (&agent, &body);
+                scope.spawn(move || send(agent, url, &host_of(url), &Ping::Fail(body.clone())));
+            }
+        });
+    }
+}
+
+fn lock(under_way: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
+    under_way.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Success when no org failed, else fail; with the summary as body.

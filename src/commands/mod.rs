@@ -11,6 +11,7 @@ mod metrics;
 mod output;
 mod privacy_report;
 mod progress;
+mod scrub;
 pub mod status;
 pub mod status_report;
 mod store_probe;

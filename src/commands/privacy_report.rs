@@ -1,9 +1,12 @@
 //! The privacy policy as `status --json` and `check` show it: the fingerprint of the
-//! policy configured for an org, the one its stored rows are under, and since when.
+//! policy configured for an org, the one its stored rows are under, since when, and what
+//! a change left to fetch again from Cliniko.
 
 use serde::Serialize;
 
 use crate::config::OrgConfig;
+use crate::privacy::refetch_needed;
+use crate::resource::Resource;
 use crate::store::{Store, StoreError};
 
 /// `privacy` of an org in `status --json` (field names are a public interface).
@@ -22,6 +25,11 @@ pub struct PrivacyStatus {
     /// Whether the next `sync` or `full` rewrites stored rows first (a new policy, or a
     /// rewrite that was stopped).
     pub rewrite_due: bool,
+    /// The resources whose stored rows hold values of an older policy that only a fetch
+    /// from Cliniko can replace (pseudonyms under another secret, fields dropped or cut
+    /// that the policy now keeps): the next `sync` or `full` walks them in full. Also
+    /// those a change not yet applied will leave so.
+    pub refetch_due: Vec<String>,
 }
 
 /// The privacy status of `org` in `store` (absent: nothing stored yet).
@@ -32,9 +40,29 @@ pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatu
     };
     let configured = org.privacy.fingerprint();
     let has_rules = !org.privacy.is_empty();
-    let rewrite_due = state.pending.is_some()
-        || (has_rules && configured.is_some() && configured != state.fingerprint);
+    // Without the secret in this command's environment a hashing policy's fingerprint
+    // is unknown: nothing is said about a change then.
+    let known = configured.is_some() || !has_rules;
+    let changed = known && configured != state.fingerprint;
+    let mut refetch: Vec<Resource> = Vec::new();
+    if changed {
+        refetch = refetch_needed(
+            &org.privacy,
+            state.fingerprint.as_deref(),
+            state.rules.as_deref(),
+        );
+    }
+    if let (Some(r), Some(store)) = (&state.refetch, store) {
+        refetch.extend(r.pending(&store.org_state(&org.id)?, &org.resources));
+    }
     Ok(PrivacyStatus {
+        rewrite_due: state.pending.is_some() || changed,
+        refetch_due: org
+            .resources
+            .iter()
+            .filter(|r| refetch.contains(r))
+            .map(|r| r.name().to_string())
+            .collect(),
         fingerprint: state.fingerprint,
         applied_at: state.applied_at.map(|t| t.to_string()),
         configured_fingerprint: configured,
@@ -43,7 +71,6 @@ pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatu
             .resources()
             .map(|r| r.name().to_string())
             .collect(),
-        rewrite_due,
     })
 }
 
@@ -71,5 +98,15 @@ pub fn describe(org: &OrgConfig, s: &PrivacyStatus) -> String {
     } else {
         ""
     };
-    format!("  {}  {configured}; {stored}{due}\n", org.id)
+    let refetch = if s.refetch_due.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; stored {} rows still hold values of an older policy (pseudonyms under \
+             another secret, or fields dropped or cut that this one keeps): the next sync \
+             fetches them again from Cliniko (a full walk)",
+            s.refetch_due.join(", ")
+        )
+    };
+    format!("  {}  {configured}; {stored}{due}{refetch}\n", org.id)
 }

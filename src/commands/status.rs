@@ -78,7 +78,11 @@ pub fn build(
         let (state, runs, facts) = match &store {
             Some(s) => (
                 s.org_state(&org.id)?,
-                s.recent_runs(&org.id, 2)?,
+                // A run whose process died shows as the next run will record it.
+                s.recent_runs(&org.id, 2)?
+                    .into_iter()
+                    .map(|r| r.seen_without_its_lock(running))
+                    .collect(),
                 s.org_facts(&org.id)?,
             ),
             None => (Default::default(), Vec::new(), Default::default()),
@@ -114,9 +118,7 @@ pub fn build(
         let last_full = oldest_full.flatten();
         let last_verify = oldest_verify.flatten();
         // Health is judged on the newest finished run; a run in progress does not count.
-        let finished = runs
-            .iter()
-            .find(|r| r.status != RunStatus::Running || !running);
+        let finished = runs.iter().find(|r| r.status != RunStatus::Running);
         let problem = match (state.last_success_at, finished) {
             (None, _) => Some("never synced successfully".to_string()),
             (_, Some(r)) if r.status != RunStatus::Ok && !stopped_by_deadline(r) => Some(format!(
@@ -441,6 +443,7 @@ mod tests {
                 configured_fingerprint: None,
                 configured_resources: Vec::new(),
                 rewrite_due: false,
+                refetch_due: Vec::new(),
             },
             clock_skew_seconds: None,
             clock_checked_at: None,

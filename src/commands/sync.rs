@@ -73,6 +73,12 @@ pub fn run_with_config(
 ) -> Result<Vec<OrgReport>, CommandError> {
     // An empty selection is every org.
     let orgs = config.select_orgs(&request.orgs)?;
+    let command = match request.command {
+        Command::Sync => "sync",
+        Command::Full => "full",
+        Command::Verify => "verify",
+    };
+    crate::watchdog::set_last_words(Heartbeats::last_words_before_start(config, command));
     // Open (and migrate) once up front: a bad database file or a newer schema stops
     // everything with exit 2. A server that cannot be reached is a run-time failure:
     // every org tries, and fails with the reason.
@@ -88,6 +94,7 @@ pub fn run_with_config(
         .clamp(1, orgs.len().max(1));
     let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
     let heartbeats = Heartbeats::start(config, &ids);
+    crate::watchdog::set_last_words(heartbeats.last_words(command));
     let clock = Arc::new(SystemClock::new());
     let stop = RunStop::start(
         cancel_flag(),
@@ -125,16 +132,17 @@ pub fn run_with_config(
             });
         }
     });
+    let stopped = stop.cancel.load(Ordering::Acquire);
     drop(shared);
     drop(stop);
     let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<OrgReport> = reports.into_iter().map(|(_, r)| r).collect();
-    let command = match request.command {
-        Command::Sync => "sync",
-        Command::Full => "full",
-        Command::Verify => "verify",
-    };
+    // Once for every org's deletes and rewrites; a stopped run, or one where every org
+    // failed (the database may be down), leaves it to the next.
+    if !stopped && reports.iter().any(|r| !r.failed()) {
+        super::scrub::after_run(config);
+    }
     heartbeats.finish(command, &reports);
     Ok(reports)
 }
@@ -235,6 +243,7 @@ impl Shared<'_> {
             reference_every: config.reference_every,
             poll_reference: !request.resources.is_empty(),
             appointment_window: config.appointment_window,
+            refetch: None,
         };
         let report = engine::sync_org(&ctx, store.as_mut(), &opts);
         if report.failed() {

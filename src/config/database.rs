@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::problems::Problems;
 use super::{env_var, paths};
-use crate::database_url::{PgUrl, is_postgres_url};
+use crate::database_url::{PgUrl, SslMode, is_postgres_url};
 
 /// The PostgreSQL schema used when `pg_schema` is not set.
 pub const DEFAULT_PG_SCHEMA: &str = "public";
@@ -164,6 +164,20 @@ pub(super) fn validate(
             }
         },
     };
+    if let Some(pg) = database.postgres()
+        && pg.url.ssl_mode() == SslMode::Prefer
+        && pg.url.leaves_this_machine()
+    {
+        warnings.push(format!(
+            "the database URL ({}) reaches host {} over the network with sslmode prefer (the \
+             default when the URL sets none), which falls back to an unencrypted connection \
+             when the server offers no TLS: the password and the clinics' data would cross \
+             the network in clear; add sslmode=verify-full (or require) to the URL, or \
+             sslmode=disable if plaintext is intended",
+            pg.url,
+            pg.url.host()
+        ));
+    }
     if raw.pg_schema.is_some() && matches!(database, Database::Sqlite(_)) {
         warnings.push(format!(
             "{}: pg_schema is set but the database is a SQLite file; pg_schema is only used \

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use serde::de::{Deserialize, Deserializer, Error as _, Visitor};
+
 use super::error::{ConfigError, Location};
-use super::raw::expected_form;
+use super::raw::{RawConfig, expected_form};
 
 /// Builds the error for a toml failure. `doc` is the parsed document when the failure was
 /// in deserializing (types, unknown keys) rather than in parsing.
@@ -78,12 +80,54 @@ fn explain(raw: &str, parsed: bool, key: Option<&str>) -> String {
         .replace("expected i64", "expected a whole number")
         .replace("expected f64", "expected a number");
     if message.starts_with("unknown field") {
+        if let (Some(key), Some(leaf)) = (key, leaf)
+            && key.starts_with("org[")
+            && key.matches('.').count() == 1
+            && field_names::<RawConfig>().contains(&leaf)
+        {
+            // TOML gives every key after a `[[org]]` line to that org's table.
+            return format!(
+                "{message}; `{leaf}` is a top-level setting, but it comes after an [[org]] \
+                 line, so TOML reads it as part of that org's table: move it above the first \
+                 [[org]]"
+            );
+        }
         return format!("{message}; remove it or fix its spelling");
     }
     match leaf.and_then(expected_form) {
         Some(form) => format!("{message}; expected {form}"),
         None => message,
     }
+}
+
+/// The keys a table read as `T` accepts: its fields, as serde is told them (the struct is
+/// their one list).
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Probe<'f>(&'f mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("only a struct's fields are asked for"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("the fields are all that was asked for"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    // The probe always ends in its own error, once the fields are read.
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 /// The most specific key path whose key or value span covers `span`.

@@ -420,11 +420,7 @@ fn is_loopback(url: &str) -> bool {
     } else {
         host_port.split(':').next().unwrap_or(host_port)
     };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    crate::loopback::is_loopback_host(host)
 }
 
 #[cfg(test)]

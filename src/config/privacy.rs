@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::problems::Problems;
 use super::raw::{RawOrg, RawPolicy};
 use super::{KeyPolicy, OrgConfig};
-use crate::privacy::{FieldPath, HashSecret, OrgPolicy, ResourcePolicy, is_required};
+use crate::privacy::{FieldPath, HashSecret, OrgPolicy, ResourcePolicy, check_field, is_required};
 use crate::resource::Resource;
 
 /// The shortest secret accepted: a short one could be guessed by trying values.
@@ -84,6 +84,10 @@ fn resource_policy(
                         path.root()
                     ),
                 );
+                continue;
+            }
+            if let Err(why) = check_field(resource, &path) {
+                problems.in_org(at, org, format!("`{text}`: {why}"));
                 continue;
             }
             // `keep` says what stays; `hash`/`year` may then work on kept fields.
@@ -415,6 +419,17 @@ mod tests {
                 "[privacy.patients]\nkeep = [\"first_name\"]\nhash = [\"email\"]\n",
                 "`privacy.patients.hash[0]`",
                 "not on `keep`",
+            ),
+            (
+                "[privacy.patients]\ndrop = [\"notes\", \"adress_1\"]\n",
+                "`privacy.patients.drop[1]` at line 4",
+                "`adress_1`: Cliniko's patients have no field `adress_1`; the nearest is \
+                 `address_1`",
+            ),
+            (
+                "[privacy.patients]\nhash = [\"patient_phone_numbers.number\"]\n",
+                "`privacy.patients.hash[0]` at line 4",
+                "`patient_phone_numbers` is a list: `patient_phone_numbers[].number`",
             ),
             (
                 "[privacy.patients]\ndrops = [\"notes\"]\n",

@@ -626,7 +626,7 @@ const DB_PASSWORD: &str = "DbPasswordNeverShown";
 fn pg_env(name: &str) -> Option<String> {
     match name {
         "DATABASE_URL" => Some(format!(
-            "postgresql://railway:{DB_PASSWORD}@db.railway.internal:5432/railway"
+            "postgresql://railway:{DB_PASSWORD}@db.railway.internal:5432/railway?sslmode=disable"
         )),
         "NOT_A_URL" => Some("/var/lib/x.db".to_string()),
         other => fake_env(other),
@@ -710,14 +710,16 @@ fn bad_database_settings_name_the_key_but_never_the_password() {
 
 #[test]
 fn a_readable_file_with_a_database_password_warns() {
-    let text = format!("database = \"postgres://u:{DB_PASSWORD}@h/d\"\n{UA}{GOOD_ORG}");
+    let text =
+        format!("database = \"postgres://u:{DB_PASSWORD}@h/d?sslmode=disable\"\n{UA}{GOOD_ORG}");
     let warned = parse_with_mode(&text, &cfg_path(), &fake_env, Some(0o644)).unwrap();
     assert_eq!(warned.warnings.len(), 1, "{:?}", warned.warnings);
     assert!(warned.warnings[0].contains("password") && warned.warnings[0].contains("chmod 600"));
     assert!(!warned.warnings[0].contains(DB_PASSWORD));
     let private = parse_with_mode(&text, &cfg_path(), &fake_env, Some(0o600)).unwrap();
     assert!(private.warnings.is_empty());
-    let no_password = "database = \"postgres://u@h/d\"\n".to_string() + UA + GOOD_ORG;
+    let no_password =
+        "database = \"postgres://u@h/d?sslmode=disable\"\n".to_string() + UA + GOOD_ORG;
     let open = parse_with_mode(&no_password, &cfg_path(), &fake_env, Some(0o644)).unwrap();
     assert!(open.warnings.is_empty());
 }

@@ -28,8 +28,7 @@ impl ClockSkew {
     /// response somewhere between sending and receiving: its `Date` is compared with the
     /// host time half a round trip before the response arrived.
     pub fn from_sample(now: Timestamp, sample: &ServerDate) -> ClockSkew {
-        let before_ms = sample.age.as_millis() + sample.round_trip.as_millis() / 2;
-        let before = i64::try_from(before_ms).unwrap_or(i64::MAX);
+        let before = i64::try_from(since_stamped(sample).as_millis()).unwrap_or(i64::MAX);
         let host_ms = now.unix().saturating_mul(1000).saturating_sub(before);
         let cliniko_ms = sample.date.unix().saturating_mul(1000);
         let diff = host_ms.saturating_sub(cliniko_ms);
@@ -49,6 +48,20 @@ impl ClockSkew {
     pub fn describe(&self) -> String {
         describe_skew(self.seconds)
     }
+}
+
+/// How long ago Cliniko stamped `sample`'s `Date`: somewhere between sending the request
+/// and receiving the answer, so half a round trip before it arrived.
+fn since_stamped(sample: &ServerDate) -> Duration {
+    sample.age + sample.round_trip / 2
+}
+
+/// Cliniko's clock now, by its newest `Date` header (`sample`) and the time since; the
+/// host's clock (`host_now`) when no response carried one. What a deletion mark is
+/// stamped with: a host clock that is wrong then cannot date it (a mark a year ahead
+/// would hold an erasure back a year).
+pub fn cliniko_now(sample: Option<&ServerDate>, host_now: Timestamp) -> Timestamp {
+    sample.map_or(host_now, |s| s.date.add(since_stamped(s)))
 }
 
 /// Whether a skew of `seconds` is within [`CLOCK_TOLERANCE`].
@@ -78,6 +91,11 @@ pub fn tolerance_text() -> String {
 /// Whether a stored host-clock time `t` lies in the future at `now`, past the tolerance.
 pub fn in_future(t: Timestamp, now: Timestamp) -> bool {
     t > now.add(CLOCK_TOLERANCE)
+}
+
+/// `d` in words: `45 s`, `3 min`, `5 h`, `400 days`.
+pub fn human_duration(d: Duration) -> String {
+    human(d.as_secs())
 }
 
 /// `45 s`, `3 min`, `5 h`, `400 days` (to the nearest whole unit: a skew measured as a

@@ -29,6 +29,14 @@ pub struct OrgContext<'a> {
     pub privacy: &'a crate::privacy::OrgPolicy,
 }
 
+impl OrgContext<'_> {
+    /// Cliniko's clock now, as this org's responses showed it (see
+    /// [`super::clock::cliniko_now`]).
+    pub fn cliniko_now(&self) -> crate::timestamp::Timestamp {
+        super::clock::cliniko_now(self.client.server_date().as_ref(), self.clock.now())
+    }
+}
+
 /// The error recorded for a run stopped by its deadline.
 pub const DEADLINE_PASSED: &str = crate::store::DEADLINE_TEXT;
 

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use super::clock::in_future;
+use super::clock::{human_duration, in_future};
 use crate::cliniko::{Endpoint, WalkStart, routes};
 use crate::config::AppointmentWindow;
 use crate::resource::Resource;
-use crate::store::{FullWalkState, OrgState, ResourceState};
+use crate::store::{FullWalkState, OrgState, Refetch, ResourceState};
 use crate::timestamp::Timestamp;
 
 /// Which command asked for the sync.
@@ -49,6 +49,10 @@ pub struct PlanOptions {
     /// ...unless they were named on the command line (`--resource practitioners`).
     pub poll_reference: bool,
     pub appointment_window: Option<AppointmentWindow>,
+    /// Resources a change of privacy policy left to fetch again: `sync` walks each in
+    /// full until a full walk started after the change completes, and is not skipped as
+    /// recent meanwhile.
+    pub refetch: Option<Refetch>,
 }
 
 /// How one resource is walked.
@@ -139,27 +143,49 @@ pub fn mode_label(plans: &[ResourcePlan]) -> &'static str {
 
 /// The stored host-clock times of `state` that lie in the future at `now` (past
 /// [`super::clock::CLOCK_TOLERANCE`]): written while the host clock was ahead, they are
-/// treated as unknown by [`plan_org`]. One warning text per time, naming it.
-pub fn future_times(state: &OrgState, now: Timestamp) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut note = |what: String, t: Option<Timestamp>| {
-        if let Some(t) = t.filter(|t| in_future(*t, now)) {
-            out.push(format!(
-                "{what} {t} lies in the future (the host clock says {now}; was it ahead when that was stored?): treated as unknown"
-            ));
-        }
+/// treated as unknown by [`plan_org`]. One warning for them all (a clock that was ahead
+/// wrote every time of every route), saying how many of each kind and how far ahead;
+/// `None` when there are none.
+pub fn future_times(state: &OrgState, now: Timestamp) -> Option<String> {
+    let future = |t: &Option<Timestamp>| t.filter(|t| in_future(*t, now));
+    let routes = |time: fn(&ResourceState) -> Option<Timestamp>| -> Vec<Timestamp> {
+        state
+            .routes
+            .values()
+            .filter_map(|rs| future(&time(rs)))
+            .collect()
     };
-    note("the last success at".into(), state.last_success_at);
-    for (key, rs) in &state.routes {
-        note(format!("{key}: the last full sync at"), rs.last_full_at);
-        note(format!("{key}: the last verify at"), rs.last_verify_at);
-        note(format!("{key}: the last poll at"), rs.polled_at);
-        note(
-            format!("{key}: the unfinished full sync started at"),
-            rs.full_in_progress.map(|w| w.started_at),
-        );
-    }
-    out
+    let kinds: [(&str, Vec<Timestamp>); 5] = [
+        (
+            "the last success",
+            future(&state.last_success_at).into_iter().collect(),
+        ),
+        ("last full sync", routes(|rs| rs.last_full_at)),
+        ("last verify", routes(|rs| rs.last_verify_at)),
+        ("last poll", routes(|rs| rs.polled_at)),
+        (
+            "unfinished full sync's start",
+            routes(|rs| rs.full_in_progress.map(|w| w.started_at)),
+        ),
+    ];
+    let latest = kinds.iter().flat_map(|(_, ts)| ts).max()?;
+    let count: usize = kinds.iter().map(|(_, ts)| ts.len()).sum();
+    let named: Vec<String> = kinds
+        .iter()
+        .filter(|(_, ts)| !ts.is_empty())
+        .map(|(what, ts)| match (*what, ts.len()) {
+            ("the last success", _) => what.to_string(),
+            (what, 1) => format!("1 route's {what}"),
+            (what, n) => format!("{n} routes' {what}"),
+        })
+        .collect();
+    Some(format!(
+        "{count} stored time(s) lie in the future, up to {} ahead of the host clock ({}): \
+         was the host clock ahead when they were stored? They are treated as unknown, and \
+         the next successful runs store times that replace them",
+        human_duration(latest.since(now)),
+        named.join(", ")
+    ))
 }
 
 /// `state` with every host-clock time that lies in the future at `now` made unknown:
@@ -193,7 +219,10 @@ fn trusted(state: &OrgState, now: Timestamp) -> OrgState {
 /// unknown ([`future_times`] names them).
 pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan {
     let state = &trusted(state, now);
-    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at) {
+    let refetch_due = opts.resources.iter().any(|r| refetch_due(*r, state, opts));
+    if let (Command::Sync, false, Some(last)) = (opts.command, opts.force, state.last_success_at)
+        && !refetch_due
+    {
         let next_due_at = last.add(opts.min_interval);
         if now < next_due_at {
             return OrgPlan::Skip {
@@ -208,6 +237,16 @@ pub fn plan_org(state: &OrgState, opts: &PlanOptions, now: Timestamp) -> OrgPlan
             .map(|&r| plan_resource(r, state, opts, now))
             .collect(),
     )
+}
+
+/// Whether `sync` must walk `resource` in full to fetch again what a change of privacy
+/// policy left behind.
+fn refetch_due(resource: Resource, state: &OrgState, opts: &PlanOptions) -> bool {
+    opts.command == Command::Sync
+        && opts
+            .refetch
+            .as_ref()
+            .is_some_and(|r| r.due(resource, state))
 }
 
 fn plan_resource(
@@ -262,10 +301,16 @@ fn plan_resource(
                 .iter()
                 .all(|s| s.full_in_progress.is_some_and(|o| o.run_id == w.run_id))
         });
-    // Routes end their full walks together; `None` sorts first, so one route that
-    // never completed one makes the resource never fully synced.
-    let last_full = states.iter().map(|s| s.last_full_at).min().flatten();
-    let Some(last) = last_full else {
+    if refetch_due(resource, state, opts) {
+        // The change forgot every walk under way: this one starts after it.
+        return full(
+            resumable,
+            "the privacy policy changed in a way the stored rows cannot follow: fetching \
+             them again"
+                .into(),
+        );
+    }
+    let Some(last) = state.last_full(resource) else {
         let reason = if states.iter().any(|s| s.cursor.is_none()) {
             "no cursor yet"
         } else {
@@ -384,6 +429,7 @@ mod tests {
             reference_every: 24 * HOUR,
             poll_reference: false,
             appointment_window: None,
+            refetch: None,
         }
     }
 
@@ -408,6 +454,50 @@ mod tests {
             OrgPlan::Run(p) => p.iter().map(|r| r.mode.name()).collect(),
             OrgPlan::Skip { .. } => vec!["skip"],
         }
+    }
+
+    #[test]
+    fn a_refetch_after_a_policy_change_walks_its_resource_in_full_even_when_recent() {
+        // Synced a minute ago; the change forgot the patients' full walk.
+        let mut state = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        );
+        state.routes.get_mut("patients").unwrap().last_full_at = None;
+        let now = ts("2026-01-01T00:01:00Z");
+        let o = PlanOptions {
+            refetch: Some(Refetch {
+                resources: vec![Resource::Patients],
+            }),
+            ..opts(Command::Sync)
+        };
+        let plan = plan_org(&state, &o, now);
+        assert_eq!(modes(&plan), ["full", "incremental"]);
+        let OrgPlan::Run(plans) = &plan else {
+            unreachable!()
+        };
+        assert!(
+            plans[0].reason.starts_with("the privacy policy changed"),
+            "{}",
+            plans[0].reason
+        );
+        // Once a full walk completed, it is an ordinary recent org again.
+        let done = synced(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:30Z",
+        );
+        assert_eq!(modes(&plan_org(&done, &o, now)), ["skip"]);
+        // `verify` plans as always: a resource whose full walk is unknown gets one.
+        let verify = PlanOptions {
+            command: Command::Verify,
+            ..o.clone()
+        };
+        let OrgPlan::Run(plans) = plan_org(&state, &verify, now) else {
+            unreachable!()
+        };
+        assert_eq!(plans[0].reason, "never fully synced");
     }
 
     #[test]
@@ -824,26 +914,23 @@ mod tests {
         let now = ts("2026-12-03T10:00:00Z");
         let plan = plan_org(&state, &opts(Command::Sync), now);
         assert_eq!(modes(&plan), ["full", "full"], "due, and due a full sync");
-        let warnings = future_times(&state, now);
         assert_eq!(
-            warnings[0],
-            "the last success at 2028-01-07T09:32:42Z lies in the future (the host clock says \
-             2026-12-03T10:00:00Z; was it ahead when that was stored?): treated as unknown"
+            future_times(&state, now).as_deref(),
+            Some(
+                "5 stored time(s) lie in the future, up to 400 days ahead of the host clock \
+                 (the last success, 2 routes' last full sync, 2 routes' last verify): was the \
+                 host \
+                 clock ahead when they were stored? They are treated as unknown, and the next \
+                 successful runs store times that replace them"
+            )
         );
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.starts_with("patients: the last full sync at 2028-01-07T09:32:42Z")),
-            "{warnings:?}"
-        );
-        assert_eq!(warnings.len(), 5, "{warnings:?}");
         // Within the tolerance (2 min) a time ahead of now is believed.
         let soon = synced(
             "2026-12-03T10:02:00Z",
             "2026-12-03T09:59:00Z",
             "2026-12-03T02:00:00Z",
         );
-        assert!(future_times(&soon, now).is_empty());
+        assert!(future_times(&soon, now).is_none());
         assert_eq!(modes(&plan_org(&soon, &opts(Command::Sync), now)), ["skip"]);
         // verify_every and reference_every treat a future verify or poll as never.
         let rs = ResourceState {

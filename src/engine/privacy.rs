@@ -3,17 +3,18 @@
 //! records, every row of each resource with rules is read in batches by id, filtered
 //! again and rewritten (only rows holding something the policy forbids), each batch with
 //! its position in one transaction. A run killed at any point leaves whole batches and a
-//! position, and the next run resumes there; the fingerprint is recorded, and the
-//! replaced values are scrubbed from the files, only once every row is done.
+//! position, and the next run resumes there; the fingerprint is recorded only once every
+//! row is done. Each batch that replaced a row marks its table, whose old values the
+//! scrub at the end of the run removes from the files.
 
 use std::sync::atomic::Ordering;
 
 use super::context::OrgContext;
 use crate::cliniko::refilter_stored;
-use crate::privacy::OrgPolicy;
+use crate::privacy::{OrgPolicy, refetch_needed};
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PrivacyProgress, Store, StoreError};
+use crate::store::{AppliedPolicy, PrivacyProgress, PrivacyState, Refetch, Store, StoreError};
 
 /// Rows read and rewritten per transaction.
 const BATCH: u32 = 500;
@@ -39,10 +40,16 @@ pub(super) fn apply(
     if state.fingerprint == target && state.pending.is_none() {
         return Ok(None);
     }
+    let refetch = refetch(ctx, policy, &state, store)?;
     let Some(target) = target else {
-        // No rules any more: nothing stored needs to change (what was dropped stays
-        // dropped until the next sync of each record fetches it again).
-        store.finish_privacy(ctx.org_id, None, &[], ctx.clock.now())?;
+        // No rules any more: nothing stored needs rewriting; what the old policy replaced
+        // comes back with the refetch.
+        let applied = AppliedPolicy {
+            fingerprint: None,
+            rules: None,
+            refetch: refetch.as_ref(),
+        };
+        store.finish_privacy(ctx.org_id, applied, ctx.clock.now())?;
         return Ok(None);
     };
     let resume = state.pending.filter(|p| p.fingerprint == target);
@@ -111,13 +118,13 @@ pub(super) fn apply(
             after = Some(last);
         }
     }
-    // Nothing rewritten: nothing forbidden was stored, so there is nothing to scrub.
-    let scrub = if applied.rewritten > 0 {
-        &resources[..]
-    } else {
-        &[]
+    let rules = policy.rules_text();
+    let record = AppliedPolicy {
+        fingerprint: Some(&target),
+        rules: rules.as_deref(),
+        refetch: refetch.as_ref(),
     };
-    store.finish_privacy(ctx.org_id, Some(&target), scrub, ctx.clock.now())?;
+    store.finish_privacy(ctx.org_id, record, ctx.clock.now())?;
     log::info!(
         "{}: {} stored row(s) rewritten under the privacy policy {}",
         ctx.org_id,
@@ -125,6 +132,42 @@ pub(super) fn apply(
         short(Some(&target))
     );
     Ok(Some(applied))
+}
+
+/// What the change from the stored policy to `policy` leaves to fetch again from Cliniko
+/// (its resources' stored values cannot be brought under it locally), with what an
+/// earlier change left still waiting; logged once, when the change is first applied.
+fn refetch(
+    ctx: &OrgContext<'_>,
+    policy: &OrgPolicy,
+    state: &PrivacyState,
+    store: &dyn Store,
+) -> Result<Option<Refetch>, StoreError> {
+    let mut resources =
+        refetch_needed(policy, state.fingerprint.as_deref(), state.rules.as_deref());
+    if let Some(earlier) = &state.refetch {
+        let org_state = store.org_state(ctx.org_id)?;
+        resources.extend(earlier.pending(&org_state, &Resource::ALL));
+    }
+    let resources: Vec<Resource> = Resource::ALL
+        .into_iter()
+        .filter(|r| resources.contains(r))
+        .collect();
+    if resources.is_empty() {
+        return Ok(None);
+    }
+    if state.pending.is_none() {
+        let names: Vec<&str> = resources.iter().map(|r| r.name()).collect();
+        log::warn!(
+            "{}: the stored {} rows hold values the new privacy policy stores differently \
+             (pseudonyms under another secret, or fields it keeps that an older policy \
+             dropped or cut), which the rows cannot give back: they are fetched again from \
+             Cliniko by a full walk, in this run unless it stops early",
+            ctx.org_id,
+            names.join(", ")
+        );
+    }
+    Ok(Some(Refetch { resources }))
 }
 
 /// The first 12 hex digits of a fingerprint, for log lines.

@@ -49,12 +49,18 @@ pub struct OrgReport {
 }
 
 impl OrgReport {
-    /// A report for an org that was not synced.
+    /// A report for an org that was not synced. One that failed before anything was
+    /// planned (its store could not be opened or locked) was not skipped: its mode is
+    /// `none`, and its line says it failed before syncing anything.
     pub fn skipped(org_id: &str, result: OrgResult) -> OrgReport {
+        let mode = match result {
+            OrgResult::Failed(_) => "none",
+            _ => "skipped",
+        };
         OrgReport {
             org_id: org_id.to_string(),
             result,
-            mode: "skipped".into(),
+            mode: mode.into(),
             resources: BTreeMap::new(),
             totals: BTreeMap::new(),
             api_calls: 0,
@@ -199,11 +205,10 @@ mod tests {
             r.summary(),
             "org_123 incremental ok: patients 12 fetched, 12 written (652 total), 2 API calls, 0.8s"
         );
-        let mut early = OrgReport::skipped(
+        let early = OrgReport::skipped(
             "bondi",
             OrgResult::Failed("the database /x.db stayed busy for 60 s".into()),
         );
-        early.mode = "none".into();
         assert_eq!(
             early.summary(),
             "bondi FAILED before syncing anything: 0 API calls, 0.0s: the database /x.db stayed busy for 60 s"

@@ -9,7 +9,7 @@
 //! and a row kept with only its ids and timestamps would still say that a person was a
 //! patient of the clinic.
 
-use super::clock::{ClockSkew, tolerance_text};
+use super::clock::{CLOCK_TOLERANCE, ClockSkew, tolerance_text};
 use super::context::OrgContext;
 use crate::store::{Store, StoreError};
 
@@ -50,6 +50,18 @@ pub(super) fn apply(ctx: &OrgContext<'_>, store: &mut dyn Store, skew: Option<Cl
 
 fn try_apply(ctx: &OrgContext<'_>, store: &mut dyn Store) -> Result<(), StoreError> {
     let now = ctx.clock.now();
+    // The clocks agree now: a mark dated in the future was stamped while the host clock
+    // was ahead (by a routiq-sync that stamped marks with it). Dated now instead, its
+    // purge waits `purge_deleted_after` from today, not from that future date.
+    let repaired = store.repair_future_marks(ctx.org_id, now.add(CLOCK_TOLERANCE), now)?;
+    if repaired > 0 {
+        log::warn!(
+            "{}: {repaired} row(s) were marked deleted upstream at a time still in the future \
+             (the host clock was ahead when they were marked); re-marked as deleted now, so \
+             purge_deleted_after counts from now",
+            ctx.org_id
+        );
+    }
     if let Some(keep) = ctx.retention.keep_runs {
         let pruned = store.prune_runs(ctx.org_id, now.sub(keep))?;
         if pruned > 0 {

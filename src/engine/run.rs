@@ -44,19 +44,24 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
         Ok(Some(held)) => held,
         Ok(None) => return OrgReport::skipped(ctx.org_id, OrgResult::SkippedLocked),
         Err(e) => {
-            let e = store.refine(e);
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(e.to_string()));
-            r.mode = "none".into();
-            return r;
+            let e = store.refine(e).to_string();
+            record_failure(ctx, store, "none", &e);
+            return OrgReport::skipped(ctx.org_id, OrgResult::Failed(e));
         }
     };
     let begun = ctx.clock.monotonic();
     // Set once planned, so a run the database cut short reports its mode.
     let mut mode = "none";
-    let mut report = match run_locked(ctx, store, opts, &mut mode).map_err(|e| store.refine(e)) {
+    let mut recorded = false;
+    let outcome = run_locked(ctx, store, opts, &mut mode, &mut recorded);
+    let mut report = match outcome.map_err(|e| store.refine(e)) {
         Ok(report) => report,
         Err(e) => {
-            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(store_failure(&e)));
+            let error = store_failure(&e);
+            if !recorded {
+                record_failure(ctx, store, mode, &error);
+            }
+            let mut r = OrgReport::skipped(ctx.org_id, OrgResult::Failed(error));
             r.mode = mode.into();
             r.api_calls = ctx.client.calls();
             r
@@ -66,20 +71,54 @@ pub fn sync_org(ctx: &OrgContext<'_>, store: &mut dyn Store, opts: &PlanOptions)
     report
 }
 
+/// Records a failure that came before the org's run row (taking its lock, bringing stored
+/// rows under the privacy policy, reading the org's state) as a failed run, so that `status`, the
+/// metrics and the alerts see it; best effort, as the database may be what failed.
+fn record_failure(ctx: &OrgContext<'_>, store: &mut dyn Store, mode: &str, error: &str) {
+    let now = ctx.clock.now();
+    let recorded = store.begin_run(ctx.org_id, mode, now).and_then(|run_id| {
+        let outcome = failed_run(ctx, 0, ctx.client.calls(), error.to_string());
+        store.finish_run(run_id, &outcome)
+    });
+    if let Err(e) = recorded {
+        log::debug!("{}: cannot record the failed run: {e}", ctx.org_id);
+    }
+}
+
+/// The record of a run that failed with `error`, ending now, with nothing counted.
+fn failed_run(ctx: &OrgContext<'_>, duration_ms: u64, api_calls: u64, error: String) -> RunOutcome {
+    RunOutcome {
+        status: RunStatus::Failed,
+        finished_at: ctx.clock.now(),
+        duration_ms,
+        api_calls,
+        error: Some(error),
+        resources: BTreeMap::new(),
+        active_patients: None,
+        stopped_by_deadline: false,
+    }
+}
+
+/// The run under the org's lock. `recorded` is set once its run row exists (a failure
+/// after that is recorded in it).
 fn run_locked(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     opts: &PlanOptions,
     planned_mode: &mut &'static str,
+    recorded: &mut bool,
 ) -> Result<OrgReport, StoreError> {
-    // Holding the lock, any run still marked running is one whose process died.
-    let abandoned = store.close_abandoned_runs(ctx.org_id)?;
-    if abandoned > 0 {
-        log::warn!(
-            "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); continuing from its last committed page",
-            ctx.org_id
-        );
-    }
+    // Holding the lock, any run still marked running is one whose process died. Said
+    // once this run knows what it does next (it may be skipped as recent).
+    let abandoned = store.close_abandoned_runs(ctx.org_id)? > 0;
+    let note_abandoned = |next: &str| {
+        if abandoned {
+            log::warn!(
+                "{}: an earlier run's end was never recorded (its process was killed or crashed, or the database could not be written when it ended); recorded it as interrupted; {next}",
+                ctx.org_id
+            );
+        }
+    };
     // `verify` checks the stored rows against the policy (and fails on a breach) rather
     // than fixing them; the other commands bring them under it first. Local and free of
     // API calls, so even a run then skipped as recent does it.
@@ -97,23 +136,35 @@ fn run_locked(
         if let Some(applied) = super::privacy::apply(ctx, ctx.privacy, store)?
             && applied.interrupted
         {
+            note_abandoned("the next run continues from its last committed page");
             return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
         }
         None
     };
     let state = store.org_state(ctx.org_id)?;
+    let opts = &PlanOptions {
+        refetch: store.privacy_state(ctx.org_id)?.refetch,
+        ..opts.clone()
+    };
     let now = ctx.clock.now();
-    for warning in plan::future_times(&state, now) {
+    if let Some(warning) = plan::future_times(&state, now) {
         log::warn!("{}: {warning}", ctx.org_id);
     }
     let plans = match plan_org(&state, opts, now) {
         OrgPlan::Skip { next_due_at, .. } => {
+            note_abandoned(
+                "this run skips the org (synced recently); the next due run continues from its \
+                 last committed page",
+            );
             return Ok(OrgReport::skipped(
                 ctx.org_id,
                 OrgResult::SkippedRecent { next_due_at },
             ));
         }
-        OrgPlan::Run(plans) => plans,
+        OrgPlan::Run(plans) => {
+            note_abandoned("continuing from its last committed page");
+            plans
+        }
     };
     let mode = mode_label(&plans);
     *planned_mode = mode;
@@ -121,57 +172,55 @@ fn run_locked(
     let begun = ctx.clock.monotonic();
     let calls_before = ctx.client.calls();
     let run_id = store.begin_run(ctx.org_id, mode, started_at)?;
-    match run_recorded(
+    *recorded = true;
+    // A breach fails the run from the start, so the run record says so (and `status`,
+    // the metric and the alert that read it), not only the exit code.
+    let result = match breach {
+        Some(breach) => {
+            log::error!("{}: {breach}", ctx.org_id);
+            OrgResult::Failed(breach)
+        }
+        None => OrgResult::Ok,
+    };
+    run_recorded(
         ctx,
         store,
         &plans,
         &state,
+        result,
         (run_id, mode),
         (calls_before, begun),
-    ) {
-        Ok(mut report) => {
-            if let Some(breach) = breach
-                && !report.failed()
-            {
-                log::error!("{}: {breach}", ctx.org_id);
-                report.result = OrgResult::Failed(breach);
-            }
-            Ok(report)
+    )
+    .map_err(|e| {
+        let e = store.refine(e);
+        // Recorded as failed (best effort: the database is what failed), not left
+        // `running` for the next run to call killed.
+        let outcome = failed_run(
+            ctx,
+            ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
+            ctx.client.calls() - calls_before,
+            store_failure(&e),
+        );
+        if let Err(again) = store.finish_run(run_id, &outcome) {
+            log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
         }
-        Err(e) => {
-            let e = store.refine(e);
-            // Recorded as failed (best effort: the database is what failed), not left
-            // `running` for the next run to call killed.
-            let outcome = RunOutcome {
-                status: RunStatus::Failed,
-                finished_at: ctx.clock.now(),
-                duration_ms: ctx.clock.monotonic().saturating_sub(begun).as_millis() as u64,
-                api_calls: ctx.client.calls() - calls_before,
-                error: Some(store_failure(&e)),
-                resources: BTreeMap::new(),
-                active_patients: None,
-                stopped_by_deadline: false,
-            };
-            if let Err(again) = store.finish_run(run_id, &outcome) {
-                log::debug!("{}: cannot record the failed run: {again}", ctx.org_id);
-            }
-            Err(e)
-        }
-    }
+        e
+    })
 }
 
 /// The body of a recorded run: walks the planned resources, counts, and finishes the
-/// run record.
+/// run record. `result` is what the run already is (failed by a privacy breach found
+/// before it began); the walks' failures are added to it.
 fn run_recorded(
     ctx: &OrgContext<'_>,
     store: &mut dyn Store,
     plans: &[ResourcePlan],
     state: &OrgState,
+    mut result: OrgResult,
     (run_id, mode): (i64, &str),
     (calls_before, begun): (u64, std::time::Duration),
 ) -> Result<OrgReport, StoreError> {
     let mut resources = BTreeMap::new();
-    let mut result = OrgResult::Ok;
     // Reference ids named by records of this run, collected only while some reference
     // resource waits on demand.
     let mut named = plans
@@ -225,9 +274,16 @@ fn run_recorded(
             store.count_present(ctx.org_id, plan.resource)?,
         );
     }
-    // Counted once per run (a few ms) so `status` reads a number instead of the view.
+    // Cliniko's clock, from the newest response: how far the host's may be trusted.
+    let skew = ctx
+        .client
+        .server_date()
+        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
+    // Counted once per run (a few ms) so `status` reads a number instead of the view;
+    // not where the view would count by a host clock that disagrees with Cliniko's
+    // (`status` then shows the last count).
     let active_patients = if result == OrgResult::Ok {
-        Some(store.active_patients(ctx.org_id)?)
+        store.active_patients(ctx.org_id, skew.is_some_and(|s| s.within_tolerance()))?
     } else {
         None
     };
@@ -248,11 +304,6 @@ fn run_recorded(
     // Pages still held commit first, on their own: a failing commit is reported as
     // such, and the run is then recorded failed (not left `running`).
     store.commit_held()?;
-    // Cliniko's clock, from the newest response: how far the host's may be trusted.
-    let skew = ctx
-        .client
-        .server_date()
-        .map(|d| ClockSkew::from_sample(ctx.clock.now(), &d));
     if let Some(skew) = skew {
         store.record_clock_skew(ctx.org_id, skew.seconds, skew.measured_at)?;
     }
@@ -514,7 +565,8 @@ fn walk_resource(
     })?;
     batch.flush(ctx, store, resource, full, &mut counts, named, Commit::Now)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
-        counts.deleted = store.finish_full(org, resource, full_run, started_at, ctx.clock.now())?;
+        counts.deleted =
+            store.finish_full(org, resource, full_run, started_at, ctx.cliniko_now())?;
     }
     if walk.is_complete() && resource.is_reference() {
         for key in resource.cursor_keys() {

@@ -239,7 +239,8 @@ impl Verifier<'_, '_> {
     fn mark(&mut self, gone: &[u64]) -> Result<(), Failure> {
         if !gone.is_empty() {
             let ids: Vec<String> = gone.iter().map(u64::to_string).collect();
-            let now = self.ctx.clock.now();
+            // Cliniko's clock dates the mark, as it dates the deletion.
+            let now = self.ctx.cliniko_now();
             self.counts.deleted +=
                 self.store
                     .mark_deleted(self.ctx.org_id, self.resource, &ids, now)?;

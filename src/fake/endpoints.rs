@@ -1,7 +1,8 @@
 //! The table of list endpoints the fake serves: path, list key, filterable fields.
 //!
 //! Adding an endpoint is one entry in [`ENDPOINTS`]. Field lists follow
-//! `docs/cliniko-api.md` §4 (the OpenAPI `q[]` descriptions).
+//! the OpenAPI `q[]` descriptions (see docs/cliniko-api.md, "Filtering"), written out here
+//! rather than taken from the client's table, so that a mistake there is caught.
 
 /// How a filterable field is typed, which decides the operators it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

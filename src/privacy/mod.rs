@@ -8,6 +8,8 @@
 //! NUL byte, so the message is unambiguous; the org id in it makes the same email in two
 //! clinics two unrelated pseudonyms.
 
+mod change;
+mod fields;
 mod path;
 
 use std::fmt;
@@ -16,6 +18,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use change::refetch_needed;
+pub use fields::check as check_field;
 pub use path::{FieldPath, Segment};
 
 use crate::resource::Resource;
@@ -251,17 +255,31 @@ impl OrgPolicy {
     }
 
     /// The fingerprint of the policy in force: SHA-256 (64 hex digits) of its canonical
-    /// text (rules sorted, per resource) plus, when it hashes, an HMAC of a fixed string
-    /// under the secret, so that a new secret is a new policy while the secret itself
-    /// cannot be recovered from it. `None` when there are no rules (nothing filtered),
-    /// and when `hash` rules have no secret (a command that does not write, run without
-    /// the secret's variable).
+    /// text ([`OrgPolicy::rules_text`]) plus, when it hashes, an HMAC of a fixed string
+    /// under the secret (a keyed digest: neither the secret nor a plain hash of it), so
+    /// that a new secret is a new policy while the secret itself cannot be recovered from
+    /// it. `None` when there are no rules (nothing filtered), and when `hash` rules have
+    /// no secret (a command that does not write, run without the secret's variable).
     pub fn fingerprint(&self) -> Option<String> {
+        let rules = self.rules_text()?;
+        let mut text = format!("routiq-sync privacy policy v1\n{rules}");
+        if self.rules.iter().any(|(_, p)| !p.hash.is_empty()) {
+            let mut mac = self.secret.as_ref()?.mac();
+            mac.update(b"routiq-sync policy fingerprint v1");
+            text.push_str(&format!("secret={}\n", hex(&mac.finalize().into_bytes())));
+        }
+        Some(hex(&Sha256::digest(text.as_bytes())))
+    }
+
+    /// The policy's rules as canonical text (per resource in [`Resource::ALL`] order,
+    /// each rule's paths sorted), without anything of the secret: what the store keeps
+    /// beside the fingerprint, so that a later policy can be compared with it
+    /// ([`change::refetch_needed`]). `None` when there are no rules.
+    pub fn rules_text(&self) -> Option<String> {
         if self.rules.is_empty() {
             return None;
         }
-        let mut text = String::from("routiq-sync privacy policy v1\n");
-        let mut hashes = false;
+        let mut text = String::new();
         for resource in Resource::ALL {
             let Some(policy) = self.for_resource(resource) else {
                 continue;
@@ -279,14 +297,8 @@ impl OrgPolicy {
             text.push_str(&format!("drop={}\n", sorted(&policy.drop)));
             text.push_str(&format!("hash={}\n", sorted(&policy.hash)));
             text.push_str(&format!("year={}\n", sorted(&policy.year)));
-            hashes |= !policy.hash.is_empty();
         }
-        if hashes {
-            let mut mac = self.secret.as_ref()?.mac();
-            mac.update(b"routiq-sync policy fingerprint v1");
-            text.push_str(&format!("secret={}\n", hex(&mac.finalize().into_bytes())));
-        }
-        Some(hex(&Sha256::digest(text.as_bytes())))
+        Some(text)
     }
 
     /// Applies the policy of `resource` to a whole record. Returns whether it changed.

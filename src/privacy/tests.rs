@@ -124,7 +124,46 @@ fn fingerprint_changes_with_rules_and_secret_only() {
     assert_eq!(fa.len(), 64);
     assert_eq!(Some(fa.clone()), same.fingerprint());
     assert_ne!(Some(fa.clone()), other_secret.fingerprint());
-    assert!(!fa.contains("secret"));
+    // Any change of a rule is a new policy: a path added to each rule, or moved between
+    // rules, or the same rules on another resource.
+    let rules = a.for_resource(Resource::Patients).unwrap().clone();
+    let with = |change: &dyn Fn(&mut ResourcePolicy)| {
+        let mut p = rules.clone();
+        change(&mut p);
+        OrgPolicy::new("manly", vec![(Resource::Patients, p)], a.secret.clone())
+            .fingerprint()
+            .unwrap()
+    };
+    let occupation = || paths(&["occupation"]).remove(0);
+    let changed = [
+        with(&|p| p.drop.push(occupation())),
+        with(&|p| p.hash.push(occupation())),
+        with(&|p| p.year.push(occupation())),
+        with(&|p| p.keep = Some(vec![occupation()])),
+        with(&|p| {
+            let email = p.hash.remove(0);
+            p.drop.push(email);
+        }),
+        OrgPolicy::new(
+            "manly",
+            vec![(Resource::Appointments, rules.clone())],
+            a.secret.clone(),
+        )
+        .fingerprint()
+        .unwrap(),
+    ];
+    for (i, f) in changed.iter().enumerate() {
+        assert_ne!(f, &fa, "change {i} kept the fingerprint");
+    }
+    // The secret enters only as a keyed digest: neither it nor its plain SHA-256 is in
+    // the hashed text, so the fingerprint differs from one over the rules with either.
+    let rules_text = a.rules_text().unwrap();
+    let secret = "secret one, long enough";
+    for plain in [secret.to_string(), hex(&Sha256::digest(secret.as_bytes()))] {
+        let text = format!("routiq-sync privacy policy v1\n{rules_text}secret={plain}\n");
+        assert_ne!(hex(&Sha256::digest(text.as_bytes())), fa);
+    }
+    assert!(!rules_text.contains(secret));
     assert_eq!(OrgPolicy::new("manly", vec![], None).fingerprint(), None);
     let no_secret = OrgPolicy {
         secret: None,

@@ -7,6 +7,7 @@ mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
+mod scrub;
 pub mod sqlite;
 mod tables;
 
@@ -19,7 +20,7 @@ pub use model::{
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
-pub use privacy_state::{PrivacyProgress, PrivacyState, PrivacyStore};
+pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;
@@ -317,8 +318,8 @@ pub trait Records {
     }
 
     /// Ends a full walk of `resource` that reached the last page of every route without
-    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (never
-    /// removed), and the resource's last full sync becomes `started_at` (when the walk
+    /// error: rows the walk did not see are marked `deleted_upstream_at = now` (Cliniko's
+    /// clock), and the resource's last full sync becomes `started_at` (when the walk
     /// began, since changes made after that were seen by it only if they moved past its
     /// position). Returns how many rows were marked.
     fn finish_full(
@@ -334,11 +335,29 @@ pub trait Records {
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError>;
 
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
-    /// `patient_activity` view's `activity_status = 'active'`), as of the query.
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError>;
+    /// `patient_activity` view's `activity_status = 'active'`), as of the query; `None`
+    /// when the view's "now" is the host clock and `host_clock_agrees` (with Cliniko's)
+    /// is false: SQLite's view reads the clock of the process querying it, a clock a year
+    /// ahead would count no one. PostgreSQL's reads the server's clock, and counts.
+    fn active_patients(
+        &self,
+        org_id: &str,
+        host_clock_agrees: bool,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Re-marks `org_id`'s rows (every resource table) marked deleted upstream later than
+    /// `later_than` as deleted at `now`: marks a host clock that was ahead dated in the
+    /// future, which would hold their purge back by as much. Returns how many.
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     /// Removes `org_id`'s rows (every resource table) marked deleted upstream before
-    /// `before`, in one transaction. Returns how many rows went, per table.
+    /// `before`, in one transaction that also marks the tables that lost rows for
+    /// [`Erasure::scrub_due`]. Returns how many rows went, per table.
     fn purge_deleted(
         &mut self,
         org_id: &str,
@@ -433,9 +452,18 @@ pub trait Erasure {
     /// Rows stored for `org_id`, per table (every table, zeros included), in a fixed order.
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
-    /// Deletes every row, cursor and run of `org_id` in one transaction; returns what
-    /// went, per table, as [`Erasure::org_rows`] counts it.
+    /// Deletes every row, cursor and run of `org_id` in one transaction, then scrubs the
+    /// files ([`Erasure::scrub_due`]); returns what went, per table, as
+    /// [`Erasure::org_rows`] counts it.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    /// Scrubs from the database's files what the deletes and rewrites marked since the
+    /// last scrub, once for all of them (the end of a run): SQLite rebuilds the file
+    /// (`VACUUM`) when a rewrite or `forget` asked for it, then empties the WAL;
+    /// PostgreSQL rewrites each marked table (`VACUUM FULL`). What cannot be done now
+    /// (readers hold the WAL past a short wait) stays marked for the next run, with a
+    /// warning; so does what an error stopped, and the error is returned.
+    fn scrub_due(&mut self) -> Result<(), StoreError>;
 
     /// Every org id with a run or sync state stored, sorted.
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;

@@ -153,6 +153,18 @@ impl OrgState {
     pub fn resource(&self, resource: Resource) -> ResourceState {
         self.route(resource.name())
     }
+
+    /// When the last complete full walk of every route of `resource` started: the
+    /// oldest of its routes', `None` when any route never completed one.
+    pub fn last_full(&self, resource: Resource) -> Option<Timestamp> {
+        // `None` sorts first: one route never fully walked makes the resource so.
+        resource
+            .cursor_keys()
+            .iter()
+            .map(|key| self.route(key).last_full_at)
+            .min()
+            .flatten()
+    }
 }
 
 /// How a run ended (or that it has not yet).
@@ -238,4 +250,17 @@ pub struct RunRecord {
     /// See [`RunOutcome::stopped_by_deadline`]; for runs recorded before it was a state,
     /// read from their error text.
     pub stopped_by_deadline: bool,
+}
+
+impl RunRecord {
+    /// The run as the next run of its org will record it when it is still `running` but
+    /// no process holds the org's lock (see `CLOSE_ABANDONED_RUNS`): interrupted, with
+    /// [`ABANDONED_RUN`] unless it had an error already.
+    pub fn seen_without_its_lock(mut self, lock_held: bool) -> RunRecord {
+        if self.status == RunStatus::Running && !lock_held {
+            self.status = RunStatus::Interrupted;
+            self.error.get_or_insert_with(|| ABANDONED_RUN.to_string());
+        }
+        self
+    }
 }

@@ -1,12 +1,13 @@
-//! What the store records about the privacy policy of each org: the fingerprint of the
-//! policy every stored row was last brought under, and a rewrite in progress (batches by
-//! id, each committed with its position, so a killed rewrite resumes where it stopped).
+//! What the store records about the privacy policy of each org: the fingerprint and the
+//! rules of the policy every stored row was last brought under, the resources a change
+//! left to fetch again from Cliniko, and a rewrite in progress (batches by id, each
+//! committed with its position, so a killed rewrite resumes where it stopped).
 
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::timestamp::Timestamp;
 
-use super::StoreError;
+use super::{OrgState, StoreError};
 
 /// The stored state of one org's policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +18,73 @@ pub struct PrivacyState {
     pub applied_at: Option<Timestamp>,
     /// A rewrite under another policy begun and not finished.
     pub pending: Option<PrivacyProgress>,
+    /// The rules of the applied policy (`OrgPolicy::rules_text`); `None`: no policy, or
+    /// applied by a release that did not record them.
+    pub rules: Option<String>,
+    /// Resources whose stored rows the local rewrite could not bring under the policy.
+    pub refetch: Option<Refetch>,
+}
+
+/// Resources to fetch again from Cliniko since a change of policy: values an older policy
+/// dropped, cut or hashed under another secret cannot be recovered from the rows.
+/// Recording it forgets their full walks (done and under way), so that the next complete
+/// one, which starts after the change, is what brings them under the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refetch {
+    pub resources: Vec<Resource>,
+}
+
+impl Refetch {
+    /// Whether `resource` still waits for its full walk in `state`.
+    pub fn due(&self, resource: Resource, state: &OrgState) -> bool {
+        self.resources.contains(&resource) && state.last_full(resource).is_none()
+    }
+
+    /// The resources of `synced` (those an org syncs) still waiting, in order.
+    pub fn pending(&self, state: &OrgState, synced: &[Resource]) -> Vec<Resource> {
+        synced
+            .iter()
+            .copied()
+            .filter(|r| self.due(*r, state))
+            .collect()
+    }
+
+    /// The refetch stored in its column (comma-separated resource names), as both
+    /// backends keep it.
+    pub(crate) fn from_column(resources: Option<String>) -> Option<Refetch> {
+        let resources = resources?
+            .split(',')
+            .filter_map(|name| name.parse().ok())
+            .collect();
+        Some(Refetch { resources })
+    }
+
+    /// The resource names for the `refetch` column.
+    pub fn names(&self) -> String {
+        self.resources
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The cursor keys of every route of its resources, whose full walks it forgets.
+    pub fn routes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.resources
+            .iter()
+            .flat_map(|r| r.cursor_keys().iter().copied())
+    }
+}
+
+/// What [`PrivacyStore::finish_privacy`] records: the policy now applied.
+#[derive(Debug, Clone, Copy)]
+pub struct AppliedPolicy<'a> {
+    /// Its fingerprint (`None`: no rules).
+    pub fingerprint: Option<&'a str>,
+    /// Its rules, as canonical text.
+    pub rules: Option<&'a str>,
+    /// What is left to fetch again, if anything.
+    pub refetch: Option<&'a Refetch>,
 }
 
 /// How far a rewrite got: every row of the resources before `resource` (in
@@ -61,7 +129,8 @@ pub trait PrivacyStore {
     ) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Replaces the `raw_json` and resource columns of the stored rows `records` (by
-    /// id; nothing else changes) and records `progress`, in one transaction.
+    /// id; nothing else changes) and records `progress`, in one transaction, which also
+    /// marks the table for [`super::Erasure::scrub_due`] when a row was replaced.
     fn rewrite_batch(
         &mut self,
         org_id: &str,
@@ -70,14 +139,13 @@ pub trait PrivacyStore {
         progress: &PrivacyProgress,
     ) -> Result<(), StoreError>;
 
-    /// Records that every stored row of `org_id` is under `fingerprint` (as of `at`) and
-    /// ends the rewrite; then makes the replaced values gone from the files (SQLite:
-    /// VACUUM and an emptied WAL; PostgreSQL: VACUUM FULL of the rewritten tables).
+    /// Records that every stored row of `org_id` is under `policy` (as of `at`; but for
+    /// its refetch, whose resources' full walks it forgets) and ends the rewrite, in one
+    /// transaction.
     fn finish_privacy(
         &mut self,
         org_id: &str,
-        fingerprint: Option<&str>,
-        rewritten: &[Resource],
+        policy: AppliedPolicy<'_>,
         at: Timestamp,
     ) -> Result<(), StoreError>;
 }

@@ -699,6 +699,52 @@ fn postmaster_argv(opts: &str) -> Result<Vec<String>, String> {
     Ok(argv)
 }
 
+/// The test cluster's every process stopped with SIGSTOP (the postmaster and each of its
+/// children: backends, checkpointer, WAL writer...): connections stay open and nothing
+/// answers, as with a paused VM. Dropping it sends SIGCONT to each. Every test of this
+/// binary is frozen with it.
+pub struct FrozenServer(Vec<i32>);
+
+/// Freezes the test cluster (see [`FrozenServer`]). `Err` when the tests use an external
+/// server (`ROUTIQ_TEST_DATABASE_URL`).
+pub fn freeze() -> Result<FrozenServer, String> {
+    server().ok_or("no test PostgreSQL")?;
+    let guard = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = guard
+        .as_ref()
+        .ok_or("the tests use an external server (ROUTIQ_TEST_DATABASE_URL)")?;
+    let postmaster = cluster.child.id() as i32;
+    // The postmaster first, so it forks no new child while its children are stopped.
+    let mut pids = vec![postmaster];
+    unsafe { libc::kill(postmaster, libc::SIGSTOP) };
+    for entry in std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))? {
+        let Some(pid) = entry
+            .ok()
+            .and_then(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the parent is the second field after the name.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+        if ppid == Some(postmaster) {
+            unsafe { libc::kill(pid, libc::SIGSTOP) };
+            pids.push(pid);
+        }
+    }
+    Ok(FrozenServer(pids))
+}
+
+impl Drop for FrozenServer {
+    fn drop(&mut self) {
+        for pid in self.0.iter().rev() {
+            unsafe { libc::kill(*pid, libc::SIGCONT) };
+        }
+    }
+}
+
 /// Whether [`restart`] can restart the server (the tests started it themselves).
 pub fn restartable() -> bool {
     server().is_some() && CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).is_some()

@@ -10,8 +10,9 @@ use postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::tls;
-use crate::database_url::{PgUrl, SslMode};
+use crate::database_url::{PERCENT_ENCODE_HINT, PgUrl, SslMode};
 use crate::store::StoreError;
+use crate::watchdog::{self, Bound};
 
 /// How long to wait for the server to answer a new connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -57,6 +58,11 @@ enum ConnectError {
 
 fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     let target = url.describe();
+    // The driver's connect timeout covers the TCP connect only: a pooler that accepts
+    // the connection and never answers the startup would hold it for ever.
+    let _watch = watchdog::watch(Bound::Connect, || {
+        format!("PostgreSQL at {target}: opening a session")
+    });
     let mut config = url.client_config().clone();
     config.application_name("routiq-sync");
     if config.get_connect_timeout().is_none() {
@@ -86,10 +92,12 @@ fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     };
     connected.map_err(|e| match sqlstate(&e) {
         _ if is_no_slot(&e) => ConnectError::NoSlot(e),
-        Some(code) if is_setup_code(code) => ConnectError::Other(StoreError::PgSetup {
-            target: target.clone(),
-            detail: connect_detail(&e),
-        }),
+        Some(code) if is_setup_code(code) || is_missing_database(&e) => {
+            ConnectError::Other(StoreError::PgSetup {
+                target: target.clone(),
+                detail: connect_detail(&e),
+            })
+        }
         _ => ConnectError::Other(StoreError::PgConnect {
             target: target.clone(),
             detail: connect_detail(&e),
@@ -106,15 +114,47 @@ fn is_no_slot(e: &postgres::Error) -> bool {
     })
 }
 
+/// Whether the server (3D000) or a PgBouncer in front of it (08P01, `no such database`
+/// or `database "…" does not exist`) says the URL's database does not exist.
+fn is_missing_database(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        db.code().code() == "3D000"
+            || (db.code().code() == "08P01"
+                && (db.message().starts_with("no such database")
+                    || (db.message().starts_with("database \"")
+                        && db.message().ends_with("does not exist"))))
+    })
+}
+
 /// What opens every transaction: `BEGIN`, then what the session would otherwise hold,
 /// for this transaction only (`SET LOCAL`), in one round trip. `schema` goes first on the
 /// search path (temporary tables are still found first), UTC is the time zone, every
-/// wait is bounded, and notices (a `DROP ... IF EXISTS` of nothing) are not logged.
-pub fn begin_sql(schema: &str) -> String {
+/// wait on the server is bounded (statements by `bound`, see
+/// [`Bound::server_timeout`]), and notices (a `DROP ... IF EXISTS` of nothing) are not
+/// logged.
+pub fn begin_sql(schema: &str, bound: Bound) -> String {
     format!(
-        "BEGIN; SET LOCAL search_path TO {}; SET LOCAL TIME ZONE 'UTC'; {BOUNDED_WAITS}; \
+        "BEGIN; SET LOCAL search_path TO {}; SET LOCAL TIME ZONE 'UTC'; {LOCK_WAIT}; {}; \
          {NO_JIT}; {PLAN_EACH_TIME}; SET LOCAL client_min_messages = warning",
-        quote_ident(schema)
+        quote_ident(schema),
+        statement_timeout(bound)
+    )
+}
+
+/// Raises the open transaction's `statement_timeout` to `bound`'s, for a longer
+/// statement in a transaction begun for shorter ones (a walk's held pages).
+pub fn widen_timeout(client: &mut Client, bound: Bound) -> Result<(), postgres::Error> {
+    if bound == Bound::Statement {
+        return Ok(());
+    }
+    client.batch_execute(&statement_timeout(bound))
+}
+
+/// `SET LOCAL statement_timeout` for statements of `bound`.
+fn statement_timeout(bound: Bound) -> String {
+    format!(
+        "SET LOCAL statement_timeout = '{}s'",
+        bound.server_timeout().as_secs()
     )
 }
 
@@ -124,9 +164,10 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 3;
 
 /// Every wait on the server is bounded, as SQLite's busy timeout bounds it: a dashboard's
-/// long transaction, a migrator holding its lock or a stuck query make that run fail
-/// (exit 1) instead of hanging the cron job.
-const BOUNDED_WAITS: &str = "SET LOCAL lock_timeout = '60s'; SET LOCAL statement_timeout = '10min'";
+/// long transaction or a migrator holding its lock make that run fail (exit 1) instead
+/// of hanging the cron job; a stuck query is ended by `statement_timeout`. Both are
+/// shorter than the watchdog's bound, so a server that still answers says why first.
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '60s'";
 
 /// Our statements touch a batch of rows each: compiling one with JIT (the server's
 /// default above a plan cost that a batch's upsert reaches) costs more than it saves,
@@ -202,10 +243,11 @@ fn is_setup_code(code: &str) -> bool {
 fn connect_detail(e: &postgres::Error) -> String {
     let text = error_text(e);
     let hint = match sqlstate(e) {
-        Some("28P01") | Some("28000") => {
-            "; check the user and password in the database URL (or its environment variable)"
-        }
-        Some("3D000") => "; create the database, or fix its name in the URL",
+        Some("28P01") | Some("28000") => &format!(
+            "; check the user and password in the database URL (or its environment variable); \
+             {PERCENT_ENCODE_HINT}"
+        ),
+        _ if is_missing_database(e) => "; create the database, or fix its name in the URL",
         _ if text.contains("refused") || text.contains("timed out") || text.contains("resolve") => {
             "; check that the server is running and reachable from this host"
         }

@@ -21,7 +21,7 @@ use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
 use super::renewer::{self, LEASE};
-use super::{PgStore, statements};
+use super::{PgStore, Step, statements};
 use crate::store::{Locks, OrgGuard, StoreError};
 
 /// A 64-bit advisory lock key for `what` (`migrate`) on `name` in `schema`: the first 8
@@ -41,7 +41,8 @@ impl Locks for PgStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
         let token = new_token(org_id);
         let me = Process::this();
-        let taken = self.in_tx(org_id, |client| take(client, org_id, &token, me))?;
+        let step = Step::statement("taking the org's lease");
+        let taken = self.in_tx(org_id, step, |client| take(client, org_id, &token, me))?;
         if !taken {
             return Ok(None);
         }
@@ -60,7 +61,9 @@ impl Locks for PgStore {
     }
 
     fn is_org_running(&self, org_id: &str) -> Result<bool, StoreError> {
-        self.read(|client| Ok(current(client, org_id)?.is_some_and(|l| l.live && !l.holder_gone())))
+        self.read(Step::statement("reading the org's lease"), |client| {
+            Ok(current(client, org_id)?.is_some_and(|l| l.live && !l.holder_gone()))
+        })
     }
 }
 
@@ -71,6 +74,16 @@ pub type Held = Arc<Mutex<HashMap<String, String>>>;
 /// The token of `org_id`'s lease, when this store holds it.
 pub fn token(held: &Held, org_id: &str) -> Option<String> {
     registry(held).get(org_id).cloned()
+}
+
+/// The org whose lease this store holds, when it holds exactly one (for messages).
+pub fn only_org(held: &Held) -> Option<String> {
+    let held = registry(held);
+    let mut orgs = held.keys();
+    match (orgs.next(), orgs.next()) {
+        (Some(org), None) => Some(org.clone()),
+        _ => None,
+    }
 }
 
 fn registry(held: &Held) -> std::sync::MutexGuard<'_, HashMap<String, String>> {

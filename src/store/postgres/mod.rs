@@ -36,6 +36,7 @@ pub use schema::create_at_version;
 
 use super::StoreError;
 use crate::database_url::PgUrl;
+use crate::watchdog::{self, Bound, Watch};
 
 /// How long a rewrite that must leave no deleted bytes waits for older snapshots (see
 /// `PgStore::wait_for_older_snapshots`).
@@ -87,6 +88,32 @@ impl Pooling {
     }
 }
 
+/// What a transaction on the server does: how long the watchdog lets it wait (its
+/// [`Bound`]) and how its message names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Step {
+    bound: Bound,
+    doing: &'static str,
+}
+
+impl Step {
+    /// A transaction over a page or a batch of rows, or a read of a few rows.
+    const fn statement(doing: &'static str) -> Step {
+        Step {
+            bound: Bound::Statement,
+            doing,
+        }
+    }
+
+    /// A statement whose cost grows with an org's whole table.
+    const fn bulk(doing: &'static str) -> Step {
+        Step {
+            bound: Bound::Bulk,
+            doing,
+        }
+    }
+}
+
 /// One session with the PostgreSQL database.
 pub struct PgStore {
     /// Queries need `&mut Client`; the trait's readers take `&self`. One thread uses a
@@ -103,17 +130,25 @@ pub struct PgStore {
     schema: String,
     /// `host …, port …, database …` for messages.
     target: String,
-    /// What begins each transaction (see [`connect::begin_sql`]).
-    begin: String,
     /// The org leases this store holds now (see [`lease::Held`]).
     held: lease::Held,
+    /// The watch over closing the session, set as the store is dropped: the fields drop
+    /// in order, so it covers `client` and ends last. A driver's session can block as it
+    /// closes on a server that stopped answering.
+    closing: Option<Watch>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.closing = Some(self.watch(Step::statement("closing the session"), None));
+    }
 }
 
 impl PgStore {
     /// Connects and migrates the schema forward (creating it when missing).
     pub fn open(url: &PgUrl, schema: &str) -> Result<PgStore, StoreError> {
         let store = Self::connect(url, schema)?;
-        schema::migrate(&mut store.client.borrow_mut(), schema, &store.target)?;
+        store.migrate()?;
         Ok(store)
     }
 
@@ -121,16 +156,25 @@ impl PgStore {
     /// Tables from an older routiq-sync are first migrated forward, as the next sync would.
     pub fn open_existing(url: &PgUrl, schema: &str) -> Result<Option<PgStore>, StoreError> {
         let store = Self::connect(url, schema)?;
-        let version =
-            schema::stored_version(&mut store.client.borrow_mut(), schema, &store.target)?;
+        let version = {
+            let _watch = store.watch(Step::statement("reading the schema version"), None);
+            schema::stored_version(&mut store.client.borrow_mut(), schema, &store.target)?
+        };
         match version {
             None => Ok(None),
             Some(schema::CURRENT_VERSION) => Ok(Some(store)),
             Some(_) => {
-                schema::migrate(&mut store.client.borrow_mut(), schema, &store.target)?;
+                store.migrate()?;
                 Ok(Some(store))
             }
         }
+    }
+
+    /// Brings the schema up to date (see [`schema::migrate`]), watched as maintenance: it
+    /// waits for another host's migration and may rewrite tables.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let _watch = self.watch_doing(Bound::Maintenance, None, "migrating the schema");
+        schema::migrate(&mut self.client.borrow_mut(), &self.schema, &self.target)
     }
 
     /// A session that creates and migrates nothing (for read-only probes).
@@ -147,8 +191,8 @@ impl PgStore {
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
-            begin: connect::begin_sql(schema),
             held: lease::Held::default(),
+            closing: None,
         })
     }
 
@@ -156,7 +200,7 @@ impl PgStore {
     /// nothing (for `check`, which then asks the same session about each org's lock).
     pub fn server_info(&self) -> Result<ServerInfo, StoreError> {
         let schema = self.schema.clone();
-        self.read(|client| {
+        self.read(Step::statement("reading the server's facts"), |client| {
             let version = client.query_one("SHOW server_version", &[])?.get(0);
             let tls = client
                 .query_opt(
@@ -190,23 +234,45 @@ impl PgStore {
     /// Whether this session goes through a pooler, from the server connections its
     /// transactions run on and the port the server listens on.
     fn pooling(&self) -> Result<Pooling, StoreError> {
-        let backend = || self.query_one("SELECT pg_backend_pid()", &[], |r| r.get::<_, i32>(0));
+        let step = Step::statement("looking for a pooler");
+        let backend =
+            || self.query_one(step, "SELECT pg_backend_pid()", &[], |r| r.get::<_, i32>(0));
         let first = backend()?;
         for _ in 0..4 {
             if backend()? != first {
                 return Ok(Pooling::Transaction);
             }
         }
-        let port: Option<i32> = self.query_one("SELECT inet_server_port()", &[], |r| r.get(0))?;
+        let port: Option<i32> =
+            self.query_one(step, "SELECT inet_server_port()", &[], |r| r.get(0))?;
         Ok(match port {
             Some(port) if port != i32::from(self.url.port()) => Pooling::OtherPort(port),
             _ => Pooling::NoneSeen,
         })
     }
 
-    /// Begins a transaction on `client` (see [`connect::begin_sql`]).
-    fn begin(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        client.batch_execute(&self.begin)
+    /// Begins a transaction on `client` whose statements `bound` bounds on the server too
+    /// (see [`connect::begin_sql`]).
+    fn begin(&self, client: &mut Client, bound: Bound) -> Result<(), postgres::Error> {
+        client.batch_execute(&connect::begin_sql(&self.schema, bound))
+    }
+
+    /// Watches `step` on this session (see [`watchdog::watch`]): its message names the
+    /// server, the org (`org`, or else the one org whose lease this store holds) and the
+    /// step.
+    fn watch(&self, step: Step, org: Option<&str>) -> Watch {
+        self.watch_doing(step.bound, org, step.doing)
+    }
+
+    /// [`PgStore::watch`] of a step named at run time.
+    fn watch_doing(&self, bound: Bound, org: Option<&str>, doing: &str) -> Watch {
+        watchdog::watch(bound, || {
+            let org = org
+                .map(str::to_string)
+                .or_else(|| lease::only_org(&self.held))
+                .map_or_else(String::new, |org| format!(", org {org}"));
+            format!("PostgreSQL at {}{org}: {doing}", self.target)
+        })
     }
 
     /// Ends the transaction open on `client`: its statements are closed first, on the
@@ -226,12 +292,14 @@ impl PgStore {
     fn in_tx<T>(
         &self,
         org_id: &str,
+        step: Step,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         self.commit_held_pages()?;
+        let _watch = self.watch(step, Some(org_id));
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
-        self.begin(&mut client).map_err(at)?;
+        self.begin(&mut client, step.bound).map_err(at)?;
         let worked = work(&mut client)
             .map_err(at)
             .and_then(|out| self.fence(&mut client, org_id).map(|()| out));
@@ -260,11 +328,15 @@ impl PgStore {
     fn in_held<T>(
         &self,
         org_id: &str,
+        step: Step,
         work: impl FnOnce(&mut Client, &prepared::Prepared) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         if !self.holds(org_id) {
             self.commit_held_pages()?;
-            self.begin(&mut self.client.borrow_mut())
+        }
+        let _watch = self.watch(step, Some(org_id));
+        if !self.holds(org_id) {
+            self.begin(&mut self.client.borrow_mut(), step.bound)
                 .map_err(|e| connect::error_at(&self.target, e))?;
             *self.held_pages.borrow_mut() = Some(org_id.to_string());
             let checked = self.check_lease(&mut self.client.borrow_mut(), org_id);
@@ -291,6 +363,7 @@ impl PgStore {
         let Some(org_id) = self.held_pages.borrow().clone() else {
             return Ok(());
         };
+        let _watch = self.watch(Step::statement("committing its pages"), Some(&org_id));
         let fenced = self.fence(&mut self.client.borrow_mut(), &org_id);
         if let Err(e) = fenced {
             self.rollback_held_pages();
@@ -314,7 +387,9 @@ impl PgStore {
     /// Drops the transaction left open, if any: none of its pages are kept, and none of
     /// their cursors moved, so the next run fetches them again.
     fn rollback_held_pages(&self) {
-        if self.held_pages.borrow_mut().take().is_some() {
+        let dropped = self.held_pages.borrow_mut().take();
+        if let Some(org_id) = dropped {
+            let _watch = self.watch(Step::statement("rolling back its pages"), Some(&org_id));
             // A failure here (a lost session) leaves nothing to undo: the server rolls back.
             let _ = self.end(&mut self.client.borrow_mut(), false);
         }
@@ -359,16 +434,19 @@ impl PgStore {
     /// then sees the pages held), or else in a read transaction of its own.
     fn read<T>(
         &self,
+        step: Step,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
+        let _watch = self.watch(step, None);
         if self.held_pages.borrow().is_some() {
             // The session's borrow ends before `failed` uses the session again.
-            let result = work(&mut self.client.borrow_mut());
+            let result = connect::widen_timeout(&mut self.client.borrow_mut(), step.bound)
+                .and_then(|()| work(&mut self.client.borrow_mut()));
             return result.map_err(|e| self.failed(e));
         }
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
-        self.begin(&mut client).map_err(at)?;
+        self.begin(&mut client, step.bound).map_err(at)?;
         let out = work(&mut client);
         let end = self.end(&mut client, out.is_ok());
         let out = out.map_err(at)?;
@@ -382,29 +460,36 @@ impl PgStore {
 
     fn query<T>(
         &self,
+        step: Step,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         map: impl FnMut(&Row) -> T,
     ) -> Result<Vec<T>, StoreError> {
-        self.read(|client| Ok(client.query(sql, params)?.iter().map(map).collect()))
+        self.read(step, |client| {
+            Ok(client.query(sql, params)?.iter().map(map).collect())
+        })
     }
 
     fn query_one<T>(
         &self,
+        step: Step,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         map: impl FnOnce(&Row) -> T,
     ) -> Result<T, StoreError> {
-        self.read(|client| Ok(map(&client.query_one(sql, params)?)))
+        self.read(step, |client| Ok(map(&client.query_one(sql, params)?)))
     }
 
     fn query_opt<T>(
         &self,
+        step: Step,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         map: impl FnOnce(&Row) -> T,
     ) -> Result<Option<T>, StoreError> {
-        self.read(|client| Ok(client.query_opt(sql, params)?.as_ref().map(map)))
+        self.read(step, |client| {
+            Ok(client.query_opt(sql, params)?.as_ref().map(map))
+        })
     }
 
     /// One statement that writes `org_id`'s data, fenced by its lease as by
@@ -412,21 +497,11 @@ impl PgStore {
     fn execute_for_org(
         &self,
         org_id: &str,
+        step: Step,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        self.in_tx(org_id, |tx| tx.execute(sql, params))
-    }
-
-    /// [`PgStore::vacuum_full`] of the tables in `deleted` (table, rows deleted) that
-    /// lost a row.
-    fn vacuum_where_deleted(&self, deleted: &[(&'static str, u64)]) -> Result<(), StoreError> {
-        let tables: Vec<&str> = deleted
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, _)| *t)
-            .collect();
-        self.vacuum_full(&tables)
+        self.in_tx(org_id, step, |tx| tx.execute(sql, params))
     }
 
     /// Rewrites `tables` with `VACUUM (FULL)`, after committing held pages, so that the
@@ -442,6 +517,8 @@ impl PgStore {
         self.wait_for_older_snapshots()?;
         for name in tables {
             log::info!("rewriting table {name} (VACUUM FULL) so deleted rows leave no bytes");
+            let doing = format!("rewriting table {name} (VACUUM FULL)");
+            let _watch = self.watch_doing(Bound::Maintenance, None, &doing);
             self.client
                 .borrow_mut()
                 // Named with its schema (see `statements::vacuum_full`).
@@ -467,10 +544,11 @@ impl PgStore {
              JOIN pg_stat_activity AS a ON a.pid = l.pid
              WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
                AND a.datname = current_database()";
-        let before: Vec<String> = self.query(UNDER_WAY, &[], |r| r.get(0))?;
+        let step = Step::statement("looking for older transactions before a rewrite");
+        let before: Vec<String> = self.query(step, UNDER_WAY, &[], |r| r.get(0))?;
         let until = std::time::Instant::now() + SNAPSHOT_WAIT;
         loop {
-            let now: Vec<String> = self.query(UNDER_WAY, &[], |r| r.get(0))?;
+            let now: Vec<String> = self.query(step, UNDER_WAY, &[], |r| r.get(0))?;
             let older = before.iter().filter(|v| now.contains(v)).count();
             if older == 0 {
                 return Ok(());
@@ -490,20 +568,27 @@ impl PgStore {
 
     /// A write of no org's data (run history), after committing held pages, in a
     /// transaction of its own.
-    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        self.write(|client| client.execute(sql, params))
+    fn execute(
+        &self,
+        step: Step,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        self.write(step, |client| client.execute(sql, params))
     }
 
     /// `work` in a transaction of its own that writes no org's data (run history), after
     /// committing held pages.
     fn write<T>(
         &self,
+        step: Step,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         self.commit_held_pages()?;
+        let _watch = self.watch(step, None);
         let at = |e| connect::error_at(&self.target, e);
         let mut client = self.client.borrow_mut();
-        self.begin(&mut client).map_err(at)?;
+        self.begin(&mut client, step.bound).map_err(at)?;
         match work(&mut client) {
             Ok(out) => self.end(&mut client, true).map(|()| out).map_err(at),
             Err(e) => {

@@ -3,22 +3,28 @@
 
 use postgres::types::ToSql;
 
-use super::{PgStore, statements};
+use super::{PgStore, Step, statements};
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
+use crate::store::{
+    AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch, StoreError, table,
+};
 use crate::timestamp::Timestamp;
 
 impl PrivacyStore for PgStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
-        let state = self.query_opt(statements::PRIVACY_STATE, &[&org_id], |r| {
-            let pending = PrivacyProgress::from_columns(r.get(2), r.get(3), r.get(4));
+        let step = Step::statement("reading the privacy state");
+        let state = self.query_opt(step, statements::PRIVACY_STATE, &[&org_id], |r| {
+            let time = |i| {
+                r.get::<_, Option<time::OffsetDateTime>>(i)
+                    .map(Timestamp::from_datetime)
+            };
             PrivacyState {
                 fingerprint: r.get(0),
-                applied_at: r
-                    .get::<_, Option<time::OffsetDateTime>>(1)
-                    .map(Timestamp::from_datetime),
-                pending,
+                applied_at: time(1),
+                pending: PrivacyProgress::from_columns(r.get(2), r.get(3), r.get(4)),
+                rules: r.get(5),
+                refetch: Refetch::from_column(r.get(6)),
             }
         })?;
         Ok(state.unwrap_or_default())
@@ -32,6 +38,7 @@ impl PrivacyStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
         self.query(
+            Step::statement("reading a batch of stored rows for the privacy policy"),
             &statements::stored_batch(table(resource).name),
             &[&org_id, &after, &i64::from(limit)],
             |r| (r.get(0), r.get(1)),
@@ -46,7 +53,8 @@ impl PrivacyStore for PgStore {
         progress: &PrivacyProgress,
     ) -> Result<(), StoreError> {
         let spec = table(resource);
-        self.in_tx(org_id, |tx| {
+        let step = Step::statement("rewriting a batch of rows under the privacy policy");
+        self.in_tx(org_id, step, |tx| {
             let types = super::staging::column_types(tx, spec.name)?;
             let update = tx.prepare(&statements::rewrite_row(&spec, &types))?;
             for rec in records {
@@ -55,6 +63,7 @@ impl PrivacyStore for PgStore {
                 params.extend(rec.columns.iter().map(|c| c as &(dyn ToSql + Sync)));
                 tx.execute(&update, &params)?;
             }
+            super::erasure::mark_scrub(tx, org_id, &[(spec.name, records.len() as u64)])?;
             tx.execute(
                 statements::SAVE_PRIVACY_PROGRESS,
                 &[
@@ -71,17 +80,30 @@ impl PrivacyStore for PgStore {
     fn finish_privacy(
         &mut self,
         org_id: &str,
-        fingerprint: Option<&str>,
-        rewritten: &[Resource],
+        policy: AppliedPolicy<'_>,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.in_tx(org_id, |tx| {
-            tx.execute(
-                statements::FINISH_PRIVACY,
-                &[&org_id, &fingerprint, &at.datetime()],
-            )
-        })?;
-        let tables: Vec<&str> = rewritten.iter().map(|r| table(*r).name).collect();
-        self.vacuum_full(&tables)
+        let refetch = policy.refetch.map(Refetch::names);
+        self.in_tx(
+            org_id,
+            Step::statement("recording the privacy policy applied"),
+            |tx| {
+                tx.execute(
+                    statements::FINISH_PRIVACY,
+                    &[
+                        &org_id,
+                        &policy.fingerprint,
+                        &at.datetime(),
+                        &policy.rules,
+                        &refetch,
+                    ],
+                )?;
+                // A full walk ended with no time: none done, none under way.
+                let routes: Vec<&str> = policy.refetch.iter().flat_map(|r| r.routes()).collect();
+                let none: Option<time::OffsetDateTime> = None;
+                tx.execute(statements::END_FULL, &[&org_id, &routes, &none])?;
+                Ok(())
+            },
+        )
     }
 }

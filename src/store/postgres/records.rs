@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use postgres::GenericClient;
 use postgres::types::ToSql;
 
-use super::PgStore;
 use super::prepared::Prepared;
 use super::staging::Staging;
 use super::statements;
+use super::{PgStore, Step};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
@@ -27,7 +27,8 @@ impl Records for PgStore {
         commit: Commit,
     ) -> Result<PageWrite, StoreError> {
         let staging = &self.staging;
-        let written = self.in_held(org_id, |client, prepared| {
+        let step = Step::statement("writing a batch of pages");
+        let written = self.in_held(org_id, step, |client, prepared| {
             let records = pages.iter().flat_map(|(_, records)| records.iter());
             let st = Statements {
                 client,
@@ -76,7 +77,7 @@ impl Records for PgStore {
         synced_at: Timestamp,
     ) -> Result<PageWrite, StoreError> {
         let (prepared, staging) = (&self.prepared, &self.staging);
-        self.in_tx(org_id, |tx| {
+        self.in_tx(org_id, Step::statement("writing a batch of rows"), |tx| {
             let st = Statements {
                 client: tx,
                 prepared,
@@ -94,7 +95,8 @@ impl Records for PgStore {
         started_at: Timestamp,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        self.in_tx(org_id, |tx| {
+        let step = Step::bulk("marking the rows a full walk did not see as deleted");
+        self.in_tx(org_id, step, |tx| {
             let marked = tx.execute(
                 &statements::mark_unseen(table(resource).name),
                 &[&org_id, &run_id, &now.datetime(), &resource.name()],
@@ -116,7 +118,7 @@ impl Records for PgStore {
         ids: &[String],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        self.in_tx(org_id, |tx| {
+        self.in_tx(org_id, Step::bulk("marking rows deleted upstream"), |tx| {
             tx.execute(
                 &statements::mark_deleted(table(resource).name),
                 &[&org_id, &ids, &now.datetime()],
@@ -126,7 +128,12 @@ impl Records for PgStore {
 
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
         let sql = statements::present_ids(table(resource).name);
-        self.query(&sql, &[&org_id], |r| r.get(0))
+        self.query(
+            Step::bulk("listing every stored id"),
+            &sql,
+            &[&org_id],
+            |r| r.get(0),
+        )
     }
 
     fn missing_ids(
@@ -136,13 +143,34 @@ impl Records for PgStore {
         ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         let sql = statements::missing_ids(table(resource).name);
-        self.query(&sql, &[&org_id, &ids], |r| r.get(0))
+        let step = Step::bulk("looking for ids Cliniko no longer lists");
+        self.query(step, &sql, &[&org_id, &ids], |r| r.get(0))
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let sql = statements::count_present(table(resource).name);
-        let n: i64 = self.query_one(&sql, &[&org_id], |r| r.get(0))?;
+        let step = Step::bulk("counting the stored rows");
+        let n: i64 = self.query_one(step, &sql, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
+    }
+
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let step = Step::bulk("re-dating deletion marks that lie in the future");
+        self.in_tx(org_id, step, |tx| {
+            let mut n = 0;
+            for resource in Resource::ALL {
+                n += tx.execute(
+                    &statements::repair_future_marks(table(resource).name),
+                    &[&org_id, &now.datetime(), &later_than.datetime()],
+                )?;
+            }
+            Ok(n)
+        })
     }
 
     fn purge_deleted(
@@ -150,7 +178,7 @@ impl Records for PgStore {
         org_id: &str,
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let out = self.in_tx(org_id, |tx| {
+        let out = self.in_tx(org_id, Step::bulk("purging rows deleted upstream"), |tx| {
             let mut out = Vec::new();
             for resource in Resource::ALL {
                 let name = table(resource).name;
@@ -160,16 +188,18 @@ impl Records for PgStore {
                 )?;
                 out.push((name, n));
             }
+            // The purged rows' bytes go from the files too, at the end of the run.
+            super::erasure::mark_scrub(tx, org_id, &out)?;
             Ok(out)
         })?;
-        // The purged rows' bytes go from the files too (see `PgStore::vacuum_full`).
-        self.vacuum_where_deleted(&out)?;
         Ok(out)
     }
 
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = self.query_one(statements::ACTIVE_PATIENTS, &[&org_id], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+    /// The view's `now()` is the server's clock: the host's does not matter.
+    fn active_patients(&self, org_id: &str, _: bool) -> Result<Option<u64>, StoreError> {
+        let step = Step::bulk("counting active patients");
+        let n: i64 = self.query_one(step, statements::ACTIVE_PATIENTS, &[&org_id], |r| r.get(0))?;
+        Ok(Some(n.max(0) as u64))
     }
 }
 

@@ -13,6 +13,7 @@ use postgres::Client;
 use super::connect::{begin_sql, connect};
 use super::statements;
 use crate::database_url::PgUrl;
+use crate::watchdog::{self, Bound};
 
 /// How long a lease lasts after it was taken or last renewed: a killed process's orgs
 /// are free again this long after its last renewal (at once on the same host).
@@ -83,6 +84,7 @@ impl Sessions {
         &mut self,
         url: &PgUrl,
         schema: &str,
+        doing: &str,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Option<T> {
         let i = match self.0.iter().position(|(u, _)| u == url) {
@@ -99,8 +101,12 @@ impl Sessions {
                 .ok();
         }
         let client = slot.as_mut()?;
+        // A renewal that never ends would let every lease lapse while the runs go on.
+        let _watch = watchdog::watch(Bound::Statement, || {
+            format!("PostgreSQL at {}: {doing}", url.describe())
+        });
         let done = client
-            .batch_execute(&begin_sql(schema))
+            .batch_execute(&begin_sql(schema, Bound::Statement))
             .and_then(|()| work(client))
             .and_then(|out| client.batch_execute("COMMIT").map(|()| out));
         match done {
@@ -125,10 +131,11 @@ fn run(asks: Receiver<Ask>) {
             Ok(Ask::Hold(lease)) => held.push(lease),
             Ok(Ask::Release(lease, done)) => {
                 held.retain(|l| !(l.token == lease.token && l.org == lease.org));
+                let releasing = format!("org {}, releasing its lease", lease.org);
                 // A server restarting as the run ends is back within seconds.
                 let until = Instant::now() + RELEASE_WAIT;
                 while sessions
-                    .with(&lease.url, &lease.schema, |c| {
+                    .with(&lease.url, &lease.schema, &releasing, |c| {
                         c.execute(statements::RELEASE_LEASE, &[&lease.org, &lease.token])
                     })
                     .is_none()
@@ -161,7 +168,7 @@ fn renew(held: &[Lease], sessions: &mut Sessions) {
         let orgs: Vec<&str> = same.iter().map(|&j| held[j].org.as_str()).collect();
         let tokens: Vec<&str> = same.iter().map(|&j| held[j].token.as_str()).collect();
         done.extend(&same);
-        sessions.with(&lease.url, &lease.schema, |c| {
+        sessions.with(&lease.url, &lease.schema, "renewing the leases", |c| {
             c.execute(
                 statements::RENEW_LEASES,
                 &[&orgs, &tokens, &LEASE.as_secs_f64()],

@@ -3,10 +3,12 @@
 use postgres::Row;
 use postgres::types::ToSql;
 
+use super::Step;
 use super::connect::{begin_sql, connect, error_at};
 use super::{PgStore, statements};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
+use crate::watchdog::Bound;
 
 impl RunLog for PgStore {
     fn begin_run(
@@ -16,7 +18,7 @@ impl RunLog for PgStore {
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
         // A write: it never joins pages held open.
-        self.write(|client| {
+        self.write(Step::statement("recording the run's start"), |client| {
             Ok(client
                 .query_one(
                     statements::BEGIN_RUN,
@@ -42,15 +44,20 @@ impl RunLog for PgStore {
             &outcome.active_patients.map(|n| n as i64),
             &stopped,
         ];
-        match self.execute(sql, params) {
+        match self.execute(Step::statement("recording the run's end"), sql, params) {
             // The session ended (a server restart, `pg_terminate_backend`, a proxy): most
             // often the very failure being recorded. A new session records it while the
             // server takes one; only this run's own row is written, so no lock is needed.
             // If none can be had, the next run closes the row as abandoned.
             Err(_) if self.client.borrow().is_closed() => {
+                // Declared first, so it also covers the new session's close.
+                let _watch = self.watch(
+                    Step::statement("recording the run's end on a new session"),
+                    None,
+                );
                 let mut session = connect(&self.url)?;
                 session
-                    .batch_execute(&begin_sql(&self.schema))
+                    .batch_execute(&begin_sql(&self.schema, Bound::Statement))
                     .and_then(|()| session.execute(sql, params))
                     .and_then(|_| session.batch_execute("COMMIT"))
                     .map_err(|e| error_at(&self.target, e))?;
@@ -65,6 +72,7 @@ impl RunLog for PgStore {
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         let n = self.execute_for_org(
             org_id,
+            Step::statement("closing runs left abandoned"),
             statements::CLOSE_ABANDONED_RUNS,
             &[&org_id, &ABANDONED_RUN],
         )?;
@@ -72,13 +80,15 @@ impl RunLog for PgStore {
     }
 
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
-        self.query_opt(statements::LAST_ACTIVE_PATIENTS, &[&org_id], |r| {
+        let step = Step::statement("reading the last active patient count");
+        self.query_opt(step, statements::LAST_ACTIVE_PATIENTS, &[&org_id], |r| {
             r.get::<_, i64>(0).max(0) as u64
         })
     }
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         self.query(
+            Step::statement("reading recent runs"),
             &statements::recent_runs(),
             &[&org_id, &i64::from(limit)],
             read_run,
@@ -88,6 +98,7 @@ impl RunLog for PgStore {
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
         self.execute_for_org(
             org_id,
+            Step::bulk("pruning old run history"),
             statements::PRUNE_RUNS,
             &[&org_id, &before.datetime()],
         )
@@ -98,9 +109,12 @@ impl PgStore {
     /// When `org_id`'s last successful run finished.
     pub fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
-            .query_opt(statements::LAST_SUCCESS, &[&org_id], |r| {
-                r.get::<_, Option<time::OffsetDateTime>>(0)
-            })?
+            .query_opt(
+                Step::statement("reading the last success"),
+                statements::LAST_SUCCESS,
+                &[&org_id],
+                |r| r.get::<_, Option<time::OffsetDateTime>>(0),
+            )?
             .flatten()
             .map(Timestamp::from_datetime))
     }

@@ -11,6 +11,7 @@ use postgres::{Client, GenericClient};
 use super::connect::{begin_sql, error_at, quote_ident};
 use super::lease::namespaced_key;
 use crate::store::StoreError;
+use crate::watchdog::Bound;
 
 /// Each entry migrates from version `index` to `index + 1`: one file per version under
 /// `migrations/`, never edited once released (a change is a new file).
@@ -21,6 +22,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_org_facts.sql"),
     include_str!("migrations/0005_org_leases.sql"),
     include_str!("migrations/0006_privacy_state.sql"),
+    include_str!("migrations/0007_privacy_refetch.sql"),
+    include_str!("migrations/0008_scrub_due.sql"),
 ];
 
 /// The schema version this build writes.
@@ -57,7 +60,9 @@ pub fn stored_version(
     target: &str,
 ) -> Result<Option<i64>, StoreError> {
     let at = |e| error_at(target, e);
-    client.batch_execute(&begin_sql(schema)).map_err(at)?;
+    client
+        .batch_execute(&begin_sql(schema, Bound::Statement))
+        .map_err(at)?;
     let found = stored_version_in(client, schema);
     let end = if found.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = client.batch_execute(end);
@@ -98,7 +103,9 @@ pub fn migrate(client: &mut Client, schema: &str, target: &str) -> Result<(), St
         _ => {}
     }
     let at = |e| error_at(target, e);
-    client.batch_execute(&begin_sql(schema)).map_err(at)?;
+    client
+        .batch_execute(&begin_sql(schema, Bound::Maintenance))
+        .map_err(at)?;
     let migrated = migrate_in(client, schema, target);
     let end = if migrated.is_ok() {
         "COMMIT"

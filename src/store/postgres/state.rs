@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use postgres::types::ToSql;
 
-use super::{PgStore, statements};
+use super::{PgStore, Step, statements};
 use crate::resource::Resource;
 use crate::store::{
     AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
@@ -14,7 +14,8 @@ use crate::timestamp::Timestamp;
 
 impl SyncState for PgStore {
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        let rows = self.query(statements::ORG_STATE, &[&org_id], |r| {
+        let step = Step::statement("reading the org's sync state");
+        let rows = self.query(step, statements::ORG_STATE, &[&org_id], |r| {
             let ts = |i: usize| {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
@@ -47,7 +48,8 @@ impl SyncState for PgStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
-        self.in_tx(org_id, |tx| {
+        // Forgetting the ids an earlier walk saw touches as many rows as it saw.
+        self.in_tx(org_id, Step::bulk("starting a full walk"), |tx| {
             tx.execute(
                 statements::BEGIN_FULL,
                 &[&org_id, &keys, &run_id, &started_at.datetime()],
@@ -66,6 +68,7 @@ impl SyncState for PgStore {
     ) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
+            Step::statement("recording a poll"),
             statements::MARK_POLLED,
             &[&org_id, &cursor_key, &at.datetime()],
         )?;
@@ -84,12 +87,14 @@ impl SyncState for PgStore {
         let params: [&(dyn ToSql + Sync); 4] = [&org_id, &cursor_key, &second, &read_from];
         if self.holds(org_id) {
             // With the pages held open: what a page settled commits with its rows.
-            self.in_held(org_id, |client, prepared| {
+            let step = Step::statement("recording a settled second");
+            self.in_held(org_id, step, |client, prepared| {
                 let statement = prepared.get(client, sql)?;
                 client.execute(&statement, &params)
             })?;
         } else {
-            self.execute_for_org(org_id, sql, &params)?;
+            let step = Step::statement("recording a settled second");
+            self.execute_for_org(org_id, step, sql, &params)?;
         }
         Ok(())
     }
@@ -103,6 +108,7 @@ impl SyncState for PgStore {
         let keys: Vec<&str> = resource.cursor_keys().to_vec();
         self.execute_for_org(
             org_id,
+            Step::statement("recording a verify"),
             statements::FINISH_VERIFY,
             &[&org_id, &keys, &started_at.datetime()],
         )?;
@@ -110,7 +116,8 @@ impl SyncState for PgStore {
     }
 
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
-        let facts = self.query_opt(statements::ORG_FACTS, &[&org_id], |r| {
+        let step = Step::statement("reading the org's facts");
+        let facts = self.query_opt(step, statements::ORG_FACTS, &[&org_id], |r| {
             let skew: Option<i64> = r.get(0);
             let checked = r
                 .get::<_, Option<time::OffsetDateTime>>(1)
@@ -135,6 +142,7 @@ impl SyncState for PgStore {
     ) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
+            Step::statement("recording the clock check"),
             statements::RECORD_CLOCK_SKEW,
             &[&org_id, &seconds, &at.datetime()],
         )?;
@@ -144,6 +152,7 @@ impl SyncState for PgStore {
     fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
         self.execute_for_org(
             org_id,
+            Step::statement("recording the Cliniko account"),
             statements::RECORD_ACCOUNT,
             &[&org_id, &account.id, &account.name, &account.key_digest],
         )?;

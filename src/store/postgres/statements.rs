@@ -53,6 +53,14 @@ pub fn mark_unseen(t: &str) -> String {
     )
 }
 
+/// Re-marks an org's rows marked deleted upstream later than `$3` as deleted at `$2`.
+pub fn repair_future_marks(t: &str) -> String {
+    format!(
+        "UPDATE {t} SET deleted_upstream_at = $2
+         WHERE org_id = $1 AND deleted_upstream_at > $3"
+    )
+}
+
 /// Removes an org's rows marked deleted upstream before `$2` (retention).
 pub fn purge_deleted(t: &str) -> String {
     format!(
@@ -153,9 +161,12 @@ pub const FINISH_VERIFY: &str = "INSERT INTO sync_state (org_id, resource, last_
      SELECT $1, key, $3 FROM unnest($2::text[]) AS key
      ON CONFLICT (org_id, resource) DO UPDATE SET last_verify_at = excluded.last_verify_at";
 
-/// A full walk of the routes `$2` ended.
+/// A full walk of the routes `$2` ended. A full walk checks what a verify checks: a
+/// last verify stored after the walk's start (only a host clock that was ahead writes
+/// one) becomes the walk's start, or it would stay in the future and never fall due.
 pub const END_FULL: &str = "UPDATE sync_state SET last_full_at = $3, full_run_id = NULL,
-         full_started_at = NULL, full_position = NULL
+         full_started_at = NULL, full_position = NULL,
+         last_verify_at = CASE WHEN last_verify_at > $3 THEN $3 ELSE last_verify_at END
      WHERE org_id = $1 AND resource = ANY($2)";
 
 /// A batch's ids seen by a full walk.
@@ -193,7 +204,8 @@ pub const RECORD_ACCOUNT: &str =
 
 /// An org's applied privacy policy and the rewrite under way, if any.
 pub const PRIVACY_STATE: &str =
-    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id
+    "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id, rules,
+       refetch
      FROM privacy_state WHERE org_id = $1";
 
 /// How far the rewrite under a new policy got (committed with its batch).
@@ -204,11 +216,21 @@ pub const SAVE_PRIVACY_PROGRESS: &str =
        pending_resource = excluded.pending_resource,
        pending_after_id = excluded.pending_after_id";
 
-/// A policy applies to every stored row: the rewrite under way, if any, ends.
+/// Rows of org `$1` deleted or replaced in table `$2` are to be scrubbed from the files
+/// (`$3` 1: by a rebuild; a mark for a rebuild is never lowered).
+pub const MARK_SCRUB: &str = "INSERT INTO scrub_due (org_id, table_name, vacuum)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (org_id, table_name)
+     DO UPDATE SET vacuum = GREATEST(scrub_due.vacuum, excluded.vacuum)";
+
+/// A policy applies to every stored row (as far as the rows allow: `refetch` names the
+/// resources to fetch again): the rewrite under way, if any, ends.
 pub const FINISH_PRIVACY: &str =
-    "INSERT INTO privacy_state (org_id, fingerprint, applied_at) VALUES ($1, $2, $3)
+    "INSERT INTO privacy_state (org_id, fingerprint, applied_at, rules, refetch)
+     VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (org_id) DO UPDATE SET fingerprint = excluded.fingerprint,
-       applied_at = excluded.applied_at, pending = NULL,
+       applied_at = excluded.applied_at, rules = excluded.rules, refetch = excluded.refetch,
+       pending = NULL,
        pending_resource = NULL, pending_after_id = NULL";
 
 // ----- org leases (see `lease` and `renewer`) -----
@@ -313,6 +335,7 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
             missing_ids(t),
             mark_deleted(t),
             mark_unseen(t),
+            repair_future_marks(t),
             purge_deleted(t),
             stored_batch(t),
             rewrite_row(&spec, &types),

@@ -36,6 +36,10 @@ const CACHE_KIB: i64 = 16 * 1024;
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the scrub's checkpoint waits for readers of an older snapshot before it is
+/// left for the next run: a dashboard's open transaction must not stall the sync.
+const SCRUB_WAIT: Duration = Duration::from_secs(2);
+
 /// An open connection to one SQLite file.
 pub struct SqliteStore {
     /// Outside a method, an open transaction on it is one left held by
@@ -223,28 +227,24 @@ impl SqliteStore {
         }
     }
 
-    /// Makes what was deleted gone from the files: with `vacuum`, rebuilds the database
-    /// (free pages and all); then checkpoints the WAL into it and truncates the WAL to
-    /// zero bytes (it held the pages as they were). A checkpoint that other connections
-    /// block (readers of older snapshots) is reported, not an error: the next one, at the
-    /// latest when the last connection closes, finishes it.
-    fn scrub(&mut self, vacuum: bool) -> Result<(), StoreError> {
+    /// Scrubs the files: `VACUUM` (when `vacuum`) rebuilds the database so that no free
+    /// page keeps old bytes, and a checkpoint empties the WAL, which holds copies of the
+    /// pages as they were. Readers of an older snapshot (a dashboard's open transaction)
+    /// hold the WAL: the checkpoint waits for them only [`SCRUB_WAIT`], not the usual busy
+    /// timeout. Returns whether it completed; if not, the caller keeps it due.
+    fn scrub(&mut self, vacuum: bool) -> Result<bool, StoreError> {
         self.commit_held()?;
         if vacuum {
             self.conn.execute_batch("VACUUM")?;
         }
-        let busy: i64 = self
+        self.conn.busy_timeout(SCRUB_WAIT)?;
+        let checkpoint = self
             .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        if busy != 0 {
-            log::warn!(
-                "{}: other connections are reading, so the WAL could not be emptied yet; \
-                 copies of the deleted rows stay in {}-wal until the next checkpoint",
-                self.path.display(),
-                self.path.display()
-            );
-        }
-        Ok(())
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(checkpoint? == 0)
     }
 
     /// Uses `lock_dir` for the per-org lock files.

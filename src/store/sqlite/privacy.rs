@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, ToSql, TransactionBehavior, params, params_fro
 use super::{SqliteStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{PrivacyProgress, PrivacyState, PrivacyStore, StoreError, table};
+use crate::store::{
+    AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch, StoreError, table,
+};
 use crate::timestamp::Timestamp;
 
 impl PrivacyStore for SqliteStore {
@@ -14,23 +16,30 @@ impl PrivacyStore for SqliteStore {
             .conn
             .prepare_cached(statements::PRIVACY_STATE)?
             .query_row([org_id], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
+                let text = |i| r.get::<_, Option<String>>(i);
+                (0..7).map(text).collect::<Result<Vec<_>, _>>()
             })
             .optional()?;
-        let Some((fingerprint, applied_at, pending, resource, after_id)) = row else {
+        let Some(
+            [
+                fingerprint,
+                applied_at,
+                pending,
+                resource,
+                after_id,
+                rules,
+                refetch,
+            ],
+        ) = row.and_then(|columns| <[Option<String>; 7]>::try_from(columns).ok())
+        else {
             return Ok(PrivacyState::default());
         };
-        let pending = PrivacyProgress::from_columns(pending, resource, after_id);
         Ok(PrivacyState {
             fingerprint,
             applied_at: applied_at.as_deref().and_then(Timestamp::parse),
-            pending,
+            pending: PrivacyProgress::from_columns(pending, resource, after_id),
+            rules,
+            refetch: Refetch::from_column(refetch),
         })
     }
 
@@ -69,6 +78,10 @@ impl PrivacyStore for SqliteStore {
                 update.execute(params_from_iter(head.into_iter().chain(columns)))?;
             }
         }
+        // The old values were zeroed as they were replaced (`secure_delete`); VACUUM also
+        // clears what a routiq-sync without it left in free pages.
+        let replaced = [(spec.name, records.len() as u64)];
+        super::erasure::mark_scrub(&tx, org_id, &replaced, true)?;
         tx.prepare_cached(statements::SAVE_PRIVACY_PROGRESS)?
             .execute(params![
                 org_id,
@@ -83,18 +96,27 @@ impl PrivacyStore for SqliteStore {
     fn finish_privacy(
         &mut self,
         org_id: &str,
-        fingerprint: Option<&str>,
-        rewritten: &[Resource],
+        policy: AppliedPolicy<'_>,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.writer()?
-            .prepare_cached(statements::FINISH_PRIVACY)?
-            .execute(params![org_id, fingerprint, at.to_string()])?;
-        if !rewritten.is_empty() {
-            // The old values were zeroed as they were replaced (`secure_delete`); VACUUM
-            // also clears what a routiq-sync without it left in free pages.
-            self.scrub(true)?;
+        let tx = self
+            .writer()?
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(statements::FINISH_PRIVACY)?
+            .execute(params![
+                org_id,
+                policy.fingerprint,
+                at.to_string(),
+                policy.rules,
+                policy.refetch.map(Refetch::names),
+            ])?;
+        // A full walk ended with no time: none done, none under way.
+        let mut forget = tx.prepare_cached(statements::END_FULL)?;
+        for route in policy.refetch.iter().flat_map(|r| r.routes()) {
+            forget.execute(params![org_id, route, None::<String>])?;
         }
+        drop(forget);
+        tx.commit()?;
         Ok(())
     }
 }

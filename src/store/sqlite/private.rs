@@ -51,7 +51,9 @@ pub fn create_file(path: &Path) -> io::Result<()> {
     }
 }
 
-/// The database file and its companions that exist, with their permission bits.
+/// The database file and its companions that exist as files, with their permission bits
+/// (a folder given as the database is not one: opening it says so, and its mode is no
+/// business of the data's).
 fn files(path: &Path) -> Vec<(PathBuf, u32)> {
     #[cfg(unix)]
     {
@@ -61,7 +63,9 @@ fn files(path: &Path) -> Vec<(PathBuf, u32)> {
             let mut name = path.as_os_str().to_owned();
             name.push(suffix);
             let file = PathBuf::from(name);
-            if let Ok(meta) = std::fs::metadata(&file) {
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.is_file()
+            {
                 out.push((file, meta.permissions().mode() & 0o777));
             }
         }

@@ -153,17 +153,45 @@ impl Records for SqliteStore {
     }
 
     /// Patients of `org_id` seen in the last 30 days and booked in the future (the
-    /// view's `activity_status = 'active'`), as of the query.
-    fn active_patients(&self, org_id: &str) -> Result<u64, StoreError> {
+    /// view's `activity_status = 'active'`), as of the query, when the host clock (the
+    /// view's `'now'`) agrees with Cliniko's.
+    fn active_patients(
+        &self,
+        org_id: &str,
+        host_clock_agrees: bool,
+    ) -> Result<Option<u64>, StoreError> {
+        if !host_clock_agrees {
+            return Ok(None);
+        }
         let n: i64 = self
             .conn
             .prepare_cached(statements::ACTIVE_PATIENTS)?
             .query_row([org_id], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+        Ok(Some(n.max(0) as u64))
     }
 
     /// Removes `org_id`'s rows marked deleted upstream before `before`, table by table,
     /// in one transaction (timestamps are fixed-width UTC text, so text order is time order).
+    fn repair_future_marks(
+        &mut self,
+        org_id: &str,
+        later_than: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .writer()?
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        for resource in Resource::ALL {
+            n += tx
+                .prepare_cached(&statements::repair_future_marks(table(resource).name))?
+                .execute(params![org_id, now.to_string(), later_than.to_string()])?
+                as u64;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     fn purge_deleted(
         &mut self,
         org_id: &str,
@@ -180,12 +208,10 @@ impl Records for SqliteStore {
                 .execute(params![org_id, before.to_string()])?;
             out.push((name, n as u64));
         }
+        // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
+        // holds the pages as they were until it is checkpointed and emptied.
+        super::erasure::mark_scrub(&tx, org_id, &out, false)?;
         tx.commit()?;
-        if out.iter().any(|(_, n)| *n > 0) {
-            // The cells were zeroed as they were deleted (`secure_delete`); the WAL still
-            // holds the pages as they were until it is checkpointed and emptied.
-            self.scrub(false)?;
-        }
         Ok(out)
     }
 }

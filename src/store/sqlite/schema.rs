@@ -15,6 +15,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_counted_appointments.sql"),
     include_str!("migrations/0007_org_facts.sql"),
     include_str!("migrations/0008_privacy_state.sql"),
+    include_str!("migrations/0009_privacy_refetch.sql"),
+    include_str!("migrations/0010_scrub_due.sql"),
 ];
 
 /// The schema version this build writes.
@@ -143,6 +145,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(user_version(store.connection()).unwrap(), CURRENT_VERSION);
-        assert_eq!(store.active_patients("org_1").unwrap(), 0);
+        assert_eq!(store.active_patients("org_1", true).unwrap(), Some(0));
     }
 }
