@@ -16,6 +16,7 @@ const OFFSET: &str = "ROUTIQ_SYNC_TEST_CLOCK_OFFSET";
 on_both_stores!(
     a_clock_a_year_ahead_erases_nothing_and_a_corrected_clock_does_not_stall,
     a_clock_a_day_behind_neither_stalls_nor_purges,
+    without_a_date_header_deleting_by_age_waits,
 );
 
 fn deleted(env: &TestEnv, table: &str) -> i64 {
@@ -231,4 +232,28 @@ fn a_clock_a_day_behind_neither_stalls_nor_purges(store: Backend) {
     );
     assert_eq!(deleted(&env, "patients"), 0);
     assert!(runs(&env) < 5);
+}
+
+/// No answer of the run carried a `Date` header (a proxy stripped it): the host clock
+/// cannot be checked, so deleting by age waits, even with a clock 400 days ahead that
+/// would otherwise purge everything deleted upstream; the next run with the header does.
+fn without_a_date_header_deleting_by_age_waits(store: Backend) {
+    let env = synced_with_deletions(store);
+    env.fake.set_date_header(false);
+    let run = env.run_env(&["sync", "--all", "--force"], &[(OFFSET, "+400d")]);
+    run.expect_code(0);
+    run.assert_logged(
+        "org_1: not pruning old runs nor removing rows deleted upstream: no response of this \
+         run carried Cliniko's clock (a `Date` header) to check the host clock against; they \
+         wait for a run whose host clock agrees with Cliniko's",
+    );
+    assert_eq!(
+        (deleted(&env, "patients"), deleted(&env, "appointments")),
+        (5, 10),
+        "nothing deleted upstream was purged"
+    );
+    assert_eq!(runs(&env), 4, "no run history was pruned");
+    env.fake.set_date_header(true);
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    assert_eq!(runs(&env), 5, "the clock agrees: recent history is kept");
 }

@@ -311,7 +311,7 @@ fn optional_resources_sync_when_enabled_with_the_same_semantics(store: Backend) 
     });
     let run = env.run(&["full", "--all", "--resource", "invoices"]);
     run.expect_code(0);
-    run.assert_stderr_has("1 deleted upstream");
+    run.assert_stderr_has("written, 1 deleted upstream");
     assert_eq!(
         one(format!(
             "SELECT COUNT(*) FROM invoices WHERE id = '{gone}' AND deleted_upstream_at IS NOT NULL"
@@ -375,7 +375,7 @@ fn a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_bo
     env.fake.reset_stats();
     let run = env.run(&["full", "--all", "--resource", "practitioners"]);
     run.expect_code(0);
-    run.assert_stderr_has("1 deleted upstream");
+    run.assert_stderr_has("written, 1 deleted upstream");
     let stats = env.fake.stats(&key);
     assert_eq!(stats.path_count("/v1/practitioners"), 1);
     assert_eq!(stats.path_count("/v1/practitioners/inactive"), 1);

@@ -70,7 +70,12 @@ fn a_failed_org_pings_fail() {
         .map(|(m, p, _)| (m.as_str(), p.as_str()))
         .collect();
     assert_eq!(calls, [("GET", "/start"), ("POST", "/fail")]);
-    assert!(run[1].2.contains("1 ok, 1 failed"), "{}", run[1].2);
+    assert_eq!(
+        run[1].2.lines().next(),
+        Some("routiq-sync sync: 2 orgs, 1 ok, 1 failed"),
+        "{}",
+        run[1].2
+    );
     // Error texts stay in the log.
     assert!(!run[1].2.contains("401"), "{}", run[1].2);
 }

@@ -5,8 +5,10 @@
 //! once; PgBouncer restarted mid-run fails the run in bounded time and the next is exact;
 //! `check`, `status` and `forget` work through it.
 //!
-//! Without `pgbouncer` installed each test prints one line and passes, unless
-//! `ROUTIQ_REQUIRE_PGBOUNCER=1` (CI).
+//! The transaction-mode PgBouncer keeps several server connections and hands them out in
+//! turn, so one client's successive transactions switch server connections (checked).
+//! Without `pgbouncer` installed each test prints one `SKIPPED` line and passes, unless
+//! in CI (`CI=true`, `ROUTIQ_REQUIRE_POSTGRES=1` or `ROUTIQ_REQUIRE_PGBOUNCER=1`).
 
 mod common;
 
@@ -255,6 +257,27 @@ fn check_status_and_forget_work_through_the_pooler(mode: PoolMode) {
         "{}",
         run.stdout
     );
+    // One client's successive transactions: one server connection in session mode;
+    // in transaction mode each runs on another than the one before, and `check` says so.
+    let pids = bouncer.backend_pids(&db, 12);
+    let switched = pg::switches(&pids);
+    let pooler = match mode {
+        PoolMode::Session => {
+            assert_eq!(switched, 0, "session mode switched connections: {pids:?}");
+            format!(
+                "  pooler     likely (the server listens on port {}, not the URL's): session \
+                 or transaction mode, both supported",
+                db.port
+            )
+        }
+        PoolMode::Transaction => {
+            assert_eq!(switched, 11, "server connections in turn: {pids:?}");
+            "  pooler     transaction mode detected (successive transactions ran on different \
+             server connections): supported, at a round trip or two more per transaction"
+                .to_string()
+        }
+    };
+    common::assert_has_line(&run.stdout, &pooler);
     env.run(&["sync", "--all"]).expect_code(0);
     let run = env.run(&["check"]);
     assert_eq!(run.code, 0, "{}", run.stdout);

@@ -44,6 +44,33 @@ fn sync(env: &TestEnv, args: &[&str]) -> common::Run {
     run
 }
 
+/// `id -> raw_json` of `org`'s stored appointments.
+fn appointments_raw(env: &TestEnv, org: &str) -> std::collections::BTreeMap<String, Value> {
+    env.rows(
+        "SELECT id, CAST(raw_json AS TEXT) FROM appointments WHERE org_id = ?1",
+        &[org],
+    )
+    .into_iter()
+    .map(|r| {
+        let raw = serde_json::from_str(r[1].as_deref().unwrap()).unwrap();
+        (r[0].clone().unwrap(), raw)
+    })
+    .collect()
+}
+
+/// The fingerprint of the policy in `env`'s config (with [`SECRET`]).
+fn fingerprint(env: &TestEnv) -> String {
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    let env_var = |name: &str| (name == "ROUTIQ_HASH_SECRET").then(|| SECRET.to_string());
+    let config = routiq_sync::config::parse(&text, &env.config_path(), &env_var).unwrap();
+    config.orgs[0].privacy.fingerprint().unwrap()
+}
+
+/// [`fingerprint`] as the log lines show it: its first 12 hex digits.
+fn short_fingerprint(env: &TestEnv) -> String {
+    fingerprint(env)[..12].to_string()
+}
+
 fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -63,6 +90,8 @@ fn stored_under_policy(store: Backend) {
         &[&org],
     );
     assert_eq!(rows.len(), 40);
+    // The typed columns the server's records give without a policy.
+    let truth = env.server_truth(&org, "patients", "patients");
     for row in &rows {
         let raw: Value = serde_json::from_str(row[4].as_deref().unwrap()).unwrap();
         for gone in [
@@ -74,17 +103,33 @@ fn stored_under_policy(store: Backend) {
         ] {
             assert!(raw.get(gone).is_none(), "{gone} stored: {raw}");
         }
-        if let Some(email) = &row[1] {
-            assert!(is_hex64(email), "email column {email}");
-            assert_eq!(raw["email"].as_str(), Some(email.as_str()));
+        // A pseudonym where the server has a value, NULL only where it has none.
+        let id = row[0].as_deref().unwrap();
+        let server = &truth[id];
+        match (&row[1], &server["email"]) {
+            (Some(email), Some(_)) => {
+                assert!(is_hex64(email), "email column {email}");
+                assert_eq!(raw["email"].as_str(), Some(email.as_str()));
+            }
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: email column {got:?}, server {want:?}"),
         }
-        if let Some(dob) = &row[2] {
-            assert_eq!(dob.len(), 4, "date_of_birth column {dob}");
+        match (&row[2], &server["date_of_birth"]) {
+            (Some(year), Some(dob)) => assert_eq!(year, &dob[..4], "patient {id}"),
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: date_of_birth column {got:?}, server {want:?}"),
         }
-        if let Some(phone) = &row[3] {
-            assert!(is_hex64(phone), "phone column {phone}");
+        match (&row[3], &server["phone"]) {
+            (Some(phone), Some(_)) => assert!(is_hex64(phone), "phone column {phone}"),
+            (None, None) => {}
+            (got, want) => panic!("patient {id}: phone column {got:?}, server {want:?}"),
         }
     }
+    let pseudonyms = |i: usize| rows.iter().filter(|r| r[i].is_some()).count();
+    assert!(
+        pseudonyms(1) > 0 && pseudonyms(2) > 0 && pseudonyms(3) > 0,
+        "the clinic has emails, birth dates and phones to hash"
+    );
     // The dashboard view keeps working.
     let n = env.value(
         "SELECT COUNT(*) FROM patient_activity WHERE org_id = ?1",
@@ -172,6 +217,35 @@ fn no_policy_stores_everything(store: Backend) {
 /// The bytes planted in records whose trace must vanish.
 const SENTINEL: &[u8] = b"QZSENTINEL";
 
+/// The start of the sentinels [`plant`] puts only in `raw_json` (Medicare number, notes,
+/// address): no typed column holds them, so only a scan that sees `raw_json` finds them.
+const RAW_JSON_ONLY: &[u8] = b"QZSENTINEL-";
+
+/// The scan of the store's files once `planted` records hold the sentinels: it must find
+/// each record's three in `raw_json` (PostgreSQL keeps it uncompressed for this, see
+/// [`TestEnv::uncompressed_raw_json`]). Returns the sentinels found; `None` (after the
+/// skip line) when the files cannot be read.
+#[track_caller]
+fn scan_before(env: &TestEnv, planted: usize) -> Option<usize> {
+    let before = env.file_bytes()?;
+    let raw_json_only = common::occurrences(&before, RAW_JSON_ONLY);
+    assert!(
+        raw_json_only >= 3 * planted,
+        "the scan finds {raw_json_only} sentinels of raw_json, fewer than the {} planted",
+        3 * planted
+    );
+    Some(common::occurrences(&before, SENTINEL))
+}
+
+/// The scan after `what` erased the sentinels: none is left in the files.
+#[track_caller]
+fn scan_after(env: &TestEnv, what: &str, planted: usize) {
+    env.assert_raw_json_uncompressed();
+    let left = common::occurrences(&env.file_bytes().unwrap(), SENTINEL);
+    eprintln!("sentinel scan after {what}: {planted} occurrences before, {left} after");
+    assert_eq!(left, 0, "{what} left sentinels in the files");
+}
+
 /// Puts the sentinel in the email, Medicare number, notes and address of `ids`.
 fn plant(env: &TestEnv, key: &str, ids: &[String]) {
     env.fake.with_world(|w| {
@@ -201,21 +275,14 @@ fn forget_leaves_no_bytes(store: Backend) {
     let key = env.key("org_1");
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let Some(before) = env.file_bytes() else {
+    let Some(planted) = scan_before(&env, ids.len()) else {
         return;
     };
-    let planted = common::occurrences(&before, SENTINEL);
-    assert!(
-        planted >= ids.len(),
-        "the scan finds the sentinels: {planted}"
-    );
     env.run(&["forget", "--org", "org_1", "--yes"])
         .expect_code(0);
-    let after = env.file_bytes().unwrap();
-    let left = common::occurrences(&after, SENTINEL);
-    eprintln!("sentinel scan after forget: {planted} occurrences before, {left} after");
-    assert_eq!(left, 0, "forget left sentinels in the files");
+    scan_after(&env, "forget", planted);
     let other = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_2'", &[]);
     assert_eq!(other.as_deref(), Some("30"));
 }
@@ -237,12 +304,11 @@ fn purge_leaves_no_bytes(store: Backend) {
         .take(3)
         .collect();
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let Some(before) = env.file_bytes() else {
+    let Some(planted) = scan_before(&env, ids.len()) else {
         return;
     };
-    let planted = common::occurrences(&before, SENTINEL);
-    assert!(planted >= 3, "the scan finds the sentinels: {planted}");
     env.fake.with_world(|w| {
         for id in &ids {
             w.hard_delete(&key, "patients", id).unwrap();
@@ -252,14 +318,10 @@ fn purge_leaves_no_bytes(store: Backend) {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let run = env.run(&["sync", "--all", "--force"]);
     run.expect_code(0);
-    assert!(
-        run.stderr.contains("removed rows deleted upstream"),
-        "{}",
-        run.stderr
+    run.assert_logged(
+        "org_1: removed rows deleted upstream longer ago than purge_deleted_after: 3 patients",
     );
-    let left = common::occurrences(&env.file_bytes().unwrap(), SENTINEL);
-    eprintln!("sentinel scan after purge: {planted} occurrences before, {left} after");
-    assert_eq!(left, 0, "the purge left sentinels in the files");
+    scan_after(&env, "the purge", planted);
     let rest = env.value("SELECT COUNT(*) FROM patients WHERE org_id = 'org_1'", &[]);
     assert_eq!(rest.as_deref(), Some("27"));
 }
@@ -285,7 +347,7 @@ fn the_database_files_are_private_whatever_the_umask() {
         "database",
         &format!("database = {:?}", db.display().to_string()),
     );
-    let run = |args: &[&str]| {
+    let command = |args: &[&str]| {
         let mut cmd = env.command(args);
         // SAFETY: umask is async-signal-safe and touches only the child's own state.
         unsafe {
@@ -294,23 +356,49 @@ fn the_database_files_are_private_whatever_the_umask() {
                 Ok(())
             });
         }
-        common::Run::from(cmd.output().unwrap())
+        cmd
     };
+    let run = |args: &[&str]| common::Run::from(command(args).output().unwrap());
     run(&["sync", "--all"]).expect_code(0);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&db), 0o600);
-    let wal = db.with_extension("db-wal");
-    let shm = db.with_extension("db-shm");
-    // The WAL and its index stay while the database is open; reopen to see them.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1);")
-        .unwrap();
-    for file in [&wal, &shm] {
-        if file.exists() {
-            assert_eq!(mode(file), 0o600, "{}", file.display());
-        }
+    // The WAL and its index exist while the binary has the database open (they go with
+    // its last connection): watch them during a run of its own, which slow answers from
+    // the fake hold open for a while.
+    let key = env.key("org_1");
+    for _ in 0..3 {
+        env.fake.push_fault(
+            &key,
+            routiq_sync::fake::Fault::Delay(std::time::Duration::from_millis(400)),
+        );
     }
-    drop(conn);
+    let companions = [db.with_extension("db-wal"), db.with_extension("db-shm")];
+    let mut child = command(&["sync", "--all", "--force"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    while child.try_wait().unwrap().is_none() {
+        for file in &companions {
+            if let Ok(meta) = std::fs::metadata(file) {
+                seen.insert(
+                    file.clone(),
+                    format!("{:o}", meta.permissions().mode() & 0o777),
+                );
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        seen,
+        companions
+            .iter()
+            .map(|f| (f.clone(), "600".to_string()))
+            .collect(),
+        "the modes of the run's -wal and -shm"
+    );
     assert_eq!(mode(db.parent().unwrap()), 0o700);
     assert_eq!(mode(&env.dir.path().join("new-dir")), 0o700);
     let quiet = run(&["sync", "--all", "--force"]);
@@ -352,29 +440,36 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
     let key = env.key(&org);
     let ids = env.fake.with_world(|w| w.ids(&key, "patients"));
     plant(&env, &key, &ids);
+    env.uncompressed_raw_json();
     env.run(&["sync", "--all"]).expect_code(0);
-    let before = env.file_bytes();
-    let planted = before.as_ref().map(|b| common::occurrences(b, SENTINEL));
-    if let Some(planted) = planted {
-        assert!(
-            planted >= ids.len(),
-            "the scan finds the sentinels: {planted}"
-        );
-    }
+    let planted = scan_before(&env, ids.len());
+    let appointments_before = appointments_raw(&env, &org);
+    assert_eq!(appointments_before.len(), 1600);
     env.write_config(POLICY);
+    let policy = short_fingerprint(&env);
     let requests = env.requests(&org);
     let run = sync(&env, &["sync", "--all"]);
-    assert!(
-        run.stderr.contains("rewriting the stored rows"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("40 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged(&format!(
+        "{org}: the privacy policy changed (fingerprint none -> {policy}); rewriting the \
+         stored rows locally, before syncing"
+    ));
+    // 40 patients and 1600 appointments (each with notes): four batches of appointments.
+    run.assert_logged(&format!(
+        "{org}: 1640 stored row(s) rewritten under the privacy policy {policy}"
+    ));
     assert_eq!(env.requests(&org), requests, "nothing fetched again");
+    // Every appointment, the last batch's too, is what it was less its notes.
+    let appointments_after = appointments_raw(&env, &org);
+    assert_eq!(appointments_after.len(), 1600);
+    for (id, mut before) in appointments_before {
+        assert!(before.get("notes").is_some(), "appointment {id} had notes");
+        before.as_object_mut().unwrap().remove("notes");
+        assert_eq!(
+            appointments_after.get(&id),
+            Some(&before),
+            "appointment {id}"
+        );
+    }
     let rows = env.rows(
         "SELECT email, CAST(raw_json AS TEXT) FROM patients WHERE org_id = ?1",
         &[&org],
@@ -384,13 +479,8 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
         let raw: Value = serde_json::from_str(row[1].as_deref().unwrap()).unwrap();
         assert!(raw.get("medicare").is_none() && raw.get("address_1").is_none());
     }
-    if let Some(bytes) = env.file_bytes() {
-        let left = common::occurrences(&bytes, SENTINEL);
-        eprintln!(
-            "sentinel scan after the policy's rewrite: {} occurrences before, {left} after",
-            planted.unwrap_or(0)
-        );
-        assert_eq!(left, 0, "the rewrite left sentinels in the files");
+    if let Some(planted) = planted {
+        scan_after(&env, "the policy's rewrite", planted);
     }
     // Applied once: the next run has nothing to rewrite.
     let again = sync(&env, &["sync", "--all", "--force"]);
@@ -399,76 +489,141 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
 
 on_both_stores!(a_new_policy_rewrites_what_is_stored);
 
-/// A rewrite killed after some batches resumes at the recorded position: rows up to it
-/// are taken as done (here: left as they were, proving the position is used), the rest
-/// are rewritten, and the fingerprint is recorded at the end.
-#[test]
-fn a_killed_rewrite_resumes_at_its_position() {
+/// A rewrite killed (SIGKILL) after some batches of appointments resumes at the
+/// position their last commit recorded: the rows up to it are rewritten, the rest still
+/// as they were; the next run rewrites exactly the rest, and the fingerprint is recorded
+/// only then.
+fn a_killed_rewrite_resumes_at_its_position(store: Backend) {
     let _alone = alone();
-    use routiq_sync::resource::Resource;
-    use routiq_sync::store::{PrivacyProgress, PrivacyStore};
-    let env = TestEnv::builder().patients(30).appointments_each(0).build();
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(80)
+        .build();
     let org = env.orgs[0].0.clone();
     env.run(&["sync", "--all"]).expect_code(0);
     env.write_config(POLICY);
-    let text = std::fs::read_to_string(env.config_path()).unwrap();
-    let env_var = |name: &str| (name == "ROUTIQ_HASH_SECRET").then(|| SECRET.to_string());
-    let config = routiq_sync::config::parse(&text, &env.config_path(), &env_var).unwrap();
-    let fingerprint = config.orgs[0].privacy.fingerprint().unwrap();
-    let mut ids: Vec<String> = env
-        .rows(
-            "SELECT id FROM patients WHERE org_id = ?1 ORDER BY id",
+    let fingerprint = fingerprint(&env);
+    let mut child = env
+        .command(&["sync", "--all"])
+        .env("ROUTIQ_HASH_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once a batch of appointments has committed, hold the table so that the next one
+    // waits, and kill the run there.
+    let pending = || {
+        env.rows(
+            "SELECT pending_resource, pending_after_id FROM privacy_state WHERE org_id = ?1",
             &[&org],
+        )
+        .into_iter()
+        .next()
+        .and_then(|r| Some((r[0].clone()?, r[1].clone()?)))
+    };
+    let started = std::time::Instant::now();
+    while pending().is_none_or(|(resource, _)| resource != "appointments") {
+        assert!(
+            child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 120,
+            "the rewrite ended before a batch of appointments could be seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let hold = hold_appointments(&env);
+    common::signal(&child, "KILL");
+    child.wait().unwrap();
+    drop(hold);
+
+    let (resource, position) = pending().expect("the position the killed run recorded");
+    assert_eq!(resource, "appointments");
+    let state = env.rows(
+        "SELECT fingerprint, pending FROM privacy_state WHERE org_id = ?1",
+        &[&org],
+    );
+    assert_eq!(
+        state[0],
+        [None, Some(fingerprint.clone())],
+        "not applied yet, under way"
+    );
+    let stored = appointments_raw(&env, &org);
+    // Up to the position in the store's own order of ids.
+    let up_to: std::collections::BTreeSet<String> = env
+        .rows(
+            "SELECT id FROM appointments WHERE org_id = ?1 AND id <= ?2",
+            &[&org, &position],
         )
         .into_iter()
         .map(|r| r[0].clone().unwrap())
         .collect();
-    ids.sort();
-    let middle = ids[9].clone();
-    {
-        // What a run killed after its batches up to `middle` leaves.
-        let mut store = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path()).unwrap();
-        let progress = PrivacyProgress {
-            fingerprint: fingerprint.clone(),
-            resource: Resource::Patients,
-            after_id: middle.clone(),
-        };
-        store
-            .rewrite_batch(&org, Resource::Patients, &[], &progress)
-            .unwrap();
-    }
-    let run = sync(&env, &["sync", "--all"]);
+    let (done, rest): (Vec<_>, Vec<_>) = stored.iter().partition(|(id, _)| up_to.contains(*id));
     assert!(
-        run.stderr.contains("resuming the rewrite"),
-        "{}",
-        run.stderr
+        done.len() >= 500 && !rest.is_empty(),
+        "killed after {} of {} appointments",
+        done.len(),
+        stored.len()
     );
-    assert!(
-        run.stderr.contains("20 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
-    let raw_of = |id: &str| {
-        env.value(
-            "SELECT raw_json FROM patients WHERE org_id = ?1 AND id = ?2",
-            &[&org, id],
-        )
-        .unwrap()
+    assert!(done.iter().all(|(_, raw)| raw.get("notes").is_none()));
+    assert!(rest.iter().all(|(_, raw)| raw.get("notes").is_some()));
+
+    // A row before the position given notes again: the resumed run takes it as done and
+    // leaves it, which shows that it starts at the position.
+    let marker = done[0].0.clone();
+    let tamper = match &env.store {
+        Backend::Sqlite => {
+            "UPDATE appointments SET raw_json = json_set(raw_json, '$.notes', 'kept')
+             WHERE org_id = ?1 AND id = ?2"
+        }
+        Backend::Postgres(_) => {
+            "UPDATE appointments SET raw_json = raw_json || '{\"notes\": \"kept\"}'::jsonb
+             WHERE org_id = ?1 AND id = ?2"
+        }
     };
-    assert!(
-        raw_of(&ids[0]).contains("medicare"),
-        "before the position: done"
+    assert_eq!(env.execute(tamper, &[&org, &marker]), 1);
+
+    let run = sync(&env, &["sync", "--all"]);
+    let policy = &fingerprint[..12];
+    run.assert_logged(&format!(
+        "{org}: the privacy policy changed (fingerprint none -> {policy}); resuming the \
+         rewrite of the stored rows locally, before syncing"
+    ));
+    run.assert_logged(&format!(
+        "{org}: {} stored row(s) rewritten under the privacy policy {policy}",
+        rest.len()
+    ));
+    let after = appointments_raw(&env, &org);
+    assert_eq!(after.len(), 3200);
+    for (id, raw) in &after {
+        let notes = raw.get("notes").and_then(Value::as_str);
+        assert_eq!(notes, (*id == marker).then_some("kept"), "appointment {id}");
+    }
+    let state = env.rows(
+        "SELECT fingerprint, pending, pending_resource, pending_after_id FROM privacy_state
+         WHERE org_id = ?1",
+        &[&org],
     );
-    assert!(
-        !raw_of(&ids[10]).contains("medicare"),
-        "after it: rewritten"
-    );
-    let state = routiq_sync::store::sqlite::SqliteStore::open(&env.db_path())
-        .unwrap()
-        .privacy_state(&org)
-        .unwrap();
-    assert_eq!(state.fingerprint.as_deref(), Some(fingerprint.as_str()));
-    assert!(state.pending.is_none() && state.applied_at.is_some());
+    assert_eq!(state[0], [Some(fingerprint), None, None, None]);
+}
+
+on_both_stores!(a_killed_rewrite_resumes_at_its_position);
+
+/// Takes the lock a rewrite batch of appointments needs, waiting for one under way to
+/// commit; held until dropped.
+fn hold_appointments(env: &TestEnv) -> Box<dyn std::any::Any> {
+    match &env.store {
+        Backend::Sqlite => {
+            let conn = env.db();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            Box::new(conn)
+        }
+        Backend::Postgres(db) => {
+            let mut client = db.client();
+            client
+                .batch_execute("BEGIN; LOCK TABLE appointments IN SHARE MODE")
+                .unwrap();
+            Box::new(client)
+        }
+    }
 }
 
 /// Proof for an auditor: `status --json` and `check` show the fingerprint and when it
@@ -536,11 +691,10 @@ fn status_check_and_verify_show_the_policy(store: Backend) {
     let v: Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(v["orgs"][0]["privacy"]["rewrite_due"], true);
     let run = sync(&env, &["sync", "--all"]);
-    assert!(
-        run.stderr.contains("1 stored row(s) rewritten"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged(&format!(
+        "{org}: 1 stored row(s) rewritten under the privacy policy {}",
+        &fingerprint[..12]
+    ));
     sync(&env, &["verify", "--all"]);
 }
 

@@ -16,9 +16,10 @@ fn chmod(path: &Path, mode: u32) {
 }
 
 /// Runs the binary as `nobody` with the test's config; `None` when `runuser` cannot
-/// (not root): the test is then skipped with a note.
+/// (missing, or not root): the test is then skipped (a failure in CI).
+#[track_caller]
 fn as_nobody(env: &TestEnv, args: &[&str]) -> Option<Run> {
-    let out = Command::new("runuser")
+    let out = match Command::new("runuser")
         .args([
             "-u",
             "nobody",
@@ -30,10 +31,19 @@ fn as_nobody(env: &TestEnv, args: &[&str]) -> Option<Run> {
         .args(args)
         .env_remove("RUST_LOG")
         .output()
-        .ok()?;
+    {
+        Ok(out) => out,
+        Err(e) => {
+            common::pg::skip(&format!("`runuser` cannot be started: {e}"));
+            return None;
+        }
+    };
     let run = Run::from(out);
     if run.stderr.contains("runuser:") {
-        eprintln!("cannot run as nobody, skipped: {}", run.stderr);
+        common::pg::skip(&format!(
+            "`runuser` cannot run the binary as nobody: {}",
+            run.stderr.trim()
+        ));
         return None;
     }
     Some(run)

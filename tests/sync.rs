@@ -141,7 +141,7 @@ fn archived_cancelled_and_new_records_arrive_and_hard_deletes_are_marked_by_full
 
     let run = env.run(&["full", "--all"]);
     run.expect_code(0);
-    run.assert_stderr_has("1 deleted upstream");
+    run.assert_stderr_has("written, 1 deleted upstream");
     assert_eq!(
         env.count(&marked),
         1,

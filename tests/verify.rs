@@ -134,7 +134,7 @@ fn three_hard_deletes_among_5000_rows_are_found_with_few_requests(store: Backend
     env.fake.reset_stats();
     let run = env.run(&["verify", "--all"]);
     run.expect_code(0);
-    run.assert_stderr_has("3 deleted upstream");
+    run.assert_stderr_has("written, 3 deleted upstream");
     assert_eq!(marked(&env, "org_1", "patients"), gone);
     env.assert_in_sync("org_1");
     let verify = env.requests("org_1");

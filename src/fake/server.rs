@@ -107,6 +107,8 @@ struct Shared {
     latency: Duration,
     base_url: String,
     stopping: AtomicBool,
+    /// Whether answers carry a `Date` header (see [`FakeCliniko::set_date_header`]).
+    date_header: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,6 +161,7 @@ impl FakeCliniko {
             latency: opts.latency,
             base_url: format!("http://{addr}/v1"),
             stopping: AtomicBool::new(false),
+            date_header: AtomicBool::new(true),
         });
         let mut workers = Vec::new();
         for i in 0..opts.workers.max(1) {
@@ -231,6 +234,13 @@ impl FakeCliniko {
     pub fn clear_faults(&self, api_key: &str) {
         let key = self.canonical(api_key);
         lock(&self.shared.faults).remove(&key);
+    }
+
+    /// Whether answers carry Cliniko's clock in their `Date` header: on by default, as
+    /// Cliniko's always do; off (the header empty) as behind a proxy that strips it,
+    /// leaving a run nothing to check its clock against.
+    pub fn set_date_header(&self, on: bool) {
+        self.shared.date_header.store(on, Ordering::Relaxed);
     }
 
     /// Replaces the list-request hook.
@@ -363,7 +373,7 @@ fn serve(shared: &Shared, rq: tiny_http::Request) {
     }))
     .unwrap_or_else(|_| Reply::message(500, "The fake Cliniko server panicked (see stderr)."));
     // Every answer carries Cliniko's clock, as the real API's do: the world's.
-    let reply = if reply
+    let mut reply = if reply
         .headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("date"))
@@ -373,6 +383,13 @@ fn serve(shared: &Shared, rq: tiny_http::Request) {
         let now = lock(&shared.world).now();
         reply.with_header("Date", now.to_http_date())
     };
+    if !shared.date_header.load(Ordering::Relaxed) {
+        // Empty rather than absent: the HTTP server writes its own `Date` where none is set.
+        reply
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("date"));
+        reply.headers.push(("Date".to_string(), String::new()));
+    }
     lock(&shared.stats).record(
         &stats_key,
         LoggedRequest {

@@ -135,12 +135,52 @@ impl Run {
         self
     }
 
+    /// Panics with both streams unless some log line on stderr says exactly `message`
+    /// (the whole line after its timestamp and level, e.g. `org_1: 1640 stored row(s)
+    /// rewritten under the privacy policy 0123456789ab`): a count in it cannot match a
+    /// larger one that merely ends with the same digits.
+    #[track_caller]
+    pub fn assert_logged(&self, message: &str) -> &Run {
+        assert!(
+            log_messages(&self.stderr).contains(&message),
+            "no log line says exactly `{message}` (exit {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     /// Panics when either stream holds `secret` (printed as `what`, never itself).
     #[track_caller]
     pub fn assert_never_prints(&self, what: &str, secret: &str) -> &Run {
         assert_never_prints(what, secret, &self.stdout, &self.stderr);
         self
     }
+}
+
+/// The message of each text-format log line of `stderr` (`<timestamp> <LEVEL> <message>`),
+/// without its timestamp and level; other lines are left out.
+pub fn log_messages(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(' ')?;
+            let (level, message) = rest.split_once(' ')?;
+            ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+                .contains(&level)
+                .then(|| message.trim_start())
+        })
+        .collect()
+}
+
+/// Panics with `text` unless one of its lines is exactly `line`.
+#[track_caller]
+pub fn assert_has_line(text: &str, line: &str) {
+    assert!(
+        text.lines().any(|l| l == line),
+        "no line is exactly `{line}` in:\n{text}"
+    );
 }
 
 /// Panics with `text` when it lacks `needle`.
@@ -1001,7 +1041,9 @@ impl TestEnv {
 impl TestEnv {
     /// The raw bytes of the store's files: the SQLite database and its WAL, or the data
     /// files of the PostgreSQL database's tables, TOAST tables and indexes (see
-    /// [`pg::relation_file_bytes`]; `None` there on a server the tests did not start).
+    /// [`pg::relation_file_bytes`]; `None` there, after the skip line, on a server the
+    /// tests did not start).
+    #[track_caller]
     pub fn file_bytes(&self) -> Option<Vec<u8>> {
         match &self.store {
             Backend::Sqlite => {
@@ -1014,6 +1056,25 @@ impl TestEnv {
                 Some(bytes)
             }
             Backend::Postgres(db) => pg::relation_file_bytes(db),
+        }
+    }
+}
+
+impl TestEnv {
+    /// On PostgreSQL, creates the tables with `raw_json` kept uncompressed, so that
+    /// [`TestEnv::file_bytes`] sees what it holds (see [`pg::uncompressed_raw_json`]);
+    /// nothing on SQLite, which never compresses.
+    pub fn uncompressed_raw_json(&self) {
+        if let Backend::Postgres(db) = &self.store {
+            pg::uncompressed_raw_json(db);
+        }
+    }
+
+    /// Panics when a PostgreSQL table lost [`TestEnv::uncompressed_raw_json`]'s setting.
+    #[track_caller]
+    pub fn assert_raw_json_uncompressed(&self) {
+        if let Backend::Postgres(db) = &self.store {
+            pg::assert_raw_json_uncompressed(db);
         }
     }
 }

@@ -750,6 +750,12 @@ pub fn restartable() -> bool {
     server().is_some() && CLUSTER.lock().unwrap_or_else(|e| e.into_inner()).is_some()
 }
 
+/// How many times successive transactions ran on another server connection than the one
+/// before (see [`PgBouncer::backend_pids`]).
+pub fn switches(pids: &[i32]) -> usize {
+    pids.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
 /// Debian's `pgbouncer` package.
 const PGBOUNCER: &str = "/usr/sbin/pgbouncer";
 
@@ -772,17 +778,14 @@ pub struct PgBouncer {
     child: Option<Child>,
 }
 
-/// A PgBouncer for `db`'s server in `mode`; `None` (after one line saying so) when
-/// `pgbouncer` is not installed and `ROUTIQ_REQUIRE_PGBOUNCER=1` is not set (CI sets it,
-/// which makes a missing PgBouncer a failure).
+/// A PgBouncer for `db`'s server in `mode`; `None` (after the [`skip`] line, which fails
+/// the test in CI) when `pgbouncer` is not installed.
+#[track_caller]
 pub fn pgbouncer(db: &PgDatabase, mode: PoolMode) -> Option<PgBouncer> {
     if !Path::new(PGBOUNCER).exists() {
-        if std::env::var("ROUTIQ_REQUIRE_PGBOUNCER").as_deref() == Ok("1") {
-            panic!("PgBouncer is required (ROUTIQ_REQUIRE_PGBOUNCER=1) but {PGBOUNCER} is missing");
-        }
-        eprintln!(
-            "!!! SKIPPING a PgBouncer test: {PGBOUNCER} not found (apt-get install pgbouncer)"
-        );
+        skip(&format!(
+            "{PGBOUNCER} not found (apt-get install pgbouncer)"
+        ));
         return None;
     }
     let owner = if unsafe { libc::geteuid() } == 0 {
@@ -799,9 +802,16 @@ pub fn pgbouncer(db: &PgDatabase, mode: PoolMode) -> Option<PgBouncer> {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
+    // In transaction mode the pool keeps several server connections and hands out the
+    // one idle longest: one client's successive transactions then run on different
+    // server connections, as under load, rather than on the one it just gave back.
     let pool_mode = match mode {
         PoolMode::Session => "session",
-        PoolMode::Transaction => "transaction",
+        PoolMode::Transaction => {
+            "transaction\n\
+             server_round_robin = 1\n\
+             min_pool_size = 4"
+        }
     };
     let ini = format!(
         "[databases]\n\
@@ -839,6 +849,19 @@ pub fn pgbouncer(db: &PgDatabase, mode: PoolMode) -> Option<PgBouncer> {
         child: None,
     };
     bouncer.start();
+    if mode == PoolMode::Transaction {
+        // The pool fills up to its minimum in the background; wait until every one of
+        // a client's successive transactions switches, so that every test meets that.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while switches(&bouncer.backend_pids(db, 8)) < 7 {
+            assert!(
+                Instant::now() < deadline,
+                "the transaction-mode PgBouncer never switched server connections:\n{}",
+                bouncer.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     Some(bouncer)
 }
 
@@ -849,6 +872,28 @@ impl PgBouncer {
             "postgres://{}:{}@127.0.0.1:{}/{}?sslmode=disable",
             db.user, db.password, self.port, db.name
         )
+    }
+
+    /// The server connection (`pg_backend_pid()`) each of `transactions` successive
+    /// transactions of one client session through it ran on, in `db`.
+    pub fn backend_pids(&self, db: &PgDatabase, transactions: usize) -> Vec<i32> {
+        // The simple query protocol: a statement prepared in one transaction would be
+        // gone in the next on another server connection.
+        let mut client = postgres::Client::connect(&self.url(db), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect through pgbouncer: {e}\n{}", self.log()));
+        (0..transactions)
+            .map(|_| {
+                let rows = client
+                    .simple_query("SELECT pg_backend_pid()")
+                    .expect("SELECT pg_backend_pid()");
+                rows.iter()
+                    .find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+                        _ => None,
+                    })
+                    .expect("a backend pid")
+            })
+            .collect()
     }
 
     /// Starts it (again, on the same port); returns once it accepts connections.
@@ -918,11 +963,17 @@ impl Drop for PgBouncer {
 
 /// The raw bytes of every data file of `db`'s tables, TOAST tables and indexes (every
 /// segment), read from the cluster's data folder after a `CHECKPOINT` (so that pages the
-/// server holds in memory are on disk). `None` on a server the tests did not start (its
-/// files may be elsewhere or unreadable).
+/// server holds in memory are on disk). `None` (after the [`skip`] line, which fails the
+/// test in CI) on a server the tests did not start: its files may be elsewhere or
+/// unreadable.
+#[track_caller]
 pub fn relation_file_bytes(db: &PgDatabase) -> Option<Vec<u8>> {
     let server = server()?;
     if !server.admin.starts_with("host=") {
+        skip(
+            "the byte scan reads the data files of a cluster the tests started, and \
+             ROUTIQ_TEST_DATABASE_URL names another server",
+        );
         return None;
     }
     let mut admin = postgres::Client::connect(
@@ -962,4 +1013,49 @@ pub fn relation_file_bytes(db: &PgDatabase) -> Option<Vec<u8>> {
         }
     }
     Some(bytes)
+}
+
+/// Creates the binary's tables in `db` (as its first run would) and has the server keep
+/// every `raw_json` column uncompressed (`SET STORAGE EXTERNAL`): compressed, no value
+/// planted in it survives as a literal for [`relation_file_bytes`] to find.
+pub fn uncompressed_raw_json(db: &PgDatabase) {
+    let url = routiq_sync::database_url::PgUrl::parse(&db.url()).expect("test database URL");
+    drop(routiq_sync::store::postgres::PgStore::open(&url, "public").expect("create the tables"));
+    let mut client = db.client();
+    for table in raw_json_storage(db).keys() {
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {table} ALTER COLUMN raw_json SET STORAGE EXTERNAL"
+            ))
+            .unwrap_or_else(|e| panic!("{table}.raw_json uncompressed: {e}"));
+    }
+    assert_raw_json_uncompressed(db);
+}
+
+/// Panics unless every `raw_json` column of `db` is still kept uncompressed (a table
+/// rebuilt from scratch would lose [`uncompressed_raw_json`]'s setting, and its bytes
+/// would hide from the scan again).
+#[track_caller]
+pub fn assert_raw_json_uncompressed(db: &PgDatabase) {
+    let storage = raw_json_storage(db);
+    assert!(
+        !storage.is_empty() && storage.values().all(|s| s == "e"),
+        "raw_json storage per table (`e`: external, uncompressed): {storage:?}"
+    );
+}
+
+/// `table -> attstorage` of each `raw_json` column in `db`'s tables.
+fn raw_json_storage(db: &PgDatabase) -> std::collections::BTreeMap<String, String> {
+    db.client()
+        .query(
+            "SELECT c.relname::text, a.attstorage::text FROM pg_attribute AS a
+             JOIN pg_class AS c ON c.oid = a.attrelid
+             WHERE a.attname = 'raw_json' AND c.relkind = 'r' AND NOT a.attisdropped
+               AND c.relnamespace = 'public'::regnamespace",
+            &[],
+        )
+        .expect("raw_json storage")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }

@@ -3,9 +3,12 @@
 #![allow(dead_code)]
 
 /// Whether a test that cannot run here must fail instead of skipping: in CI
-/// (`CI=true`, as CI services set it) or with `ROUTIQ_REQUIRE_POSTGRES=1` (`.ci/run`).
+/// (`CI=true`, as CI services set it) or with `ROUTIQ_REQUIRE_POSTGRES=1` or
+/// `ROUTIQ_REQUIRE_PGBOUNCER=1` (`.ci/run` sets both).
 pub fn strict() -> bool {
-    std::env::var("ROUTIQ_REQUIRE_POSTGRES").as_deref() == Ok("1")
+    ["ROUTIQ_REQUIRE_POSTGRES", "ROUTIQ_REQUIRE_PGBOUNCER"]
+        .iter()
+        .any(|v| std::env::var(v).as_deref() == Ok("1"))
         || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
@@ -22,8 +25,8 @@ pub fn skip(why: &str) {
     let caller = std::panic::Location::caller();
     if strict() {
         panic!(
-            "{test} cannot run: {why}. Every test must run here (CI=true or \
-             ROUTIQ_REQUIRE_POSTGRES=1): install what it needs"
+            "{test} cannot run: {why}. Every test must run here (CI=true, \
+             ROUTIQ_REQUIRE_POSTGRES=1 or ROUTIQ_REQUIRE_PGBOUNCER=1): install what it needs"
         );
     }
     use std::io::Write;

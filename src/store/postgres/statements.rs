@@ -365,6 +365,7 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
             PRIVACY_STATE,
             SAVE_PRIVACY_PROGRESS,
             FINISH_PRIVACY,
+            MARK_SCRUB,
             CURRENT_LEASE,
             TAKE_LEASE,
             FENCE_LEASE,

@@ -323,6 +323,7 @@ pub fn planned() -> Vec<String> {
             PRIVACY_STATE,
             SAVE_PRIVACY_PROGRESS,
             FINISH_PRIVACY,
+            MARK_SCRUB,
         ]
         .map(str::to_string),
     );
