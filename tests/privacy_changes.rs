@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::{Backend, TestEnv};
 use routiq_sync::privacy::{HashSecret, OrgPolicy};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 const SECRET: &str = "test-secret-0123456789-abcdefghij";
 
@@ -492,11 +492,20 @@ fn sqlite_defers_the_scrub_while_a_dashboard_reads() {
         [[Some("patients".to_string())]]
     );
     assert_eq!(env.count("SELECT COUNT(*) FROM scrub_due"), 3);
+    // `status` tells the rows' rewrite (done) from the files' scrub (still due).
+    let p = privacy_status(&env, SECRET);
+    assert_eq!(
+        (&p["rewrite_due"], &p["scrub_due"]),
+        (&json!(false), &json!(["patients"])),
+        "{p}"
+    );
+    assert!(p["applied_at"].is_string(), "{p}");
     dashboard.execute_batch("COMMIT").unwrap();
     drop(dashboard);
     let next = run(&env, &["sync", "--all"], 0);
     assert_eq!(lines_ending(&next.stderr, &deferred), 0, "{}", next.stderr);
     assert_eq!(env.count("SELECT COUNT(*) FROM scrub_due"), 0);
+    assert_eq!(privacy_status(&env, SECRET)["scrub_due"], json!([]));
 }
 
 /// A store failure before the org's run row exists (here its privacy state cannot be

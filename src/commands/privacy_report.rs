@@ -30,6 +30,11 @@ pub struct PrivacyStatus {
     /// that the policy now keeps): the next `sync` or `full` walks them in full. Also
     /// those a change not yet applied will leave so.
     pub refetch_due: Vec<String>,
+    /// The tables whose database files may still hold the bytes of rows the policy
+    /// replaced (or the org deleted): they are scrubbed at the end of the run, and stay
+    /// listed while a scrub is deferred (a dashboard holding an old snapshot of SQLite)
+    /// or failed, until a later run's end scrubs them.
+    pub scrub_due: Vec<String>,
 }
 
 /// The privacy status of `org` in `store` (absent: nothing stored yet).
@@ -63,6 +68,7 @@ pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatu
             .filter(|r| refetch.contains(r))
             .map(|r| r.name().to_string())
             .collect(),
+        scrub_due: state.scrub_due,
         fingerprint: state.fingerprint,
         applied_at: state.applied_at.map(|t| t.to_string()),
         configured_fingerprint: configured,
@@ -108,5 +114,17 @@ pub fn describe(org: &OrgConfig, s: &PrivacyStatus) -> String {
             s.refetch_due.join(", ")
         )
     };
-    format!("  {}  {configured}; {stored}{due}{refetch}\n", org.id)
+    let scrub = if s.scrub_due.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the files of {} may still hold the bytes of replaced or deleted rows until \
+             the end of the next run",
+            s.scrub_due.join(", ")
+        )
+    };
+    format!(
+        "  {}  {configured}; {stored}{due}{refetch}{scrub}\n",
+        org.id
+    )
 }

@@ -444,6 +444,7 @@ mod tests {
                 configured_resources: Vec::new(),
                 rewrite_due: false,
                 refetch_due: Vec::new(),
+                scrub_due: Vec::new(),
             },
             clock_skew_seconds: None,
             clock_checked_at: None,

@@ -23,6 +23,28 @@ pub struct PrivacyState {
     pub rules: Option<String>,
     /// Resources whose stored rows the local rewrite could not bring under the policy.
     pub refetch: Option<Refetch>,
+    /// The tables whose files may still hold bytes of rows this org's rewrites or
+    /// deletes replaced: scrubbed at the end of the run (see `scrub_due`), or at the next
+    /// run's end when the scrub was deferred or failed. In table order.
+    pub scrub_due: Vec<String>,
+}
+
+impl PrivacyState {
+    /// [`PrivacyState::scrub_due`] from its column: the table names, comma-separated, in
+    /// any order.
+    pub fn tables_from_column(column: Option<String>) -> Vec<String> {
+        let named: Vec<String> = column
+            .unwrap_or_default()
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        super::org_tables()
+            .into_iter()
+            .filter(|t| named.iter().any(|n| n == t))
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// Resources to fetch again from Cliniko since a change of policy: values an older policy

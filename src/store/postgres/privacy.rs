@@ -25,6 +25,7 @@ impl PrivacyStore for PgStore {
                 pending: PrivacyProgress::from_columns(r.get(2), r.get(3), r.get(4)),
                 rules: r.get(5),
                 refetch: Refetch::from_column(r.get(6)),
+                scrub_due: PrivacyState::tables_from_column(r.get(7)),
             }
         })?;
         Ok(state.unwrap_or_default())

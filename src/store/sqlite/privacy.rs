@@ -17,7 +17,7 @@ impl PrivacyStore for SqliteStore {
             .prepare_cached(statements::PRIVACY_STATE)?
             .query_row([org_id], |r| {
                 let text = |i| r.get::<_, Option<String>>(i);
-                (0..7).map(text).collect::<Result<Vec<_>, _>>()
+                (0..8).map(text).collect::<Result<Vec<_>, _>>()
             })
             .optional()?;
         let Some(
@@ -29,8 +29,9 @@ impl PrivacyStore for SqliteStore {
                 after_id,
                 rules,
                 refetch,
+                scrub_due,
             ],
-        ) = row.and_then(|columns| <[Option<String>; 7]>::try_from(columns).ok())
+        ) = row.and_then(|columns| <[Option<String>; 8]>::try_from(columns).ok())
         else {
             return Ok(PrivacyState::default());
         };
@@ -40,6 +41,7 @@ impl PrivacyStore for SqliteStore {
             pending: PrivacyProgress::from_columns(pending, resource, after_id),
             rules,
             refetch: Refetch::from_column(refetch),
+            scrub_due: PrivacyState::tables_from_column(scrub_due),
         })
     }
 

@@ -242,7 +242,8 @@ pub const RECORD_ACCOUNT: &str =
 /// An org's applied privacy policy and the rewrite under way, if any.
 pub const PRIVACY_STATE: &str =
     "SELECT fingerprint, applied_at, pending, pending_resource, pending_after_id, rules,
-       refetch
+       refetch,
+       (SELECT group_concat(table_name) FROM scrub_due WHERE scrub_due.org_id = ?1)
      FROM privacy_state WHERE org_id = ?1";
 
 /// How far the rewrite under a new policy got (committed with its batch).
