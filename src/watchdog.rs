@@ -196,8 +196,7 @@ impl State {
     /// What is overdue at `now`, said for the operator: the oldest wait past its bound, or
     /// the hard stop with every wait under way.
     fn overdue(&self, now: Instant) -> Option<String> {
-        let state = self;
-        if let Some(wait) = state.waits.iter().find(|w| w.until <= now) {
+        if let Some(wait) = self.waits.iter().find(|w| w.until <= now) {
             return Some(format!(
                 "{}: no answer within {} s, so the run ends here (exit 1). The store (or a \
              pooler in front of it) stopped answering: frozen, paused or wedged. Nothing is \
@@ -208,11 +207,11 @@ impl State {
                 wait.limit.as_secs()
             ));
         }
-        let (at, why) = state.hard_stop.as_ref()?;
+        let (at, why) = self.hard_stop.as_ref()?;
         if *at > now {
             return None;
         }
-        let waiting: Vec<String> = state
+        let waiting: Vec<String> = self
             .waits
             .iter()
             .map(|w| {

@@ -141,6 +141,33 @@ pub fn begin_sql(schema: &str, bound: Bound) -> String {
     )
 }
 
+/// The `BEGIN` of each kind of transaction on one schema ([`begin_sql`]), written once
+/// per session rather than at every transaction.
+pub struct Begins {
+    statement: String,
+    bulk: String,
+    maintenance: String,
+}
+
+impl Begins {
+    pub fn new(schema: &str) -> Begins {
+        Begins {
+            statement: begin_sql(schema, Bound::Statement),
+            bulk: begin_sql(schema, Bound::Bulk),
+            maintenance: begin_sql(schema, Bound::Maintenance),
+        }
+    }
+
+    /// What begins a transaction whose statements `bound` bounds.
+    pub fn get(&self, bound: Bound) -> &str {
+        match bound {
+            Bound::Connect | Bound::Statement => &self.statement,
+            Bound::Bulk => &self.bulk,
+            Bound::Maintenance => &self.maintenance,
+        }
+    }
+}
+
 /// Raises the open transaction's `statement_timeout` to `bound`'s, for a longer
 /// statement in a transaction begun for shorter ones (a walk's held pages).
 pub fn widen_timeout(client: &mut Client, bound: Bound) -> Result<(), postgres::Error> {

@@ -130,6 +130,8 @@ pub struct PgStore {
     schema: String,
     /// `host …, port …, database …` for messages.
     target: String,
+    /// What begins each kind of transaction (see [`connect::begin_sql`]).
+    begins: connect::Begins,
     /// The org leases this store holds now (see [`lease::Held`]).
     held: lease::Held,
     /// The watch over closing the session, set as the store is dropped: the fields drop
@@ -191,6 +193,7 @@ impl PgStore {
             url: url.clone(),
             schema: schema.to_string(),
             target: url.describe(),
+            begins: connect::Begins::new(schema),
             held: lease::Held::default(),
             closing: None,
         })
@@ -254,7 +257,7 @@ impl PgStore {
     /// Begins a transaction on `client` whose statements `bound` bounds on the server too
     /// (see [`connect::begin_sql`]).
     fn begin(&self, client: &mut Client, bound: Bound) -> Result<(), postgres::Error> {
-        client.batch_execute(&connect::begin_sql(&self.schema, bound))
+        client.batch_execute(self.begins.get(bound))
     }
 
     /// Watches `step` on this session (see [`watchdog::watch`]): its message names the
@@ -331,11 +334,12 @@ impl PgStore {
         step: Step,
         work: impl FnOnce(&mut Client, &prepared::Prepared) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        if !self.holds(org_id) {
+        let begins = !self.holds(org_id);
+        if begins {
             self.commit_held_pages()?;
         }
         let _watch = self.watch(step, Some(org_id));
-        if !self.holds(org_id) {
+        if begins {
             self.begin(&mut self.client.borrow_mut(), step.bound)
                 .map_err(|e| connect::error_at(&self.target, e))?;
             *self.held_pages.borrow_mut() = Some(org_id.to_string());
