@@ -301,17 +301,13 @@ fn plan_resource(
                 .iter()
                 .all(|s| s.full_in_progress.is_some_and(|o| o.run_id == w.run_id))
         });
-    if refetch_due(resource, state, opts) {
-        // The change forgot every walk under way: this one starts after it.
-        return full(
-            resumable,
+    let Some(last) = state.last_full(resource) else {
+        // A refetch due forgot every full walk (done and under way): this one starts
+        // after the change.
+        let reason = if refetch_due(resource, state, opts) {
             "the privacy policy changed in a way the stored rows cannot follow: fetching \
              them again"
-                .into(),
-        );
-    }
-    let Some(last) = state.last_full(resource) else {
-        let reason = if states.iter().any(|s| s.cursor.is_none()) {
+        } else if states.iter().any(|s| s.cursor.is_none()) {
             "no cursor yet"
         } else {
             "never fully synced"

@@ -21,6 +21,7 @@ pub use model::{
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
 pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
+pub(crate) use tables::known_tables;
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
 use crate::database_url::PgUrl;

@@ -33,15 +33,9 @@ impl PrivacyState {
     /// [`PrivacyState::scrub_due`] from its column: the table names, comma-separated, in
     /// any order.
     pub fn tables_from_column(column: Option<String>) -> Vec<String> {
-        let named: Vec<String> = column
-            .unwrap_or_default()
-            .split(',')
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        super::org_tables()
+        let column = column.unwrap_or_default();
+        super::known_tables(column.split(','))
             .into_iter()
-            .filter(|t| named.iter().any(|n| n == t))
             .map(str::to_string)
             .collect()
     }

@@ -4,7 +4,7 @@
 //! that many orgs' changes to one table cost one rewrite of it, and a scrub deferred or
 //! cut short stays marked for the next run.
 
-use super::org_tables;
+use super::known_tables;
 
 /// Every mark, taken (unmarked) at once: a mark added after it waits for the next scrub.
 pub(crate) const TAKE_SCRUB_DUE: &str =
@@ -22,9 +22,6 @@ pub(crate) struct Mark {
 /// The marked tables among routiq-sync's own (a name it does not know is ignored), each
 /// once, in their usual order, and whether any mark asked for a rebuild.
 pub(crate) fn marked(marks: &[Mark]) -> (Vec<&'static str>, bool) {
-    let tables = org_tables()
-        .into_iter()
-        .filter(|t| marks.iter().any(|m| m.table == *t))
-        .collect();
+    let tables = known_tables(marks.iter().map(|m| m.table.as_str()));
     (tables, marks.iter().any(|m| m.vacuum))
 }

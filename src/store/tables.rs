@@ -42,6 +42,16 @@ pub fn org_tables() -> Vec<&'static str> {
     names
 }
 
+/// The tables of [`org_tables`] that `names` names (a name it does not know is
+/// ignored), each once, in their usual order.
+pub(crate) fn known_tables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+    let names: Vec<&str> = names.into_iter().collect();
+    org_tables()
+        .into_iter()
+        .filter(|t| names.contains(t))
+        .collect()
+}
+
 /// The table that holds `resource`.
 pub fn table(resource: Resource) -> TableSpec {
     let (name, columns): (&'static str, &'static [&'static str]) = match resource {

@@ -12,37 +12,24 @@ use crate::timestamp::Timestamp;
 
 impl PrivacyStore for SqliteStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
-        let row = self
+        let state = self
             .conn
             .prepare_cached(statements::PRIVACY_STATE)?
             .query_row([org_id], |r| {
-                let text = |i| r.get::<_, Option<String>>(i);
-                (0..8).map(text).collect::<Result<Vec<_>, _>>()
+                Ok(PrivacyState {
+                    fingerprint: r.get(0)?,
+                    applied_at: r
+                        .get::<_, Option<String>>(1)?
+                        .as_deref()
+                        .and_then(Timestamp::parse),
+                    pending: PrivacyProgress::from_columns(r.get(2)?, r.get(3)?, r.get(4)?),
+                    rules: r.get(5)?,
+                    refetch: Refetch::from_column(r.get(6)?),
+                    scrub_due: PrivacyState::tables_from_column(r.get(7)?),
+                })
             })
             .optional()?;
-        let Some(
-            [
-                fingerprint,
-                applied_at,
-                pending,
-                resource,
-                after_id,
-                rules,
-                refetch,
-                scrub_due,
-            ],
-        ) = row.and_then(|columns| <[Option<String>; 8]>::try_from(columns).ok())
-        else {
-            return Ok(PrivacyState::default());
-        };
-        Ok(PrivacyState {
-            fingerprint,
-            applied_at: applied_at.as_deref().and_then(Timestamp::parse),
-            pending: PrivacyProgress::from_columns(pending, resource, after_id),
-            rules,
-            refetch: Refetch::from_column(refetch),
-            scrub_due: PrivacyState::tables_from_column(scrub_due),
-        })
+        Ok(state.unwrap_or_default())
     }
 
     fn stored_batch(
