@@ -29,16 +29,18 @@ pub struct Applied {
 }
 
 /// Applies `policy` to `ctx.org_id`'s stored rows when the store records another
-/// policy. Returns `None` when nothing had to be done.
+/// policy. Returns what it did (`None` when nothing had to be done) and the resources
+/// left to fetch again now (what the store records once it is done), so the plan needs
+/// no second read of the privacy state.
 pub(super) fn apply(
     ctx: &OrgContext<'_>,
     policy: &OrgPolicy,
     store: &mut dyn Store,
-) -> Result<Option<Applied>, StoreError> {
+) -> Result<(Option<Applied>, Option<Refetch>), StoreError> {
     let target = policy.fingerprint();
     let state = store.privacy_state(ctx.org_id)?;
     if state.fingerprint == target && state.pending.is_none() {
-        return Ok(None);
+        return Ok((None, state.refetch));
     }
     let refetch = refetch(ctx, policy, &state, store)?;
     let Some(target) = target else {
@@ -50,7 +52,7 @@ pub(super) fn apply(
             refetch: refetch.as_ref(),
         };
         store.finish_privacy(ctx.org_id, applied, ctx.clock.now())?;
-        return Ok(None);
+        return Ok((None, refetch));
     };
     let resume = state.pending.filter(|p| p.fingerprint == target);
     log::info!(
@@ -89,7 +91,7 @@ pub(super) fn apply(
                     resource.name(),
                     after.as_deref().unwrap_or("(start)")
                 );
-                return Ok(Some(applied));
+                return Ok((Some(applied), refetch));
             }
             let batch = store.stored_batch(ctx.org_id, resource, after.as_deref(), BATCH)?;
             let Some((last, _)) = batch.last() else { break };
@@ -131,7 +133,7 @@ pub(super) fn apply(
         applied.rewritten,
         short(Some(&target))
     );
-    Ok(Some(applied))
+    Ok((Some(applied), refetch))
 }
 
 /// What the change from the stored policy to `policy` leaves to fetch again from Cliniko

@@ -122,6 +122,8 @@ fn run_locked(
     // `verify` checks the stored rows against the policy (and fails on a breach) rather
     // than fixing them; the other commands bring them under it first. Local and free of
     // API calls, so even a run then skipped as recent does it.
+    // What a policy change left to fetch again (verify changes no row: none).
+    let mut refetch = None;
     let breach = if opts.command == Command::Verify {
         match super::privacy::violations(ctx, ctx.privacy, store)? {
             (0, _) => None,
@@ -133,17 +135,17 @@ fn run_locked(
             )),
         }
     } else {
-        if let Some(applied) = super::privacy::apply(ctx, ctx.privacy, store)?
-            && applied.interrupted
-        {
+        let (applied, in_force) = super::privacy::apply(ctx, ctx.privacy, store)?;
+        if applied.is_some_and(|a| a.interrupted) {
             note_abandoned("the next run continues from its last committed page");
             return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
         }
+        refetch = in_force;
         None
     };
     let state = store.org_state(ctx.org_id)?;
     let opts = &PlanOptions {
-        refetch: store.privacy_state(ctx.org_id)?.refetch,
+        refetch,
         ..opts.clone()
     };
     let now = ctx.clock.now();
