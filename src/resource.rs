@@ -1,94 +1,96 @@
 //! The Cliniko resources routiq-sync knows how to copy, shared by config, client and store.
 
-mod fields;
+mod catalogue;
+mod spec;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
-/// One kind of record synced from Cliniko into its own table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Resource {
-    Patients,
-    Appointments,
-    AppointmentTypes,
-    Practitioners,
-    Businesses,
-    GroupAppointments,
-    Attendees,
-    Invoices,
-}
+pub use catalogue::{CATALOGUE, Resource};
+pub use spec::{ARCHIVED, ARCHIVED_CANCELLED, Column, Kind, Route, Rule, Source, Spec};
+
+/// How many resources the catalogue has.
+const COUNT: usize = CATALOGUE.len();
 
 impl Resource {
     /// Every resource, in the order a sync walks them.
-    pub const ALL: [Resource; 8] = [
-        Resource::Patients,
-        Resource::Appointments,
-        Resource::AppointmentTypes,
-        Resource::Practitioners,
-        Resource::Businesses,
-        Resource::GroupAppointments,
-        Resource::Attendees,
-        Resource::Invoices,
-    ];
+    pub const ALL: [Resource; COUNT] = {
+        let mut all = [Resource::Patients; COUNT];
+        let mut i = 0;
+        while i < COUNT {
+            all[i] = CATALOGUE[i].resource;
+            i += 1;
+        }
+        all
+    };
+
+    /// This resource's catalogue entry.
+    pub fn spec(self) -> &'static Spec {
+        // The catalogue lists the resources in the enum's order (tested).
+        &CATALOGUE[self as usize]
+    }
 
     /// Resources synced when an org's config does not list any: the records plus the
-    /// reference data appointments link to (a handful of requests). Group appointments,
-    /// attendees and invoices are opt-in.
-    pub const DEFAULT: [Resource; 5] = [
-        Resource::Patients,
-        Resource::Appointments,
-        Resource::AppointmentTypes,
-        Resource::Practitioners,
-        Resource::Businesses,
-    ];
+    /// reference data appointments link to (a handful of requests); the rest are opt-in.
+    pub fn defaults() -> Vec<Resource> {
+        Resource::ALL
+            .into_iter()
+            .filter(|r| r.spec().default)
+            .collect()
+    }
 
     /// The name used in config files, on the command line, in the database and in JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            Resource::Patients => "patients",
-            Resource::Appointments => "appointments",
-            Resource::AppointmentTypes => "appointment_types",
-            Resource::Practitioners => "practitioners",
-            Resource::Businesses => "businesses",
-            Resource::GroupAppointments => "group_appointments",
-            Resource::Attendees => "attendees",
-            Resource::Invoices => "invoices",
-        }
+        self.spec().name
     }
 
     /// The keys of this resource's rows in the sync state, one per API route walked for
     /// it (each route has its own cursor). The first is always [`Resource::name`].
     pub fn cursor_keys(self) -> &'static [&'static str] {
-        match self {
-            Resource::Practitioners => &["practitioners", "practitioners_inactive"],
-            Resource::Patients => &["patients"],
-            Resource::Appointments => &["appointments"],
-            Resource::AppointmentTypes => &["appointment_types"],
-            Resource::Businesses => &["businesses"],
-            Resource::GroupAppointments => &["group_appointments"],
-            Resource::Attendees => &["attendees"],
-            Resource::Invoices => &["invoices"],
-        }
+        static KEYS: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+        let keys = KEYS.get_or_init(|| {
+            CATALOGUE
+                .iter()
+                .map(|spec| spec.routes.iter().map(|r| r.cursor_key).collect())
+                .collect()
+        });
+        &keys[self as usize]
+    }
+
+    /// Every leaf field path of this resource's records, as Cliniko's API documents them.
+    pub fn api_fields(self) -> &'static [&'static str] {
+        self.spec().api_fields
     }
 
     /// Whether this is reference data (rarely changing, small): polled on its own
     /// cadence (`reference_every`) instead of on every sync.
     pub fn is_reference(self) -> bool {
-        matches!(
-            self,
-            Resource::AppointmentTypes | Resource::Practitioners | Resource::Businesses
-        )
+        self.spec().reference
     }
 
-    /// The reference resource a column of this resource's table points at, if any
-    /// (`practitioner_id` -> practitioners).
-    pub fn referenced_by_column(column: &str) -> Option<Resource> {
-        match column {
-            "practitioner_id" => Some(Resource::Practitioners),
-            "appointment_type_id" => Some(Resource::AppointmentTypes),
-            "business_id" => Some(Resource::Businesses),
-            _ => None,
+    /// The fields the sync itself needs (ids, timestamps, links to other records): a
+    /// privacy policy may not remove them.
+    pub fn required_fields(self) -> Vec<&'static str> {
+        let mut fields = vec![
+            "id",
+            "created_at",
+            "updated_at",
+            "archived_at",
+            "deleted_at",
+        ];
+        for column in self.spec().columns {
+            match column.source {
+                Source::Field(f) if column.kind == Kind::Timestamp => fields.push(f),
+                Source::Field(_) => {}
+                Source::Link(link, _) => {
+                    fields.push(link);
+                    fields.push(column.name);
+                }
+                Source::Rule(rule) => fields.extend(rule.required_fields()),
+            }
         }
+        fields
     }
 
     /// Comma-separated list of valid names, for error messages.
@@ -132,13 +134,21 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_a_subset_in_walk_order_and_cursor_keys_are_unique() {
-        let mut pos = Resource::DEFAULT
-            .iter()
-            .map(|d| Resource::ALL.iter().position(|r| r == d));
-        assert!(pos.clone().all(|p| p.is_some()));
-        assert!(pos.clone().zip(pos.clone().skip(1)).all(|(a, b)| a < b));
-        assert!(pos.next().is_some());
+    fn defaults_are_the_records_and_their_reference_data_and_cursor_keys_are_unique() {
+        let names: Vec<&str> = Resource::defaults()
+            .into_iter()
+            .map(Resource::name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "patients",
+                "appointments",
+                "appointment_types",
+                "practitioners",
+                "businesses"
+            ]
+        );
         let mut keys: Vec<&str> = Resource::ALL
             .iter()
             .flat_map(|r| r.cursor_keys().iter().copied())
@@ -152,5 +162,126 @@ mod tests {
         assert_eq!(keys.len(), n);
         // A secondary key must never parse as a resource (state rows would be confused).
         assert!("practitioners_inactive".parse::<Resource>().is_err());
+    }
+
+    #[test]
+    fn the_catalogue_is_in_the_enums_order_and_each_entry_holds_together() {
+        for (i, spec) in CATALOGUE.iter().enumerate() {
+            assert_eq!(spec.resource as usize, i, "{}", spec.name);
+            assert!(spec.routes.iter().all(|r| r.resource == spec.resource));
+            assert!(!spec.routes.is_empty(), "{}", spec.name);
+            let mut columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+            columns.sort_unstable();
+            columns.dedup();
+            assert_eq!(
+                columns.len(),
+                spec.columns.len(),
+                "{}: a column twice",
+                spec.name
+            );
+            for c in spec.columns {
+                // A field a column reads is one Cliniko documents for the resource.
+                let read = match c.source {
+                    Source::Field(f) | Source::Link(f, _) => f,
+                    Source::Rule(_) => continue,
+                };
+                assert!(
+                    spec.api_fields
+                        .iter()
+                        .any(|p| p.split(['.', '[']).next() == Some(read)),
+                    "{}.{}: `{read}` is not a field of the API",
+                    spec.name,
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_sync_needs_ids_timestamps_and_links() {
+        let sorted = |r: Resource| {
+            let mut f = r.required_fields();
+            f.sort_unstable();
+            f.dedup();
+            f
+        };
+        let common = [
+            "archived_at",
+            "created_at",
+            "deleted_at",
+            "id",
+            "updated_at",
+        ];
+        for r in [
+            Resource::Patients,
+            Resource::AppointmentTypes,
+            Resource::Businesses,
+        ] {
+            assert_eq!(sorted(r), common, "{r}");
+        }
+        let with = |extra: &[&'static str]| {
+            let mut f: Vec<&str> = common.iter().chain(extra).copied().collect();
+            f.sort_unstable();
+            f
+        };
+        assert_eq!(
+            sorted(Resource::Appointments),
+            with(&[
+                "cancelled_at",
+                "starts_at",
+                "ends_at",
+                "patient",
+                "patient_id",
+                "practitioner",
+                "practitioner_id",
+                "appointment_type",
+                "appointment_type_id",
+                "business",
+                "business_id"
+            ])
+        );
+        assert_eq!(
+            sorted(Resource::Practitioners),
+            with(&["active", "user", "user_id"])
+        );
+        assert_eq!(
+            sorted(Resource::Attendees),
+            with(&[
+                "cancelled_at",
+                "booking",
+                "booking_id",
+                "appointment",
+                "appointment_id",
+                "patient",
+                "patient_id"
+            ])
+        );
+        assert_eq!(
+            sorted(Resource::Invoices),
+            with(&[
+                "closed_at",
+                "patient",
+                "patient_id",
+                "practitioner",
+                "practitioner_id",
+                "business",
+                "business_id",
+                "appointment",
+                "appointment_id"
+            ])
+        );
+        assert_eq!(
+            sorted(Resource::GroupAppointments),
+            with(&[
+                "starts_at",
+                "ends_at",
+                "practitioner",
+                "practitioner_id",
+                "appointment_type",
+                "appointment_type_id",
+                "business",
+                "business_id"
+            ])
+        );
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::endpoints::{Endpoint, endpoint};
 use crate::privacy::{OrgPolicy, ResourcePolicy, TopLevel};
 use crate::record::Record;
-use crate::resource::Resource;
+use crate::resource::{Kind, Resource, Rule, Source};
 use crate::timestamp::Timestamp;
 
 /// One parsed list response.
@@ -318,149 +318,78 @@ fn record_from(route: &Endpoint, obj: &impl Fields, raw_json: String) -> Result<
         format!("record {id} has no valid `updated_at` (needed to sync it incrementally)")
     })?;
     let archived_at = timestamp(obj, "archived_at");
-    let (columns, cancelled) = columns(route, obj);
+    // What hides a record from the route's default listing (archived, cancelled) is what
+    // the walk opts back in.
+    let hidden = archived_at.is_some()
+        || route
+            .include_hidden
+            .iter()
+            .any(|field| timestamp(obj, field).is_some());
     Ok(Record {
         id,
         created_at: timestamp(obj, "created_at"),
         updated_at,
         archived_at,
-        hidden: archived_at.is_some() || cancelled,
-        columns,
+        hidden,
+        columns: columns(route, obj),
         raw_json,
         filtered: false,
     })
 }
 
 /// The resource-specific columns of a record, in the order of its table
-/// ([`crate::store::table`]), and whether it is cancelled.
-fn columns(route: &Endpoint, obj: &impl Fields) -> (Vec<Option<String>>, bool) {
-    let ts = |field: &str| timestamp(obj, field).map(|t| t.to_string());
-    let txt = |field: &str| text(obj, field);
-    let link = |name: &str| linked_id(obj, name);
-    let flag = |field: &str| boolean(obj, field);
-    match route.resource {
-        Resource::Patients => (
-            vec![
-                txt("first_name"),
-                txt("last_name"),
-                txt("email"),
-                txt("date_of_birth"),
-                phone(obj),
-            ],
-            false,
-        ),
-        Resource::Appointments => {
-            let cancelled = ts("cancelled_at");
-            let is_cancelled = cancelled.is_some();
-            (
-                vec![
-                    ts("starts_at"),
-                    ts("ends_at"),
-                    cancelled,
-                    link("patient"),
-                    link("practitioner"),
-                    link("appointment_type"),
-                    link("business"),
-                ],
-                is_cancelled,
-            )
+/// ([`crate::store::table`]), each read as its catalogue entry says.
+fn columns(route: &Endpoint, obj: &impl Fields) -> Vec<Option<String>> {
+    route
+        .resource
+        .spec()
+        .columns
+        .iter()
+        .map(|column| match column.source {
+            Source::Field(field) => typed(obj, field, column.kind),
+            Source::Link(link, _) => linked_id(obj, link),
+            Source::Rule(rule) => by_rule(rule, route, obj),
+        })
+        .collect()
+}
+
+/// A field read as a column of `kind`.
+fn typed(obj: &impl Fields, field: &str, kind: Kind) -> Option<String> {
+    match kind {
+        Kind::Text | Kind::Money => text(obj, field),
+        Kind::Integer => integer(obj, field),
+        Kind::Flag => boolean(obj, field),
+        Kind::Timestamp => timestamp(obj, field).map(|t| t.to_string()),
+    }
+}
+
+/// A column given by one of the catalogue's named rules (see [`Rule`]).
+fn by_rule(rule: Rule, route: &Endpoint, obj: &impl Fields) -> Option<String> {
+    match rule {
+        Rule::Phone => phone(obj),
+        Rule::PractitionerDisplayName => text(obj, "display_name")
+            .or_else(|| text(obj, "label"))
+            .or_else(|| {
+                let full_name = [text(obj, "first_name"), text(obj, "last_name")]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (!full_name.is_empty()).then_some(full_name)
+            }),
+        Rule::BusinessDisplayName => {
+            text(obj, "display_name").or_else(|| text(obj, "business_name"))
         }
-        Resource::AppointmentTypes => (
-            vec![
-                txt("name"),
-                txt("category"),
-                txt("color"),
-                integer(obj, "duration_in_minutes"),
-                integer(obj, "max_attendees"),
-                flag("show_in_online_bookings"),
-            ],
-            false,
-        ),
-        Resource::Practitioners => {
-            let full_name = [txt("first_name"), txt("last_name")]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let display = txt("display_name")
-                .or_else(|| txt("label"))
-                .or_else(|| (!full_name.is_empty()).then_some(full_name));
-            let active = flag("active").or_else(|| route.active.map(bool_text));
-            (
-                vec![
-                    txt("first_name"),
-                    txt("last_name"),
-                    txt("title"),
-                    display,
-                    txt("designation"),
-                    active,
-                    flag("show_in_online_bookings"),
-                    link("user"),
-                ],
-                false,
-            )
+        Rule::ActiveOrRoute => boolean(obj, "active").or_else(|| route.active.map(bool_text)),
+        Rule::AttendeeBooking => {
+            linked_id(obj, "booking").or_else(|| linked_id(obj, "appointment"))
         }
-        Resource::Businesses => (
-            vec![
-                txt("business_name"),
-                txt("display_name").or_else(|| txt("business_name")),
-                txt("city"),
-                txt("state"),
-                txt("country_code"),
-                txt("time_zone"),
-                txt("time_zone_identifier"),
-                flag("show_in_online_bookings"),
-            ],
-            false,
-        ),
-        Resource::GroupAppointments => (
-            vec![
-                ts("starts_at"),
-                ts("ends_at"),
-                link("practitioner"),
-                link("appointment_type"),
-                link("business"),
-                integer(obj, "max_attendees"),
-            ],
-            false,
-        ),
-        Resource::Attendees => {
-            let cancelled = ts("cancelled_at");
-            let is_cancelled = cancelled.is_some();
-            (
-                vec![
-                    link("booking").or_else(|| link("appointment")),
-                    link("patient"),
-                    flag("arrived"),
-                    cancelled,
-                ],
-                is_cancelled,
-            )
-        }
-        Resource::Invoices => (
-            vec![
-                integer(obj, "number"),
-                txt("issue_date"),
-                integer(obj, "status"),
-                txt("status_description"),
-                txt("total_amount"),
-                txt("net_amount"),
-                txt("tax_amount"),
-                ts("closed_at"),
-                link("patient"),
-                link("practitioner"),
-                link("business"),
-                link("appointment"),
-            ],
-            false,
-        ),
     }
 }
 
 /// The patient's phone for dashboards: the first `Mobile` entry of
 /// `patient_phone_numbers`, else the first entry; its `number` as typed, else its
-/// `normalized_number`. Entries without either are skipped. Schema V2 backfills stored
-/// rows with the same rule in SQL.
+/// `normalized_number`. Entries without either are skipped.
 fn phone(obj: &impl Fields) -> Option<String> {
     let entries = obj.field("patient_phone_numbers")?;
     let entries = entries.as_array()?;

@@ -222,7 +222,7 @@ pub struct OrgConfig {
     /// [`Source::File`] when `base_url` or `shard` is written for this org,
     /// [`Source::Default`] when the address comes from the key's shard suffix.
     pub base_url_source: Source,
-    /// What to sync, no duplicates, never empty; [`Resource::DEFAULT`] when not listed.
+    /// What to sync, no duplicates, never empty; [`Resource::defaults`] when not listed.
     pub resources: Vec<Resource>,
     /// Whether `resources` was written for this org or is the default set.
     pub resources_source: Source,

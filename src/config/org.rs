@@ -326,7 +326,7 @@ impl OrgCheck<'_> {
 
     fn resources(&mut self, names: Option<Vec<String>>) -> Option<Vec<Resource>> {
         let Some(names) = names else {
-            return Some(Resource::DEFAULT.to_vec());
+            return Some(Resource::defaults());
         };
         if names.is_empty() {
             self.problem(

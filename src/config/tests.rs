@@ -330,7 +330,7 @@ fn defaults() {
     assert_eq!(org.key_source, KeySource::Env("CLINIKO_KEY_A".to_string()));
     assert_eq!(org.api_key.expose(), "envkeyvalue-au3");
     assert_eq!(org.base_url, "https://api.au3.cliniko.com/v1");
-    assert_eq!(org.resources, Resource::DEFAULT.to_vec());
+    assert_eq!(org.resources, Resource::defaults());
 }
 
 #[test]

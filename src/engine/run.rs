@@ -15,7 +15,7 @@ use crate::cliniko::{ApiError, ResourceWalk, WalkPage};
 use crate::record::Record;
 use crate::resource::Resource;
 use crate::store::{
-    AccountFacts, Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError, table,
+    AccountFacts, Commit, OrgState, ResourceCounts, RunOutcome, RunStatus, Store, StoreError,
 };
 
 /// How a resource's walk ended, when not normally.
@@ -669,8 +669,8 @@ fn collect_references(
     records: &[Record],
     named: &mut BTreeMap<Resource, BTreeSet<String>>,
 ) {
-    for (i, column) in table(resource).columns.iter().enumerate() {
-        let Some(target) = Resource::referenced_by_column(column) else {
+    for (i, column) in resource.spec().columns.iter().enumerate() {
+        let Some(target) = column.references() else {
             continue;
         };
         let ids = named.entry(target).or_default();

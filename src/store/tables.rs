@@ -1,4 +1,7 @@
-//! Which table each resource lands in, and its resource-specific columns.
+//! Which table each resource lands in, and its resource-specific columns (both from the
+//! resource catalogue).
+
+use std::sync::OnceLock;
 
 use crate::resource::Resource;
 
@@ -52,94 +55,17 @@ pub(crate) fn known_tables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<
         .collect()
 }
 
-/// The table that holds `resource`.
+/// The table that holds `resource`: its catalogue entry's name and columns.
 pub fn table(resource: Resource) -> TableSpec {
-    let (name, columns): (&'static str, &'static [&'static str]) = match resource {
-        Resource::Patients => (
-            "patients",
-            &["first_name", "last_name", "email", "date_of_birth", "phone"],
-        ),
-        Resource::Appointments => (
-            "appointments",
-            &[
-                "starts_at",
-                "ends_at",
-                "cancelled_at",
-                "patient_id",
-                "practitioner_id",
-                "appointment_type_id",
-                "business_id",
-            ],
-        ),
-        Resource::AppointmentTypes => (
-            "appointment_types",
-            &[
-                "name",
-                "category",
-                "color",
-                "duration_in_minutes",
-                "max_attendees",
-                "show_in_online_bookings",
-            ],
-        ),
-        Resource::Practitioners => (
-            "practitioners",
-            &[
-                "first_name",
-                "last_name",
-                "title",
-                "display_name",
-                "designation",
-                "active",
-                "show_in_online_bookings",
-                "user_id",
-            ],
-        ),
-        Resource::Businesses => (
-            "businesses",
-            &[
-                "business_name",
-                "display_name",
-                "city",
-                "state",
-                "country_code",
-                "time_zone",
-                "time_zone_identifier",
-                "show_in_online_bookings",
-            ],
-        ),
-        Resource::GroupAppointments => (
-            "group_appointments",
-            &[
-                "starts_at",
-                "ends_at",
-                "practitioner_id",
-                "appointment_type_id",
-                "business_id",
-                "max_attendees",
-            ],
-        ),
-        Resource::Attendees => (
-            "attendees",
-            &["booking_id", "patient_id", "arrived", "cancelled_at"],
-        ),
-        Resource::Invoices => (
-            "invoices",
-            &[
-                "number",
-                "issue_date",
-                "status",
-                "status_description",
-                "total_amount",
-                "net_amount",
-                "tax_amount",
-                "closed_at",
-                "patient_id",
-                "practitioner_id",
-                "business_id",
-                "appointment_id",
-            ],
-        ),
-    };
-    TableSpec { name, columns }
+    static COLUMNS: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+    let columns = COLUMNS.get_or_init(|| {
+        Resource::ALL
+            .iter()
+            .map(|r| r.spec().columns.iter().map(|c| c.name).collect())
+            .collect()
+    });
+    TableSpec {
+        name: resource.name(),
+        columns: &columns[resource as usize],
+    }
 }

@@ -1,0 +1,40 @@
+//! The resource catalogue: one entry per Cliniko resource routiq-sync copies. Adding a
+//! resource is a variant here, its entry file, its two migrations, its fake route and its
+//! docs rows; everything else derives from the entry.
+
+mod appointment_types;
+mod appointments;
+mod attendees;
+mod businesses;
+mod group_appointments;
+mod invoices;
+mod patients;
+mod practitioners;
+
+use super::spec::Spec;
+
+/// One kind of record synced from Cliniko into its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    Patients,
+    Appointments,
+    AppointmentTypes,
+    Practitioners,
+    Businesses,
+    GroupAppointments,
+    Attendees,
+    Invoices,
+}
+
+/// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
+/// (a test holds the two together).
+pub const CATALOGUE: &[Spec] = &[
+    patients::SPEC,
+    appointments::SPEC,
+    appointment_types::SPEC,
+    practitioners::SPEC,
+    businesses::SPEC,
+    group_appointments::SPEC,
+    attendees::SPEC,
+    invoices::SPEC,
+];
