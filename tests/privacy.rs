@@ -470,7 +470,7 @@ fn a_new_policy_rewrites_what_is_stored(store: Backend) {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let required = routiq_sync::privacy::required_fields(Resource::Appointments);
+    let required = Resource::Appointments.required_fields();
     for (id, before) in appointments_before {
         assert!(before.get("notes").is_some(), "appointment {id} had notes");
         let kept: serde_json::Map<String, Value> = before
