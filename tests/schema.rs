@@ -1,5 +1,5 @@
 //! The schema is one interface on both backends: every record table has the columns
-//! `src/store/tables.rs` lists (what the stores write), SQLite's `pragma_table_info` and
+//! the resource catalogue lists (what the stores write), with the types it gives them, SQLite's `pragma_table_info` and
 //! PostgreSQL's `information_schema.columns` agree on every table, and both views have
 //! the same columns in the same order.
 
@@ -7,7 +7,7 @@
 mod pg;
 
 use routiq_sync::database_url::PgUrl;
-use routiq_sync::resource::Resource;
+use routiq_sync::resource::{Kind, Resource};
 use routiq_sync::store::postgres::PgStore;
 use routiq_sync::store::sqlite::SqliteStore;
 use routiq_sync::store::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, org_tables, table};
@@ -114,6 +114,74 @@ fn postgres_and_sqlite_have_the_same_tables_columns_and_views() {
             postgres_columns(&mut client, view),
             sqlite,
             "view {view}: the same columns in the same order"
+        );
+    }
+}
+
+/// `(column, type)` of `relation`'s columns that the catalogue lists for `resource`.
+fn catalogue_types(resource: Resource, ty: fn(Kind) -> &'static str) -> Vec<(String, String)> {
+    let mut columns: Vec<(String, String)> = resource
+        .spec()
+        .columns
+        .iter()
+        .map(|c| (c.name.to_string(), ty(c.kind).to_string()))
+        .collect();
+    columns.sort();
+    columns
+}
+
+#[test]
+fn sqlite_record_columns_have_the_catalogues_types() {
+    let (_dir, store) = sqlite_store();
+    for resource in Resource::ALL {
+        let name = table(resource).name;
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT name, type FROM pragma_table_info(?1)")
+            .unwrap();
+        let found: Vec<(String, String)> = stmt
+            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let mut found: Vec<(String, String)> = found
+            .into_iter()
+            .filter(|(c, _)| table(resource).columns.contains(&c.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            catalogue_types(resource, Kind::sqlite_type),
+            "SQLite table {name}"
+        );
+    }
+}
+
+#[test]
+fn postgres_record_columns_have_the_catalogues_types() {
+    let Some(db) = pg::database() else {
+        return;
+    };
+    drop(PgStore::open(&PgUrl::parse(&db.url()).unwrap(), "public").unwrap());
+    let mut client = db.client();
+    for resource in Resource::ALL {
+        let name = table(resource).name;
+        let mut found: Vec<(String, String)> = client
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = 'public' AND table_name = $1",
+                &[&name],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .filter(|(c, _): &(String, String)| table(resource).columns.contains(&c.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            catalogue_types(resource, Kind::postgres_type),
+            "PostgreSQL table {name}"
         );
     }
 }
