@@ -12,6 +12,7 @@ use std::process::Command;
 use clap::{CommandFactory, ValueEnum};
 use routiq_sync::cli::{Cli, Shell};
 use routiq_sync::commands::completions::file_name;
+use routiq_sync::resource::Resource;
 
 const REGENERATE: &str = "ROUTIQ_UPDATE_GENERATED=1 cargo test --test ops_completions";
 
@@ -103,9 +104,34 @@ fn main_page(cmd: &clap::Command) -> Vec<u8> {
     man.render_description_section(&mut out).unwrap();
     man.render_options_section(&mut out).unwrap();
     man.render_subcommands_section(&mut out).unwrap();
-    out.extend_from_slice(MAN_SECTIONS.as_bytes());
+    out.extend_from_slice(
+        MAN_SECTIONS
+            .replace("{RESOURCES}", &resources_entry())
+            .as_bytes(),
+    );
     man.render_version_section(&mut out).unwrap();
     out
+}
+
+/// The man page's `resources` key, from the resource catalogue: the defaults, then the
+/// opt-in ones.
+fn resources_entry() -> String {
+    let quoted = |default: bool| -> Vec<String> {
+        Resource::ALL
+            .into_iter()
+            .filter(|r| r.spec().default == default)
+            .map(|r| format!("\"{}\"", r.name()))
+            .collect()
+    };
+    let optional: Vec<String> = quoted(false)
+        .iter()
+        .map(|q| format!("\\fB{q}\\fR"))
+        .collect();
+    format!(
+        "\\fBresources\\fR (default \\fB[{}]\\fR)\nWhat to sync; also {}.",
+        quoted(true).join(", "),
+        optional.join(", ")
+    )
 }
 
 const MAN_SECTIONS: &str = r#".SH "EXIT STATUS"
@@ -240,8 +266,7 @@ The name of the variable holding the org's API key (preferred), or the key itsel
 \fBbase_url\fR (default \fIhttps://api.{shard}.cliniko.com/v1\fR)
 Another API address (a proxy, a test server).
 .TP
-\fBresources\fR (default \fB["patients", "appointments", "appointment_types", "practitioners", "businesses"]\fR)
-What to sync; also \fB"group_appointments"\fR, \fB"attendees"\fR, \fB"invoices"\fR.
+{RESOURCES}
 .TP
 \fBping_url\fR (not set)
 The org's own heartbeat URL.
@@ -288,11 +313,12 @@ fn committed_man_pages_match_the_cli() {
 /// variable the binary reads, and every config key (top-level and `[[org]]`).
 #[test]
 fn the_man_page_covers_exit_codes_environment_and_every_config_key() {
+    let sections = MAN_SECTIONS.replace("{RESOURCES}", &resources_entry());
     let section = |name: &str| -> &str {
-        let start = MAN_SECTIONS
+        let start = sections
             .find(&format!(".SH {name}"))
             .unwrap_or_else(|| panic!("no {name} section"));
-        let rest = &MAN_SECTIONS[start + 4..];
+        let rest = &sections[start + 4..];
         &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
     };
     let bold = |word: &str| format!("\\fB{}\\fR", word.replace('-', "\\-"));
