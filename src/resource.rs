@@ -7,6 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use sha2::{Digest, Sha256};
+
 pub use catalogue::{CATALOGUE, Resource};
 pub use spec::{ARCHIVED, ARCHIVED_CANCELLED, Column, Kind, Route, Rule, Source, Spec};
 
@@ -91,6 +93,14 @@ impl Resource {
             }
         }
         fields
+    }
+
+    /// A digest of how this resource's typed columns are derived (their names, kinds,
+    /// sources and [`Rule::VERSION`]): stored rows derived under another are re-derived.
+    pub fn columns_fingerprint(self) -> String {
+        let text = format!("{}:{:?}", Rule::VERSION, self.spec().columns);
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     /// Comma-separated list of valid names, for error messages.

@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use client::{Client, ClientSettings, ClinikoAccount, ServerDate, basic_auth};
 pub use endpoints::{Endpoint, endpoint, routes};
 pub use id_range::{IdRange, Probe, RangeListing, fetch_ids, probe};
-pub use parse::{BodyError, PageBody, parse_page, parse_record, refilter_stored};
+pub use parse::{BodyError, PageBody, parse_page, parse_record, refilter_stored, stored_columns};
 pub use query::{ListQuery, MAX_PER_PAGE};
 pub use ratelimit::{RateLimiter, RateLimiters};
 pub use resource_walk::ResourceWalk;

@@ -5,6 +5,7 @@
 
 pub mod clock;
 mod context;
+mod derive;
 pub mod plan;
 mod prefetch;
 mod privacy;

@@ -136,7 +136,9 @@ fn run_locked(
         }
     } else {
         let (applied, in_force) = super::privacy::apply(ctx, ctx.privacy, store)?;
-        if applied.is_some_and(|a| a.interrupted) {
+        if applied.is_some_and(|a| a.interrupted)
+            || super::derive::rederive(ctx, store)?.interrupted
+        {
             note_abandoned("the next run continues from its last committed page");
             return Ok(OrgReport::skipped(ctx.org_id, OrgResult::Interrupted));
         }

@@ -171,6 +171,12 @@ impl Rule {
     /// Bumped whenever a rule's meaning changes: part of every table's fingerprint.
     pub const VERSION: u32 = 1;
 
+    /// Whether the rule needs the route a record came by (which is not stored): a row
+    /// re-derived from its stored text keeps the value when the record alone says nothing.
+    pub fn needs_route(self) -> bool {
+        self == Rule::ActiveOrRoute
+    }
+
     /// The record fields the rule reads that the sync cannot do without (privacy may not
     /// remove them).
     pub fn required_fields(self) -> &'static [&'static str] {

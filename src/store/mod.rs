@@ -3,6 +3,7 @@
 //! backend is picked from the [`StoreLocation`]: SQLite ([`sqlite`]) or PostgreSQL
 //! ([`postgres`]).
 
+mod derived;
 mod failure;
 mod model;
 pub mod postgres;
@@ -14,6 +15,10 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
+pub(crate) use derived::{
+    DERIVED_STATE, FINISH_DERIVE, SAVE_DERIVE_PROGRESS, add_state, assigned, sqlite as sqlite_sql,
+};
+pub use derived::{DeriveProgress, DerivedColumns, DerivedRow, DerivedState};
 pub use failure::{DbFailure, FailureKind};
 pub use model::{
     ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
@@ -187,9 +192,15 @@ impl OrgGuard {
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
-pub trait Store: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send {}
+pub trait Store:
+    Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Send
+{
+}
 
-impl<T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send> Store for T {}
+impl<T> Store for T where
+    T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Send
+{
+}
 
 /// The per-org lock: one run per org at a time, across processes (and, on a shared
 /// server, hosts).

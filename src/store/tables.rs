@@ -41,6 +41,7 @@ pub fn org_tables() -> Vec<&'static str> {
         "runs",
         "org_facts",
         "privacy_state",
+        "derived_columns",
     ]);
     names
 }

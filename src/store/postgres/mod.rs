@@ -11,6 +11,7 @@
 //! data (see the `lease` module).
 
 mod connect;
+mod derived;
 mod erasure;
 mod lease;
 mod prepared;

@@ -317,6 +317,46 @@ pub const PRUNE_RUNS: &str =
      AND id <> (SELECT MAX(id) FROM runs WHERE org_id = $1)
      AND id <> COALESCE((SELECT MAX(id) FROM runs WHERE org_id = $1 AND status = 'ok'), -1)";
 
+/// Sets `resource`'s typed columns of org `$1`'s rows listed by `$2` (ids) and `$3...`
+/// (one text array per column), each cast to its catalogue type, only in rows where one
+/// of them differs.
+pub fn rederive_batch(resource: Resource) -> String {
+    let spec = resource.spec();
+    let new: Vec<String> = spec
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            crate::store::assigned(spec, i, &format!("v.c{i}::{}", c.kind.postgres_type()))
+        })
+        .collect();
+    let set: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("{} = {v}", c.name))
+        .collect();
+    let differs: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("t.{} IS DISTINCT FROM {v}", c.name))
+        .collect();
+    let arrays: Vec<String> = (0..=spec.columns.len())
+        .map(|i| format!("${}::text[]", i + 2))
+        .collect();
+    let names: Vec<String> = (0..spec.columns.len()).map(|i| format!("c{i}")).collect();
+    format!(
+        "UPDATE {table} AS t SET {set} FROM unnest({arrays}) AS v(id, {names}) \
+         WHERE t.org_id = $1 AND t.id = v.id AND ({differs})",
+        table = spec.name,
+        set = set.join(", "),
+        arrays = arrays.join(", "),
+        names = names.join(", "),
+        differs = differs.join(" OR ")
+    )
+}
+
 /// Every statement above (but [`vacuum_full`]), for every table it runs on, plus each
 /// resource's staging upsert: what `tests/query_plans.rs` plans. The upserts and
 /// rewrites name the columns' types, read from the catalog on `client`; the upserts
@@ -340,6 +380,7 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
             purge_deleted(t),
             stored_batch(t),
             rewrite_row(&spec, &types),
+            rederive_batch(resource),
             super::staging::upsert_sql(&spec, &types),
         ]);
     }
@@ -347,6 +388,14 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
         all.extend([count_org_rows(t), delete_org_rows(t)]);
     }
     all.push(recent_runs());
+    all.extend(
+        [
+            crate::store::DERIVED_STATE,
+            crate::store::SAVE_DERIVE_PROGRESS,
+            crate::store::FINISH_DERIVE,
+        ]
+        .map(str::to_string),
+    );
     all.extend(
         [
             STORED_ORGS,

@@ -5,6 +5,7 @@
 //! `IMMEDIATE`, so several processes and threads can share one file without
 //! `database is locked` errors.
 
+mod derived;
 mod erasure;
 mod error;
 mod open;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_privacy_state.sql"),
     include_str!("migrations/0009_privacy_refetch.sql"),
     include_str!("migrations/0010_scrub_due.sql"),
+    include_str!("migrations/0011_derived_columns.sql"),
 ];
 
 /// The schema version this build writes.
@@ -79,48 +80,6 @@ fn newer(path: &str, found: i64) -> StoreError {
 mod tests {
     use super::*;
     use crate::store::Records;
-
-    fn phone_after_upgrade(raw_json: &str) -> Option<String> {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.execute(
-            "INSERT INTO patients (org_id, id, updated_at, raw_json, synced_at)
-             VALUES ('o', '1', '2024-01-01T00:00:00Z', ?1, '2024-01-01T00:00:00Z')",
-            [raw_json],
-        )
-        .unwrap();
-        migrate(&mut conn, ":memory:").unwrap();
-        assert_eq!(user_version(&conn).unwrap(), CURRENT_VERSION);
-        conn.query_row("SELECT phone FROM patients", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn upgrading_from_v1_fills_the_phone_column_from_raw_json() {
-        let home = r#"{"number": "(03) 9999 0000", "phone_type": "Home"}"#;
-        let mobile = r#"{"number": " 0400 111 222", "phone_type": "Mobile"}"#;
-        let doc = |numbers: &str| format!(r#"{{"id": "1", "patient_phone_numbers": {numbers}}}"#);
-        assert_eq!(
-            phone_after_upgrade(&doc(&format!("[{home}, {mobile}]"))).as_deref(),
-            Some("0400 111 222")
-        );
-        assert_eq!(
-            phone_after_upgrade(&doc(&format!("[{home}]"))).as_deref(),
-            Some("(03) 9999 0000")
-        );
-        assert_eq!(
-            phone_after_upgrade(&doc(
-                r#"[{"number": "", "normalized_number": "61299990000", "phone_type": "Work"}]"#
-            ))
-            .as_deref(),
-            Some("61299990000")
-        );
-        assert_eq!(phone_after_upgrade(&doc("[]")), None);
-        assert_eq!(phone_after_upgrade(&doc("null")), None);
-        assert_eq!(phone_after_upgrade(&doc(r#""0400""#)), None);
-        assert_eq!(phone_after_upgrade(r#"{"id": "1"}"#), None);
-    }
 
     #[test]
     fn a_new_database_has_the_view_and_an_empty_org_has_no_rows() {

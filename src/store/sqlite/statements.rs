@@ -271,6 +271,33 @@ pub const FINISH_PRIVACY: &str =
        pending = NULL,
        pending_resource = NULL, pending_after_id = NULL";
 
+/// Sets `resource`'s typed columns of row `?2` of org `?1` from `?3...`, only when one
+/// of them differs (an unchanged row is not written).
+pub fn rederive_row(resource: Resource) -> String {
+    let spec = resource.spec();
+    let new: Vec<String> = (0..spec.columns.len())
+        .map(|i| crate::store::assigned(spec, i, &format!("?{}", i + 3)))
+        .collect();
+    let set: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("{} = {v}", c.name))
+        .collect();
+    let differs: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("{} IS NOT {v}", c.name))
+        .collect();
+    format!(
+        "UPDATE {} SET {} WHERE org_id = ?1 AND id = ?2 AND ({})",
+        spec.name,
+        set.join(", "),
+        differs.join(" OR ")
+    )
+}
+
 /// Every statement above, expanded for every table it runs on, plus each resource's
 /// upsert: what `tests/query_plans.rs` plans. The walk's end reads
 /// `temp.full_seen_ids`: run [`CREATE_SEEN_IDS`] first for these to prepare.
@@ -289,6 +316,7 @@ pub fn planned() -> Vec<String> {
             purge_deleted(t),
             stored_batch(t),
             rewrite_row(&spec),
+            rederive_row(resource),
             super::upsert::upsert_sql(&spec),
         ]);
     }
@@ -296,6 +324,14 @@ pub fn planned() -> Vec<String> {
         all.extend([count_org_rows(t), delete_org_rows(t)]);
     }
     all.push(recent_runs());
+    all.extend(
+        [
+            crate::store::DERIVED_STATE,
+            crate::store::SAVE_DERIVE_PROGRESS,
+            crate::store::FINISH_DERIVE,
+        ]
+        .map(crate::store::sqlite_sql),
+    );
     all.extend(
         [
             ACTIVE_PATIENTS,

@@ -3,21 +3,8 @@
 -- Dashboard data: reference tables, optional tables, the patients' phone and the
 -- patient_activity view (docs/dashboard.md).
 ALTER TABLE patients ADD COLUMN phone TEXT;
--- Same rule as parse.rs: the first Mobile entry, else the first entry with a number.
-UPDATE patients SET phone = (
-    SELECT n.number FROM (
-        SELECT CAST(e.key AS INTEGER) AS pos,
-               lower(COALESCE(json_extract(e.value, '$.phone_type'), '')) = 'mobile' AS mobile,
-               COALESCE(NULLIF(trim(json_extract(e.value, '$.number')), ''),
-                        NULLIF(trim(json_extract(e.value, '$.normalized_number')), '')) AS number
-        FROM json_each(patients.raw_json, '$.patient_phone_numbers') AS e
-        WHERE e.type = 'object'
-    ) AS n
-    WHERE n.number IS NOT NULL
-    ORDER BY n.mobile DESC, n.pos
-    LIMIT 1
-)
-WHERE json_valid(raw_json);
+-- Rows already stored get it when the run after this migration re-derives their typed
+-- columns from raw_json (the derived_columns table).
 
 CREATE TABLE appointment_types (
     org_id              TEXT NOT NULL,
