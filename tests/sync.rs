@@ -5,8 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Backend, TestEnv};
-use fake_cliniko::Timestamp;
-use fake_cliniko::{FakeOptions, Fault, World};
+use fake_cliniko::{FakeOptions, Fault, Timestamp, World};
 use routiq_sync::file_lock::{self, LockOutcome};
 
 on_both_stores!(full_then_incremental_makes_the_minimum_requests);
