@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use routiq_sync::fake::rng::Rng;
+use fake_cliniko::rng::Rng;
 use routiq_sync::store::Records;
 use routiq_sync::store::sqlite::SqliteStore;
 use routiq_sync::timestamp::Timestamp;

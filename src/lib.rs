@@ -4,8 +4,8 @@
 //! Layers, top to bottom: [`cli`] (clap types) → [`commands`] (one module per subcommand)
 //! → [`engine`] (plans and runs one org's sync) → [`cliniko`] (HTTP client), [`store`]
 //! (one trait; SQLite and PostgreSQL beneath it), [`file_lock`] (SQLite's per-org lock
-//! files), [`config`]. [`fake`] is a fake Cliniko server used by `demo`,
-//! the tests and the benchmark. Lower layers never import higher ones.
+//! files), [`config`]. Lower layers never import higher ones. The fake Cliniko that
+//! `demo`, the tests and the benchmark run against is a crate of its own, `fake-cliniko`.
 
 pub mod cli;
 pub mod cliniko;
@@ -13,7 +13,6 @@ pub mod commands;
 pub mod config;
 pub mod database_url;
 pub mod engine;
-pub mod fake;
 pub mod file_lock;
 pub mod logging;
 pub mod loopback;

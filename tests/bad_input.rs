@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestEnv, write_private};
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 
 fn assert_no_panic(stderr: &str) {
     common::assert_lacks(stderr, "panicked");

@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use common::{Run, TestEnv};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 
 /// Waits for `child` and returns its exit code and output.
 fn finish(child: Child) -> Run {

@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{Backend, TestEnv, signal};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 
 /// A tiny seeded generator, so a failing run can be replayed.
 struct XorShift(u64);

@@ -15,7 +15,7 @@ on_both_stores!(
     a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both,
     an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions,
 );
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 use routiq_sync::resource::Resource;
 use serde_json::json;
 

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{Backend, TestEnv};
-use routiq_sync::fake::generate::LINK_BASE;
-use routiq_sync::fake::{Account, Record, World};
+use fake_cliniko::generate::LINK_BASE;
+use fake_cliniko::{Account, Record, World};
 use routiq_sync::timestamp::Timestamp;
 use serde_json::{Value, json};
 

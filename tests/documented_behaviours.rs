@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::ping::{Seen, ping_server};
 use common::{Backend, TestEnv, TestEnvBuilder, signal};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 
 /// A fake slow enough that a run is still going when the test acts on it.
 fn slow() -> TestEnvBuilder {

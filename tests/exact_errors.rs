@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestEnv;
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 
 #[test]
 fn every_failing_resource_is_named_in_the_log_the_run_and_status() {

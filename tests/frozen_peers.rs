@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::pg::{self, PoolMode};
 use common::ping::{ping_server, seen};
 use common::{Backend, TestEnv, assert_lacks};
-use routiq_sync::fake::{FakeOptions, RequestInfo, World};
+use fake_cliniko::{FakeOptions, RequestInfo, World};
 
 /// What the binary's bounds are set to (`ROUTIQ_TEST_WAIT_BOUND`).
 const BOUND: &str = "3s";

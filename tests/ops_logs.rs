@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestEnv;
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 use serde_json::Value;
 
 /// Every stderr line parsed; panics on the first line that is not a JSON object.

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::TestEnv;
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 use routiq_sync::timestamp::Timestamp;
 use serde_json::Value;
 

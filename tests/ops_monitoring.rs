@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::TestEnv;
 use common::ping::{ping_server, seen};
-use routiq_sync::fake::{FakeOptions, Fault};
+use fake_cliniko::{FakeOptions, Fault};
 
 #[test]
 fn pings_start_then_success_with_a_summary_and_no_secrets() {

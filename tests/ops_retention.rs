@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Backend, TestEnv};
-use routiq_sync::fake::Fault;
+use fake_cliniko::Fault;
 
 const LONG_AGO: &str = "2020-01-01T00:00:00Z";
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::pg::{self, PgDatabase, StopMode};
 use common::{Backend, TestEnv};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::pg::{self, PgBouncer, PgDatabase, PoolMode};
 use common::{Backend, Run, TestEnv, TestEnvBuilder};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 
 macro_rules! in_both_modes {
     ($($name:ident),* $(,)?) => {$(

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Backend, TestEnv, assert_lacks};
-use routiq_sync::fake::FakeOptions;
+use fake_cliniko::FakeOptions;
 use routiq_sync::store::ABANDONED_RUN;
 
 on_both_stores!(a_killed_run_is_shown_as_interrupted_and_the_next_run_says_what_it_does);

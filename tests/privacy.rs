@@ -370,7 +370,7 @@ fn the_database_files_are_private_whatever_the_umask() {
     for _ in 0..3 {
         env.fake.push_fault(
             &key,
-            routiq_sync::fake::Fault::Delay(std::time::Duration::from_millis(400)),
+            fake_cliniko::Fault::Delay(std::time::Duration::from_millis(400)),
         );
     }
     let companions = [db.with_extension("db-wal"), db.with_extension("db-shm")];

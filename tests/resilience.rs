@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestEnv};
-use routiq_sync::fake::{FakeOptions, Fault, ResetHeader};
+use fake_cliniko::{FakeOptions, Fault, ResetHeader};
 
 on_both_stores!(a_429_is_waited_out_whatever_header_says_when);
 

@@ -6,8 +6,8 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{Backend, TestEnv};
+use fake_cliniko::Fault;
 use routiq_sync::cliniko::basic_auth;
-use routiq_sync::fake::Fault;
 use routiq_sync::secret::ApiKey;
 
 on_both_stores!(keys_never_appear_in_output_logs_or_the_database);

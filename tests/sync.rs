@@ -5,9 +5,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{Backend, TestEnv};
-use routiq_sync::fake::{FakeOptions, Fault, World};
+use fake_cliniko::{FakeOptions, Fault, Timestamp, World};
 use routiq_sync::file_lock::{self, LockOutcome};
-use routiq_sync::timestamp::Timestamp;
 
 on_both_stores!(full_then_incremental_makes_the_minimum_requests);
 
@@ -192,7 +191,7 @@ fn a_record_updated_mid_walk_is_not_lost(store: Backend) {
     let hook_key = key.clone();
     let opts = FakeOptions {
         on_request: Some(Arc::new(
-            move |w: &mut World, info: &routiq_sync::fake::RequestInfo| {
+            move |w: &mut World, info: &fake_cliniko::RequestInfo| {
                 // While the walk is on its third page, change rows it has already passed
                 // and rows still ahead of it.
                 if info.request_number == 3 {

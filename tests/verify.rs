@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Backend, TestEnv};
-use routiq_sync::fake::{FakeOptions, RequestInfo, World};
+use fake_cliniko::{FakeOptions, RequestInfo, World};
 use routiq_sync::timestamp::Timestamp;
 
 on_both_stores!(
@@ -401,7 +401,7 @@ fn a_row_the_first_listing_missed_but_the_second_look_finds_is_not_marked(store:
     let gone = delete_patients(&env, "org_1", &[40]);
     // A stale answer: the listing lacks patient 41, the look by id finds it again.
     let hidden = ids[41].clone();
-    let kept: Arc<Mutex<Option<routiq_sync::fake::Record>>> = Arc::default();
+    let kept: Arc<Mutex<Option<fake_cliniko::Record>>> = Arc::default();
     let (hook_key, hook_id, hook_kept) = (key.clone(), hidden.clone(), kept.clone());
     env.fake
         .set_on_request(Some(Arc::new(move |w: &mut World, info: &RequestInfo| {
@@ -441,8 +441,7 @@ fn a_refused_page_number_falls_back_to_the_count_alone(store: Backend) {
     // Cliniko does not document its answer to a page past the end: if it refuses the
     // first probe's page number, the count is asked for alone.
     let key = env.key("org_1");
-    env.fake
-        .push_fault(&key, routiq_sync::fake::Fault::Status(400));
+    env.fake.push_fault(&key, fake_cliniko::Fault::Status(400));
     env.fake.reset_stats();
     env.run(&["verify", "--all"]).expect_code(0);
     let log = env.fake.stats(&key).log;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use fake_cliniko::World;
 use routiq_sync::cliniko::parse_record;
-use routiq_sync::fake::World;
 use routiq_sync::record::Record;
 use routiq_sync::resource::Resource;
 use routiq_sync::store::sqlite::SqliteStore;

@@ -13,8 +13,8 @@ use super::sync::{RunRequest, run_with_config};
 use super::{CommandError, Exit, Globals};
 use crate::cli::DemoArgs;
 use crate::engine::{Command, OrgReport};
-use crate::fake::{FakeCliniko, FakeOptions, World};
 use crate::timestamp::Timestamp;
+use fake_cliniko::{FakeCliniko, FakeOptions, World};
 
 /// Runs the demo.
 pub fn run(globals: &Globals, args: &DemoArgs) -> Result<Exit, CommandError> {

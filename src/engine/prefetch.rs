@@ -91,9 +91,9 @@ pub fn walk_pages<W: PageSource + Send, E>(
 mod tests {
     use super::*;
     use crate::cliniko::{ClientSettings, RateLimiter, RetryPolicy, Walk, WalkStart, endpoint};
-    use crate::fake::{FakeCliniko, FakeOptions, World};
     use crate::resource::Resource;
     use crate::secret::ApiKey;
+    use fake_cliniko::{FakeCliniko, FakeOptions, World};
     use std::sync::Arc;
     use std::time::Duration;
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use routiq_sync::fake::{FakeCliniko, FakeOptions, World};
+use fake_cliniko::{FakeCliniko, FakeOptions, World};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
@@ -955,12 +955,10 @@ impl TestEnv {
 
     /// Lets `org`'s next request (page 1 of a walk) through, then queues `faults` for the
     /// requests after it.
-    pub fn fail_after_first_page(&self, org: &str, faults: &[routiq_sync::fake::Fault]) {
+    pub fn fail_after_first_page(&self, org: &str, faults: &[fake_cliniko::Fault]) {
         let key = self.key(org);
-        self.fake.push_fault(
-            &key,
-            routiq_sync::fake::Fault::Delay(std::time::Duration::ZERO),
-        );
+        self.fake
+            .push_fault(&key, fake_cliniko::Fault::Delay(std::time::Duration::ZERO));
         for f in faults {
             self.fake.push_fault(&key, f.clone());
         }

@@ -331,8 +331,8 @@ fn scan_and_sort(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::endpoints::find;
-    use crate::fake::query::{parse_list_query, parse_pairs};
+    use crate::endpoints::find;
+    use crate::query::{parse_list_query, parse_pairs};
     use serde_json::json;
 
     fn coll() -> Collection {

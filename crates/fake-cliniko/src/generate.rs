@@ -944,7 +944,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::record::Fields;
+    use crate::record::Fields;
 
     #[test]
     fn generated_account_is_consistent_and_deterministic() {

@@ -454,7 +454,7 @@ fn date_text(v: Option<&Value>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::endpoints::find;
+    use crate::endpoints::find;
     use serde_json::json;
 
     fn q(ep: &str, raw: &str) -> Result<ListQuery, QueryError> {

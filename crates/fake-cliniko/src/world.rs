@@ -206,7 +206,7 @@ impl World {
         }
         self.accounts.keys().map(String::as_str).find(|k| {
             k.rsplit_once('-')
-                .is_some_and(|(base, shard)| base == presented && crate::secret::is_shard(shard))
+                .is_some_and(|(base, shard)| base == presented && is_shard(shard))
         })
     }
 
@@ -413,6 +413,16 @@ impl World {
             .and_then(|a| a.collection(resource))
             .map_or(0, Collection::len)
     }
+}
+
+/// Whether `s` is a shard suffix in Cliniko's documented pattern `^\w{2}\d{1,2}$`.
+/// The client reads keys by the same rule, but the fake states it again: a fake that took
+/// the client's reading of a key could not catch the client reading it wrong.
+fn is_shard(s: &str) -> bool {
+    let (word, digits) = s.split_at_checked(2).unwrap_or((s, ""));
+    word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && (1..=2).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

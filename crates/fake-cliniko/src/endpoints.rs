@@ -39,11 +39,11 @@ impl Hidden {
         }
     }
 
-    /// The record flag bit for this class (see [`crate::fake::record::flags`]).
+    /// The record flag bit for this class (see [`crate::record::flags`]).
     pub fn flag(self) -> u8 {
         match self {
-            Hidden::Archived => crate::fake::record::FLAG_ARCHIVED,
-            Hidden::Cancelled => crate::fake::record::FLAG_CANCELLED,
+            Hidden::Archived => crate::record::FLAG_ARCHIVED,
+            Hidden::Cancelled => crate::record::FLAG_CANCELLED,
         }
     }
 }
@@ -64,7 +64,7 @@ pub enum Scope {
 pub struct Endpoint {
     /// Path below `/v1`, e.g. `/patients`.
     pub path: &'static str,
-    /// The [`crate::fake::World`] collection it reads.
+    /// The [`crate::World`] collection it reads.
     pub collection: &'static str,
     /// The envelope key holding the records.
     pub list_key: &'static str,
