@@ -115,7 +115,7 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
     )?;
     let mut config = config;
     if let Database::Sqlite(path) = &config.database
-        && let Some(warning) = crate::store::sqlite::private::readable_warning(path)
+        && let Some(warning) = crate::store::probe::readable_warning(path)
     {
         config.warnings.push(warning);
     }

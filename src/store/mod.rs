@@ -7,7 +7,9 @@ mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
+pub mod probe;
 mod scrub;
+pub mod snapshot;
 pub mod sqlite;
 mod tables;
 
@@ -21,6 +23,7 @@ pub use model::{
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
 pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
+pub use snapshot::{OrgSnapshot, Snapshots};
 pub(crate) use tables::known_tables;
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
@@ -187,9 +190,15 @@ impl OrgGuard {
 /// backend keeps the same guarantees: a page's rows and its cursor commit together,
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
-pub trait Store: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send {}
+pub trait Store:
+    Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Snapshots + Send
+{
+}
 
-impl<T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Send> Store for T {}
+impl<T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + Snapshots + Send> Store
+    for T
+{
+}
 
 /// The per-org lock: one run per org at a time, across processes (and, on a shared
 /// server, hosts).
