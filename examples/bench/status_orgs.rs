@@ -244,7 +244,7 @@ fn seed(
         Backend::Postgres(_) => 4,
     };
     let chunks: Vec<&[String]> = ids.chunks(ids.len().div_ceil(workers).max(1)).collect();
-    std::thread::scope(|scope| {
+    let seeded = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
@@ -262,7 +262,16 @@ fn seed(
             h.join()
                 .unwrap_or_else(|_| Err("a seeding thread panicked".into()))
         })
-    })
+    });
+    seeded?;
+    // The planner's statistics as a live database has them (autovacuum's ANALYZE), not
+    // those of the tables before the seeding.
+    if let Backend::Postgres(db) = backend {
+        db.client()
+            .batch_execute("ANALYZE")
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// `history` finished runs per org, 15 minutes apart before the last hour, in one
