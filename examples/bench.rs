@@ -2,7 +2,7 @@
 //! throughput, printed as a table with each target and PASS/MISS.
 //!
 //! ```text
-//! cargo run --release --example bench -- [--quick] [--client PATH] [a] [b] ... [j]
+//! cargo run --release --example bench -- [--quick] [--client PATH] [--baseline PATH] [a] ... [k]
 //! ```
 //!
 //! The fake server (`fake-cliniko`) runs as its own process and the real `routiq-sync`
@@ -15,7 +15,9 @@
 //! requests of a verify that finds 3 hard deletes against a full walk; h. one org's full
 //! sync into SQLite against PostgreSQL; i. three hosts sharing orgs on one PostgreSQL;
 //! j. rows updated and WAL written on PostgreSQL by a second full and a verify over
-//! unchanged data.
+//! unchanged data; k. `status --json` over 300 and 1,000 orgs on SQLite and on a durable
+//! PostgreSQL (and through PgBouncer), with the messages and round trips it sends
+//! (`--baseline PATH` times an older build on the same databases too).
 //! `--quick`
 //! shrinks every scenario (about a minute in all). See docs/performance.md.
 
@@ -31,6 +33,8 @@ mod pg;
 mod scenarios;
 #[path = "bench/status_db.rs"]
 mod status_db;
+#[path = "bench/status_orgs.rs"]
+mod status_orgs;
 #[path = "bench/table.rs"]
 mod table;
 
@@ -41,9 +45,10 @@ use scenarios::{Bins, Sizes};
 use table::Table;
 
 const USAGE: &str =
-    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [a|b|c|d|e|f|g|h|i|j ...]
-  --quick        smaller sizes (about a minute in all)
-  --client PATH  measure another routiq-sync binary (e.g. an older build) against this fake";
+    "usage: cargo run --release --example bench -- [--quick] [--client PATH] [--baseline PATH] [a|b|c|d|e|f|g|h|i|j|k ...]
+  --quick          smaller sizes (about a minute in all)
+  --client PATH    measure another routiq-sync binary (e.g. an older build) against this fake
+  --baseline PATH  scenario k also times this routiq-sync binary (e.g. an older build)";
 
 /// Builds the release binaries next to this example and returns their paths.
 fn build_binaries() -> Result<Bins, String> {
@@ -70,6 +75,7 @@ fn build_binaries() -> Result<Bins, String> {
     Ok(Bins {
         client: release.join("routiq-sync"),
         fake: release.join("fake-cliniko"),
+        baseline: None,
     })
 }
 
@@ -90,6 +96,7 @@ fn machine() -> String {
 fn main() -> ExitCode {
     let mut quick = false;
     let mut client: Option<std::path::PathBuf> = None;
+    let mut baseline: Option<std::path::PathBuf> = None;
     let mut which: Vec<char> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -102,11 +109,18 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--baseline" => match args.next() {
+                Some(p) => baseline = Some(p.into()),
+                None => {
+                    eprintln!("bench: --baseline needs a path\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            s if s.len() == 1 && "abcdefghij".contains(s) => which.extend(s.chars()),
+            s if s.len() == 1 && "abcdefghijk".contains(s) => which.extend(s.chars()),
             other => {
                 eprintln!("bench: unknown argument `{other}`\n{USAGE}");
                 return ExitCode::from(2);
@@ -114,7 +128,7 @@ fn main() -> ExitCode {
         }
     }
     if which.is_empty() {
-        which = "abcdefghij".chars().collect();
+        which = "abcdefghijk".chars().collect();
     }
     let mut bins = match build_binaries() {
         Ok(b) => b,
@@ -126,6 +140,7 @@ fn main() -> ExitCode {
     if let Some(c) = client {
         bins.client = c;
     }
+    bins.baseline = baseline;
     let sizes = if quick { Sizes::quick() } else { Sizes::full() };
     let mut table = Table::default();
     let mut failed = false;

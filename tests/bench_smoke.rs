@@ -15,6 +15,8 @@ mod pg;
 mod scenarios;
 #[path = "../examples/bench/status_db.rs"]
 mod status_db;
+#[path = "../examples/bench/status_orgs.rs"]
+mod status_orgs;
 #[path = "../examples/bench/table.rs"]
 mod table;
 
@@ -25,6 +27,7 @@ fn run(which: char) -> Table {
     let bins = Bins {
         client: env!("CARGO_BIN_EXE_routiq-sync").into(),
         fake: env!("CARGO_BIN_EXE_fake-cliniko").into(),
+        baseline: None,
     };
     let mut table = Table::default();
     if let Err(e) = scenarios::run(which, &bins, &Sizes::tiny(), &mut table) {
@@ -137,4 +140,21 @@ fn postgres_rewrites_scenario_runs() {
         "{}",
         table.render()
     );
+}
+
+#[test]
+fn status_over_many_orgs_scenario_runs() {
+    let table = run('k');
+    assert!(
+        table.find("k.", "wall time").is_some(),
+        "{}",
+        table.render()
+    );
+    if pg::database().is_some() {
+        assert!(
+            table.find("k.", "messages to the server").is_some(),
+            "{}",
+            table.render()
+        );
+    }
 }

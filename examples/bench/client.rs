@@ -100,9 +100,41 @@ impl ClientEnv {
         Ok(path)
     }
 
+    /// A copy of the config with only its first `orgs` orgs, and with `database` in place
+    /// of its own when given (the same database through a pooler or a proxy).
+    pub fn config_variant(&self, orgs: usize, database: Option<&str>) -> Result<PathBuf, String> {
+        let text = std::fs::read_to_string(&self.config).map_err(|e| e.to_string())?;
+        let mut blocks = text.split("[[org]]\n");
+        let mut head = blocks.next().unwrap_or_default().to_string();
+        if let Some(url) = database {
+            head = head
+                .lines()
+                .map(|l| {
+                    if l.starts_with("database = ") {
+                        format!("database = {url:?}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+        }
+        let kept: Vec<&str> = blocks.take(orgs).collect();
+        let text = format!("{head}[[org]]\n{}", kept.join("[[org]]\n"));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.dir.path().join(format!("config-variant-{n}.toml"));
+        write_private(&path, &text)?;
+        Ok(path)
+    }
+
     /// The command `routiq-sync -c CONFIG -q --no-progress ARGS`, not started.
     pub fn command(&self, config: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.bin);
+        self.command_of(&self.bin, config, args)
+    }
+
+    /// [`ClientEnv::command`] of another `routiq-sync` binary (an older build).
+    pub fn command_of(&self, bin: &Path, config: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin);
         cmd.arg("-c")
             .arg(config)
             .args(["-q", "--no-progress"])

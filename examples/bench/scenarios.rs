@@ -19,6 +19,9 @@ const PER_PAGE: u64 = 100;
 pub struct Bins {
     pub client: PathBuf,
     pub fake: PathBuf,
+    /// Another `routiq-sync` (an older build) that scenario k also times, on the same
+    /// databases.
+    pub baseline: Option<PathBuf>,
 }
 
 /// How big each scenario is.
@@ -54,6 +57,10 @@ pub struct Sizes {
     pub hosts: usize,
     /// f and g: records of the org whose writes and verify are measured.
     pub bytes_records: usize,
+    /// k: the org counts `status --json` is timed at (one database, grown), and the
+    /// runs of history each org has before its last.
+    pub status_many_orgs: Vec<usize>,
+    pub status_many_history: usize,
 }
 
 impl Sizes {
@@ -81,6 +88,8 @@ impl Sizes {
             hosts_jobs: 4,
             hosts: 3,
             bytes_records: 80_000,
+            status_many_orgs: vec![300, 1_000],
+            status_many_history: 96,
         }
     }
 
@@ -123,12 +132,14 @@ impl Sizes {
             hosts_orgs: 6,
             hosts_records: 40,
             bytes_records: 400,
+            status_many_orgs: vec![2, 3],
+            status_many_history: 3,
             ..Sizes::full()
         }
     }
 }
 
-/// Runs scenario `which` (`a`..`e`), adding its rows to `table`.
+/// Runs scenario `which` (`a`..`k`), adding its rows to `table`.
 pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result<(), String> {
     match which {
         'a' => full_sync(bins, sizes, table),
@@ -141,8 +152,9 @@ pub fn run(which: char, bins: &Bins, sizes: &Sizes, table: &mut Table) -> Result
         'h' => sqlite_vs_postgres(bins, sizes, table),
         'i' => hosts_share_orgs(bins, sizes, table),
         'j' => postgres_rewrites(bins, sizes, table),
+        'k' => crate::status_orgs::run(bins, sizes, table),
         other => Err(format!(
-            "unknown scenario `{other}` (expected one of a to j)"
+            "unknown scenario `{other}` (expected one of a to k)"
         )),
     }
 }

@@ -19,7 +19,7 @@ const BATCH: usize = 5_000;
 const HISTORY: usize = 30;
 
 /// Realistic records of `resource` from the fake's generator, parsed as a sync would.
-fn samples(world: &World, key: &str, resource: Resource, collection: &str) -> Vec<Record> {
+pub fn samples(world: &World, key: &str, resource: Resource, collection: &str) -> Vec<Record> {
     world
         .records(key, collection)
         .into_iter()

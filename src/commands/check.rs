@@ -16,9 +16,8 @@ use crate::config::{
 use crate::engine::clock::{ClockSkew, tolerance_text};
 use crate::file_lock;
 use crate::logging::FormatSource;
-use crate::store::postgres::PgStore;
-use crate::store::sqlite::CURRENT_VERSION;
-use crate::store::{FailureKind, Locks, StoreError};
+use crate::store::probe::{FileProbe, SchemaVersion, file_schema, probe_file};
+use crate::store::{FailureKind, OrgSnapshot, StoreError};
 
 /// The longest a probe request may take: an unreachable host must not hold `check` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,14 +68,18 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let config = super::load_config_quietly(globals)?;
     let orgs = config.select_orgs(&args.org)?;
 
-    let (header, paths_ok, session) = describe_config(&config, globals.config.is_some(), &env);
+    let (header, paths_ok) = describe_config(&config, globals.config.is_some(), &env);
     emit(&header)?;
     // What the store recorded per org, read once (read-only; a store that cannot be read
     // is described under Paths above).
     let store = crate::store::open_read_only(&super::store_location(&config))
         .ok()
         .flatten();
-    emit(&privacy_section(&config, &orgs, store.as_deref()))?;
+    let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
+    let stored: Option<Result<Vec<OrgSnapshot>, String>> = store
+        .as_ref()
+        .map(|s| s.snapshots(&ids).map_err(|e| e.to_string()));
+    emit(&privacy_section(&config, &orgs, stored.as_ref()))?;
     emit(&format!(
         "\nProbing {} org{} with GET {PROBE_PATH}...\n",
         orgs.len(),
@@ -86,14 +89,22 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     let probes: Vec<Probe> = probed.iter().map(|(p, _)| p.clone()).collect();
     let mut out = String::new();
     let mut clock_warnings = 0;
-    for (org, (probe, skew)) in orgs.iter().zip(&probed) {
-        out.push_str(&describe_org(&config, session.as_ref(), org, probe));
-        if let Some(store) = &store {
-            let account = match store.org_facts(&org.id).map(|f| f.account) {
+    for (i, (org, (probe, skew))) in orgs.iter().zip(&probed).enumerate() {
+        let snapshot = match &stored {
+            Some(Ok(all)) => all.get(i),
+            _ => None,
+        };
+        let running = snapshot.is_some_and(|s| s.running);
+        out.push_str(&describe_org(&config, running, org, probe));
+        if let Some(stored) = &stored {
+            let account = match stored.as_ref().map(|all| &all[i].facts.account) {
                 Ok(Some(a)) => format!(
                     "Cliniko account {}{} (recorded by a sync; a key that answers for another account fails the org)",
                     a.id,
-                    a.name.map(|n| format!(" ({n})")).unwrap_or_default()
+                    a.name
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
                 ),
                 Ok(None) => "not recorded yet: the next sync records it".to_string(),
                 Err(e) => format!("cannot be read from the database: {e}"),
@@ -165,17 +176,18 @@ pub fn run(globals: &Globals, args: &CheckArgs) -> Result<Exit, CommandError> {
     Ok(if passed { Exit::Success } else { Exit::Failure })
 }
 
-/// The privacy policy of each org: configured, and what the stored rows are under.
+/// The privacy policy of each org: configured, and what the stored rows are under
+/// (`stored`: each org's snapshot, or why they could not be read; none without a store).
 fn privacy_section(
     config: &Config,
     orgs: &[&OrgConfig],
-    store: Option<&dyn crate::store::Store>,
+    stored: Option<&Result<Vec<OrgSnapshot>, String>>,
 ) -> String {
     let mut out = String::from("\nPrivacy\n");
     // `check` changes nothing: a file from an older routiq-sync is not migrated here.
     if let Database::Sqlite(path) = &config.database
         && path.exists()
-        && crate::store::sqlite::probe_version(path).is_ok_and(|v| v < CURRENT_VERSION)
+        && file_schema(path).is_ok_and(SchemaVersion::is_older)
     {
         for org in orgs {
             let _ = writeln!(
@@ -187,13 +199,18 @@ fn privacy_section(
         }
         return out;
     }
-    for org in orgs {
-        match super::privacy_report::status(org, store) {
-            Ok(s) => out.push_str(&super::privacy_report::describe(org, &s)),
-            Err(e) => {
+    let nothing = OrgSnapshot::default();
+    for (i, org) in orgs.iter().enumerate() {
+        let snapshot = match stored {
+            Some(Ok(all)) => &all[i],
+            Some(Err(e)) => {
                 let _ = writeln!(out, "  {}  cannot read the policy's state: {e}", org.id);
+                continue;
             }
-        }
+            None => &nothing,
+        };
+        let status = super::privacy_report::status(org, snapshot);
+        out.push_str(&super::privacy_report::describe(org, &status));
     }
     out
 }
@@ -205,12 +222,12 @@ fn emit(text: &str) -> Result<(), CommandError> {
 }
 
 /// The config file, every setting with its source, warnings and the resolved paths;
-/// whether the paths are usable; and, on PostgreSQL, the session the probe opened.
+/// and whether the paths are usable.
 fn describe_config(
     config: &Config,
     from_flag: bool,
     env: &dyn Fn(&str) -> Option<String>,
-) -> (String, bool, Option<PgStore>) {
+) -> (String, bool) {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -238,11 +255,11 @@ fn describe_config(
     }
     let Database::Sqlite(path) = &config.database else {
         let Some(pg) = config.database.postgres() else {
-            return (out, false, None);
+            return (out, false);
         };
-        let (text, ok, session) = super::store_probe::describe(pg);
+        let (text, ok) = super::store_probe::describe(pg);
         out.push_str(&text);
-        return (out, ok, session);
+        return (out, ok);
     };
     let (db_state, db_ok) = database_state(path);
     let (lock_state, lock_ok) = lock_dir_state(&config.lock_dir);
@@ -252,7 +269,7 @@ fn describe_config(
         path.display(),
         config.lock_dir.display()
     );
-    (out, db_ok && lock_ok, None)
+    (out, db_ok && lock_ok)
 }
 
 /// How the config file was found.
@@ -419,44 +436,31 @@ fn log_format_source() -> &'static str {
 
 /// What is at the database path, read-only; `false` when a sync could not use it.
 fn database_state(path: &Path) -> (String, bool) {
-    match path.try_exists() {
-        Ok(false) => {
-            let folder = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() && !p.exists() => " (and its folder)",
-                _ => "",
+    let (schema, writable) = match probe_file(path) {
+        FileProbe::Missing { folder_missing } => {
+            let folder = if folder_missing {
+                " (and its folder)"
+            } else {
+                ""
             };
             return (
                 format!("not created yet: the first sync creates it{folder}"),
                 true,
             );
         }
-        Err(e) => return (format!("cannot be examined: {e}"), false),
-        Ok(true) => {}
-    }
-    // Permissions first: SQLite reports an unreadable file as one it cannot open.
-    if let Err(e) = std::fs::File::open(path)
-        && e.kind() == std::io::ErrorKind::PermissionDenied
-    {
-        return (
-            "PROBLEM: this user may not read it (permission denied): give the user running \
-             routiq-sync read access (sync needs write access too) with chmod/chown, or run as \
-             the file's owner"
-                .to_string(),
-            false,
-        );
-    }
-    let writable = std::fs::OpenOptions::new().write(true).open(path).is_ok()
-        && path
-            .parent()
-            .map(|d| {
-                if d.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    d
-                }
-            })
-            .is_some_and(may_write);
-    let (text, ok) = schema_state(path);
+        FileProbe::Unexaminable(e) => return (format!("cannot be examined: {e}"), false),
+        FileProbe::Unreadable => {
+            return (
+                "PROBLEM: this user may not read it (permission denied): give the user running \
+                 routiq-sync read access (sync needs write access too) with chmod/chown, or run as \
+                 the file's owner"
+                    .to_string(),
+                false,
+            );
+        }
+        FileProbe::Found { schema, writable } => (schema, writable),
+    };
+    let (text, ok) = schema_state(schema);
     if ok && !writable {
         return (
             format!(
@@ -469,30 +473,27 @@ fn database_state(path: &Path) -> (String, bool) {
     (text, ok)
 }
 
-/// Whether this process may create files in `dir` (the `-wal` and `-shm` of a sync).
-fn may_write(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `access` only reads the NUL-terminated path, which outlives the call.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
-}
-
-/// The schema version of the file at `path`, as `check` shows it.
-fn schema_state(path: &Path) -> (String, bool) {
-    match crate::store::sqlite::probe_version(path) {
-        Ok(v) if v == CURRENT_VERSION => (format!("exists, schema version {v} (current)"), true),
-        Ok(v) if v < CURRENT_VERSION => (
-            format!("exists, schema version {v}: the next sync upgrades it to {CURRENT_VERSION}"),
+/// The schema version of the database file, as `check` shows it.
+fn schema_state(schema: Result<SchemaVersion, StoreError>) -> (String, bool) {
+    match schema {
+        Ok(v) if v.is_newer() => (
+            format!(
+                "PROBLEM: schema version {} is newer than this routiq-sync supports \
+                 ({}); upgrade routiq-sync",
+                v.found, v.current
+            ),
+            false,
+        ),
+        Ok(v) if v.is_older() => (
+            format!(
+                "exists, schema version {}: the next sync upgrades it to {}",
+                v.found, v.current
+            ),
             true,
         ),
         Ok(v) => (
-            format!(
-                "PROBLEM: schema version {v} is newer than this routiq-sync supports \
-                 ({CURRENT_VERSION}); upgrade routiq-sync"
-            ),
-            false,
+            format!("exists, schema version {} (current)", v.found),
+            true,
         ),
         Err(e @ StoreError::Busy { .. }) => (format!("PROBLEM: {e}"), false),
         Err(StoreError::Open { cause, .. }) if cause.kind() == FailureKind::ReadOnly => (
@@ -534,14 +535,9 @@ fn lock_dir_state(path: &Path) -> (String, bool) {
 }
 
 /// One org's block: where its key and address come from, its lock, and the probe.
-/// `session` is the PostgreSQL session of the store block, asked whether the org's lock
-/// is held (none when it could not connect: that is reported once, above).
-fn describe_org(
-    config: &Config,
-    session: Option<&PgStore>,
-    org: &OrgConfig,
-    probe: &Probe,
-) -> String {
+/// `running`: the store says a run holds the org's lease (on PostgreSQL; false when the
+/// store could not be read, which is reported once, above).
+fn describe_org(config: &Config, running: bool, org: &OrgConfig, probe: &Probe) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -578,10 +574,7 @@ fn describe_org(
             let held = held(file_lock::is_held(&config.lock_dir, &org.id));
             format!("  lock file  {}{held}", lock_path.display())
         }
-        Database::Postgres(_) => {
-            let running = session.is_some_and(|s| s.is_org_running(&org.id).unwrap_or(false));
-            format!("  lock       lease on the server{}", held(running))
-        }
+        Database::Postgres(_) => format!("  lock       lease on the server{}", held(running)),
     };
     let _ = writeln!(out, "  api key    {key}");
     let _ = writeln!(out, "  base_url   {} ({base_source})", org.base_url);

@@ -115,7 +115,7 @@ fn load_config_with(globals: &Globals, keys: KeyPolicy) -> Result<Config, Config
     )?;
     let mut config = config;
     if let Database::Sqlite(path) = &config.database
-        && let Some(warning) = crate::store::sqlite::private::readable_warning(path)
+        && let Some(warning) = crate::store::probe::readable_warning(path)
     {
         config.warnings.push(warning);
     }
@@ -292,11 +292,12 @@ mod tests {
                 found: 1,
                 supported: 3,
             },
-            StoreError::PgSetup {
+            StoreError::Unusable {
                 target: pg(),
-                detail: "ERROR 3D000: database \"x\" does not exist".into(),
+                cause: failure(FailureKind::Setup),
+                hint: "; create the database, or fix its name in the URL".into(),
             },
-            StoreError::PgTls {
+            StoreError::Tls {
                 target: pg(),
                 detail: "cannot read sslrootcert".into(),
             },
@@ -317,13 +318,23 @@ mod tests {
             StoreError::DiskFull { path: path() },
             StoreError::Failed(failure(FailureKind::Busy)),
             StoreError::Failed(failure(FailureKind::Setup)),
-            StoreError::PgConnect {
+            StoreError::Connect {
                 target: pg(),
-                detail: "connection refused".into(),
+                cause: failure(FailureKind::Lost),
+                hint: String::new(),
             },
-            StoreError::Postgres {
+            StoreError::Connect {
                 target: pg(),
-                detail: "ERROR 57014: canceling statement".into(),
+                cause: failure(FailureKind::Setup),
+                hint: "; check the user and password".into(),
+            },
+            StoreError::Server {
+                target: pg(),
+                cause: failure(FailureKind::Timeout),
+            },
+            StoreError::Server {
+                target: pg(),
+                cause: failure(FailureKind::Setup),
             },
             StoreError::LockLost {
                 org: "1".into(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::config::OrgConfig;
 use crate::privacy::refetch_needed;
 use crate::resource::Resource;
-use crate::store::{Store, StoreError};
+use crate::store::OrgSnapshot;
 
 /// `privacy` of an org in `status --json` (field names are a public interface).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -37,12 +37,10 @@ pub struct PrivacyStatus {
     pub scrub_due: Vec<String>,
 }
 
-/// The privacy status of `org` in `store` (absent: nothing stored yet).
-pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatus, StoreError> {
-    let state = match store {
-        Some(s) => s.privacy_state(&org.id)?,
-        None => Default::default(),
-    };
+/// The privacy status of `org`, whose stored state is `stored` (the defaults: nothing
+/// stored yet).
+pub fn status(org: &OrgConfig, stored: &OrgSnapshot) -> PrivacyStatus {
+    let state = stored.privacy.clone();
     let configured = org.privacy.fingerprint();
     let has_rules = !org.privacy.is_empty();
     // Without the secret in this command's environment a hashing policy's fingerprint
@@ -57,10 +55,10 @@ pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatu
             state.rules.as_deref(),
         );
     }
-    if let (Some(r), Some(store)) = (&state.refetch, store) {
-        refetch.extend(r.pending(&store.org_state(&org.id)?, &org.resources));
+    if let Some(r) = &state.refetch {
+        refetch.extend(r.pending(&stored.state, &org.resources));
     }
-    Ok(PrivacyStatus {
+    PrivacyStatus {
         rewrite_due: state.pending.is_some() || changed,
         refetch_due: org
             .resources
@@ -77,7 +75,7 @@ pub fn status(org: &OrgConfig, store: Option<&dyn Store>) -> Result<PrivacyStatu
             .resources()
             .map(|r| r.name().to_string())
             .collect(),
-    })
+    }
 }
 
 /// One line per org for `check`.

@@ -14,7 +14,7 @@ use crate::config::{Config, parse_duration};
 use crate::engine::checked_at;
 use crate::engine::clock::{describe_skew, in_future, tolerance_text, within_tolerance};
 use crate::resource::Resource;
-use crate::store::{self, RunRecord, RunStatus};
+use crate::store::{self, OrgSnapshot, RunRecord, RunStatus};
 use crate::timestamp::Timestamp;
 
 /// Runs `status` from the command line.
@@ -69,24 +69,23 @@ pub fn build(
     let selected = config.select_orgs(orgs)?;
     let location = super::store_location(config);
     let store = store::open_read_only(&location)?;
+    // Every selected org's state at once: a constant number of statements.
+    let ids: Vec<&str> = selected.iter().map(|o| o.id.as_str()).collect();
+    let snapshots = match &store {
+        Some(s) => s.snapshots(&ids)?,
+        None => ids.iter().map(|_| OrgSnapshot::default()).collect(),
+    };
     let mut out = Vec::new();
-    for org in selected {
-        let running = match &store {
-            Some(s) => s.is_org_running(&org.id)?,
-            None => false,
-        };
-        let (state, runs, facts) = match &store {
-            Some(s) => (
-                s.org_state(&org.id)?,
-                // A run whose process died shows as the next run will record it.
-                s.recent_runs(&org.id, 2)?
-                    .into_iter()
-                    .map(|r| r.seen_without_its_lock(running))
-                    .collect(),
-                s.org_facts(&org.id)?,
-            ),
-            None => (Default::default(), Vec::new(), Default::default()),
-        };
+    for (org, snap) in selected.into_iter().zip(&snapshots) {
+        let running = snap.running;
+        let state = &snap.state;
+        let facts = &snap.facts;
+        // A run whose process died shows as the next run will record it.
+        let runs: Vec<RunRecord> = snap
+            .recent_runs
+            .iter()
+            .map(|r| r.clone().seen_without_its_lock(running))
+            .collect();
         // Times stored while the host clock was ahead are not believed (as `sync` plans).
         let believed = |t: Option<Timestamp>| t.filter(|t| !in_future(*t, now));
         let mut cursors = BTreeMap::new();
@@ -97,11 +96,7 @@ pub fn build(
         for r in &org.resources {
             let rs = state.resource(*r);
             cursors.insert(r.name().to_string(), rs.cursor.map(|t| t.to_string()));
-            let total = match &store {
-                Some(s) => s.count_present(&org.id, *r)?,
-                None => 0,
-            };
-            totals.insert(r.name().to_string(), total);
+            totals.insert(r.name().to_string(), snap.present(*r));
             oldest_full = Some(oldest(oldest_full, rs.last_full_at));
             oldest_verify = Some(oldest(oldest_verify, rs.last_verify_at));
             // As `sync` plans it: a resource never walked in full is due a full walk now.
@@ -110,10 +105,7 @@ pub fn build(
         }
         // Patients seen in the last 30 days and booked ahead (the patient_activity view),
         // as counted at the end of the org's last successful run.
-        let active = match &store {
-            Some(s) => s.last_active_patients(&org.id)?.unwrap_or(0),
-            None => 0,
-        };
+        let active = snap.last_active_patients.unwrap_or(0);
         totals.insert(ACTIVE_PATIENTS.to_string(), active);
         let last_full = oldest_full.flatten();
         let last_verify = oldest_verify.flatten();
@@ -157,12 +149,12 @@ pub fn build(
             last_run: runs.first().map(last_run),
             cursors,
             totals,
-            privacy: super::privacy_report::status(org, store.as_deref())?,
+            privacy: super::privacy_report::status(org, snap),
             clock_skew_seconds: facts.clock_skew.map(|(s, _)| s),
             clock_checked_at: facts.clock_skew.map(|(_, at)| at.to_string()),
-            cliniko_account: facts.account.map(|a| AccountStatus {
-                id: a.id,
-                name: a.name,
+            cliniko_account: facts.account.as_ref().map(|a| AccountStatus {
+                id: a.id.clone(),
+                name: a.name.clone(),
             }),
         });
     }

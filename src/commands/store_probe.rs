@@ -4,11 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::config::PostgresSettings;
-use crate::store::postgres::{CURRENT_VERSION, PgStore};
+use crate::store::probe::probe_server;
 
-/// The `Store` block of `check` for `pg`, whether a sync could use the store, and the
-/// session it opened (kept for the orgs' lock lines: one session for the whole `check`).
-pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
+/// The `Store` block of `check` for `pg`, and whether a sync could use the store.
+pub fn describe(pg: &PostgresSettings) -> (String, bool) {
     let url = &pg.url;
     let mut out = String::new();
     let from = match &pg.url_env {
@@ -28,13 +27,11 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
         out,
         "  lock_dir   not used: per-org locks are leases on the server"
     );
-    let probed = PgStore::session(url, &pg.schema)
-        .and_then(|session| session.server_info().map(|info| (session, info)));
-    let (session, info) = match probed {
-        Ok(probed) => probed,
+    let info = match probe_server(url, &pg.schema) {
+        Ok(info) => info,
         Err(e) => {
             let _ = writeln!(out, "  connect    PROBLEM: {e}");
-            return (out, false, None);
+            return (out, false);
         }
     };
     let _ = writeln!(out, "  connect    ok: PostgreSQL {}", info.version);
@@ -46,22 +43,24 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
     let _ = writeln!(out, "  tls        {tls}");
     let _ = writeln!(out, "  pooler     {}", info.pooling.describe());
     let mut ok = true;
-    let schema = match info.schema_version {
+    let schema = match info.schema {
         None => "not created yet: the first sync creates it".to_string(),
-        Some(v) if v == CURRENT_VERSION => format!("version {v} (current)"),
-        Some(v) if v < CURRENT_VERSION => {
-            format!("version {v}: the next sync upgrades it to {CURRENT_VERSION}")
-        }
-        Some(v) => {
+        Some(v) if v.is_newer() => {
             ok = false;
             format!(
-                "PROBLEM: version {v} is newer than this routiq-sync supports \
-                 ({CURRENT_VERSION}); upgrade routiq-sync"
+                "PROBLEM: version {} is newer than this routiq-sync supports \
+                 ({}); upgrade routiq-sync",
+                v.found, v.current
             )
         }
+        Some(v) if v.is_older() => format!(
+            "version {}: the next sync upgrades it to {}",
+            v.found, v.current
+        ),
+        Some(v) => format!("version {} (current)", v.found),
     };
     let _ = writeln!(out, "  schema     {schema}");
-    let needs_create = info.schema_version != Some(CURRENT_VERSION);
+    let needs_create = info.schema.is_none_or(|v| v.found != v.current);
     let rights = match (info.can_create, needs_create) {
         (true, _) => "may create tables in the schema".to_string(),
         (false, false) => "cannot create tables (not needed: the schema is current)".to_string(),
@@ -70,7 +69,7 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
             format!(
                 "PROBLEM: the role cannot create the schema or its tables; GRANT CREATE ON \
                  {} to it, or run the first sync as a role that can",
-                if info.schema_version.is_none() {
+                if info.schema.is_none() {
                     format!("DATABASE {}", url.database())
                 } else {
                     format!("SCHEMA {}", pg.schema)
@@ -79,5 +78,5 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool, Option<PgStore>) {
         }
     };
     let _ = writeln!(out, "  rights     {rights}");
-    (out, ok, Some(session))
+    (out, ok)
 }

@@ -735,9 +735,12 @@ mod tests {
              disk with room; nothing after the last committed page was lost; the next run \
              continues from the last committed page"
         );
-        let pg = StoreError::Postgres {
+        let pg = StoreError::Server {
             target: "db:5432".into(),
-            detail: "connection reset".into(),
+            cause: crate::store::DbFailure::new(
+                crate::store::FailureKind::Lost,
+                std::io::Error::other("connection reset"),
+            ),
         };
         let text = store_failure(&pg);
         assert_eq!(text.matches("next run").count(), 1, "{text}");

@@ -8,7 +8,9 @@ mod failure;
 mod model;
 pub mod postgres;
 mod privacy_state;
+pub mod probe;
 mod scrub;
+pub mod snapshot;
 pub mod sqlite;
 mod tables;
 
@@ -26,6 +28,7 @@ pub use model::{
 };
 pub(crate) use model::{StateColumns, by_deadline, stopped_by};
 pub use privacy_state::{AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch};
+pub use snapshot::{OrgSnapshot, Snapshots};
 pub(crate) use tables::known_tables;
 pub use tables::{COMMON_COLUMNS, SQLITE_LEGACY_COLUMNS, TableSpec, org_tables, table};
 
@@ -113,27 +116,44 @@ pub enum StoreError {
     DiskFull { path: String },
     #[error(transparent)]
     Lock(#[from] LockError),
-    /// The database failed while running (whatever the kind: it did open, so this is
-    /// no set-up problem).
+    /// The database file failed while running (whatever the kind: it did open, so this
+    /// is no set-up problem).
     #[error("database error: {0}")]
     Failed(#[from] DbFailure),
-    /// The PostgreSQL server could not be reached or refused us (a run-time failure: the
-    /// server may be back for the next run).
-    #[error("cannot connect to PostgreSQL at {target}: {detail}")]
-    PgConnect { target: String, detail: String },
+    /// The database server could not be reached or refused us (a run-time failure: the
+    /// server may be back for the next run); `hint` says what to check.
+    #[error("cannot connect to PostgreSQL at {target}: {cause}{hint}")]
+    Connect {
+        target: String,
+        #[source]
+        cause: DbFailure,
+        hint: String,
+    },
     /// The TLS settings of the URL cannot be used (e.g. an unreadable `sslrootcert`).
     #[error(
         "cannot set up TLS for PostgreSQL at {target}: {detail}; fix sslmode/sslrootcert in the database URL"
     )]
-    PgTls { target: String, detail: String },
+    Tls { target: String, detail: String },
     /// The server answered, but the database or schema the URL names cannot hold the
-    /// tables: it does not exist, or the role may not create tables there.
-    #[error("PostgreSQL at {target} cannot be used as configured: {detail}")]
-    PgSetup { target: String, detail: String },
+    /// tables: it does not exist, or the role may not create tables there; `hint` says
+    /// what to do.
+    #[error("PostgreSQL at {target} cannot be used as configured: {cause}{hint}")]
+    Unusable {
+        target: String,
+        #[source]
+        cause: DbFailure,
+        hint: String,
+    },
+    /// The database server failed while running (whatever the kind: the session was
+    /// open, so this is no set-up problem).
     #[error(
-        "PostgreSQL error at {target}: {detail}; the cursor stays at the last committed page and the next run retries"
+        "PostgreSQL error at {target}: {cause}; the cursor stays at the last committed page and the next run retries"
     )]
-    Postgres { target: String, detail: String },
+    Server {
+        target: String,
+        #[source]
+        cause: DbFailure,
+    },
     /// The org's lease on the server expired or was taken over during the run (its
     /// renewals failed: a network cut, a server restart): another host may have the org.
     #[error(
@@ -164,13 +184,13 @@ impl StoreError {
             StoreError::NotADatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. } => true,
-            StoreError::PgTls { .. } | StoreError::PgSetup { .. } => true,
+            StoreError::Tls { .. } | StoreError::Unusable { .. } => true,
             StoreError::Busy { .. }
             | StoreError::DiskFull { .. }
             | StoreError::Lock(_)
             | StoreError::Failed(_)
-            | StoreError::PgConnect { .. }
-            | StoreError::Postgres { .. }
+            | StoreError::Connect { .. }
+            | StoreError::Server { .. }
             | StoreError::LockLost { .. } => false,
         }
     }
@@ -193,12 +213,20 @@ impl OrgGuard {
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
 pub trait Store:
-    Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Send
+    Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Snapshots + Send
 {
 }
 
 impl<T> Store for T where
-    T: Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Send
+    T: Locks
+        + SyncState
+        + Records
+        + RunLog
+        + Erasure
+        + PrivacyStore
+        + DerivedColumns
+        + Snapshots
+        + Send
 {
 }
 

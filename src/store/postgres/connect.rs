@@ -11,7 +11,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::tls;
 use crate::database_url::{PERCENT_ENCODE_HINT, PgUrl, SslMode};
-use crate::store::StoreError;
+use crate::store::{DbFailure, FailureKind, StoreError};
 use crate::watchdog::{self, Bound};
 
 /// How long to wait for the server to answer a new connection.
@@ -34,14 +34,14 @@ pub fn connect(url: &PgUrl) -> Result<Client, StoreError> {
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
             Err(ConnectError::NoSlot(e)) => {
-                return Err(StoreError::PgConnect {
+                return Err(StoreError::Connect {
                     target: url.describe(),
-                    detail: format!(
-                        "{}; no connection slot freed within {} s: lower `jobs`, or raise the \
+                    hint: format!(
+                        "; no connection slot freed within {} s: lower `jobs`, or raise the \
                          server's max_connections (or the pooler's pool size)",
-                        error_text(&e),
                         SLOTS_WAIT.as_secs()
                     ),
+                    cause: failure(e),
                 });
             }
             Err(ConnectError::Other(e)) => return Err(e),
@@ -82,7 +82,7 @@ fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
         SslMode::Disable => config.connect(NoTls),
         _ => {
             let tls = tls::client_config(url).map_err(|detail| {
-                ConnectError::Other(StoreError::PgTls {
+                ConnectError::Other(StoreError::Tls {
                     target: target.clone(),
                     detail,
                 })
@@ -93,14 +93,16 @@ fn connect_once(url: &PgUrl) -> Result<Client, ConnectError> {
     connected.map_err(|e| match sqlstate(&e) {
         _ if is_no_slot(&e) => ConnectError::NoSlot(e),
         Some(code) if is_setup_code(code) || is_missing_database(&e) => {
-            ConnectError::Other(StoreError::PgSetup {
+            ConnectError::Other(StoreError::Unusable {
                 target: target.clone(),
-                detail: connect_detail(&e),
+                hint: connect_hint(&e),
+                cause: failure(e),
             })
         }
-        _ => ConnectError::Other(StoreError::PgConnect {
+        _ => ConnectError::Other(StoreError::Connect {
             target: target.clone(),
-            detail: connect_detail(&e),
+            hint: connect_hint(&e),
+            cause: failure(e),
         }),
     })
 }
@@ -214,19 +216,55 @@ pub fn quote_ident(name: &str) -> String {
 
 /// A query failure as a [`StoreError`] naming the server.
 pub fn error_at(target: &str, e: postgres::Error) -> StoreError {
-    let detail = error_text(&e);
     match sqlstate(&e) {
-        Some(code) if is_setup_code(code) => StoreError::PgSetup {
+        Some(code) if is_setup_code(code) => StoreError::Unusable {
             target: target.to_string(),
-            detail: format!(
-                "{detail}; grant the role CREATE on the database (or on pg_schema), or create \
-                 the schema for it"
-            ),
+            hint: "; grant the role CREATE on the database (or on pg_schema), or create the \
+                   schema for it"
+                .to_string(),
+            cause: failure(e),
         },
-        _ => StoreError::Postgres {
+        _ => StoreError::Server {
             target: target.to_string(),
-            detail,
+            cause: failure(e),
         },
+    }
+}
+
+/// A driver error as the store's neutral [`DbFailure`]: its kind from the SQLSTATE (or,
+/// with none, from how the session failed), its text in one line, the driver's error
+/// (and its cause: the server's message, or the I/O error) as its source.
+fn failure(e: postgres::Error) -> DbFailure {
+    DbFailure::described(kind_of(&e), error_text(&e), e)
+}
+
+/// The neutral kind of a driver error.
+fn kind_of(e: &postgres::Error) -> FailureKind {
+    let Some(code) = sqlstate(e) else {
+        // No answer from the server: the session closed, the network failed, or it timed
+        // out; anything else (a value that does not convert) is a plain failure.
+        let io = std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>());
+        return if e.is_closed() || io || e.to_string() == "timeout waiting for server" {
+            FailureKind::Lost
+        } else {
+            FailureKind::Other
+        };
+    };
+    match code {
+        // serialization_failure, deadlock_detected, lock_not_available (`lock_timeout`),
+        // too_many_connections, object_in_use: another session held what we needed.
+        "40001" | "40P01" | "55P03" | "53300" | "55006" => FailureKind::Busy,
+        "53100" => FailureKind::DiskFull,
+        // read_only_sql_transaction: a standby, or a read-only default.
+        "25006" => FailureKind::ReadOnly,
+        // query_canceled: `statement_timeout`.
+        "57014" => FailureKind::Timeout,
+        // data_corrupted, index_corrupted, as SQLite's corrupt file.
+        "XX001" | "XX002" => FailureKind::Setup,
+        code if is_setup_code(code) || code.starts_with("28") => FailureKind::Setup,
+        // connection_exception, and the server shutting down or not yet accepting.
+        code if code.starts_with("08") || code.starts_with("57P") => FailureKind::Lost,
+        _ => FailureKind::Other,
     }
 }
 
@@ -266,8 +304,8 @@ fn is_setup_code(code: &str) -> bool {
     )
 }
 
-/// What went wrong connecting, with what to check.
-fn connect_detail(e: &postgres::Error) -> String {
+/// What to check after a failed connection (empty when nothing useful can be said).
+fn connect_hint(e: &postgres::Error) -> String {
     let text = error_text(e);
     let hint = match sqlstate(e) {
         Some("28P01") | Some("28000") => &format!(
@@ -280,5 +318,48 @@ fn connect_detail(e: &postgres::Error) -> String {
         }
         _ => "",
     };
-    format!("{text}{hint}")
+    hint.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_is_a_lost_one_with_its_cause_chain() {
+        // Nothing listens on port 1 of the loopback.
+        let url = PgUrl::parse("postgres://u:secret@127.0.0.1:1/db?sslmode=disable").unwrap();
+        let Err(e) = connect_once(&url) else {
+            panic!("connected to port 1")
+        };
+        let ConnectError::Other(e) = e else {
+            panic!("no slot on port 1")
+        };
+        let StoreError::Connect { cause, hint, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(cause.kind(), FailureKind::Lost);
+        assert!(!e.is_setup_error());
+        assert_eq!(
+            hint,
+            "; check that the server is running and reachable from this host"
+        );
+        // The text is the driver's error and its cause in one line, as before; the cause
+        // is kept as the source.
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot connect to PostgreSQL at {}: error connecting to server",
+                url.describe()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("refused"), "{text}");
+        let source = e.source().expect("the failure");
+        assert_eq!(source.to_string(), cause.to_string());
+        assert!(source.source().is_some(), "the driver's cause is kept");
+        assert!(!text.contains("secret"));
+    }
 }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use postgres::{Client, GenericClient};
+use postgres::{Client, GenericClient, Row};
 use sha2::{Digest, Sha256};
 
 use super::renewer::{self, LEASE};
@@ -188,19 +188,34 @@ impl Current {
     }
 }
 
+impl Current {
+    /// The lease in the columns of [`statements::CURRENT_LEASE`], from column `at` on.
+    fn read(r: &Row, at: usize) -> Current {
+        Current {
+            token: r.get(at),
+            host_key: r.get(at + 1),
+            pid: r.get(at + 2),
+            start: r.get(at + 3),
+            live: r.get(at + 4),
+        }
+    }
+}
+
 fn current(
     client: &mut impl GenericClient,
     org_id: &str,
 ) -> Result<Option<Current>, postgres::Error> {
     Ok(client
         .query_opt(statements::CURRENT_LEASE, &[&org_id])?
-        .map(|r| Current {
-            token: r.get(0),
-            host_key: r.get(1),
-            pid: r.get(2),
-            start: r.get(3),
-            live: r.get(4),
-        }))
+        .map(|r| Current::read(&r, 0)))
+}
+
+/// Whether the lease in the columns of [`statements::CURRENT_LEASE`] from column `at` on
+/// is held by a live run: unexpired, and its holder not known to be gone (as
+/// [`Locks::is_org_running`] judges it).
+pub(super) fn held_by_live_run(r: &Row, at: usize) -> bool {
+    let lease = Current::read(r, at);
+    lease.live && !lease.holder_gone()
 }
 
 /// Takes `org_id`'s lease for `token` when it is free: no row, an expired one, or one

@@ -20,6 +20,7 @@ mod records;
 mod renewer;
 mod runs;
 mod schema;
+mod snapshot;
 mod staging;
 mod state;
 pub mod statements;
@@ -36,59 +37,13 @@ pub use schema::CURRENT_VERSION;
 pub use schema::create_at_version;
 
 use super::StoreError;
+use super::probe::{Pooling, SchemaVersion, ServerInfo};
 use crate::database_url::PgUrl;
 use crate::watchdog::{self, Bound, Watch};
 
 /// How long a rewrite that must leave no deleted bytes waits for older snapshots (see
 /// `PgStore::wait_for_older_snapshots`).
 const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-/// What `check` reports about a PostgreSQL store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// `server_version`, e.g. `15.8 (Debian 15.8-1)`.
-    pub version: String,
-    /// Whether this session is encrypted.
-    pub tls: bool,
-    /// The schema version of the tables, `None` when not created yet.
-    pub schema_version: Option<i64>,
-    /// Whether the role may create the schema or tables in it.
-    pub can_create: bool,
-    /// What stands between this client and the server, as far as can be told.
-    pub pooling: Pooling,
-}
-
-/// What `check` can tell about a pooler in front of the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pooling {
-    /// Successive transactions of one session ran on different server connections: a
-    /// pooler in transaction mode (PgBouncer, Supabase's port 6543, Neon's pooled host).
-    Transaction,
-    /// The server listens on another port than the URL's: a pooler (in session mode, or
-    /// in transaction mode with one server connection free) or a forwarded port.
-    OtherPort(i32),
-    /// No sign of one: a direct connection, or a pooler in session mode on the same port.
-    NoneSeen,
-}
-
-impl Pooling {
-    /// One line for `check`.
-    pub fn describe(&self) -> String {
-        match self {
-            Pooling::Transaction => "transaction mode detected (successive transactions ran on \
-                 different server connections): supported, at a round trip or two more per \
-                 transaction"
-                .to_string(),
-            Pooling::OtherPort(port) => format!(
-                "likely (the server listens on port {port}, not the URL's): session or \
-                 transaction mode, both supported"
-            ),
-            Pooling::NoneSeen => {
-                "none detected (a direct connection, or a session-mode pooler)".to_string()
-            }
-        }
-    }
-}
-
 /// What a transaction on the server does: how long the watchdog lets it wait (its
 /// [`Bound`]) and how its message names it.
 #[derive(Debug, Clone, Copy)]
@@ -228,7 +183,10 @@ impl PgStore {
             Ok(ServerInfo {
                 version,
                 tls,
-                schema_version,
+                schema: schema_version.map(|found| SchemaVersion {
+                    found,
+                    current: CURRENT_VERSION,
+                }),
                 can_create,
                 pooling: self.pooling()?,
             })

@@ -120,7 +120,7 @@ impl PgStore {
     }
 }
 
-fn read_run(r: &Row) -> RunRecord {
+pub(super) fn read_run(r: &Row) -> RunRecord {
     let ts = |i: usize| {
         r.get::<_, Option<time::OffsetDateTime>>(i)
             .map(Timestamp::from_datetime)

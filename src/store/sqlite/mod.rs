@@ -14,6 +14,7 @@ pub mod private;
 mod records;
 mod runs;
 mod schema;
+mod snapshot;
 mod state;
 pub mod statements;
 mod upsert;
@@ -272,6 +273,28 @@ impl SqliteStore {
             .map_err(|e| e.to_string())?;
         if result == "ok" { Ok(()) } else { Err(result) }
     }
+}
+
+/// Whether this user may write the database file at `path` and create files in its
+/// folder: a sync writes the file and keeps its `-wal` and `-shm` beside it.
+pub fn writable(path: &Path) -> bool {
+    let folder = match path.parent() {
+        None => return false,
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+    };
+    std::fs::OpenOptions::new().write(true).open(path).is_ok() && may_create_in(folder)
+}
+
+/// Whether this process may create files in `dir`, asked of the kernel without creating
+/// one.
+fn may_create_in(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `access` only reads the NUL-terminated path, which outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
 /// The schema version of the file at `path`, read without changing anything, waiting for

@@ -76,7 +76,7 @@ impl RunLog for SqliteStore {
     }
 }
 
-fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+pub(super) fn read_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
     let resources: String = r.get(9)?;
     let error: Option<String> = r.get(8)?;

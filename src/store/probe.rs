@@ -1,0 +1,139 @@
+//! What `check` reports about the configured store, found without changing anything:
+//! what is at a database file's path, or what the database server says of itself, and
+//! the schema version either holds against this build's. Each backend finds its own
+//! facts; the commands only phrase them.
+
+use std::path::Path;
+
+use super::{StoreError, postgres, sqlite};
+use crate::database_url::PgUrl;
+
+/// A store's schema version and this build's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// The version the store holds.
+    pub found: i64,
+    /// The version this routiq-sync writes (and the newest it reads).
+    pub current: i64,
+}
+
+impl SchemaVersion {
+    /// Whether the next sync upgrades the store (an older version).
+    pub fn is_older(self) -> bool {
+        self.found < self.current
+    }
+
+    /// Whether this routiq-sync cannot use the store (a newer version).
+    pub fn is_newer(self) -> bool {
+        self.found > self.current
+    }
+}
+
+/// What is at a database file's path.
+#[derive(Debug)]
+pub enum FileProbe {
+    /// Nothing yet: the first sync creates it (and its folder, when `folder_missing`).
+    Missing { folder_missing: bool },
+    /// Whether anything is there cannot be told.
+    Unexaminable(std::io::Error),
+    /// A file this user may not read.
+    Unreadable,
+    /// A file: its schema version, or why it cannot be read as a database (a busy file,
+    /// a missing `-shm` this user cannot create, not a database), and whether this user
+    /// may write it and create the files a sync keeps beside it.
+    Found {
+        schema: Result<SchemaVersion, StoreError>,
+        writable: bool,
+    },
+}
+
+/// What is at the database file `path`, read without changing anything.
+pub fn probe_file(path: &Path) -> FileProbe {
+    match path.try_exists() {
+        Ok(false) => {
+            let folder_missing = path
+                .parent()
+                .is_some_and(|p| !p.as_os_str().is_empty() && !p.exists());
+            return FileProbe::Missing { folder_missing };
+        }
+        Err(e) => return FileProbe::Unexaminable(e),
+        Ok(true) => {}
+    }
+    // Permissions first: SQLite reports an unreadable file as one it cannot open.
+    if let Err(e) = std::fs::File::open(path)
+        && e.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return FileProbe::Unreadable;
+    }
+    FileProbe::Found {
+        writable: sqlite::writable(path),
+        schema: file_schema(path),
+    }
+}
+
+/// The schema version of the database file at `path`, read without changing anything.
+pub fn file_schema(path: &Path) -> Result<SchemaVersion, StoreError> {
+    sqlite::probe_version(path).map(|found| SchemaVersion {
+        found,
+        current: sqlite::CURRENT_VERSION,
+    })
+}
+
+/// A warning when the database file at `path`, or a file a sync keeps beside it, is
+/// readable by group or others; `None` when they are private or absent.
+pub fn readable_warning(path: &Path) -> Option<String> {
+    sqlite::private::readable_warning(path)
+}
+
+/// What a database server says of itself to `check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The server's version, e.g. `15.8 (Debian 15.8-1)`.
+    pub version: String,
+    /// Whether the session is encrypted.
+    pub tls: bool,
+    /// The schema version of the tables, `None` when not created yet.
+    pub schema: Option<SchemaVersion>,
+    /// Whether the role may create the schema or tables in it.
+    pub can_create: bool,
+    /// What stands between this client and the server, as far as can be told.
+    pub pooling: Pooling,
+}
+
+/// What `check` can tell about a pooler in front of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pooling {
+    /// Successive transactions of one session ran on different server connections: a
+    /// pooler in transaction mode (PgBouncer, Supabase's port 6543, Neon's pooled host).
+    Transaction,
+    /// The server listens on another port than the URL's: a pooler (in session mode, or
+    /// in transaction mode with one server connection free) or a forwarded port.
+    OtherPort(i32),
+    /// No sign of one: a direct connection, or a pooler in session mode on the same port.
+    NoneSeen,
+}
+
+impl Pooling {
+    /// One line for `check`.
+    pub fn describe(&self) -> String {
+        match self {
+            Pooling::Transaction => "transaction mode detected (successive transactions ran on \
+                 different server connections): supported, at a round trip or two more per \
+                 transaction"
+                .to_string(),
+            Pooling::OtherPort(port) => format!(
+                "likely (the server listens on port {port}, not the URL's): session or \
+                 transaction mode, both supported"
+            ),
+            Pooling::NoneSeen => {
+                "none detected (a direct connection, or a session-mode pooler)".to_string()
+            }
+        }
+    }
+}
+
+/// What the server at `url` says of itself and of `schema`, on a session of its own that
+/// creates and migrates nothing.
+pub fn probe_server(url: &PgUrl, schema: &str) -> Result<ServerInfo, StoreError> {
+    postgres::PgStore::session(url, schema)?.server_info()
+}
