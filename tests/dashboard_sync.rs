@@ -11,6 +11,7 @@ use common::{Backend, TestEnv};
 on_both_stores!(
     reference_resources_arrive_by_default_and_appointments_join_to_them,
     an_incremental_run_with_nothing_changed_costs_one_request_per_route,
+    a_quiet_sync_of_every_resource_costs_one_request_per_core_route,
     optional_resources_sync_when_enabled_with_the_same_semantics,
     a_practitioner_moving_between_routes_is_followed_and_reconciled_only_after_both,
     an_unfinished_first_sync_of_practitioners_resumes_each_route_without_false_deletions,
@@ -127,16 +128,27 @@ fn reference_resources_arrive_by_default_and_appointments_join_to_them(store: Ba
     );
 }
 
+/// The eight resources the counts of the next test are about (the catalogue's first
+/// eight; every resource is the test after it).
+const EIGHT: [&str; 8] = [
+    "patients",
+    "appointments",
+    "appointment_types",
+    "practitioners",
+    "businesses",
+    "group_appointments",
+    "attendees",
+    "invoices",
+];
+
 fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Backend) {
     let env = TestEnv::builder()
         .on(store)
         .patients(40)
         .appointments_each(2)
         .build();
-    let all: Vec<String> = Resource::ALL
-        .iter()
-        .map(|r| format!("{:?}", r.name()))
-        .collect();
+    let eight: Vec<Resource> = EIGHT.iter().map(|n| n.parse().unwrap()).collect();
+    let all: Vec<String> = eight.iter().map(|r| format!("{:?}", r.name())).collect();
     env.write_config_org_lines(&format!("resources = [{}]", all.join(", ")));
     env.run(&["sync", "--all"]).expect_code(0);
     env.fake.reset_stats();
@@ -152,7 +164,7 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
         env.fake.stats(&env.key("org_1")).log
     );
     let per_resource = calls_per_resource(&env, "org_1");
-    let expected: BTreeMap<String, u64> = Resource::ALL
+    let expected: BTreeMap<String, u64> = eight
         .iter()
         .filter(|r| !r.is_reference())
         .map(|r| (r.name().to_string(), r.cursor_keys().len() as u64))
@@ -168,7 +180,7 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
     env.run(&["sync", "--all", "--force"]).expect_code(0);
     assert_eq!(env.requests("org_1"), 9);
     let per_resource = calls_per_resource(&env, "org_1");
-    let expected: BTreeMap<String, u64> = Resource::ALL
+    let expected: BTreeMap<String, u64> = eight
         .iter()
         .map(|r| (r.name().to_string(), r.cursor_keys().len() as u64))
         .collect();
@@ -176,6 +188,63 @@ fn an_incremental_run_with_nothing_changed_costs_one_request_per_route(store: Ba
     assert_eq!(per_resource["appointment_types"], 1);
     assert_eq!(per_resource["practitioners"], 2);
     assert_eq!(per_resource["businesses"], 1);
+}
+
+/// The request floor, stated from the catalogue: a quiet `sync` of an org with every
+/// resource enabled costs one request per route of the resources that are not
+/// reference data, and once `reference_every` makes reference data due, one per route
+/// of it too (docs/dashboard.md, "What is synced").
+fn a_quiet_sync_of_every_resource_costs_one_request_per_core_route(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(40)
+        .appointments_each(2)
+        .build();
+    let all: Vec<String> = Resource::ALL
+        .iter()
+        .map(|r| format!("{:?}", r.name()))
+        .collect();
+    env.write_config_org_lines(&format!("resources = [{}]", all.join(", ")));
+    env.run(&["sync", "--all"]).expect_code(0);
+    let routes = |reference: bool| -> u64 {
+        Resource::ALL
+            .iter()
+            .filter(|r| r.is_reference() == reference)
+            .map(|r| r.spec().routes.len() as u64)
+            .sum()
+    };
+    let (core, reference) = (routes(false), routes(true));
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md"))
+        .unwrap()
+        .replace('\n', " ");
+    let stated = format!(
+        "{core} with everything on ({} when reference data is due)",
+        core + reference
+    );
+    assert!(
+        docs.contains(&stated),
+        "docs/dashboard.md should say `{stated}`"
+    );
+    env.fake.reset_stats();
+    let run = env.run(&["sync", "--all", "--force"]);
+    run.expect_code(0);
+    run.assert_stderr_has("org_1 incremental ok");
+    let log = env.fake.stats(&env.key("org_1")).log;
+    assert_eq!(env.requests("org_1"), core, "{log:#?}");
+    env.execute(
+        "UPDATE sync_state SET polled_at = '2000-01-01T00:00:00Z'",
+        &[],
+    );
+    env.fake.reset_stats();
+    env.run(&["sync", "--all", "--force"]).expect_code(0);
+    let log = env.fake.stats(&env.key("org_1")).log;
+    assert_eq!(env.requests("org_1"), core + reference, "{log:#?}");
+    let per_resource = calls_per_resource(&env, "org_1");
+    let expected: BTreeMap<String, u64> = Resource::ALL
+        .iter()
+        .map(|r| (r.name().to_string(), r.spec().routes.len() as u64))
+        .collect();
+    assert_eq!(per_resource, expected);
 }
 
 #[test]

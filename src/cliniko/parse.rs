@@ -177,8 +177,8 @@ pub fn refilter_stored(
         return Ok(None);
     }
     let text = Value::Object(obj).to_string();
-    let obj: Map<String, Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let record = record_from(&endpoint(resource), &obj, text)?;
+    let fields: RawFields<'_> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let record = record_from(&endpoint(resource), &fields, text.clone())?;
     Ok(Some(Record {
         filtered: true,
         ..record
@@ -188,14 +188,15 @@ pub fn refilter_stored(
 /// The typed columns of a stored row of `resource`, derived from its `raw_json` as the
 /// catalogue says now. The route the row came by is not stored, so a rule that needs it
 /// gives `None` when the record alone says nothing (the store then keeps its value).
+/// Fields are read from the stored text as it is, so a decimal keeps its digits.
 pub fn stored_columns(resource: Resource, raw_json: &str) -> Result<Vec<Option<String>>, String> {
-    let obj: Map<String, Value> =
+    let fields: RawFields<'_> =
         serde_json::from_str(raw_json).map_err(|e| format!("stored raw_json: {e}"))?;
     let route = Endpoint {
         active: None,
         ..endpoint(resource)
     };
-    Ok(columns(&route, &obj))
+    Ok(columns(&route, &fields))
 }
 
 /// One record of a page under a policy with rules for its resource: the record's text
@@ -305,11 +306,18 @@ impl<'de> Deserialize<'de> for Key<'de> {
 trait Fields {
     /// The value of `name` (the last one when a key repeats, as a parsed object keeps).
     fn field(&self, name: &str) -> Option<Cow<'_, Value>>;
+    /// The JSON text of `name`'s value: as sent when the object is unparsed (a number
+    /// keeps its digits), else as the parsed value prints.
+    fn field_text(&self, name: &str) -> Option<Cow<'_, str>>;
 }
 
 impl Fields for Map<String, Value> {
     fn field(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.get(name).map(Cow::Borrowed)
+    }
+
+    fn field_text(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(|v| Cow::Owned(v.to_string()))
     }
 }
 
@@ -318,6 +326,11 @@ impl Fields for RawFields<'_> {
         let (_, raw) = self.0.iter().rev().find(|(k, _)| k == name)?;
         // The body parsed as JSON already, so a value of it parses too.
         serde_json::from_str(raw.get()).ok().map(Cow::Owned)
+    }
+
+    fn field_text(&self, name: &str) -> Option<Cow<'_, str>> {
+        let (_, raw) = self.0.iter().rev().find(|(k, _)| k == name)?;
+        Some(Cow::Borrowed(raw.get()))
     }
 }
 
@@ -373,6 +386,7 @@ fn typed(obj: &impl Fields, field: &str, kind: Kind) -> Option<String> {
         Kind::Integer => integer(obj, field),
         Kind::Flag => boolean(obj, field),
         Kind::Timestamp => timestamp(obj, field).map(|t| t.to_string()),
+        Kind::Decimal => decimal(obj, field),
     }
 }
 
@@ -457,6 +471,38 @@ fn text(obj: &impl Fields, field: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A decimal number sent as a JSON number or a string of one, with the digits sent
+/// (`"85.10"`, `93.6100000000000001`): never read into a float, which would round it.
+/// Anything else (text, `""`, a boolean) is NULL rather than a value `numeric` refuses.
+fn decimal(obj: &impl Fields, field: &str) -> Option<String> {
+    let raw = obj.field_text(field)?;
+    let digits = if raw.starts_with('"') {
+        serde_json::from_str::<String>(&raw)
+            .ok()?
+            .trim()
+            .to_string()
+    } else {
+        raw.trim().to_string()
+    };
+    is_decimal(&digits).then_some(digits)
+}
+
+/// Whether `s` is a number in JSON's grammar (sign, digits, fraction, exponent), which
+/// PostgreSQL's `numeric` reads exactly as written.
+fn is_decimal(s: &str) -> bool {
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exponent) = match s.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
+        None => (s, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mantissa, None),
+    };
+    digits(whole) && fraction.is_none_or(digits) && exponent.is_none_or(digits)
 }
 
 /// A boolean as `"1"`/`"0"` (stored in INTEGER columns); `"true"`/`"false"` strings too.
@@ -743,6 +789,24 @@ mod tests {
         assert_eq!(i.columns[2].as_deref(), Some("10"));
         assert_eq!(i.columns[4].as_deref(), Some("50.0"), "money stays text");
         assert_eq!(i.columns[11].as_deref(), Some("70644"), "appointment");
+    }
+
+    #[test]
+    fn decimals_keep_the_digits_sent_and_nothing_else_passes() {
+        let body = r#"{"a": "85.10", "b": 93.6100000000000000001, "c": -1e3, "d": " 7 ",
+            "e": "string", "f": "", "g": true, "h": null, "i": "1.", "j": "0x10"}"#;
+        let raw: RawFields<'_> = serde_json::from_str(body).unwrap();
+        let parsed: Map<String, Value> = serde_json::from_str(body).unwrap();
+        let read = |f: &str| typed(&raw, f, Kind::Decimal);
+        assert_eq!(read("a").as_deref(), Some("85.10"));
+        assert_eq!(read("b").as_deref(), Some("93.6100000000000000001"));
+        assert_eq!(read("c").as_deref(), Some("-1e3"));
+        assert_eq!(read("d").as_deref(), Some("7"));
+        for f in ["e", "f", "g", "h", "i", "j", "missing"] {
+            assert_eq!(read(f), None, "{f}");
+        }
+        // A string is exact whatever the object was read into.
+        assert_eq!(typed(&parsed, "a", Kind::Decimal).as_deref(), Some("85.10"));
     }
 
     #[test]

@@ -117,13 +117,17 @@ pub enum Kind {
     Timestamp,
     /// Money exactly as sent (`"85.0"`), never a float.
     Money,
+    /// An exact decimal number (an amount, a rate), sent as a JSON number or a string of
+    /// one: kept as the digits sent, never through a float; anything else is NULL.
+    /// `numeric` on PostgreSQL (dashboards sum it as it is), text on SQLite.
+    Decimal,
 }
 
 impl Kind {
     /// The column's type as SQLite declares it.
     pub fn sqlite_type(self) -> &'static str {
         match self {
-            Kind::Text | Kind::Timestamp | Kind::Money => "TEXT",
+            Kind::Text | Kind::Timestamp | Kind::Money | Kind::Decimal => "TEXT",
             Kind::Integer | Kind::Flag => "INTEGER",
         }
     }
@@ -133,6 +137,7 @@ impl Kind {
         match self {
             Kind::Text | Kind::Money => "text",
             Kind::Timestamp => "timestamp with time zone",
+            Kind::Decimal => "numeric",
             Kind::Integer | Kind::Flag => "bigint",
         }
     }
