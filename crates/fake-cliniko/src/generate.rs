@@ -1,5 +1,7 @@
 //! Realistic, seed-deterministic Cliniko data: accounts, demo worlds and random changes.
 
+mod extra;
+
 use std::fmt;
 
 use serde_json::{Value, json};
@@ -533,6 +535,9 @@ pub fn account(
     let mut extra = Rng::new(splitmix64(seed ^ 0x6a0));
     classes(&mut extra, &mut ids, &mut acc, &refs, &pats, now);
     invoices(&mut extra, &mut ids, &mut acc, &billable, now);
+    // The other opt-in resources, from a stream of their own again.
+    let mut more = Rng::new(splitmix64(seed ^ 0x9c3));
+    extra::generate(&mut more, &mut ids, &mut acc, &refs, &pats, now);
     for name in ["group_appointments", "attendees", "bookings", "invoices"] {
         acc.collection_mut(name);
     }

@@ -208,6 +208,56 @@ fn bad_requests_are_400_with_a_message() {
 }
 
 #[test]
+fn the_opt_in_routes_take_exactly_their_filters() {
+    let (fake, key) = start(FakeOptions::default());
+    // Routes the spec gives an archived_at filter hide archived records; the others
+    // have none to send (a 400), and no archived records.
+    for (path, list_key, archived) in [
+        ("/invoice_items", "invoice_items", true),
+        ("/products", "products", true),
+        ("/billable_items", "billable_items", true),
+        ("/daily_availabilities", "daily_availabilities", false),
+        ("/availability_blocks", "availability_blocks", false),
+        ("/unavailable_blocks", "unavailable_blocks", true),
+        ("/patient_cases", "patient_cases", true),
+        ("/contacts", "contacts", true),
+        ("/referral_sources", "referral_sources", false),
+    ] {
+        let walk = format!(
+            "{path}?per_page=100&sort=updated_at,id&{}&{}",
+            q("updated_at:>=2000-01-01T00:00:00Z"),
+            q("id:>1")
+        );
+        let r = get(&fake, &key, &walk);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let listed = r.json()["total_entries"].as_u64().unwrap();
+        let all = fake.with_world(|w| w.count(&key, list_key)) as u64;
+        let opted = get(&fake, &key, &format!("{walk}&{}", q("archived_at:*")));
+        if archived {
+            assert_eq!(opted.status, 200, "{path}");
+            assert_eq!(opted.json()["total_entries"].as_u64(), Some(all), "{path}");
+            assert!(listed <= all, "{path}");
+        } else {
+            assert_eq!(opted.status, 400, "{path}");
+            assert_eq!(listed, all, "{path}: nothing hidden");
+        }
+        assert_eq!(
+            get(&fake, &key, &format!("{path}?{}", q("cancelled_at:*"))).status,
+            400,
+            "{path}"
+        );
+    }
+    // Link filters read the link objects.
+    let invoice = fake.with_world(|w| w.ids(&key, "invoices")[0].clone());
+    let r = get(
+        &fake,
+        &key,
+        &format!("/invoice_items?{}", q(&format!("invoice_id:={invoice}"))),
+    );
+    assert!(r.json()["total_entries"].as_u64().unwrap() >= 1);
+}
+
+#[test]
 fn hidden_records_need_opting_in() {
     let (fake, key) = start(FakeOptions::default());
     let all = fake.with_world(|w| w.records(&key, "patients"));
