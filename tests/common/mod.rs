@@ -3,6 +3,7 @@
 //! `routiq-sync` binary run as a process.
 #![allow(dead_code)]
 
+pub mod catalogue;
 pub mod pg;
 pub mod ping;
 
