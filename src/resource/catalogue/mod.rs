@@ -10,6 +10,7 @@ mod group_appointments;
 mod invoices;
 mod patients;
 mod practitioners;
+mod products;
 
 use super::spec::Spec;
 
@@ -24,6 +25,7 @@ pub enum Resource {
     GroupAppointments,
     Attendees,
     Invoices,
+    Products,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -37,4 +39,5 @@ pub const CATALOGUE: &[Spec] = &[
     group_appointments::SPEC,
     attendees::SPEC,
     invoices::SPEC,
+    products::SPEC,
 ];

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_privacy_refetch.sql"),
     include_str!("migrations/0008_scrub_due.sql"),
     include_str!("migrations/0009_derived_columns.sql"),
+    include_str!("migrations/0010_products.sql"),
 ];
 
 /// The schema version this build writes.

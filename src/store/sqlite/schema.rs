@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_privacy_refetch.sql"),
     include_str!("migrations/0010_scrub_due.sql"),
     include_str!("migrations/0011_derived_columns.sql"),
+    include_str!("migrations/0012_products.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,24 @@
+-- The `products` table (opt-in, reference data): its typed columns are the resource
+-- catalogue's (src/resource/catalogue/products.rs), checked by tests/schema.rs.
+-- Amounts are exact decimals: the digits Cliniko sent, as TEXT.
+-- `seen_full_run` is the legacy column every SQLite record table has (the end of a
+-- full walk still reads it).
+CREATE TABLE products (
+    org_id              TEXT NOT NULL,
+    id                  TEXT NOT NULL,
+    name                TEXT,
+    item_code           TEXT,
+    price_ex_tax        TEXT,
+    price_including_tax TEXT,
+    cost_price          TEXT,
+    stock_level         INTEGER,
+    created_at          TEXT,
+    updated_at          TEXT NOT NULL,
+    archived_at         TEXT,
+    deleted_upstream_at TEXT,
+    raw_json            TEXT NOT NULL,
+    synced_at           TEXT NOT NULL,
+    seen_full_run       INTEGER,
+    PRIMARY KEY (org_id, id)
+);
+CREATE INDEX products_by_updated ON products (org_id, updated_at);
