@@ -5,6 +5,7 @@
 mod appointment_types;
 mod appointments;
 mod attendees;
+mod billable_items;
 mod businesses;
 mod group_appointments;
 mod invoices;
@@ -26,6 +27,7 @@ pub enum Resource {
     Attendees,
     Invoices,
     Products,
+    BillableItems,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -40,4 +42,5 @@ pub const CATALOGUE: &[Spec] = &[
     attendees::SPEC,
     invoices::SPEC,
     products::SPEC,
+    billable_items::SPEC,
 ];

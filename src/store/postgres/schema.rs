@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_scrub_due.sql"),
     include_str!("migrations/0009_derived_columns.sql"),
     include_str!("migrations/0010_products.sql"),
+    include_str!("migrations/0011_billable_items.sql"),
 ];
 
 /// The schema version this build writes.
