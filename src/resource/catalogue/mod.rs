@@ -8,6 +8,7 @@ mod attendees;
 mod billable_items;
 mod businesses;
 mod group_appointments;
+mod invoice_items;
 mod invoices;
 mod patients;
 mod practitioners;
@@ -28,6 +29,7 @@ pub enum Resource {
     Invoices,
     Products,
     BillableItems,
+    InvoiceItems,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -43,4 +45,5 @@ pub const CATALOGUE: &[Spec] = &[
     invoices::SPEC,
     products::SPEC,
     billable_items::SPEC,
+    invoice_items::SPEC,
 ];

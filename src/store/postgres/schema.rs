@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_derived_columns.sql"),
     include_str!("migrations/0010_products.sql"),
     include_str!("migrations/0011_billable_items.sql"),
+    include_str!("migrations/0012_invoice_items.sql"),
 ];
 
 /// The schema version this build writes.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_derived_columns.sql"),
     include_str!("migrations/0012_products.sql"),
     include_str!("migrations/0013_billable_items.sql"),
+    include_str!("migrations/0014_invoice_items.sql"),
 ];
 
 /// The schema version this build writes.
