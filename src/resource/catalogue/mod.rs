@@ -7,6 +7,7 @@ mod appointments;
 mod attendees;
 mod billable_items;
 mod businesses;
+mod daily_availabilities;
 mod group_appointments;
 mod invoice_items;
 mod invoices;
@@ -30,6 +31,7 @@ pub enum Resource {
     Products,
     BillableItems,
     InvoiceItems,
+    DailyAvailabilities,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -46,4 +48,5 @@ pub const CATALOGUE: &[Spec] = &[
     products::SPEC,
     billable_items::SPEC,
     invoice_items::SPEC,
+    daily_availabilities::SPEC,
 ];

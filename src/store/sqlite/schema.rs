@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_products.sql"),
     include_str!("migrations/0013_billable_items.sql"),
     include_str!("migrations/0014_invoice_items.sql"),
+    include_str!("migrations/0015_daily_availabilities.sql"),
 ];
 
 /// The schema version this build writes.
