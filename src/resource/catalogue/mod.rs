@@ -5,6 +5,7 @@
 mod appointment_types;
 mod appointments;
 mod attendees;
+mod availability_blocks;
 mod billable_items;
 mod businesses;
 mod daily_availabilities;
@@ -32,6 +33,7 @@ pub enum Resource {
     BillableItems,
     InvoiceItems,
     DailyAvailabilities,
+    AvailabilityBlocks,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -49,4 +51,5 @@ pub const CATALOGUE: &[Spec] = &[
     billable_items::SPEC,
     invoice_items::SPEC,
     daily_availabilities::SPEC,
+    availability_blocks::SPEC,
 ];

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_billable_items.sql"),
     include_str!("migrations/0012_invoice_items.sql"),
     include_str!("migrations/0013_daily_availabilities.sql"),
+    include_str!("migrations/0014_availability_blocks.sql"),
 ];
 
 /// The schema version this build writes.
