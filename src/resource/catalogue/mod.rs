@@ -15,6 +15,7 @@ mod invoices;
 mod patients;
 mod practitioners;
 mod products;
+mod unavailable_blocks;
 
 use super::spec::Spec;
 
@@ -34,6 +35,7 @@ pub enum Resource {
     InvoiceItems,
     DailyAvailabilities,
     AvailabilityBlocks,
+    UnavailableBlocks,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -52,4 +54,5 @@ pub const CATALOGUE: &[Spec] = &[
     invoice_items::SPEC,
     daily_availabilities::SPEC,
     availability_blocks::SPEC,
+    unavailable_blocks::SPEC,
 ];
