@@ -8,6 +8,7 @@ mod attendees;
 mod availability_blocks;
 mod billable_items;
 mod businesses;
+mod contacts;
 mod daily_availabilities;
 mod group_appointments;
 mod invoice_items;
@@ -36,6 +37,7 @@ pub enum Resource {
     DailyAvailabilities,
     AvailabilityBlocks,
     UnavailableBlocks,
+    Contacts,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -55,4 +57,5 @@ pub const CATALOGUE: &[Spec] = &[
     daily_availabilities::SPEC,
     availability_blocks::SPEC,
     unavailable_blocks::SPEC,
+    contacts::SPEC,
 ];

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_daily_availabilities.sql"),
     include_str!("migrations/0014_availability_blocks.sql"),
     include_str!("migrations/0015_unavailable_blocks.sql"),
+    include_str!("migrations/0016_contacts.sql"),
 ];
 
 /// The schema version this build writes.

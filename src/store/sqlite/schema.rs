@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_daily_availabilities.sql"),
     include_str!("migrations/0016_availability_blocks.sql"),
     include_str!("migrations/0017_unavailable_blocks.sql"),
+    include_str!("migrations/0018_contacts.sql"),
 ];
 
 /// The schema version this build writes.
