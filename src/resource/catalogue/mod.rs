@@ -13,6 +13,7 @@ mod daily_availabilities;
 mod group_appointments;
 mod invoice_items;
 mod invoices;
+mod patient_cases;
 mod patients;
 mod practitioners;
 mod products;
@@ -38,6 +39,7 @@ pub enum Resource {
     AvailabilityBlocks,
     UnavailableBlocks,
     Contacts,
+    PatientCases,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -58,4 +60,5 @@ pub const CATALOGUE: &[Spec] = &[
     availability_blocks::SPEC,
     unavailable_blocks::SPEC,
     contacts::SPEC,
+    patient_cases::SPEC,
 ];
