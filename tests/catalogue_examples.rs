@@ -59,7 +59,7 @@ fn every_resources_example_gives_its_typed_columns() {
                 }
                 // The generated examples link every record they can.
                 if matches!(column.source, Source::Link(..)) {
-                    assert_eq!(got.as_deref(), Some("1"), "{resource}.{}", column.name);
+                    assert!(got.is_some(), "{resource}.{}", column.name);
                 }
             }
         }
