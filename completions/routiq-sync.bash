@@ -246,7 +246,7 @@ _routiq__sync() {
                     return 0
                     ;;
                 --resource)
-                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases referral_sources" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)
@@ -470,7 +470,7 @@ _routiq__sync() {
                     return 0
                     ;;
                 --resource)
-                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases referral_sources" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)
@@ -516,7 +516,7 @@ _routiq__sync() {
                     return 0
                     ;;
                 --resource)
-                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "patients appointments appointment_types practitioners businesses group_appointments attendees invoices products billable_items invoice_items daily_availabilities availability_blocks unavailable_blocks contacts patient_cases referral_sources" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)

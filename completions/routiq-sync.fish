@@ -57,7 +57,8 @@ daily_availabilities\t''
 availability_blocks\t''
 unavailable_blocks\t''
 contacts\t''
-patient_cases\t''"
+patient_cases\t''
+referral_sources\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand sync" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
@@ -86,7 +87,8 @@ daily_availabilities\t''
 availability_blocks\t''
 unavailable_blocks\t''
 contacts\t''
-patient_cases\t''"
+patient_cases\t''
+referral_sources\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand full" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F
@@ -114,7 +116,8 @@ daily_availabilities\t''
 availability_blocks\t''
 unavailable_blocks\t''
 contacts\t''
-patient_cases\t''"
+patient_cases\t''
+referral_sources\t''"
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s j -l jobs -d 'Sync up to N orgs at once (default: `jobs` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -l max-run-time -d 'Stop cleanly between pages once the run has taken this long (e.g. 50m); orgs not started by then are deferred to the next run (default: `max_run_time` from the config)' -r
 complete -c routiq-sync -n "__fish_routiq_sync_using_subcommand verify" -s c -l config -d 'Config file (default: $ROUTIQ_SYNC_CONFIG, then $XDG_CONFIG_HOME/routiq-sync/config.toml, then /etc/routiq-sync/config.toml)' -r -F

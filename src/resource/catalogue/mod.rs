@@ -17,6 +17,7 @@ mod patient_cases;
 mod patients;
 mod practitioners;
 mod products;
+mod referral_sources;
 mod unavailable_blocks;
 
 use super::spec::Spec;
@@ -40,6 +41,7 @@ pub enum Resource {
     UnavailableBlocks,
     Contacts,
     PatientCases,
+    ReferralSources,
 }
 
 /// Every resource's entry, in the order a sync walks them and in [`Resource`]'s order
@@ -61,4 +63,5 @@ pub const CATALOGUE: &[Spec] = &[
     unavailable_blocks::SPEC,
     contacts::SPEC,
     patient_cases::SPEC,
+    referral_sources::SPEC,
 ];

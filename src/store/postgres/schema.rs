@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_unavailable_blocks.sql"),
     include_str!("migrations/0016_contacts.sql"),
     include_str!("migrations/0017_patient_cases.sql"),
+    include_str!("migrations/0018_referral_sources.sql"),
 ];
 
 /// The schema version this build writes.

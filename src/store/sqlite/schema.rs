@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_unavailable_blocks.sql"),
     include_str!("migrations/0018_contacts.sql"),
     include_str!("migrations/0019_patient_cases.sql"),
+    include_str!("migrations/0020_referral_sources.sql"),
 ];
 
 /// The schema version this build writes.
