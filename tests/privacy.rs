@@ -22,6 +22,18 @@ year = ["date_of_birth"]
 [privacy.appointments]
 keep = ["cancellation_reason", "cancellation_reason_description", "did_not_arrive",
         "patient_arrived", "invoice_status", "treatment_note_status", "repeated_from"]
+[privacy.contacts]
+keep = ["title", "first_name", "last_name", "company_name", "type", "type_code", "doctor_type",
+        "occupation", "email", "phone_numbers[].number", "phone_numbers[].normalized_number",
+        "phone_numbers[].phone_type", "city", "state", "country", "country_code"]
+hash = ["email", "phone_numbers[].number", "phone_numbers[].normalized_number"]
+[privacy.patient_cases]
+keep = ["closed", "issue_date", "expiry_date", "max_sessions", "max_invoiceable_amount",
+        "referral", "referral_type"]
+[privacy.unavailable_blocks]
+keep = ["repeat_rule"]
+[privacy.referral_sources]
+keep = ["referrer_type", "subcategory"]
 "#;
 
 /// Every test of this file runs alone: a session that another test's run is opening on

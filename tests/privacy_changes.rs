@@ -409,6 +409,82 @@ fn the_recommended_policy_keeps_no_identifying_field_in_clear(store: Backend) {
 
 on_both_stores!(the_recommended_policy_keeps_no_identifying_field_in_clear);
 
+fn is_pseudonym(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The recommended policy's rules for the opt-in resources that hold personal data:
+/// contacts keep their names with email and phones hashed, and lose addresses, provider
+/// numbers and notes; patient cases lose their (clinical) names and notes; blocks and
+/// referral sources lose their notes. Every field the sync needs stays, `verify` finds
+/// nothing forbidden, and the tables still join.
+fn the_recommended_policy_covers_the_opt_in_resources(store: Backend) {
+    let env = TestEnv::builder()
+        .on(store)
+        .patients(150)
+        .appointments_each(2)
+        .build();
+    let org = env.orgs[0].0.clone();
+    let names: Vec<String> = routiq_sync::resource::Resource::ALL
+        .iter()
+        .map(|r| format!("{:?}", r.name()))
+        .collect();
+    env.write_config_and_org_lines(
+        &recommended_policy(),
+        &format!("resources = [{}]", names.join(", ")),
+    );
+    run(&env, &["sync", "--all"], 0);
+    let gone: &[(&str, &[&str])] = &[
+        (
+            "contacts",
+            &["notes", "address_1", "post_code", "provider_number"],
+        ),
+        ("patient_cases", &["name", "notes"]),
+        ("unavailable_blocks", &["notes"]),
+        ("referral_sources", &["notes"]),
+    ];
+    for (table, fields) in gone {
+        let sent = upstream(&env, &org, table);
+        let rows = stored(&env, &org, table);
+        assert_eq!(rows.len(), sent.len(), "{table}");
+        for field in *fields {
+            assert!(
+                sent.values().any(|r| !r[*field].is_null()),
+                "{table}: the fake sends `{field}`"
+            );
+            assert!(
+                rows.values().all(|r| !r.contains_key(*field)),
+                "{table} stores `{field}`"
+            );
+        }
+    }
+    let sent = upstream(&env, &org, "contacts");
+    for (id, r) in stored(&env, &org, "contacts") {
+        assert_eq!(r["last_name"], sent[&id]["last_name"], "contact {id}");
+        assert!(is_pseudonym(&r["email"]), "contact {id}: {}", r["email"]);
+        let phones = r["phone_numbers"].as_array().unwrap();
+        assert!(
+            phones.iter().all(|p| is_pseudonym(&p["number"])),
+            "{phones:?}"
+        );
+    }
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM patient_cases WHERE name IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) FROM patient_cases c LEFT JOIN patients p
+             ON p.org_id = c.org_id AND p.id = c.patient_id WHERE p.id IS NULL"
+        ),
+        0
+    );
+    run(&env, &["verify", "--all"], 0);
+}
+
+on_both_stores!(the_recommended_policy_covers_the_opt_in_resources);
+
 /// Policies for the scrub tests: B changes the patients' rules only.
 const SCRUB_A: &str = "[privacy.patients]\ndrop = [\"notes\"]\n\
                        [privacy.appointments]\ndrop = [\"notes\"]\n";

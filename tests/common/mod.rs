@@ -346,6 +346,12 @@ impl TestEnv {
         self.write_config_orgs("", &self.orgs.clone(), org_lines);
     }
 
+    /// Writes the config with every org: `extra` at the top level and `org_lines` in
+    /// each `[[org]]` table.
+    pub fn write_config_and_org_lines(&self, extra: &str, org_lines: &str) {
+        self.write_config_orgs(extra, &self.orgs.clone(), org_lines);
+    }
+
     fn write_config_orgs(&self, extra: &str, orgs: &[(String, String)], org_lines: &str) {
         let mut text = format!(
             "{}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
