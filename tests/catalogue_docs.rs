@@ -132,3 +132,15 @@ fn the_readme_and_the_privacy_page_name_every_resource() {
         "docs/privacy.md's list of resources"
     );
 }
+
+#[test]
+fn the_dashboard_page_names_the_reference_data() {
+    let page = read("docs/dashboard.md").replace('\n', " ");
+    let reference: Vec<String> = Resource::ALL
+        .into_iter()
+        .filter(|r| r.is_reference())
+        .map(|r| code(r.name()))
+        .collect();
+    let stated = format!("Reference data: {}.", reference.join(", "));
+    assert!(page.contains(&stated), "docs/dashboard.md: `{stated}`");
+}
