@@ -11,6 +11,7 @@ mod privacy_state;
 pub mod probe;
 mod scrub;
 pub mod snapshot;
+pub mod sql;
 pub mod sqlite;
 mod tables;
 

@@ -7,6 +7,7 @@ use super::upsert::upsert_sql;
 use super::{SqliteStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
@@ -105,7 +106,7 @@ impl Records for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut marked = 0;
         {
-            let mut stmt = tx.prepare_cached(&statements::mark_deleted(table(resource).name))?;
+            let mut stmt = tx.prepare_cached(&sql::mark_deleted(Sqlite, table(resource).name))?;
             let now = now.to_string();
             for id in ids {
                 marked += stmt.execute(params![org_id, id, now])? as u64;
@@ -119,7 +120,7 @@ impl Records for SqliteStore {
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&statements::present_ids(table(resource).name))?;
+            .prepare_cached(&sql::present_ids(Sqlite, table(resource).name))?;
         let ids = stmt.query_map([org_id], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
@@ -147,7 +148,7 @@ impl Records for SqliteStore {
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
-            .prepare_cached(&statements::count_present(table(resource).name))?
+            .prepare_cached(&sql::count_present(Sqlite, table(resource).name))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
@@ -165,7 +166,7 @@ impl Records for SqliteStore {
         }
         let n: i64 = self
             .conn
-            .prepare_cached(statements::ACTIVE_PATIENTS)?
+            .prepare_cached(sql::ACTIVE_PATIENTS.get(Sqlite))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(Some(n.max(0) as u64))
     }
@@ -182,7 +183,7 @@ impl Records for SqliteStore {
         let mut n = 0;
         for resource in Resource::ALL {
             n += tx
-                .prepare_cached(&statements::repair_future_marks(table(resource).name))?
+                .prepare_cached(&sql::repair_future_marks(Sqlite, table(resource).name))?
                 .execute(params![org_id, now.to_string(), later_than.to_string()])?
                 as u64;
         }
@@ -204,7 +205,7 @@ impl Records for SqliteStore {
         for resource in Resource::ALL {
             let name = table(resource).name;
             let n = tx
-                .prepare_cached(&statements::purge_deleted(name))?
+                .prepare_cached(&sql::purge_deleted(Sqlite, name))?
                 .execute(params![org_id, before.to_string()])?;
             out.push((name, n as u64));
         }
@@ -270,7 +271,7 @@ fn upsert_rows(
     }
     if let (Some(run), false) = (full_run, records.is_empty()) {
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        tx.prepare_cached(statements::INSERT_SEEN)?
+        tx.prepare_cached(sql::INSERT_SEEN.get(Sqlite))?
             .execute(params![org_id, resource.name(), run, ids.join(",")])?;
     }
     Ok(result)
@@ -282,7 +283,7 @@ pub(super) fn forget_seen(
     org_id: &str,
     resource: Resource,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(statements::FORGET_SEEN)?
+    tx.prepare_cached(sql::FORGET_SEEN.get(Sqlite))?
         .execute(params![org_id, resource.name()])?;
     Ok(())
 }
