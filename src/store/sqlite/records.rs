@@ -325,11 +325,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut store = SqliteStore::open(&path).unwrap();
-        let now = Timestamp::from_unix(1_700_000_000).unwrap();
         let page = [rec("1", 10), rec("2", 20), rec("3", 30)];
-        let w = store
-            .write_page("org_1", Resource::Patients, &page, None, now)
-            .unwrap();
+        let w = write(&mut store, &page, None, Commit::Now).unwrap();
         assert_eq!(w.written, 3);
         store
             .connection()
@@ -361,9 +358,7 @@ mod tests {
             .begin_full("org_1", Resource::Patients, 1, now)
             .unwrap();
         for page in rows.chunks(3) {
-            store
-                .write_page("org_1", Resource::Patients, page, Some(1), now)
-                .unwrap();
+            write(&mut store, page, Some(1), Commit::Now).unwrap();
         }
         assert_eq!(
             store
@@ -377,9 +372,7 @@ mod tests {
             .unwrap();
         let before = store.connection().total_changes();
         for page in [&rows[0..3], &rows[3..5]] {
-            let w = store
-                .write_page("org_1", Resource::Patients, page, Some(2), now)
-                .unwrap();
+            let w = write(&mut store, page, Some(2), Commit::Now).unwrap();
             assert_eq!(w.written, 0);
         }
         assert_eq!(
@@ -433,16 +426,20 @@ mod tests {
         (dir, path, store)
     }
 
-    fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
+    /// Writes `page` of org_1's patients, read from their main route.
+    fn write(
+        store: &mut SqliteStore,
+        page: &[Record],
+        full_run: Option<i64>,
+        commit: Commit,
+    ) -> Result<PageWrite, StoreError> {
         let now = Timestamp::from_unix(1_700_000_000).unwrap();
-        store.write_route_pages(
-            "org_1",
-            Resource::Patients,
-            &[("patients", page)],
-            None,
-            now,
-            Commit::Held,
-        )
+        let pages = [("patients", page)];
+        store.write_route_pages("org_1", Resource::Patients, &pages, full_run, now, commit)
+    }
+
+    fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
+        write(store, page, None, Commit::Held)
     }
 
     #[test]
@@ -494,15 +491,7 @@ mod tests {
     #[test]
     fn held_pages_not_committed_when_the_store_closes_are_dropped_like_a_crash() {
         let (_dir, path, mut store) = fresh_store();
-        store
-            .write_page(
-                "org_1",
-                Resource::Patients,
-                &[rec("1", 10)],
-                None,
-                Timestamp::from_unix(1_700_000_000).unwrap(),
-            )
-            .unwrap();
+        write(&mut store, &[rec("1", 10)], None, Commit::Now).unwrap();
         hold(&mut store, &[rec("2", 20)]).unwrap();
         drop(store);
         let (rows, cursor) = seen_by_others(&path);
