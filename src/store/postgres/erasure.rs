@@ -13,9 +13,9 @@ impl Erasure for PgStore {
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut out = Vec::new();
         for name in org_tables() {
-            let sql = sql::count_org_rows(Postgres, name);
+            let count = sql::count_org_rows(Postgres, name);
             let step = Step::bulk("counting the org's rows");
-            let n: i64 = self.query_one(step, &sql, &[&org_id], |r| r.get(0))?;
+            let n: i64 = self.query_one(step, &count, &[&org_id], |r| r.get(0))?;
             out.push((name, n.max(0) as u64));
         }
         Ok(out)

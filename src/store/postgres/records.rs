@@ -128,10 +128,10 @@ impl Records for PgStore {
     }
 
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
-        let sql = sql::present_ids(Postgres, table(resource).name);
+        let ids = sql::present_ids(Postgres, table(resource).name);
         self.query(
             Step::bulk("listing every stored id"),
-            &sql,
+            &ids,
             &[&org_id],
             |r| r.get(0),
         )
@@ -149,9 +149,9 @@ impl Records for PgStore {
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        let sql = sql::count_present(Postgres, table(resource).name);
+        let count = sql::count_present(Postgres, table(resource).name);
         let step = Step::bulk("counting the stored rows");
-        let n: i64 = self.query_one(step, &sql, &[&org_id], |r| r.get(0))?;
+        let n: i64 = self.query_one(step, &count, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 

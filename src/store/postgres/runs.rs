@@ -33,7 +33,7 @@ impl RunLog for PgStore {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         let stopped = crate::store::stopped_by(outcome);
-        let sql = sql::FINISH_RUN.get(Postgres);
+        let finish = sql::FINISH_RUN.get(Postgres);
         let params: &[&(dyn ToSql + Sync)] = &[
             &run_id,
             &outcome.status.name(),
@@ -45,7 +45,7 @@ impl RunLog for PgStore {
             &outcome.active_patients.map(|n| n as i64),
             &stopped,
         ];
-        match self.execute(Step::statement("recording the run's end"), sql, params) {
+        match self.execute(Step::statement("recording the run's end"), finish, params) {
             // The session ended (a server restart, `pg_terminate_backend`, a proxy): most
             // often the very failure being recorded. A new session records it while the
             // server takes one; only this run's own row is written, so no lock is needed.
@@ -59,7 +59,7 @@ impl RunLog for PgStore {
                 let mut session = connect(&self.url)?;
                 session
                     .batch_execute(&begin_sql(&self.schema, Bound::Statement))
-                    .and_then(|()| session.execute(sql, params))
+                    .and_then(|()| session.execute(finish, params))
                     .and_then(|_| session.batch_execute("COMMIT"))
                     .map_err(|e| error_at(&self.target, e))?;
             }

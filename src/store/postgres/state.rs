@@ -83,19 +83,19 @@ impl SyncState for PgStore {
         settled: SettledSecond,
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
-        let sql = sql::RECORD_SETTLED.get(Postgres);
+        let settle = sql::RECORD_SETTLED.get(Postgres);
         let (second, read_from) = (settled.second.datetime(), settled.read_from.datetime());
         let params: [&(dyn ToSql + Sync); 4] = [&org_id, &cursor_key, &second, &read_from];
         if self.holds(org_id) {
             // With the pages held open: what a page settled commits with its rows.
             let step = Step::statement("recording a settled second");
             self.in_held(org_id, step, |client, prepared| {
-                let statement = prepared.get(client, sql)?;
+                let statement = prepared.get(client, settle)?;
                 client.execute(&statement, &params)
             })?;
         } else {
             let step = Step::statement("recording a settled second");
-            self.execute_for_org(org_id, step, sql, &params)?;
+            self.execute_for_org(org_id, step, settle, &params)?;
         }
         Ok(())
     }
