@@ -18,10 +18,8 @@ mod tables;
 use std::fmt;
 use std::path::PathBuf;
 
-pub(crate) use derived::{
-    DERIVED_STATE, FINISH_DERIVE, SAVE_DERIVE_PROGRESS, add_state, assigned, sqlite as sqlite_sql,
-};
 pub use derived::{DeriveProgress, DerivedColumns, DerivedRow, DerivedState};
+pub(crate) use derived::{add_state, assigned};
 pub use failure::{DbFailure, FailureKind};
 pub use model::{
     ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,

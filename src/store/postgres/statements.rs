@@ -161,14 +161,6 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
     }
     all.extend(
         [
-            crate::store::DERIVED_STATE,
-            crate::store::SAVE_DERIVE_PROGRESS,
-            crate::store::FINISH_DERIVE,
-        ]
-        .map(str::to_string),
-    );
-    all.extend(
-        [
             ADVANCE_ROUTE,
             CURRENT_LEASE,
             TAKE_LEASE,

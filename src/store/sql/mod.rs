@@ -291,6 +291,30 @@ pub static FINISH_PRIVACY: Statement = Statement::text(
        pending_resource = NULL, pending_after_id = NULL",
 );
 
+// ----- derived columns -----
+
+/// `(resource, fingerprint, pending, after_id)` of each resource of an org whose typed
+/// columns' derivation is recorded.
+pub static DERIVED_STATE: Statement = Statement::text(
+    "SELECT resource, fingerprint, pending, after_id FROM derived_columns WHERE org_id = ?1",
+);
+
+/// Records `(org_id, resource, pending, after_id)`: how far a re-derivation got.
+pub static SAVE_DERIVE_PROGRESS: Statement = Statement::text(
+    "INSERT INTO derived_columns (org_id, resource, fingerprint, pending, after_id)
+     VALUES (?1, ?2, NULL, ?3, ?4)
+     ON CONFLICT (org_id, resource) DO UPDATE SET pending = excluded.pending,
+       after_id = excluded.after_id",
+);
+
+/// Records `(org_id, resource, fingerprint)`: every stored row is derived by it.
+pub static FINISH_DERIVE: Statement = Statement::text(
+    "INSERT INTO derived_columns (org_id, resource, fingerprint, pending, after_id)
+     VALUES (?1, ?2, ?3, NULL, NULL)
+     ON CONFLICT (org_id, resource) DO UPDATE SET fingerprint = excluded.fingerprint,
+       pending = NULL, after_id = NULL",
+);
+
 /// Every statement above in dialect `d`, for every table it runs on: what each backend's
 /// `statements::planned` adds to its own. `types` holds the column types of each resource
 /// table by name (PostgreSQL's; none on SQLite).
@@ -339,6 +363,9 @@ pub fn planned(d: Dialect, types: &HashMap<&str, ColumnTypes>) -> Vec<String> {
             &SAVE_PRIVACY_PROGRESS,
             &MARK_SCRUB,
             &FINISH_PRIVACY,
+            &DERIVED_STATE,
+            &SAVE_DERIVE_PROGRESS,
+            &FINISH_DERIVE,
         ]
         .map(|s| s.get(d).to_string()),
     );

@@ -7,14 +7,14 @@ use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
 use super::{SqliteStore, statements};
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{
-    DERIVED_STATE, DeriveProgress, DerivedColumns, DerivedRow, DerivedState, FINISH_DERIVE,
-    SAVE_DERIVE_PROGRESS, StoreError, add_state, sqlite_sql,
+    DeriveProgress, DerivedColumns, DerivedRow, DerivedState, StoreError, add_state,
 };
 
 impl DerivedColumns for SqliteStore {
     fn derived_state(&self, org_id: &str) -> Result<BTreeMap<Resource, DerivedState>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&sqlite_sql(DERIVED_STATE))?;
+        let mut stmt = self.conn.prepare_cached(sql::DERIVED_STATE.get(Sqlite))?;
         let rows = stmt.query_map([org_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
@@ -44,7 +44,7 @@ impl DerivedColumns for SqliteStore {
                 changed += update.execute(params_from_iter(head.into_iter().chain(values)))? as u64;
             }
         }
-        tx.prepare_cached(&sqlite_sql(SAVE_DERIVE_PROGRESS))?
+        tx.prepare_cached(sql::SAVE_DERIVE_PROGRESS.get(Sqlite))?
             .execute(params![
                 org_id,
                 resource.name(),
@@ -62,7 +62,7 @@ impl DerivedColumns for SqliteStore {
         fingerprint: &str,
     ) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(&sqlite_sql(FINISH_DERIVE))?
+            .prepare_cached(sql::FINISH_DERIVE.get(Sqlite))?
             .execute(params![org_id, resource.name(), fingerprint])?;
         Ok(())
     }

@@ -104,14 +104,6 @@ pub fn planned() -> Vec<String> {
     }
     all.extend(
         [
-            crate::store::DERIVED_STATE,
-            crate::store::SAVE_DERIVE_PROGRESS,
-            crate::store::FINISH_DERIVE,
-        ]
-        .map(crate::store::sqlite_sql),
-    );
-    all.extend(
-        [
             ADVANCE_FULL_POSITION,
             ADVANCE_CURSOR,
             LOAD_SEEN,
