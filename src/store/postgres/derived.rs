@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use postgres::types::ToSql;
 
-use super::{PgStore, Step, statements};
+use super::{PgStore, Step};
 use crate::resource::Resource;
 use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{
@@ -40,7 +40,7 @@ impl DerivedColumns for PgStore {
             .collect();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_id, &ids];
         params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
-        let rederive = statements::rederive_batch(resource);
+        let rederive = sql::rederive(Postgres, resource);
         let step = Step::statement("re-deriving a batch of rows' typed columns");
         self.in_tx(org_id, step, |tx| {
             let changed = tx.execute(&rederive, &params)?;

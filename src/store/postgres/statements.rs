@@ -97,46 +97,6 @@ pub const RENEW_LEASES: &str =
                         AND expires_at > clock_timestamp()
                       FOR UPDATE SKIP LOCKED)";
 
-/// Sets `resource`'s typed columns of org `$1`'s rows listed by `$2` (ids) and `$3...`
-/// (one text array per column), each cast to its catalogue type, only in rows where one
-/// of them differs.
-pub fn rederive_batch(resource: Resource) -> String {
-    let spec = resource.spec();
-    let new: Vec<String> = spec
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            crate::store::assigned(spec, i, &format!("v.c{i}::{}", c.kind.postgres_type()))
-        })
-        .collect();
-    let set: Vec<String> = spec
-        .columns
-        .iter()
-        .zip(&new)
-        .map(|(c, v)| format!("{} = {v}", c.name))
-        .collect();
-    let differs: Vec<String> = spec
-        .columns
-        .iter()
-        .zip(&new)
-        .map(|(c, v)| format!("t.{} IS DISTINCT FROM {v}", c.name))
-        .collect();
-    let arrays: Vec<String> = (0..=spec.columns.len())
-        .map(|i| format!("${}::text[]", i + 2))
-        .collect();
-    let names: Vec<String> = (0..spec.columns.len()).map(|i| format!("c{i}")).collect();
-    format!(
-        "UPDATE {table} AS t SET {set} FROM unnest({arrays}) AS v(id, {names}) \
-         WHERE t.org_id = $1 AND t.id = v.id AND ({differs})",
-        table = spec.name,
-        set = set.join(", "),
-        arrays = arrays.join(", "),
-        names = names.join(", "),
-        differs = differs.join(" OR ")
-    )
-}
-
 /// Every statement above (but [`vacuum_full`]), for every table it runs on, each
 /// resource's staging upsert, and the shared statements in PostgreSQL's dialect
 /// ([`sql::planned`]): what `tests/query_plans.rs` plans. The upserts and rewrites name
@@ -154,7 +114,6 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
         all.extend([
             missing_ids(t),
             mark_unseen(t),
-            rederive_batch(resource),
             super::staging::upsert_sql(&spec, &column_types),
         ]);
         types.insert(t, column_types);

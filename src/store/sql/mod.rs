@@ -12,7 +12,7 @@ use std::collections::HashMap;
 pub use dialect::{Dialect, Statement};
 
 use crate::resource::Resource;
-use crate::store::{TableSpec, org_tables, table};
+use crate::store::{TableSpec, assigned, org_tables, table};
 
 /// Each column of a table with its SQL type, as PostgreSQL's catalog names it (empty on
 /// SQLite, whose columns take text as it is).
@@ -85,6 +85,61 @@ pub fn rewrite_row(d: Dialect, spec: &TableSpec, types: &ColumnTypes) -> String 
         "UPDATE {} SET raw_json = {}{sets} WHERE org_id = ?1 AND id = ?2",
         spec.name,
         value(3, "raw_json"),
+    ))
+}
+
+/// Sets `resource`'s typed columns of org `?1`'s rows to their values derived again,
+/// only in rows where one of them differs (an unchanged row is not written). The rows are
+/// a batch (see [`Dialect::each`]): on SQLite one row, id `?2`, its values from `?3`; on
+/// PostgreSQL the ids `?2` and one text array per column from `?3`, each value cast to
+/// its catalogue type.
+pub fn rederive(d: Dialect, resource: Resource) -> String {
+    let spec = resource.spec();
+    let n = spec.columns.len();
+    let (rows, id, values): (String, &str, Vec<String>) = match d {
+        Dialect::Sqlite => {
+            let values = (0..n).map(|i| format!("?{}", i + 3)).collect();
+            (String::new(), "?2", values)
+        }
+        Dialect::Postgres => {
+            let arrays: Vec<String> = (2..n + 3).map(|p| format!("?{p}::text[]")).collect();
+            let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            let values = spec
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("v.c{i}::{}", c.kind.postgres_type()))
+                .collect();
+            let rows = format!(
+                " FROM unnest({}) AS v(id, {})",
+                arrays.join(", "),
+                names.join(", ")
+            );
+            (rows, "v.id", values)
+        }
+    };
+    let new: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| assigned(spec, i, v))
+        .collect();
+    let set: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("{} = {v}", c.name))
+        .collect();
+    let differs: Vec<String> = spec
+        .columns
+        .iter()
+        .zip(&new)
+        .map(|(c, v)| format!("t.{} IS DISTINCT FROM {v}", c.name))
+        .collect();
+    d.render(&format!(
+        "UPDATE {} AS t SET {}{rows} WHERE t.org_id = ?1 AND t.id = {id} AND ({})",
+        spec.name,
+        set.join(", "),
+        differs.join(" OR ")
     ))
 }
 
@@ -332,6 +387,7 @@ pub fn planned(d: Dialect, types: &HashMap<&str, ColumnTypes>) -> Vec<String> {
             purge_deleted(d, t),
             stored_batch(d, t),
             rewrite_row(d, &spec, types.get(t).unwrap_or(&none)),
+            rederive(d, resource),
         ]);
     }
     for t in org_tables() {

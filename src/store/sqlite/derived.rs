@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::{SqliteStore, statements};
+use super::SqliteStore;
 use crate::resource::Resource;
 use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{
@@ -37,7 +37,7 @@ impl DerivedColumns for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut changed = 0;
         {
-            let mut update = tx.prepare_cached(&statements::rederive_row(resource))?;
+            let mut update = tx.prepare_cached(&sql::rederive(Sqlite, resource))?;
             for (id, columns) in rows {
                 let head: [&dyn ToSql; 2] = [&org_id, id];
                 let values = columns.iter().map(|c| c as &dyn ToSql);

@@ -59,33 +59,6 @@ pub const CREATE_SEEN_IDS: &str = "DROP TABLE IF EXISTS temp.full_seen_ids;
 /// One seen id into the walk's temporary table.
 pub const INSERT_SEEN_ID: &str = "INSERT OR IGNORE INTO temp.full_seen_ids (id) VALUES (?1)";
 
-/// Sets `resource`'s typed columns of row `?2` of org `?1` from `?3...`, only when one
-/// of them differs (an unchanged row is not written).
-pub fn rederive_row(resource: Resource) -> String {
-    let spec = resource.spec();
-    let new: Vec<String> = (0..spec.columns.len())
-        .map(|i| crate::store::assigned(spec, i, &format!("?{}", i + 3)))
-        .collect();
-    let set: Vec<String> = spec
-        .columns
-        .iter()
-        .zip(&new)
-        .map(|(c, v)| format!("{} = {v}", c.name))
-        .collect();
-    let differs: Vec<String> = spec
-        .columns
-        .iter()
-        .zip(&new)
-        .map(|(c, v)| format!("{} IS NOT {v}", c.name))
-        .collect();
-    format!(
-        "UPDATE {} SET {} WHERE org_id = ?1 AND id = ?2 AND ({})",
-        spec.name,
-        set.join(", "),
-        differs.join(" OR ")
-    )
-}
-
 /// Every statement above, expanded for every table it runs on, each resource's upsert,
 /// and the shared statements in SQLite's dialect ([`sql::planned`]): what
 /// `tests/query_plans.rs` plans. The walk's end reads `temp.full_seen_ids`: run
@@ -98,7 +71,6 @@ pub fn planned() -> Vec<String> {
         all.extend([
             is_present(t),
             mark_unseen(t),
-            rederive_row(resource),
             super::upsert::upsert_sql(&spec),
         ]);
     }
