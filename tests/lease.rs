@@ -61,8 +61,16 @@ fn write(store: &mut dyn Store, ids: &[&str]) -> Result<(), StoreError> {
         })
         .collect();
     let now = routiq_sync::timestamp::Timestamp::now();
+    let pages = [("patients", page.as_slice())];
     store
-        .write_page("org_1", Resource::Patients, &page, None, now)
+        .write_route_pages(
+            "org_1",
+            Resource::Patients,
+            &pages,
+            None,
+            now,
+            routiq_sync::store::Commit::Now,
+        )
         .map(drop)
 }
 

@@ -383,7 +383,6 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
     let Some((env, db)) = pg_env(TestEnv::builder().patients(10)) else {
         return;
     };
-    use routiq_sync::resource::Resource;
     use routiq_sync::store::StoreError;
     use routiq_sync::timestamp::Timestamp;
     let location = public_schema(&db);
@@ -391,9 +390,7 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
     let now = Timestamp::now();
     let mut store = routiq_sync::store::open(&location).unwrap();
     let _held = store.try_lock_org("org_1").unwrap().expect("org_1 free");
-    store
-        .write_page("org_1", Resource::Patients, &page("1"), None, now)
-        .unwrap();
+    write(&mut *store, &page("1"), now).unwrap();
     // Its renewals failed (a network cut, a long server outage): the lease lapsed.
     let lapsed = env.execute(
         "UPDATE org_leases SET expires_at = now() - interval '1 second' WHERE org_id = 'org_1'",
@@ -401,7 +398,7 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
     );
     assert_eq!(lapsed, 1, "one lease was held");
     std::thread::sleep(std::time::Duration::from_millis(200));
-    match store.write_page("org_1", Resource::Patients, &page("2"), None, now) {
+    match write(&mut *store, &page("2"), now) {
         Err(e @ StoreError::LockLost { .. }) => {
             assert!(e.to_string().contains("lost the lock on org org_1"), "{e}")
         }
@@ -419,7 +416,7 @@ fn an_expired_lease_stops_the_writes_of_that_org() {
         .unwrap()
         .expect("an expired lease is free");
     assert!(matches!(
-        store.write_page("org_1", Resource::Patients, &page("3"), None, now),
+        write(&mut *store, &page("3"), now),
         Err(StoreError::LockLost { .. })
     ));
 }
@@ -672,6 +669,18 @@ fn hold(store: &mut dyn routiq_sync::store::Store, page: &[routiq_sync::record::
         .unwrap();
 }
 
+/// Commits `page` of org_1's patients, read from their main route.
+fn write(
+    store: &mut dyn routiq_sync::store::Store,
+    page: &[routiq_sync::record::Record],
+    now: routiq_sync::timestamp::Timestamp,
+) -> Result<routiq_sync::store::PageWrite, routiq_sync::store::StoreError> {
+    use routiq_sync::resource::Resource;
+    use routiq_sync::store::Commit;
+    let pages = [("patients", page)];
+    store.write_route_pages("org_1", Resource::Patients, &pages, None, now, Commit::Now)
+}
+
 /// A fresh database with one org, a store holding org_1's lock, and a held first page
 /// of patients `ids` (updated at `ts`); `None` (skip) without PostgreSQL.
 fn holding(
@@ -691,7 +700,6 @@ fn holding(
 
 #[test]
 fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
-    use routiq_sync::resource::Resource;
     let Some((env, db, mut store, _guard)) = holding(&["1", "2"], 1_700_000_000) else {
         return;
     };
@@ -716,8 +724,7 @@ fn held_pages_are_invisible_until_committed_and_dropped_with_the_session() {
         locked_store(&db, "org_1")
     };
     let now = routiq_sync::timestamp::Timestamp::now();
-    next.write_page("org_1", Resource::Patients, &page, None, now)
-        .unwrap();
+    write(&mut *next, &page, now).unwrap();
     assert_eq!(rows(), 5);
 }
 

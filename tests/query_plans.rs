@@ -1,13 +1,14 @@
 //! Every query the README and docs/dashboard.md show dashboard authors, and every
-//! statement the stores run (their own texts, from `store::sqlite::statements`,
-//! `store::postgres::statements` and `store::snapshot::statements`), is answered through an index condition: asserted
-//! with `EXPLAIN QUERY PLAN` on SQLite and `EXPLAIN` on PostgreSQL (issue 16), so a later
-//! change of the indexes cannot quietly lose one. A scan of a whole index (`SCAN t USING
-//! INDEX`, an `Index Scan` without `Index Cond`) counts as a table scan; the queries that
-//! read whole tables by design are listed by name with the reason, and every statement
-//! of the `statements` modules is planned. Also: the migration that dropped
-//! `appointments_by_patient` and `patients_present` runs on a database of the version
-//! before it, on both stores.
+//! statement the stores run (their own texts, from `store::sqlite::statements` and
+//! `store::postgres::statements`, which include the shared `store::sql` in their
+//! dialect, and from `store::snapshot::statements`), is answered through an index
+//! condition: asserted with `EXPLAIN QUERY PLAN` on SQLite and `EXPLAIN` on PostgreSQL
+//! (issue 16), so a later change of the indexes cannot quietly lose one. A scan of a
+//! whole index (`SCAN t USING INDEX`, an `Index Scan` without `Index Cond`) counts as a
+//! table scan; the queries that read whole tables by design are listed by name with the
+//! reason, and every statement of the `statements` modules is planned. Also: the
+//! migration that dropped `appointments_by_patient` and `patients_present` runs on a
+//! database of the version before it, on both stores.
 
 #[path = "common/pg.rs"]
 mod pg;
@@ -17,6 +18,7 @@ use std::path::Path;
 use routiq_sync::database_url::PgUrl;
 use routiq_sync::store::postgres::{PgStore, statements as pg_statements};
 use routiq_sync::store::snapshot::statements::{self as snapshot, Dialect};
+use routiq_sync::store::sql;
 use routiq_sync::store::sqlite::{SqliteStore, create_at_version, statements};
 
 /// The tables that hold records, state or runs (a full scan of one grows with the data).
@@ -56,24 +58,27 @@ const WHOLE_TABLE_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The store statements that read whole tables by design, by their constant, with the
-/// reason.
-const WHOLE_TABLE_STATEMENTS: &[(&str, &str)] = &[
-    (
-        statements::STORED_ORGS,
-        "every org with data (`status`, `forget`): no table lists the orgs, so the org ids \
-         of two covering indexes are read whole",
-    ),
-    (pg_statements::STORED_ORGS, "as on SQLite"),
-];
+/// The store statements that read whole tables by design, by their text in each
+/// dialect, with the reason.
+fn whole_table_statements() -> [(&'static str, &'static str); 2] {
+    [
+        (
+            sql::STORED_ORGS.get(sql::Dialect::Sqlite),
+            "every org with data (`status`, `forget`): no table lists the orgs, so the org \
+             ids of two covering indexes are read whole",
+        ),
+        (sql::STORED_ORGS.get(sql::Dialect::Postgres), "as on SQLite"),
+    ]
+}
 
 /// The reason `name` may read whole tables, if it is listed.
 fn reads_whole_tables(name: &str) -> Option<&'static str> {
     WHOLE_TABLE_QUERIES
         .iter()
-        .chain(WHOLE_TABLE_STATEMENTS)
+        .copied()
+        .chain(whole_table_statements())
         .find(|(listed, _)| *listed == name)
-        .map(|(_, why)| *why)
+        .map(|(_, why)| why)
 }
 
 /// A query the tests plan: its name (a documented query's `<!-- query: NAME -->`, which
@@ -509,47 +514,50 @@ fn no_store_statement_over_a_data_table_is_written_outside_the_statements_module
 /// What a `statements` module defines that is not a statement to plan, with why.
 const NOT_PLANNED: &[(&str, &str)] = &[
     (
-        "sqlite/CREATE_SEEN_IDS",
+        "sqlite/statements.rs/CREATE_SEEN_IDS",
         "creates the walk's temporary table (the tests create it before planning)",
     ),
     (
-        "sqlite/RUN_COLUMNS",
-        "the column list `recent_runs` reads, planned there",
-    ),
-    (
-        "postgres/RUN_COLUMNS",
-        "the column list `recent_runs` reads, planned there",
-    ),
-    (
-        "postgres/vacuum_full",
+        "postgres/statements.rs/vacuum_full",
         "`VACUUM (FULL)` has no plan: it rewrites the whole table by design",
     ),
 ];
 
-/// Every statement constant and statement builder of the two `statements` modules is
-/// in their `planned()` (which the tests above plan), or in [`NOT_PLANNED`] with the
+/// Every statement constant, static and builder of the statements modules (the two
+/// backends' own, the shared one and the status snapshot's) is in its module's `planned()` (which the tests
+/// above plan: each backend's includes the shared one's), or in [`NOT_PLANNED`] with the
 /// reason: a statement added without a plan fails here, not in production.
 #[test]
 fn every_statement_of_the_statements_modules_is_planned() {
     let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
     let mut missing = Vec::new();
-    for backend in ["sqlite", "postgres", "snapshot"] {
-        let text = std::fs::read_to_string(store.join(backend).join("statements.rs")).unwrap();
+    // Each module, and whether its `planned()` must include the shared statements.
+    for (module, with_shared) in [
+        ("sqlite/statements.rs", true),
+        ("postgres/statements.rs", true),
+        ("snapshot/statements.rs", false),
+        ("sql/mod.rs", false),
+    ] {
+        let text = std::fs::read_to_string(store.join(module)).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let at = code.find("pub fn planned(").expect("a planned() function");
         let planned: Vec<&str> = code[at..]
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .collect();
+        if with_shared && !code[at..].contains("sql::planned(") {
+            missing.push(format!("{module}: the shared statements (sql::planned)"));
+        }
         let defined = code[..at].lines().filter_map(|l| {
             let l = l.trim_start();
             let name = l
                 .strip_prefix("pub const ")
+                .or_else(|| l.strip_prefix("pub static "))
                 .or_else(|| l.strip_prefix("pub fn "))?;
             name.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .next()
         });
         for name in defined {
-            let key = format!("{backend}/{name}");
+            let key = format!("{module}/{name}");
             if !planned.contains(&name) && !NOT_PLANNED.iter().any(|(k, _)| *k == key) {
                 missing.push(key);
             }

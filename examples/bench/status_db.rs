@@ -10,7 +10,9 @@ use routiq_sync::cliniko::parse_record;
 use routiq_sync::record::Record;
 use routiq_sync::resource::Resource;
 use routiq_sync::store::sqlite::SqliteStore;
-use routiq_sync::store::{Records, ResourceCounts, RunLog, RunOutcome, RunStatus, SyncState};
+use routiq_sync::store::{
+    Commit, Records, ResourceCounts, RunLog, RunOutcome, RunStatus, SyncState,
+};
 use routiq_sync::timestamp::Timestamp;
 
 /// Rows written per transaction while building (bigger than a sync's pages: faster).
@@ -73,8 +75,9 @@ pub fn build(db: &Path, orgs: &[String], rows_per_org: usize) -> Result<(), Stri
                         r
                     })
                     .collect();
+                let pages = [(resource.name(), batch.as_slice())];
                 store
-                    .write_page(org, resource, &batch, Some(run), started)
+                    .write_route_pages(org, resource, &pages, Some(run), started, Commit::Now)
                     .map_err(e)?;
                 done += batch.len();
             }

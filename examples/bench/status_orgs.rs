@@ -19,7 +19,7 @@ use routiq_sync::resource::Resource;
 use routiq_sync::store::postgres::PgStore;
 use routiq_sync::store::sqlite::SqliteStore;
 use routiq_sync::store::{
-    AccountFacts, AppliedPolicy, ResourceCounts, RunOutcome, RunStatus, Store,
+    AccountFacts, AppliedPolicy, Commit, ResourceCounts, RunOutcome, RunStatus, Store,
 };
 use routiq_sync::timestamp::Timestamp;
 
@@ -345,8 +345,9 @@ fn seed_org(store: &mut dyn Store, org: &str, samples: &Samples) -> Result<(), S
                 r
             })
             .collect();
+        let pages = [(resource.name(), page.as_slice())];
         store
-            .write_page(org, resource, &page, Some(run), started)
+            .write_route_pages(org, resource, &pages, Some(run), started, Commit::Now)
             .map_err(e)?;
         store
             .finish_full(org, resource, run, started, now)

@@ -497,7 +497,7 @@ fn walk_resource(
     store: &mut dyn Store,
     plan: &ResourcePlan,
     run_id: i64,
-    mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
+    named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
 ) -> Result<(ResourceCounts, Option<Stop>), StoreError> {
     let org = ctx.org_id;
     let resource = plan.resource;
@@ -529,6 +529,14 @@ fn walk_resource(
     );
     let mut stop = None;
     let mut batch = Batch::default();
+    let mut sink = Sink {
+        ctx,
+        store,
+        resource,
+        full,
+        counts: &mut counts,
+        named,
+    };
     // Later pages are fetched and parsed while earlier ones are written (two cores).
     // Pages that arrive within a second of each other are written together; while they
     // keep arriving faster than [`BATCH_PAGES`] a second, the store keeps one transaction
@@ -558,8 +566,7 @@ fn walk_resource(
             // Nothing more came within the batch's second (a slow or paced walk).
             None => (Flow::Next, Commit::Now),
         };
-        let named = named.as_deref_mut();
-        batch.flush(ctx, store, resource, full, &mut counts, named, commit)?;
+        batch.flush(&mut sink, commit)?;
         // Never wait on the network for long with a transaction held: if no page comes
         // within the batch's second, the `None` above commits it.
         Ok(match flow {
@@ -567,7 +574,7 @@ fn walk_resource(
             flow => flow,
         })
     })?;
-    batch.flush(ctx, store, resource, full, &mut counts, named, Commit::Now)?;
+    batch.flush(&mut sink, Commit::Now)?;
     if let (Some((full_run, started_at)), true) = (full, walk.is_complete()) {
         counts.deleted =
             store.finish_full(org, resource, full_run, started_at, ctx.cliniko_now())?;
@@ -595,6 +602,17 @@ const BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 const HOLD_ROWS: usize = 10_000;
 const HOLD_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Where a walk's batches go: the org's store, the resource and the full walk (its run
+/// and start) they belong to, and what they add to the counts and the reference ids named.
+struct Sink<'w, 'c> {
+    ctx: &'w OrgContext<'c>,
+    store: &'w mut dyn Store,
+    resource: Resource,
+    full: Option<(i64, crate::timestamp::Timestamp)>,
+    counts: &'w mut ResourceCounts,
+    named: Option<&'w mut BTreeMap<Resource, BTreeSet<String>>>,
+}
+
 /// Pages received but not yet written, and what the store holds uncommitted.
 #[derive(Default)]
 struct Batch {
@@ -610,17 +628,15 @@ impl Batch {
     /// Writes the pages into the store's transaction, with what they settled, then
     /// records the reference ids they name and reports progress. The transaction
     /// commits unless `commit` is [`Commit::Held`] and it is within its limits.
-    #[allow(clippy::too_many_arguments)]
-    fn flush(
-        &mut self,
-        ctx: &OrgContext<'_>,
-        store: &mut dyn Store,
-        resource: Resource,
-        full: Option<(i64, crate::timestamp::Timestamp)>,
-        counts: &mut ResourceCounts,
-        mut named: Option<&mut BTreeMap<Resource, BTreeSet<String>>>,
-        commit: Commit,
-    ) -> Result<(), StoreError> {
+    fn flush(&mut self, to: &mut Sink<'_, '_>, commit: Commit) -> Result<(), StoreError> {
+        let Sink {
+            ctx,
+            ref mut store,
+            resource,
+            full,
+            ref mut counts,
+            ref mut named,
+        } = *to;
         let org = ctx.org_id;
         if !self.pages.is_empty() {
             let pages: Vec<(&str, &[Record])> = self

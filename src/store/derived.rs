@@ -1,6 +1,6 @@
-//! Which catalogue rules each org's typed columns were derived by, and the statements
-//! both backends run to record it; the re-derivation itself (one batch of rows at a
-//! time, only rows whose columns change) is each backend's own.
+//! Which catalogue rules each org's typed columns were derived by (the statements both
+//! backends run to record it are in [`super::sql`]); the re-derivation itself (one
+//! batch of rows at a time, only rows whose columns change) is each backend's own.
 
 use std::collections::BTreeMap;
 
@@ -62,28 +62,6 @@ pub trait DerivedColumns {
     ) -> Result<(), StoreError>;
 }
 
-/// `(resource, fingerprint, pending, after_id)` of an org, in PostgreSQL's placeholders
-/// ([`sqlite()`] turns them into SQLite's).
-pub(crate) const DERIVED_STATE: &str =
-    "SELECT resource, fingerprint, pending, after_id FROM derived_columns WHERE org_id = $1";
-
-/// Records `(org_id, resource, pending, after_id)`.
-pub(crate) const SAVE_DERIVE_PROGRESS: &str = "INSERT INTO derived_columns \
-     (org_id, resource, fingerprint, pending, after_id) VALUES ($1, $2, NULL, $3, $4) \
-     ON CONFLICT (org_id, resource) DO UPDATE SET pending = excluded.pending, \
-     after_id = excluded.after_id";
-
-/// Records `(org_id, resource, fingerprint)` as done.
-pub(crate) const FINISH_DERIVE: &str = "INSERT INTO derived_columns \
-     (org_id, resource, fingerprint, pending, after_id) VALUES ($1, $2, $3, NULL, NULL) \
-     ON CONFLICT (org_id, resource) DO UPDATE SET fingerprint = excluded.fingerprint, \
-     pending = NULL, after_id = NULL";
-
-/// `sql` with PostgreSQL's `$N` placeholders as SQLite's `?N`.
-pub(crate) fn sqlite(sql: &str) -> String {
-    sql.replace('$', "?")
-}
-
 /// The value a column is set to from `new` (its new value's SQL): a column whose rule
 /// needs the route the row came by keeps its stored value when the record alone says
 /// nothing (the route is not stored).
@@ -95,7 +73,7 @@ pub(crate) fn assigned(spec: &Spec, column: usize, new: &str) -> String {
     }
 }
 
-/// Folds a row of [`DERIVED_STATE`] into `states` (a name no resource has is skipped).
+/// Folds a row of [`super::sql::DERIVED_STATE`] into `states` (a name no resource has is skipped).
 pub(crate) fn add_state(
     states: &mut BTreeMap<Resource, DerivedState>,
     (resource, fingerprint, pending, after_id): (

@@ -11,16 +11,15 @@ mod privacy_state;
 pub mod probe;
 mod scrub;
 pub mod snapshot;
+pub mod sql;
 pub mod sqlite;
 mod tables;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub(crate) use derived::{
-    DERIVED_STATE, FINISH_DERIVE, SAVE_DERIVE_PROGRESS, add_state, assigned, sqlite as sqlite_sql,
-};
 pub use derived::{DeriveProgress, DerivedColumns, DerivedRow, DerivedState};
+pub(crate) use derived::{add_state, assigned};
 pub use failure::{DbFailure, FailureKind};
 pub use model::{
     ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
@@ -302,7 +301,6 @@ pub trait SyncState {
     fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError>;
 }
 
-/// The synced rows.
 /// When the transaction of [`Records::write_route_pages`] commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
@@ -313,50 +311,8 @@ pub enum Commit {
     Held,
 }
 
+/// The synced rows.
 pub trait Records {
-    /// Upserts one page of `resource` rows read from the route `cursor_key` (one of
-    /// [`Resource::cursor_keys`]) and advances that route's cursor to the newest
-    /// `updated_at` on the page, all in one transaction: a crash leaves either the whole
-    /// page and its cursor, or neither. `full_run` marks the rows as seen by that full
-    /// walk, for [`Records::finish_full`].
-    fn write_route_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        cursor_key: &str,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        self.write_route_pages(
-            org_id,
-            resource,
-            &[(cursor_key, records)],
-            full_run,
-            synced_at,
-            Commit::Now,
-        )
-    }
-
-    /// [`Records::write_route_page`] for a page of the resource's main route.
-    fn write_page(
-        &mut self,
-        org_id: &str,
-        resource: Resource,
-        records: &[Record],
-        full_run: Option<i64>,
-        synced_at: Timestamp,
-    ) -> Result<PageWrite, StoreError> {
-        self.write_route_page(
-            org_id,
-            resource,
-            resource.name(),
-            records,
-            full_run,
-            synced_at,
-        )
-    }
-
     /// Ends a full walk of `resource` that reached the last page of every route without
     /// error: rows the walk did not see are marked `deleted_upstream_at = now` (Cliniko's
     /// clock), and the resource's last full sync becomes `started_at` (when the walk
@@ -404,10 +360,12 @@ pub trait Records {
         before: Timestamp,
     ) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
-    /// Several pages (`(cursor_key, records)`, in walk order) as by
-    /// [`Records::write_route_page`], in one transaction: each page's cursor moves with
-    /// its rows, and a crash keeps all of them or none (fewer commits write each dirty
-    /// index page fewer times). With [`Commit::Held`] the store may leave that
+    /// Upserts pages of `resource` rows (`(cursor_key, records)`, in walk order, each read
+    /// from the route `cursor_key`, one of [`Resource::cursor_keys`]) and advances each
+    /// route's cursor to the newest `updated_at` of its pages, all in one transaction: a
+    /// crash leaves the pages and their cursors, or none of them (fewer commits write each
+    /// dirty index page fewer times). `full_run` marks the rows as seen by that full
+    /// walk, for [`Records::finish_full`]. With [`Commit::Held`] the store may leave that
     /// transaction open for the next pages; they all commit at [`Records::commit_held`]
     /// (or before any other write), and a crash before it keeps none of them.
     fn write_route_pages(

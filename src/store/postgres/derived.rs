@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 
 use postgres::types::ToSql;
 
-use super::{PgStore, Step, statements};
+use super::{PgStore, Step};
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{
-    DERIVED_STATE, DeriveProgress, DerivedColumns, DerivedRow, DerivedState, FINISH_DERIVE,
-    SAVE_DERIVE_PROGRESS, StoreError, add_state,
+    DeriveProgress, DerivedColumns, DerivedRow, DerivedState, StoreError, add_state,
 };
 
 impl DerivedColumns for PgStore {
     fn derived_state(&self, org_id: &str) -> Result<BTreeMap<Resource, DerivedState>, StoreError> {
         let rows = self.query(
             Step::statement("reading which rules the typed columns were derived by"),
-            DERIVED_STATE,
+            sql::DERIVED_STATE.get(Postgres),
             &[&org_id],
             |r| (r.get(0), r.get(1), r.get(2), r.get(3)),
         )?;
@@ -40,12 +40,12 @@ impl DerivedColumns for PgStore {
             .collect();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_id, &ids];
         params.extend(columns.iter().map(|c| c as &(dyn ToSql + Sync)));
-        let sql = statements::rederive_batch(resource);
+        let rederive = sql::rederive(Postgres, resource);
         let step = Step::statement("re-deriving a batch of rows' typed columns");
         self.in_tx(org_id, step, |tx| {
-            let changed = tx.execute(&sql, &params)?;
+            let changed = tx.execute(&rederive, &params)?;
             tx.execute(
-                SAVE_DERIVE_PROGRESS,
+                sql::SAVE_DERIVE_PROGRESS.get(Postgres),
                 &[
                     &org_id,
                     &resource.name(),
@@ -67,7 +67,10 @@ impl DerivedColumns for PgStore {
             org_id,
             Step::statement("recording which rules the typed columns are derived by"),
             |tx| {
-                tx.execute(FINISH_DERIVE, &[&org_id, &resource.name(), &fingerprint])?;
+                tx.execute(
+                    sql::FINISH_DERIVE.get(Postgres),
+                    &[&org_id, &resource.name(), &fingerprint],
+                )?;
                 Ok(())
             },
         )

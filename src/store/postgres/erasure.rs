@@ -4,17 +4,18 @@
 
 use postgres::GenericClient;
 
-use super::{PgStore, Step, statements};
+use super::{PgStore, Step};
 use crate::store::scrub::{Mark, TAKE_SCRUB_DUE, marked};
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for PgStore {
     fn org_rows(&self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let mut out = Vec::new();
         for name in org_tables() {
-            let sql = statements::count_org_rows(name);
+            let count = sql::count_org_rows(Postgres, name);
             let step = Step::bulk("counting the org's rows");
-            let n: i64 = self.query_one(step, &sql, &[&org_id], |r| r.get(0))?;
+            let n: i64 = self.query_one(step, &count, &[&org_id], |r| r.get(0))?;
             out.push((name, n.max(0) as u64));
         }
         Ok(out)
@@ -26,7 +27,7 @@ impl Erasure for PgStore {
         let out = self.in_tx(org_id, Step::bulk("deleting the org's rows"), |tx| {
             let mut out = Vec::new();
             for name in org_tables() {
-                let n = tx.execute(&statements::delete_org_rows(name), &[&org_id])?;
+                let n = tx.execute(&sql::delete_org_rows(Postgres, name), &[&org_id])?;
                 out.push((name, n));
             }
             mark_scrub(tx, org_id, &out)?;
@@ -68,7 +69,7 @@ impl Erasure for PgStore {
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
         let step = Step::statement("listing the stored orgs");
-        self.query(step, statements::STORED_ORGS, &[], |r| r.get(0))
+        self.query(step, sql::STORED_ORGS.get(Postgres), &[], |r| r.get(0))
     }
 }
 
@@ -80,7 +81,7 @@ pub(super) fn mark_scrub(
     deleted: &[(&str, u64)],
 ) -> Result<(), postgres::Error> {
     for (table, _) in deleted.iter().filter(|(_, n)| *n > 0) {
-        tx.execute(statements::MARK_SCRUB, &[&org_id, table, &1_i64])?;
+        tx.execute(sql::MARK_SCRUB.get(Postgres), &[&org_id, table, &1_i64])?;
     }
     Ok(())
 }

@@ -3,9 +3,10 @@
 
 use postgres::types::ToSql;
 
-use super::{PgStore, Step, statements};
+use super::{PgStore, Step};
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{
     AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch, StoreError, table,
 };
@@ -14,7 +15,7 @@ use crate::timestamp::Timestamp;
 impl PrivacyStore for PgStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
         let step = Step::statement("reading the privacy state");
-        let state = self.query_opt(step, statements::PRIVACY_STATE, &[&org_id], |r| {
+        let state = self.query_opt(step, sql::PRIVACY_STATE.get(Postgres), &[&org_id], |r| {
             let time = |i| {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
@@ -40,7 +41,7 @@ impl PrivacyStore for PgStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         self.query(
             Step::statement("reading a batch of stored rows for the privacy policy"),
-            &statements::stored_batch(table(resource).name),
+            &sql::stored_batch(Postgres, table(resource).name),
             &[&org_id, &after, &i64::from(limit)],
             |r| (r.get(0), r.get(1)),
         )
@@ -57,7 +58,7 @@ impl PrivacyStore for PgStore {
         let step = Step::statement("rewriting a batch of rows under the privacy policy");
         self.in_tx(org_id, step, |tx| {
             let types = super::staging::column_types(tx, spec.name)?;
-            let update = tx.prepare(&statements::rewrite_row(&spec, &types))?;
+            let update = tx.prepare(&sql::rewrite_row(Postgres, &spec, &types))?;
             for rec in records {
                 let raw = super::staging::jsonb_safe(&rec.raw_json);
                 let mut params: Vec<&(dyn ToSql + Sync)> = vec![&org_id, &rec.id, &raw];
@@ -66,7 +67,7 @@ impl PrivacyStore for PgStore {
             }
             super::erasure::mark_scrub(tx, org_id, &[(spec.name, records.len() as u64)])?;
             tx.execute(
-                statements::SAVE_PRIVACY_PROGRESS,
+                sql::SAVE_PRIVACY_PROGRESS.get(Postgres),
                 &[
                     &org_id,
                     &progress.fingerprint,
@@ -90,7 +91,7 @@ impl PrivacyStore for PgStore {
             Step::statement("recording the privacy policy applied"),
             |tx| {
                 tx.execute(
-                    statements::FINISH_PRIVACY,
+                    sql::FINISH_PRIVACY.get(Postgres),
                     &[
                         &org_id,
                         &policy.fingerprint,
@@ -102,7 +103,7 @@ impl PrivacyStore for PgStore {
                 // A full walk ended with no time: none done, none under way.
                 let routes: Vec<&str> = policy.refetch.iter().flat_map(|r| r.routes()).collect();
                 let none: Option<time::OffsetDateTime> = None;
-                tx.execute(statements::END_FULL, &[&org_id, &routes, &none])?;
+                tx.execute(sql::END_FULL.get(Postgres), &[&org_id, &routes, &none])?;
                 Ok(())
             },
         )

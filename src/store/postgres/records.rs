@@ -13,6 +13,7 @@ use super::statements;
 use super::{PgStore, Step};
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
@@ -101,10 +102,10 @@ impl Records for PgStore {
                 &statements::mark_unseen(table(resource).name),
                 &[&org_id, &run_id, &now.datetime(), &resource.name()],
             )?;
-            tx.execute(statements::FORGET_SEEN, &[&org_id, &resource.name()])?;
+            tx.execute(sql::FORGET_SEEN.get(Postgres), &[&org_id, &resource.name()])?;
             let keys: Vec<&str> = resource.cursor_keys().to_vec();
             tx.execute(
-                statements::END_FULL,
+                sql::END_FULL.get(Postgres),
                 &[&org_id, &keys, &started_at.datetime()],
             )?;
             Ok(marked)
@@ -120,17 +121,17 @@ impl Records for PgStore {
     ) -> Result<u64, StoreError> {
         self.in_tx(org_id, Step::bulk("marking rows deleted upstream"), |tx| {
             tx.execute(
-                &statements::mark_deleted(table(resource).name),
+                &sql::mark_deleted(Postgres, table(resource).name),
                 &[&org_id, &ids, &now.datetime()],
             )
         })
     }
 
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
-        let sql = statements::present_ids(table(resource).name);
+        let ids = sql::present_ids(Postgres, table(resource).name);
         self.query(
             Step::bulk("listing every stored id"),
-            &sql,
+            &ids,
             &[&org_id],
             |r| r.get(0),
         )
@@ -148,9 +149,9 @@ impl Records for PgStore {
     }
 
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
-        let sql = statements::count_present(table(resource).name);
+        let count = sql::count_present(Postgres, table(resource).name);
         let step = Step::bulk("counting the stored rows");
-        let n: i64 = self.query_one(step, &sql, &[&org_id], |r| r.get(0))?;
+        let n: i64 = self.query_one(step, &count, &[&org_id], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -165,7 +166,7 @@ impl Records for PgStore {
             let mut n = 0;
             for resource in Resource::ALL {
                 n += tx.execute(
-                    &statements::repair_future_marks(table(resource).name),
+                    &sql::repair_future_marks(Postgres, table(resource).name),
                     &[&org_id, &now.datetime(), &later_than.datetime()],
                 )?;
             }
@@ -183,7 +184,7 @@ impl Records for PgStore {
             for resource in Resource::ALL {
                 let name = table(resource).name;
                 let n = tx.execute(
-                    &statements::purge_deleted(name),
+                    &sql::purge_deleted(Postgres, name),
                     &[&org_id, &before.datetime()],
                 )?;
                 out.push((name, n));
@@ -198,7 +199,9 @@ impl Records for PgStore {
     /// The view's `now()` is the server's clock: the host's does not matter.
     fn active_patients(&self, org_id: &str, _: bool) -> Result<Option<u64>, StoreError> {
         let step = Step::bulk("counting active patients");
-        let n: i64 = self.query_one(step, statements::ACTIVE_PATIENTS, &[&org_id], |r| r.get(0))?;
+        let n: i64 = self.query_one(step, sql::ACTIVE_PATIENTS.get(Postgres), &[&org_id], |r| {
+            r.get(0)
+        })?;
         Ok(Some(n.max(0) as u64))
     }
 }
@@ -254,7 +257,7 @@ fn upsert_rows<'r>(
         // One narrow row per batch instead of rewriting every unchanged row as seen.
         let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
         st.execute(
-            statements::INSERT_SEEN,
+            sql::INSERT_SEEN.get(Postgres),
             &[&org_id, &resource.name(), &run, &ids],
         )?;
     }

@@ -3,9 +3,10 @@
 use postgres::Row;
 use postgres::types::ToSql;
 
+use super::PgStore;
 use super::Step;
 use super::connect::{begin_sql, connect, error_at};
-use super::{PgStore, statements};
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 use crate::watchdog::Bound;
@@ -21,7 +22,7 @@ impl RunLog for PgStore {
         self.write(Step::statement("recording the run's start"), |client| {
             Ok(client
                 .query_one(
-                    statements::BEGIN_RUN,
+                    sql::BEGIN_RUN.get(Postgres),
                     &[&org_id, &mode, &started_at.datetime()],
                 )?
                 .get(0))
@@ -32,7 +33,7 @@ impl RunLog for PgStore {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         let stopped = crate::store::stopped_by(outcome);
-        let sql = statements::FINISH_RUN;
+        let finish = sql::FINISH_RUN.get(Postgres);
         let params: &[&(dyn ToSql + Sync)] = &[
             &run_id,
             &outcome.status.name(),
@@ -44,7 +45,7 @@ impl RunLog for PgStore {
             &outcome.active_patients.map(|n| n as i64),
             &stopped,
         ];
-        match self.execute(Step::statement("recording the run's end"), sql, params) {
+        match self.execute(Step::statement("recording the run's end"), finish, params) {
             // The session ended (a server restart, `pg_terminate_backend`, a proxy): most
             // often the very failure being recorded. A new session records it while the
             // server takes one; only this run's own row is written, so no lock is needed.
@@ -58,7 +59,7 @@ impl RunLog for PgStore {
                 let mut session = connect(&self.url)?;
                 session
                     .batch_execute(&begin_sql(&self.schema, Bound::Statement))
-                    .and_then(|()| session.execute(sql, params))
+                    .and_then(|()| session.execute(finish, params))
                     .and_then(|_| session.batch_execute("COMMIT"))
                     .map_err(|e| error_at(&self.target, e))?;
             }
@@ -73,7 +74,7 @@ impl RunLog for PgStore {
         let n = self.execute_for_org(
             org_id,
             Step::statement("closing runs left abandoned"),
-            statements::CLOSE_ABANDONED_RUNS,
+            sql::CLOSE_ABANDONED_RUNS.get(Postgres),
             &[&org_id, &ABANDONED_RUN],
         )?;
         Ok(n as usize)
@@ -81,15 +82,18 @@ impl RunLog for PgStore {
 
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         let step = Step::statement("reading the last active patient count");
-        self.query_opt(step, statements::LAST_ACTIVE_PATIENTS, &[&org_id], |r| {
-            r.get::<_, i64>(0).max(0) as u64
-        })
+        self.query_opt(
+            step,
+            sql::LAST_ACTIVE_PATIENTS.get(Postgres),
+            &[&org_id],
+            |r| r.get::<_, i64>(0).max(0) as u64,
+        )
     }
 
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
         self.query(
             Step::statement("reading recent runs"),
-            &statements::recent_runs(),
+            sql::RECENT_RUNS.get(Postgres),
             &[&org_id, &i64::from(limit)],
             read_run,
         )
@@ -99,7 +103,7 @@ impl RunLog for PgStore {
         self.execute_for_org(
             org_id,
             Step::bulk("pruning old run history"),
-            statements::PRUNE_RUNS,
+            sql::PRUNE_RUNS.get(Postgres),
             &[&org_id, &before.datetime()],
         )
     }
@@ -111,7 +115,7 @@ impl PgStore {
         Ok(self
             .query_opt(
                 Step::statement("reading the last success"),
-                statements::LAST_SUCCESS,
+                sql::LAST_SUCCESS.get(Postgres),
                 &[&org_id],
                 |r| r.get::<_, Option<time::OffsetDateTime>>(0),
             )?

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use postgres::types::ToSql;
 
-use super::{PgStore, Step, statements};
+use super::{PgStore, Step};
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Postgres};
 use crate::store::{
     AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
     SyncState,
@@ -15,7 +16,7 @@ use crate::timestamp::Timestamp;
 impl SyncState for PgStore {
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
         let step = Step::statement("reading the org's sync state");
-        let rows = self.query(step, statements::ORG_STATE, &[&org_id], |r| {
+        let rows = self.query(step, sql::ORG_STATE.get(Postgres), &[&org_id], |r| {
             let ts = |i: usize| {
                 r.get::<_, Option<time::OffsetDateTime>>(i)
                     .map(Timestamp::from_datetime)
@@ -51,11 +52,11 @@ impl SyncState for PgStore {
         // Forgetting the ids an earlier walk saw touches as many rows as it saw.
         self.in_tx(org_id, Step::bulk("starting a full walk"), |tx| {
             tx.execute(
-                statements::BEGIN_FULL,
+                sql::BEGIN_FULL.get(Postgres),
                 &[&org_id, &keys, &run_id, &started_at.datetime()],
             )?;
             // The ids an earlier, unfinished walk saw are no evidence for this one.
-            tx.execute(statements::FORGET_SEEN, &[&org_id, &resource.name()])?;
+            tx.execute(sql::FORGET_SEEN.get(Postgres), &[&org_id, &resource.name()])?;
             Ok(())
         })
     }
@@ -69,7 +70,7 @@ impl SyncState for PgStore {
         self.execute_for_org(
             org_id,
             Step::statement("recording a poll"),
-            statements::MARK_POLLED,
+            sql::MARK_POLLED.get(Postgres),
             &[&org_id, &cursor_key, &at.datetime()],
         )?;
         Ok(())
@@ -82,19 +83,19 @@ impl SyncState for PgStore {
         settled: SettledSecond,
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
-        let sql = statements::RECORD_SETTLED;
+        let settle = sql::RECORD_SETTLED.get(Postgres);
         let (second, read_from) = (settled.second.datetime(), settled.read_from.datetime());
         let params: [&(dyn ToSql + Sync); 4] = [&org_id, &cursor_key, &second, &read_from];
         if self.holds(org_id) {
             // With the pages held open: what a page settled commits with its rows.
             let step = Step::statement("recording a settled second");
             self.in_held(org_id, step, |client, prepared| {
-                let statement = prepared.get(client, sql)?;
+                let statement = prepared.get(client, settle)?;
                 client.execute(&statement, &params)
             })?;
         } else {
             let step = Step::statement("recording a settled second");
-            self.execute_for_org(org_id, step, sql, &params)?;
+            self.execute_for_org(org_id, step, settle, &params)?;
         }
         Ok(())
     }
@@ -109,7 +110,7 @@ impl SyncState for PgStore {
         self.execute_for_org(
             org_id,
             Step::statement("recording a verify"),
-            statements::FINISH_VERIFY,
+            sql::FINISH_VERIFY.get(Postgres),
             &[&org_id, &keys, &started_at.datetime()],
         )?;
         Ok(())
@@ -117,7 +118,7 @@ impl SyncState for PgStore {
 
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
         let step = Step::statement("reading the org's facts");
-        let facts = self.query_opt(step, statements::ORG_FACTS, &[&org_id], |r| {
+        let facts = self.query_opt(step, sql::ORG_FACTS.get(Postgres), &[&org_id], |r| {
             let skew: Option<i64> = r.get(0);
             let checked = r
                 .get::<_, Option<time::OffsetDateTime>>(1)
@@ -143,7 +144,7 @@ impl SyncState for PgStore {
         self.execute_for_org(
             org_id,
             Step::statement("recording the clock check"),
-            statements::RECORD_CLOCK_SKEW,
+            sql::RECORD_CLOCK_SKEW.get(Postgres),
             &[&org_id, &seconds, &at.datetime()],
         )?;
         Ok(())
@@ -153,7 +154,7 @@ impl SyncState for PgStore {
         self.execute_for_org(
             org_id,
             Step::statement("recording the Cliniko account"),
-            statements::RECORD_ACCOUNT,
+            sql::RECORD_ACCOUNT.get(Postgres),
             &[&org_id, &account.id, &account.name, &account.key_digest],
         )?;
         Ok(())

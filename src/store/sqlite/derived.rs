@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use rusqlite::{ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::{SqliteStore, statements};
+use super::SqliteStore;
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{
-    DERIVED_STATE, DeriveProgress, DerivedColumns, DerivedRow, DerivedState, FINISH_DERIVE,
-    SAVE_DERIVE_PROGRESS, StoreError, add_state, sqlite_sql,
+    DeriveProgress, DerivedColumns, DerivedRow, DerivedState, StoreError, add_state,
 };
 
 impl DerivedColumns for SqliteStore {
     fn derived_state(&self, org_id: &str) -> Result<BTreeMap<Resource, DerivedState>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&sqlite_sql(DERIVED_STATE))?;
+        let mut stmt = self.conn.prepare_cached(sql::DERIVED_STATE.get(Sqlite))?;
         let rows = stmt.query_map([org_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
@@ -37,14 +37,14 @@ impl DerivedColumns for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut changed = 0;
         {
-            let mut update = tx.prepare_cached(&statements::rederive_row(resource))?;
+            let mut update = tx.prepare_cached(&sql::rederive(Sqlite, resource))?;
             for (id, columns) in rows {
                 let head: [&dyn ToSql; 2] = [&org_id, id];
                 let values = columns.iter().map(|c| c as &dyn ToSql);
                 changed += update.execute(params_from_iter(head.into_iter().chain(values)))? as u64;
             }
         }
-        tx.prepare_cached(&sqlite_sql(SAVE_DERIVE_PROGRESS))?
+        tx.prepare_cached(sql::SAVE_DERIVE_PROGRESS.get(Sqlite))?
             .execute(params![
                 org_id,
                 resource.name(),
@@ -62,7 +62,7 @@ impl DerivedColumns for SqliteStore {
         fingerprint: &str,
     ) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(&sqlite_sql(FINISH_DERIVE))?
+            .prepare_cached(sql::FINISH_DERIVE.get(Sqlite))?
             .execute(params![org_id, resource.name(), fingerprint])?;
         Ok(())
     }

@@ -4,8 +4,9 @@
 
 use rusqlite::TransactionBehavior;
 
-use super::{SqliteStore, statements};
+use super::SqliteStore;
 use crate::store::scrub::{Mark, TAKE_SCRUB_DUE, marked};
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{Erasure, StoreError, org_tables};
 
 impl Erasure for SqliteStore {
@@ -14,7 +15,7 @@ impl Erasure for SqliteStore {
         for name in org_tables() {
             let n: i64 = self
                 .conn
-                .prepare_cached(&statements::count_org_rows(name))?
+                .prepare_cached(&sql::count_org_rows(Sqlite, name))?
                 .query_row([org_id], |r| r.get(0))?;
             out.push((name, n.max(0) as u64));
         }
@@ -28,7 +29,7 @@ impl Erasure for SqliteStore {
         let mut out = Vec::new();
         for name in org_tables() {
             let n = tx
-                .prepare_cached(&statements::delete_org_rows(name))?
+                .prepare_cached(&sql::delete_org_rows(Sqlite, name))?
                 .execute([org_id])?;
             out.push((name, n as u64));
         }
@@ -83,7 +84,7 @@ impl Erasure for SqliteStore {
     }
 
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(statements::STORED_ORGS)?;
+        let mut stmt = self.conn.prepare_cached(sql::STORED_ORGS.get(Sqlite))?;
         let ids = stmt.query_map([], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
@@ -97,7 +98,7 @@ pub(super) fn mark_scrub(
     deleted: &[(&str, u64)],
     vacuum: bool,
 ) -> Result<(), StoreError> {
-    let mut mark = tx.prepare_cached(statements::MARK_SCRUB)?;
+    let mut mark = tx.prepare_cached(sql::MARK_SCRUB.get(Sqlite))?;
     for (table, _) in deleted.iter().filter(|(_, n)| *n > 0) {
         mark.execute(rusqlite::params![org_id, table, i64::from(vacuum)])?;
     }

@@ -2,9 +2,10 @@
 
 use rusqlite::{OptionalExtension, ToSql, TransactionBehavior, params, params_from_iter};
 
-use super::{SqliteStore, statements};
+use super::SqliteStore;
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::sql::{self, ColumnTypes, Dialect::Sqlite};
 use crate::store::{
     AppliedPolicy, PrivacyProgress, PrivacyState, PrivacyStore, Refetch, StoreError, table,
 };
@@ -14,7 +15,7 @@ impl PrivacyStore for SqliteStore {
     fn privacy_state(&self, org_id: &str) -> Result<PrivacyState, StoreError> {
         let state = self
             .conn
-            .prepare_cached(statements::PRIVACY_STATE)?
+            .prepare_cached(sql::PRIVACY_STATE.get(Sqlite))?
             .query_row([org_id], |r| {
                 Ok(PrivacyState {
                     fingerprint: r.get(0)?,
@@ -41,7 +42,7 @@ impl PrivacyStore for SqliteStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&statements::stored_batch(table(resource).name))?;
+            .prepare_cached(&sql::stored_batch(Sqlite, table(resource).name))?;
         let rows = stmt.query_map(params![org_id, after, limit], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
@@ -60,7 +61,8 @@ impl PrivacyStore for SqliteStore {
             .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut update = tx.prepare_cached(&statements::rewrite_row(&spec))?;
+            let mut update =
+                tx.prepare_cached(&sql::rewrite_row(Sqlite, &spec, &ColumnTypes::new()))?;
             for rec in records {
                 let head: [&dyn ToSql; 3] = [&org_id, &rec.id, &rec.raw_json];
                 let columns = rec.columns.iter().map(|c| c as &dyn ToSql);
@@ -71,7 +73,7 @@ impl PrivacyStore for SqliteStore {
         // clears what a routiq-sync without it left in free pages.
         let replaced = [(spec.name, records.len() as u64)];
         super::erasure::mark_scrub(&tx, org_id, &replaced, true)?;
-        tx.prepare_cached(statements::SAVE_PRIVACY_PROGRESS)?
+        tx.prepare_cached(sql::SAVE_PRIVACY_PROGRESS.get(Sqlite))?
             .execute(params![
                 org_id,
                 progress.fingerprint,
@@ -91,7 +93,7 @@ impl PrivacyStore for SqliteStore {
         let tx = self
             .writer()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached(statements::FINISH_PRIVACY)?
+        tx.prepare_cached(sql::FINISH_PRIVACY.get(Sqlite))?
             .execute(params![
                 org_id,
                 policy.fingerprint,
@@ -100,7 +102,7 @@ impl PrivacyStore for SqliteStore {
                 policy.refetch.map(Refetch::names),
             ])?;
         // A full walk ended with no time: none done, none under way.
-        let mut forget = tx.prepare_cached(statements::END_FULL)?;
+        let mut forget = tx.prepare_cached(sql::END_FULL.get(Sqlite))?;
         for route in policy.refetch.iter().flat_map(|r| r.routes()) {
             forget.execute(params![org_id, route, None::<String>])?;
         }

@@ -7,6 +7,7 @@ use super::upsert::upsert_sql;
 use super::{SqliteStore, statements};
 use crate::record::Record;
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{Commit, PageWrite, Records, StoreError, table};
 use crate::timestamp::Timestamp;
 
@@ -105,7 +106,7 @@ impl Records for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut marked = 0;
         {
-            let mut stmt = tx.prepare_cached(&statements::mark_deleted(table(resource).name))?;
+            let mut stmt = tx.prepare_cached(&sql::mark_deleted(Sqlite, table(resource).name))?;
             let now = now.to_string();
             for id in ids {
                 marked += stmt.execute(params![org_id, id, now])? as u64;
@@ -119,7 +120,7 @@ impl Records for SqliteStore {
     fn present_ids(&self, org_id: &str, resource: Resource) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&statements::present_ids(table(resource).name))?;
+            .prepare_cached(&sql::present_ids(Sqlite, table(resource).name))?;
         let ids = stmt.query_map([org_id], |r| r.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
@@ -147,7 +148,7 @@ impl Records for SqliteStore {
     fn count_present(&self, org_id: &str, resource: Resource) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
-            .prepare_cached(&statements::count_present(table(resource).name))?
+            .prepare_cached(&sql::count_present(Sqlite, table(resource).name))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(n as u64)
     }
@@ -165,7 +166,7 @@ impl Records for SqliteStore {
         }
         let n: i64 = self
             .conn
-            .prepare_cached(statements::ACTIVE_PATIENTS)?
+            .prepare_cached(sql::ACTIVE_PATIENTS.get(Sqlite))?
             .query_row([org_id], |r| r.get(0))?;
         Ok(Some(n.max(0) as u64))
     }
@@ -182,7 +183,7 @@ impl Records for SqliteStore {
         let mut n = 0;
         for resource in Resource::ALL {
             n += tx
-                .prepare_cached(&statements::repair_future_marks(table(resource).name))?
+                .prepare_cached(&sql::repair_future_marks(Sqlite, table(resource).name))?
                 .execute(params![org_id, now.to_string(), later_than.to_string()])?
                 as u64;
         }
@@ -204,7 +205,7 @@ impl Records for SqliteStore {
         for resource in Resource::ALL {
             let name = table(resource).name;
             let n = tx
-                .prepare_cached(&statements::purge_deleted(name))?
+                .prepare_cached(&sql::purge_deleted(Sqlite, name))?
                 .execute(params![org_id, before.to_string()])?;
             out.push((name, n as u64));
         }
@@ -270,7 +271,7 @@ fn upsert_rows(
     }
     if let (Some(run), false) = (full_run, records.is_empty()) {
         let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        tx.prepare_cached(statements::INSERT_SEEN)?
+        tx.prepare_cached(sql::INSERT_SEEN.get(Sqlite))?
             .execute(params![org_id, resource.name(), run, ids.join(",")])?;
     }
     Ok(result)
@@ -282,7 +283,7 @@ pub(super) fn forget_seen(
     org_id: &str,
     resource: Resource,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(statements::FORGET_SEEN)?
+    tx.prepare_cached(sql::FORGET_SEEN.get(Sqlite))?
         .execute(params![org_id, resource.name()])?;
     Ok(())
 }
@@ -324,11 +325,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut store = SqliteStore::open(&path).unwrap();
-        let now = Timestamp::from_unix(1_700_000_000).unwrap();
         let page = [rec("1", 10), rec("2", 20), rec("3", 30)];
-        let w = store
-            .write_page("org_1", Resource::Patients, &page, None, now)
-            .unwrap();
+        let w = write(&mut store, &page, None, Commit::Now).unwrap();
         assert_eq!(w.written, 3);
         store
             .connection()
@@ -360,9 +358,7 @@ mod tests {
             .begin_full("org_1", Resource::Patients, 1, now)
             .unwrap();
         for page in rows.chunks(3) {
-            store
-                .write_page("org_1", Resource::Patients, page, Some(1), now)
-                .unwrap();
+            write(&mut store, page, Some(1), Commit::Now).unwrap();
         }
         assert_eq!(
             store
@@ -376,9 +372,7 @@ mod tests {
             .unwrap();
         let before = store.connection().total_changes();
         for page in [&rows[0..3], &rows[3..5]] {
-            let w = store
-                .write_page("org_1", Resource::Patients, page, Some(2), now)
-                .unwrap();
+            let w = write(&mut store, page, Some(2), Commit::Now).unwrap();
             assert_eq!(w.written, 0);
         }
         assert_eq!(
@@ -432,16 +426,20 @@ mod tests {
         (dir, path, store)
     }
 
-    fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
+    /// Writes `page` of org_1's patients, read from their main route.
+    fn write(
+        store: &mut SqliteStore,
+        page: &[Record],
+        full_run: Option<i64>,
+        commit: Commit,
+    ) -> Result<PageWrite, StoreError> {
         let now = Timestamp::from_unix(1_700_000_000).unwrap();
-        store.write_route_pages(
-            "org_1",
-            Resource::Patients,
-            &[("patients", page)],
-            None,
-            now,
-            Commit::Held,
-        )
+        let pages = [("patients", page)];
+        store.write_route_pages("org_1", Resource::Patients, &pages, full_run, now, commit)
+    }
+
+    fn hold(store: &mut SqliteStore, page: &[Record]) -> Result<PageWrite, StoreError> {
+        write(store, page, None, Commit::Held)
     }
 
     #[test]
@@ -493,15 +491,7 @@ mod tests {
     #[test]
     fn held_pages_not_committed_when_the_store_closes_are_dropped_like_a_crash() {
         let (_dir, path, mut store) = fresh_store();
-        store
-            .write_page(
-                "org_1",
-                Resource::Patients,
-                &[rec("1", 10)],
-                None,
-                Timestamp::from_unix(1_700_000_000).unwrap(),
-            )
-            .unwrap();
+        write(&mut store, &[rec("1", 10)], None, Commit::Now).unwrap();
         hold(&mut store, &[rec("2", 20)]).unwrap();
         drop(store);
         let (rows, cursor) = seen_by_others(&path);

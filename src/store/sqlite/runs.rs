@@ -2,7 +2,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, statements};
+use super::SqliteStore;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{ABANDONED_RUN, RunLog, RunOutcome, RunRecord, RunStatus, StoreError};
 use crate::timestamp::Timestamp;
 
@@ -14,10 +15,10 @@ impl RunLog for SqliteStore {
         mode: &str,
         started_at: Timestamp,
     ) -> Result<i64, StoreError> {
-        self.writer()?
-            .prepare_cached(statements::BEGIN_RUN)?
-            .execute(params![org_id, mode, started_at.to_string()])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self
+            .writer()?
+            .prepare_cached(sql::BEGIN_RUN.get(Sqlite))?
+            .query_row(params![org_id, mode, started_at.to_string()], |r| r.get(0))?)
     }
 
     /// Records how run `run_id` ended.
@@ -25,7 +26,7 @@ impl RunLog for SqliteStore {
         let resources =
             serde_json::to_string(&outcome.resources).unwrap_or_else(|_| "{}".to_string());
         self.writer()?
-            .prepare_cached(statements::FINISH_RUN)?
+            .prepare_cached(sql::FINISH_RUN.get(Sqlite))?
             .execute(params![
                 run_id,
                 outcome.status.name(),
@@ -45,7 +46,7 @@ impl RunLog for SqliteStore {
     fn close_abandoned_runs(&mut self, org_id: &str) -> Result<usize, StoreError> {
         Ok(self
             .writer()?
-            .prepare_cached(statements::CLOSE_ABANDONED_RUNS)?
+            .prepare_cached(sql::CLOSE_ABANDONED_RUNS.get(Sqlite))?
             .execute(params![org_id, ABANDONED_RUN])?)
     }
 
@@ -53,7 +54,7 @@ impl RunLog for SqliteStore {
     fn last_active_patients(&self, org_id: &str) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn
-            .prepare_cached(statements::LAST_ACTIVE_PATIENTS)?
+            .prepare_cached(sql::LAST_ACTIVE_PATIENTS.get(Sqlite))?
             .query_row([org_id], |r| r.get::<_, i64>(0))
             .optional()?
             .map(|n| n.max(0) as u64))
@@ -61,7 +62,7 @@ impl RunLog for SqliteStore {
 
     /// The newest `limit` runs of `org_id`, newest first.
     fn recent_runs(&self, org_id: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&statements::recent_runs())?;
+        let mut stmt = self.conn.prepare_cached(sql::RECENT_RUNS.get(Sqlite))?;
         let rows = stmt.query_map(params![org_id, limit], read_run)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -70,7 +71,7 @@ impl RunLog for SqliteStore {
     fn prune_runs(&mut self, org_id: &str, before: Timestamp) -> Result<u64, StoreError> {
         let n = self
             .writer()?
-            .prepare_cached(statements::PRUNE_RUNS)?
+            .prepare_cached(sql::PRUNE_RUNS.get(Sqlite))?
             .execute(params![org_id, before.to_string()])?;
         Ok(n as u64)
     }

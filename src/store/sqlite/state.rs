@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, statements};
 use crate::resource::Resource;
+use crate::store::sql::{self, Dialect::Sqlite};
 use crate::store::{
     AccountFacts, OrgFacts, OrgState, ResourceState, SettledSecond, StateColumns, StoreError,
     SyncState,
@@ -15,7 +16,7 @@ use crate::timestamp::Timestamp;
 impl SyncState for SqliteStore {
     /// The stored state of every resource of `org_id` (absent resources have no state).
     fn org_state(&self, org_id: &str) -> Result<OrgState, StoreError> {
-        let mut stmt = self.conn.prepare_cached(statements::ORG_STATE)?;
+        let mut stmt = self.conn.prepare_cached(sql::ORG_STATE.get(Sqlite))?;
         let mut routes = BTreeMap::new();
         let ts = |s: Option<String>| s.as_deref().and_then(Timestamp::parse);
         let rows = stmt.query_map([org_id], |r| {
@@ -55,12 +56,8 @@ impl SyncState for SqliteStore {
             .writer()?
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for key in resource.cursor_keys() {
-            tx.prepare_cached(statements::BEGIN_FULL)?.execute(params![
-                org_id,
-                key,
-                run_id,
-                started_at.to_string()
-            ])?;
+            tx.prepare_cached(sql::BEGIN_FULL.get(Sqlite))?
+                .execute(params![org_id, key, run_id, started_at.to_string()])?;
         }
         super::records::forget_seen(&tx, org_id, resource)?;
         tx.commit()?;
@@ -74,7 +71,7 @@ impl SyncState for SqliteStore {
         cursor_key: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.set_routes_state(statements::MARK_POLLED, org_id, &[cursor_key], at)
+        self.set_routes_state(sql::MARK_POLLED.get(Sqlite), org_id, &[cursor_key], at)
     }
 
     /// See [`crate::store::SyncState::record_settled`].
@@ -86,7 +83,7 @@ impl SyncState for SqliteStore {
     ) -> Result<(), StoreError> {
         // Evidence for the same second only grows: keep the latest start of a complete read.
         self.conn
-            .prepare_cached(statements::RECORD_SETTLED)?
+            .prepare_cached(sql::RECORD_SETTLED.get(Sqlite))?
             .execute(params![
                 org_id,
                 cursor_key,
@@ -104,7 +101,7 @@ impl SyncState for SqliteStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         self.set_routes_state(
-            statements::FINISH_VERIFY,
+            sql::FINISH_VERIFY.get(Sqlite),
             org_id,
             resource.cursor_keys(),
             started_at,
@@ -114,7 +111,7 @@ impl SyncState for SqliteStore {
     fn org_facts(&self, org_id: &str) -> Result<OrgFacts, StoreError> {
         let row = self
             .conn
-            .prepare_cached(statements::ORG_FACTS)?
+            .prepare_cached(sql::ORG_FACTS.get(Sqlite))?
             .query_row([org_id], |r| {
                 let checked: Option<String> = r.get(1)?;
                 let skew: Option<i64> = r.get(0)?;
@@ -139,14 +136,14 @@ impl SyncState for SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(statements::RECORD_CLOCK_SKEW)?
+            .prepare_cached(sql::RECORD_CLOCK_SKEW.get(Sqlite))?
             .execute(params![org_id, seconds, at.to_string()])?;
         Ok(())
     }
 
     fn record_account(&mut self, org_id: &str, account: &AccountFacts) -> Result<(), StoreError> {
         self.writer()?
-            .prepare_cached(statements::RECORD_ACCOUNT)?
+            .prepare_cached(sql::RECORD_ACCOUNT.get(Sqlite))?
             .execute(params![
                 org_id,
                 account.id,
@@ -162,7 +159,7 @@ impl SqliteStore {
     fn last_success_at(&self, org_id: &str) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<String> = self
             .conn
-            .prepare_cached(statements::LAST_SUCCESS)?
+            .prepare_cached(sql::LAST_SUCCESS.get(Sqlite))?
             .query_row([org_id], |r| r.get(0))
             .optional()?
             .flatten();
@@ -178,7 +175,7 @@ impl SqliteStore {
         started_at: Timestamp,
     ) -> Result<(), StoreError> {
         for key in resource.cursor_keys() {
-            set_route_state(tx, statements::END_FULL, org_id, key, started_at)?;
+            set_route_state(tx, sql::END_FULL.get(Sqlite), org_id, key, started_at)?;
         }
         Ok(())
     }
