@@ -947,6 +947,19 @@ impl PgBouncer {
         }
     }
 
+    /// Lets `user` log in through it with `password` too (it is restarted to read its
+    /// user list again).
+    pub fn add_user(&mut self, user: &str, password: &str) {
+        use std::io::Write;
+        let mut list = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("userlist.txt"))
+            .expect("userlist.txt");
+        writeln!(list, "\"{user}\" \"{password}\"").expect("add a user");
+        self.stop();
+        self.start();
+    }
+
     /// Its log, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()

@@ -1,0 +1,395 @@
+//! One database, many clinics: each org's `dashboard_roles` read that org and nothing
+//! else, proven by trying to break it on a real PostgreSQL, as each reader role with its
+//! own password, directly and through PgBouncer in transaction mode (the sync too goes
+//! through the pooler then). Every org table and every view of the schema shows only the
+//! role's orgs; `SET ROLE`, `RESET ROLE`, `set_config`, `SET SESSION AUTHORIZATION`,
+//! writing, reading or forging the mapping, another org's `runs.error`, `pg_stats` and a
+//! function of the reader's own in a `WHERE` clause show nothing of another org; an org
+//! is invisible until granted; a role taken out of the config, or whose org is
+//! forgotten, sees nothing of it.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::pg::{self, PgBouncer, PgDatabase, PoolMode};
+use common::{Backend, TestEnv};
+use postgres::GenericClient;
+
+/// A reader role of this test's database: its name and password.
+struct Reader {
+    name: String,
+    password: String,
+}
+
+impl Reader {
+    fn new(db: &PgDatabase, prefix: &str) -> Reader {
+        Reader {
+            name: format!("{prefix}_{}", db.name),
+            password: format!("pw-{prefix}-Secret9"),
+        }
+    }
+
+    /// A session as this role, directly or through `bouncer`.
+    fn connect(&self, db: &PgDatabase, bouncer: Option<&PgBouncer>) -> postgres::Client {
+        let port = bouncer.map_or(db.port, |b| b.port);
+        let url = format!(
+            "postgres://{}:{}@{}:{port}/{}?sslmode=disable",
+            self.name, self.password, db.host, db.name
+        );
+        postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect as {}: {e}", self.name))
+    }
+}
+
+/// The org ids `sql` (one text column) returns.
+fn orgs_of(c: &mut impl GenericClient, sql: &str) -> BTreeSet<String> {
+    c.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// Every relation a reader may be given: the org tables and the views of the schema
+/// (found in the catalog, so views a later migration adds are covered).
+fn relations(owner: &mut postgres::Client) -> Vec<String> {
+    let mut names: Vec<String> = routiq_sync::store::org_tables()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let views = owner
+        .query(
+            "SELECT viewname::text FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .expect("views");
+    assert!(
+        views.len() >= 2,
+        "patient_activity and counted_appointments"
+    );
+    names.extend(views.iter().map(|r| r.get::<_, String>(0)));
+    names
+}
+
+/// `sql` fails for the reader, in a savepoint (so a transaction around it goes on).
+fn refused(c: &mut impl GenericClient, sql: &str) -> postgres::Error {
+    let mut sp = c.transaction().expect("savepoint");
+    let err = sp
+        .batch_execute(sql)
+        .expect_err(&format!("a reader must not run: {sql}"));
+    sp.rollback().expect("rollback to the savepoint");
+    err
+}
+
+/// Reads as `reader` every relation and asserts it shows rows of `allowed` orgs only,
+/// and all of them in the main tables and views.
+fn assert_sees(
+    db: &PgDatabase,
+    bouncer: Option<&PgBouncer>,
+    reader: &Reader,
+    relations: &[String],
+    allowed: &[&str],
+) {
+    let allowed = set(allowed);
+    let mut session = reader.connect(db, bouncer);
+    // In a transaction: through a transaction-mode pooler a statement's parse and run
+    // would otherwise reach different server connections.
+    let mut c = session.transaction().expect("begin");
+    let mut owner = db.client();
+    for rel in relations {
+        let sql = format!("SELECT DISTINCT org_id FROM {rel}");
+        let seen = orgs_of(&mut c, &sql);
+        assert!(
+            seen.is_subset(&allowed),
+            "{} reads {rel}: {seen:?}, may only {allowed:?}",
+            reader.name
+        );
+        if [
+            "patients",
+            "appointments",
+            "runs",
+            "sync_state",
+            "patient_activity",
+        ]
+        .contains(&rel.as_str())
+        {
+            assert_eq!(seen, allowed, "{} reads {rel}", reader.name);
+            for org in &allowed {
+                let count = format!("SELECT count(*) FROM {rel} WHERE org_id = '{org}'");
+                let mine: i64 = c.query_one(&count, &[]).expect("count").get(0);
+                let all: i64 = owner.query_one(&count, &[]).expect("count").get(0);
+                assert_eq!(mine, all, "{} reads all of {org} in {rel}", reader.name);
+            }
+        }
+    }
+}
+
+/// Every way out tried as `reader`, who may read `mine` only, and not `other`.
+fn try_to_break(
+    db: &PgDatabase,
+    bouncer: Option<&PgBouncer>,
+    reader: &Reader,
+    other: &Reader,
+    mine: &str,
+) {
+    let only_mine = set(&[mine]);
+    let mut session = reader.connect(db, bouncer);
+    // One transaction: through a transaction-mode pooler a session's state lives as long
+    // as its transaction.
+    let mut c = session.transaction().expect("begin");
+    let patients = "SELECT DISTINCT org_id FROM patients";
+    for escape in [
+        format!("SET ROLE {}", other.name),
+        format!("SET ROLE {}", db.user),
+        format!("SET SESSION AUTHORIZATION {}", other.name),
+        format!("SET SESSION AUTHORIZATION {}", db.user),
+        "INSERT INTO patients (org_id, id, raw_json, synced_at) \
+         VALUES ('x', 'x', '{}', now())"
+            .to_string(),
+        "UPDATE patients SET first_name = 'x'".to_string(),
+        "DELETE FROM runs".to_string(),
+        "SELECT * FROM tenant_roles".to_string(),
+        format!(
+            "INSERT INTO tenant_roles (role_name, org_id) VALUES ('{}', 'org_2')",
+            reader.name
+        ),
+        "ALTER TABLE patients DISABLE ROW LEVEL SECURITY".to_string(),
+        "DROP POLICY routiq_readers ON patients".to_string(),
+        "CREATE TABLE public.mine (x int)".to_string(),
+        "ALTER VIEW patient_activity RESET (security_invoker)".to_string(),
+    ] {
+        let err = refused(&mut c, &escape);
+        assert!(err.code().is_some(), "{escape}: {err}");
+    }
+    assert_eq!(orgs_of(&mut c, patients), only_mine);
+    c.batch_execute("RESET ROLE").expect("RESET ROLE");
+    assert_eq!(orgs_of(&mut c, patients), only_mine, "after RESET ROLE");
+    c.batch_execute(
+        "SELECT set_config('app.org', 'org_2', true), set_config('role', 'none', true)",
+    )
+    .expect("set_config");
+    assert_eq!(orgs_of(&mut c, patients), only_mine, "after set_config");
+    // The mapping's function answers only for the caller's own roles.
+    let theirs: Vec<String> = c
+        .query_one("SELECT routiq_reader_orgs($1)", &[&other.name])
+        .expect("call the function")
+        .get(0);
+    assert!(theirs.is_empty(), "{theirs:?}");
+    // A temporary table of the same name cannot stand in for the mapping.
+    c.batch_execute(&format!(
+        "CREATE TEMP TABLE tenant_roles (role_name text, org_id text);
+         INSERT INTO tenant_roles VALUES ('{}', 'org_2');
+         SET LOCAL search_path = pg_temp, public",
+        reader.name
+    ))
+    .expect("a temporary table");
+    assert_eq!(
+        orgs_of(&mut c, patients),
+        only_mine,
+        "with a forged mapping"
+    );
+    // Another org's run errors are not readable, even by matching on them.
+    let errors: i64 = c
+        .query_one(
+            "SELECT count(*) FROM runs \
+             WHERE (error LIKE '%secret of org_2%' AND $1 <> 'org_2') OR org_id <> $1",
+            &[&mine],
+        )
+        .expect("runs")
+        .get(0);
+    assert_eq!(errors, 0);
+    // Statistics: the server hides the columns' values of tables under row security.
+    let stats: String = c
+        .query_one(
+            "SELECT coalesce(string_agg(coalesce(most_common_vals::text, '') || \
+             coalesce(histogram_bounds::text, ''), ' '), '') FROM pg_stats \
+             WHERE schemaname = 'public'",
+            &[],
+        )
+        .expect("pg_stats")
+        .get(0);
+    assert!(!stats.contains("org_2"), "pg_stats shows {stats}");
+    // A cheap function of its own, which records every value it is given, in a WHERE
+    // clause of a table and of a view: it sees the reader's rows only.
+    c.batch_execute(
+        "CREATE TEMP TABLE seen (v text);
+         CREATE FUNCTION pg_temp.leak(v text) RETURNS boolean LANGUAGE plpgsql COST 0.0001
+         AS $$ BEGIN INSERT INTO seen VALUES (v); RETURN true; END $$;",
+    )
+    .expect("a function of its own");
+    for rel in [
+        "patients",
+        "appointments",
+        "runs",
+        "patient_activity",
+        "counted_appointments",
+    ] {
+        c.query(
+            &format!(
+                "SELECT * FROM {rel} AS x WHERE pg_temp.leak(x.org_id) AND pg_temp.leak(x::text)"
+            ),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+    }
+    let seen: i64 = c
+        .query_one("SELECT count(*) FROM seen", &[])
+        .expect("seen")
+        .get(0);
+    assert!(seen > 0, "the function ran");
+    let leaked: i64 = c
+        .query_one(
+            "SELECT count(*) FROM seen WHERE v LIKE '%org\\_%' AND v NOT LIKE '%' || $1 || '%'",
+            &[&mine],
+        )
+        .expect("seen")
+        .get(0);
+    assert_eq!(leaked, 0, "the function saw another org's rows");
+    c.rollback().expect("rollback");
+}
+
+/// The whole story, with the binary and the readers reaching the server directly
+/// (`mode` `None`) or through a PgBouncer in `mode`.
+fn readers_see_their_orgs_only(mode: Option<PoolMode>) {
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return;
+    };
+    let mut bouncer = match mode {
+        None => None,
+        Some(mode) => match pg::pgbouncer(&db, mode) {
+            Some(b) => Some(b),
+            None => return,
+        },
+    };
+    let env = TestEnv::builder()
+        .on(Backend::Postgres(db.clone()))
+        .orgs(3)
+        .patients(6)
+        .appointments_each(2)
+        .build();
+    if let Some(b) = &bouncer {
+        env.set_config_line("database", &format!("database = {:?}", b.url(&db)));
+    }
+    let (one, two, both) = (
+        Reader::new(&db, "one"),
+        Reader::new(&db, "two"),
+        Reader::new(&db, "both"),
+    );
+    let mut admin = pg::admin_client().expect("the server that made the database");
+    for r in [&one, &two, &both] {
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {} LOGIN PASSWORD '{}'",
+                r.name, r.password
+            ))
+            .expect("create a reader role");
+        if let Some(b) = bouncer.as_mut() {
+            b.add_user(&r.name, &r.password);
+        }
+    }
+    let config = |grants: &[(&str, &[&Reader])]| {
+        let grants: Vec<(String, String)> = grants
+            .iter()
+            .map(|(org, rs)| {
+                let names: Vec<String> = rs.iter().map(|r| format!("{:?}", r.name)).collect();
+                (org.to_string(), names.join(", "))
+            })
+            .collect();
+        env.write_config_each(&move |org| {
+            grants
+                .iter()
+                .find(|(o, _)| o == org)
+                .map_or_else(String::new, |(_, names)| {
+                    format!("dashboard_roles = [{names}]")
+                })
+        });
+    };
+    config(&[("org_1", &[&one, &both]), ("org_2", &[&two, &both])]);
+    env.run(&["sync", "--all"]).expect_code(0);
+    // Another org's run error, which org_1's reader must never read.
+    let mut owner = db.client();
+    owner
+        .batch_execute(
+            "UPDATE runs SET error = 'the secret of org_2' WHERE org_id = 'org_2';
+             ANALYZE",
+        )
+        .expect("as the owner");
+    let relations = relations(&mut owner);
+    let bouncer_ref = bouncer.as_ref();
+    assert_sees(&db, bouncer_ref, &one, &relations, &["org_1"]);
+    assert_sees(&db, bouncer_ref, &two, &relations, &["org_2"]);
+    assert_sees(&db, bouncer_ref, &both, &relations, &["org_1", "org_2"]);
+    try_to_break(&db, bouncer_ref, &one, &two, "org_1");
+    try_to_break(&db, bouncer_ref, &two, &one, "org_2");
+
+    // A second run changes nothing and keeps working (the grants are idempotent); the
+    // org nobody was given stays invisible until it is granted.
+    env.run(&["sync", "--all"]).expect_code(0);
+    config(&[
+        ("org_1", &[&one, &both]),
+        ("org_2", &[&two, &both]),
+        ("org_3", &[&one]),
+    ]);
+    env.run(&["sync", "--all"]).expect_code(0);
+    assert_sees(&db, bouncer_ref, &one, &relations, &["org_1", "org_3"]);
+    assert_sees(&db, bouncer_ref, &both, &relations, &["org_1", "org_2"]);
+
+    // Taken out of the config: `two` sees nothing at the next run.
+    config(&[
+        ("org_1", &[&one, &both]),
+        ("org_2", &[&both]),
+        ("org_3", &[&one]),
+    ]);
+    env.run(&["sync", "--all"]).expect_code(0);
+    let mut session = two.connect(&db, bouncer_ref);
+    let mut c = session.transaction().expect("begin");
+    for rel in &relations {
+        let mut sp = c.transaction().expect("savepoint");
+        if let Ok(rows) = sp.query(&format!("SELECT 1 FROM {rel}"), &[]) {
+            assert!(rows.is_empty(), "{} still reads {rel}", two.name);
+        }
+        sp.rollback().expect("rollback to the savepoint");
+    }
+    drop(c);
+    // `forget --org` takes the org from every role that read it.
+    env.run(&["forget", "--org", "org_1", "--yes"])
+        .expect_code(0);
+    assert_sees(&db, bouncer_ref, &both, &relations, &["org_2"]);
+    let mut session = one.connect(&db, bouncer_ref);
+    let mut c = session.transaction().expect("begin");
+    let seen = orgs_of(&mut c, "SELECT DISTINCT org_id FROM patients");
+    assert_eq!(seen, set(&["org_3"]), "after forget of org_1");
+}
+
+#[test]
+fn readers_see_their_orgs_only_directly() {
+    readers_see_their_orgs_only(None);
+}
+
+#[test]
+fn readers_see_their_orgs_only_through_pgbouncer_in_transaction_mode() {
+    readers_see_their_orgs_only(Some(PoolMode::Transaction));
+}
+
+#[test]
+fn a_role_the_server_lacks_fails_the_run_naming_it_and_what_to_do() {
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return;
+    };
+    let env = TestEnv::builder()
+        .on(Backend::Postgres(db.clone()))
+        .appointments_each(0)
+        .build();
+    let missing = format!("nobody_{}", db.name);
+    env.write_config_org_lines(&format!("dashboard_roles = [{missing:?}]"));
+    let run = env.run(&["sync", "--all"]);
+    assert_ne!(run.code, 0);
+    run.assert_stderr_has(&missing)
+        .assert_stderr_has("org_1")
+        .assert_stderr_has("routiq-sync check");
+}
