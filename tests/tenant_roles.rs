@@ -393,3 +393,86 @@ fn a_role_the_server_lacks_fails_the_run_naming_it_and_what_to_do() {
         .assert_stderr_has("org_1")
         .assert_stderr_has("routiq-sync check");
 }
+
+#[test]
+fn check_refuses_reader_roles_that_could_read_past_row_security_and_prints_the_sql_for_missing_ones()
+ {
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return;
+    };
+    let env = TestEnv::builder()
+        .on(Backend::Postgres(db.clone()))
+        .appointments_each(0)
+        .build();
+    env.run(&["sync", "--all"]).expect_code(0);
+    let role = |what: &str| format!("{what}_{}", db.name);
+    let mut admin = pg::admin_client().expect("the server that made the database");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {plain} LOGIN PASSWORD 'x';
+             CREATE ROLE {superuser} LOGIN SUPERUSER;
+             CREATE ROLE {bypass} LOGIN BYPASSRLS;
+             CREATE ROLE {owner} LOGIN;
+             CREATE ROLE {creator} LOGIN;
+             CREATE ROLE {member} LOGIN IN ROLE {sync};",
+            plain = role("plain"),
+            superuser = role("super"),
+            bypass = role("bypass"),
+            owner = role("owner"),
+            creator = role("creator"),
+            member = role("member"),
+            sync = db.user,
+        ))
+        .expect("create the roles");
+    pg::admin_client_in(&db.name)
+        .expect("the admin in the test database")
+        .batch_execute(&format!(
+            "CREATE TABLE their_own (x int); ALTER TABLE their_own OWNER TO {owner};
+             GRANT CREATE ON SCHEMA public TO {creator};",
+            owner = role("owner"),
+            creator = role("creator"),
+        ))
+        .expect("give a reader a table and CREATE");
+    let all = [
+        "plain", "super", "bypass", "owner", "creator", "member", "missing",
+    ];
+    let names: Vec<String> = all.iter().map(|w| format!("{:?}", role(w))).collect();
+    env.write_config_org_lines(&format!("dashboard_roles = [{}]", names.join(", ")));
+    let run = env.run(&["check"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let line = |what: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(&format!("reader     {} ", role(what))))
+            .unwrap_or_else(|| panic!("no line for {what}:\n{}", run.stdout))
+            .to_string()
+    };
+    assert!(line("plain").contains("ok"), "{}", line("plain"));
+    for (what, reason) in [
+        ("super", "superuser"),
+        ("bypass", "BYPASSRLS"),
+        ("owner", "owns the table(s) their_own"),
+        ("creator", "may create in the data schema"),
+        ("member", "member of the role syncing"),
+        ("missing", "no such role"),
+    ] {
+        let l = line(what);
+        assert!(l.contains("PROBLEM") && l.contains(reason), "{what}: {l}");
+    }
+    assert!(
+        run.stdout.contains(&format!(
+            "CREATE ROLE {} LOGIN PASSWORD 'choose-a-password';",
+            role("missing")
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout
+            .contains(&format!("CREATE ROLE {}", role("plain")))
+    );
+    // With the plain role alone, check passes and the next sync grants it.
+    env.write_config_org_lines(&format!("dashboard_roles = [{:?}]", role("plain")));
+    let run = env.run(&["check"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}

@@ -443,6 +443,20 @@ pub fn admin_client() -> Option<postgres::Client> {
     )
 }
 
+/// A session as the server's admin in the database `name` (to act there as a
+/// superuser).
+#[track_caller]
+pub fn admin_client_in(name: &str) -> Option<postgres::Client> {
+    let server = server()?;
+    let mut config: postgres::Config = server.admin.parse().expect("the admin's parameters");
+    config.dbname(name);
+    Some(
+        config
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to {name} as admin: {e}")),
+    )
+}
+
 /// The CA certificate trusted for the test cluster's TLS certificate (issued for
 /// `localhost` only), or `None` when the cluster runs without TLS (no openssl, or an
 /// external server).

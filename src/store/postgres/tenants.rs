@@ -60,14 +60,17 @@ const OWN_VIEWS: &str = "
     ORDER BY 1";
 
 /// Every (existing) role listed for some org, with the relations of the list given it may
-/// not `SELECT` yet, and whether it lacks `USAGE` on the schema.
+/// not `SELECT` yet, whether it lacks `USAGE` on the schema, and whether it holds any
+/// right on the mapping (default privileges granted by hand would give it one).
 const MISSING_GRANTS: &str = "
     SELECT m.role_name,
            ARRAY(SELECT c.relname::text FROM pg_class AS c
                  WHERE c.relnamespace = n.oid AND c.relname::text = ANY($1::text[])
                    AND NOT has_table_privilege(m.role_name, c.oid, 'SELECT')
                  ORDER BY 1),
-           NOT has_schema_privilege(m.role_name, n.oid, 'USAGE')
+           NOT has_schema_privilege(m.role_name, n.oid, 'USAGE'),
+           has_table_privilege(m.role_name, 'tenant_roles',
+                               'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
     FROM (SELECT DISTINCT role_name FROM tenant_roles) AS m
     JOIN pg_roles AS r ON r.rolname = m.role_name
     JOIN pg_namespace AS n ON n.nspname = current_schema()
@@ -210,7 +213,7 @@ fn secure_views(
 }
 
 /// Grants every listed role `USAGE` on the schema and `SELECT` on `readable`, where it
-/// lacks them.
+/// lacks them, and takes from it any right on the mapping.
 fn grant(
     tx: &mut impl GenericClient,
     schema: &str,
@@ -222,6 +225,9 @@ fn grant(
         let relations: Vec<String> = row.get(1);
         if row.get::<_, bool>(2) {
             ddl += &format!("GRANT USAGE ON SCHEMA {schema} TO {role};");
+        }
+        if row.get::<_, bool>(3) {
+            ddl += &format!("REVOKE ALL ON tenant_roles FROM {role};");
         }
         if !relations.is_empty() {
             let list: Vec<String> = relations.iter().map(|r| quote_ident(r)).collect();
@@ -295,4 +301,43 @@ pub(super) fn forget_org_readers(
         readable.push(row.get(0));
     }
     revoke(tx, &removed, &readable)
+}
+
+/// What `check` asks of each reader role: whether the server has it, and whatever would
+/// let it read past the row security (see [`crate::store::probe::ReaderFacts`]).
+const READER_FACTS: &str = "
+    SELECT r.name, a.oid IS NOT NULL, coalesce(a.rolsuper, false),
+           coalesce(a.rolbypassrls, false),
+           ARRAY(SELECT c.relname::text FROM pg_class AS c
+                 JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $2 AND c.relowner = a.oid ORDER BY 1),
+           a.oid IS NOT NULL AND coalesce(
+               (SELECT has_schema_privilege(a.oid, n.oid, 'CREATE')
+                FROM pg_namespace AS n WHERE n.nspname = $2), false),
+           a.oid IS NOT NULL AND pg_has_role(a.oid, current_user, 'MEMBER')
+    FROM unnest($1::text[]) WITH ORDINALITY AS r(name, i)
+    LEFT JOIN pg_roles AS a ON a.rolname = r.name
+    ORDER BY r.i";
+
+impl PgStore {
+    /// [`ReaderFacts`](crate::store::probe::ReaderFacts) of each of `roles`, in order,
+    /// changing nothing.
+    pub fn reader_facts(
+        &self,
+        roles: &[String],
+    ) -> Result<Vec<crate::store::probe::ReaderFacts>, StoreError> {
+        let step = Step::statement("reading the dashboard roles' rights");
+        let schema = self.schema.clone();
+        self.query(step, READER_FACTS, &[&roles, &schema], |r| {
+            crate::store::probe::ReaderFacts {
+                role: r.get(0),
+                exists: r.get(1),
+                superuser: r.get(2),
+                bypass_rls: r.get(3),
+                owns: r.get(4),
+                may_create: r.get(5),
+                member_of_sync_role: r.get(6),
+            }
+        })
+    }
 }
