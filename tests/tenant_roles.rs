@@ -476,3 +476,179 @@ fn check_refuses_reader_roles_that_could_read_past_row_security_and_prints_the_s
     let run = env.run(&["check"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+/// The PostgreSQL queries docs/dashboard.md shows, each with its `<!-- query: NAME -->`.
+fn documented_pg_queries() -> Vec<(String, String)> {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md"))
+        .expect("docs/dashboard.md");
+    page.split("<!-- query: ")
+        .skip(1)
+        .filter_map(|part| {
+            let (name, rest) = part.split_once(" -->\n")?;
+            let sql = rest.strip_prefix("<!-- postgres -->\n```sql\n")?;
+            let sql = sql.split("\n```").next()?.trim().trim_end_matches(';');
+            Some((name.to_string(), sql.to_string()))
+        })
+        .collect()
+}
+
+/// Median wall time of `sql` over `n` runs (after one to warm the cache).
+fn median_ms(c: &mut postgres::Client, sql: &str, n: usize) -> f64 {
+    c.batch_execute(&format!("SELECT count(*) FROM ({sql}) AS q"))
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let began = std::time::Instant::now();
+            c.query(sql, &[]).expect("the query");
+            began.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[n / 2]
+}
+
+/// The cost of row security (issue 32, point 4): every documented dashboard query as a
+/// reader role against the same query as the owner, on 20 clinics of 5,000 patients
+/// with 10 appointments each (1,000,000 appointments). The reader is granted every org,
+/// so both read the same rows and the difference is the policy's; a reader of one org is
+/// shown too, with the plans of the per-clinic queries (the `org_id` index used). Run with
+/// `ROUTIQ_REQUIRE_POSTGRES=1 cargo test --test tenant_roles reader_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: seeds 1,000,000 appointments"]
+fn reader_cost() {
+    use routiq_sync::store::StoreLocation;
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return;
+    };
+    let url = routiq_sync::database_url::PgUrl::parse(&db.url()).expect("the test URL");
+    let mut store = routiq_sync::store::open(&StoreLocation::Postgres {
+        url,
+        schema: "public".to_string(),
+    })
+    .expect("create the schema");
+    let mut owner = db.client();
+    let began = std::time::Instant::now();
+    owner
+        .batch_execute(
+            "INSERT INTO businesses (org_id, id, business_name, updated_at, raw_json, synced_at)
+             SELECT 'org_' || o, '1', 'Clinic ' || o, now(), '{}', now()
+             FROM generate_series(1, 20) AS o;
+             INSERT INTO practitioners (org_id, id, display_name, updated_at, raw_json, synced_at)
+             SELECT 'org_' || o, t::text, 'Dr ' || t, now(), '{}', now()
+             FROM generate_series(1, 20) AS o, generate_series(1, 5) AS t;
+             INSERT INTO appointment_types (org_id, id, name, updated_at, raw_json, synced_at)
+             SELECT 'org_' || o, t::text, 'Type ' || t, now(), '{}', now()
+             FROM generate_series(1, 20) AS o, generate_series(1, 5) AS t;
+             INSERT INTO patients (org_id, id, first_name, last_name, email, phone, updated_at,
+                                   raw_json, synced_at)
+             SELECT 'org_' || o, p::text, 'F' || p, 'L' || p, 'p' || p || '@example.com',
+                    '04' || p, now(), '{}', now()
+             FROM generate_series(1, 20) AS o, generate_series(1, 5000) AS p;
+             INSERT INTO appointments (org_id, id, starts_at, ends_at, cancelled_at, patient_id,
+                                       practitioner_id, appointment_type_id, business_id,
+                                       updated_at, raw_json, synced_at)
+             SELECT 'org_' || o, (p * 10 + k)::text, s, s + interval '30 minutes',
+                    CASE WHEN (p + k) % 17 = 0 THEN now() END, p::text, (1 + p % 5)::text,
+                    (1 + k % 5)::text, '1', now(), '{}', now()
+             FROM generate_series(1, 20) AS o, generate_series(1, 5000) AS p,
+                  generate_series(0, 9) AS k,
+                  LATERAL (SELECT date_trunc('hour', now())
+                                  + ((p * 7 + k * 41 + o) % 500 - 400) * interval '1 day'
+                                  + (k % 8) * interval '1 hour' AS s) AS at;
+             INSERT INTO runs (org_id, mode, status, started_at, finished_at)
+             SELECT 'org_' || o, 'incremental', 'ok', now() - r * interval '1 hour',
+                    now() - r * interval '1 hour' + interval '1 minute'
+             FROM generate_series(1, 20) AS o, generate_series(1, 50) AS r;
+             VACUUM ANALYZE",
+        )
+        .expect("seed");
+    let appointments: i64 = owner
+        .query_one("SELECT count(*) FROM appointments", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(appointments, 1_000_000);
+    println!("seeded in {:.1} s", began.elapsed().as_secs_f64());
+    let (all, one) = (Reader::new(&db, "every"), Reader::new(&db, "single"));
+    let mut admin = pg::admin_client().expect("admin");
+    for r in [&all, &one] {
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {} LOGIN PASSWORD '{}'",
+                r.name, r.password
+            ))
+            .expect("create the role");
+    }
+    for o in 1..=20 {
+        let org = format!("org_{o}");
+        let mut roles = vec![all.name.clone()];
+        if o == 1 {
+            roles.push(one.name.clone());
+        }
+        store.apply_readers(&org, &roles).expect("grant");
+    }
+    let mut as_all = all.connect(&db, None);
+    let mut as_one = one.connect(&db, None);
+    let queries = documented_pg_queries();
+    assert!(queries.len() >= 8, "{} queries", queries.len());
+    println!(
+        "\n{:<30} {:>10} {:>12} {:>7} {:>14}",
+        "query", "owner ms", "reader ms", "ratio", "one-org ms"
+    );
+    let (mut owner_total, mut reader_total) = (0.0, 0.0);
+    let mut worst = 0.0_f64;
+    for (name, sql) in &queries {
+        let o = median_ms(&mut owner, sql, 7);
+        let r = median_ms(&mut as_all, sql, 7);
+        let s = median_ms(&mut as_one, sql, 7);
+        let same: (i64, i64) = (
+            owner
+                .query_one(&format!("SELECT count(*) FROM ({sql}) AS q"), &[])
+                .expect("count")
+                .get(0),
+            as_all
+                .query_one(&format!("SELECT count(*) FROM ({sql}) AS q"), &[])
+                .expect("count")
+                .get(0),
+        );
+        assert_eq!(
+            same.0, same.1,
+            "{name}: the reader of every org reads the same rows"
+        );
+        owner_total += o;
+        reader_total += r;
+        // Below a few milliseconds the difference is the clock's, not the policy's.
+        if o > 5.0 {
+            worst = worst.max(r / o);
+        }
+        println!("{name:<30} {o:>10.1} {r:>12.1} {:>7.2} {s:>14.1}", r / o);
+    }
+    println!(
+        "{:<30} {owner_total:>10.1} {reader_total:>12.1} {:>7.2}",
+        "total",
+        reader_total / owner_total
+    );
+    for (name, sql) in queries.iter().filter(|(_, sql)| sql.contains("'org_1'")) {
+        let plan: Vec<String> = as_one
+            .query(&format!("EXPLAIN {sql}"), &[])
+            .expect("explain")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        println!(
+            "\nplan of {name} as the reader of org_1:\n{}",
+            plan.join("\n")
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("Index Cond: (org_id = ")
+                    || l.contains("Index Cond: ((org_id = ")),
+            "{name}: the org_id index"
+        );
+    }
+    assert!(
+        reader_total / owner_total <= 1.2,
+        "the reader's total is {:.2}x the owner's",
+        reader_total / owner_total
+    );
+    println!("\nworst single query above 5 ms: {worst:.2}x");
+}

@@ -766,4 +766,15 @@ fn dashboard_roles_are_listed_once_and_must_be_plain_role_names() {
         assert!(err.contains("org[0].dashboard_roles"), "{bad}: {err}");
         assert!(err.contains("e.g. \"bondi_dash\""), "{bad}: {err}");
     }
+    let warned = |text: &str| {
+        parse_ok(text)
+            .warnings
+            .iter()
+            .any(|w| w.contains("dashboard_roles does nothing on SQLite"))
+    };
+    let roles = "dashboard_roles = [\"bondi_dash\"]\n";
+    assert!(warned(&format!("{UA}{GOOD_ORG}{roles}")));
+    assert!(!warned(&format!(
+        "database = \"postgres://routiq@db.example.com/clinics\"\n{UA}{GOOD_ORG}{roles}"
+    )));
 }

@@ -144,8 +144,8 @@ impl PgStore {
                  SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING",
                     &[&org_id, &roles],
                 )?;
-                secure_tables(tx, &tables)?;
-                let readable = secure_views(tx, &tables)?;
+                let present = secure_tables(tx, &tables)?;
+                let readable = secure_views(tx, &present)?;
                 grant(tx, &schema, &readable)?;
                 revoke(tx, &removed, &readable)
             },
@@ -153,11 +153,18 @@ impl PgStore {
     }
 }
 
-/// Enables and forces row security on `tables`, with both policies, where missing.
-fn secure_tables(tx: &mut impl GenericClient, tables: &[String]) -> Result<(), postgres::Error> {
+/// Enables and forces row security on `tables`, with both policies, where missing;
+/// returns those of `tables` the schema has (a table of a resource no migration created
+/// yet is left out).
+fn secure_tables(
+    tx: &mut impl GenericClient,
+    tables: &[String],
+) -> Result<Vec<String>, postgres::Error> {
     let rows = tx.query(TABLE_STATE, &[&tables, &SYNC_POLICY, &READER_POLICY])?;
     let mut ddl = String::new();
+    let mut present = Vec::new();
     for row in rows {
+        present.push(row.get::<_, String>(0));
         let table = quote_ident(row.get::<_, &str>(0));
         let (enabled, forced, sync, readers): (bool, bool, bool, bool) =
             (row.get(1), row.get(2), row.get(3), row.get(4));
@@ -185,7 +192,7 @@ fn secure_tables(tx: &mut impl GenericClient, tables: &[String]) -> Result<(), p
     if !ddl.is_empty() {
         tx.batch_execute(&ddl)?;
     }
-    Ok(())
+    Ok(present)
 }
 
 /// Makes every view the sync's role owns run with its reader's rights; returns what
@@ -296,7 +303,11 @@ pub(super) fn forget_org_readers(
         return Ok(());
     }
     let tables: Vec<String> = org_tables().iter().map(|t| t.to_string()).collect();
-    let mut readable = tables;
+    let mut readable: Vec<String> = tx
+        .query(TABLE_STATE, &[&tables, &SYNC_POLICY, &READER_POLICY])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     for row in tx.query(OWN_VIEWS, &[])? {
         readable.push(row.get(0));
     }

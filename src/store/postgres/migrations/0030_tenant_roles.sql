@@ -3,11 +3,12 @@
 -- on it); the row security policies read it through routiq_reader_orgs, which runs with
 -- the owner's rights.
 CREATE TABLE tenant_roles (
-    role_name text NOT NULL,
     org_id    text NOT NULL,
-    PRIMARY KEY (role_name, org_id)
+    role_name text NOT NULL,
+    PRIMARY KEY (org_id, role_name)
 );
-CREATE INDEX tenant_roles_by_org ON tenant_roles (org_id);
+-- The policies' lookup: a role's orgs.
+CREATE INDEX tenant_roles_by_role ON tenant_roles (role_name, org_id);
 REVOKE ALL ON tenant_roles FROM PUBLIC;
 
 -- The orgs `reader` may read, asked by the policies as routiq_reader_orgs(current_user)
