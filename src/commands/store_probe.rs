@@ -114,6 +114,7 @@ fn describe_readers(pg: &PostgresSettings, readers: &[(String, Vec<String>)]) ->
             create.push(format!(
                 "CREATE ROLE {role} LOGIN PASSWORD 'choose-a-password';"
             ));
+            create.push(format!("ALTER ROLE {role} SET jit = off;"));
             "PROBLEM: no such role on the server; create it as a superuser (below)".to_string()
         } else if refusals.is_empty() {
             "ok: reads these orgs only, from the next sync".to_string()
