@@ -1,6 +1,7 @@
 //! docs/dashboard.md, done as a dashboard author reads it: the read-only role it sets up
-//! on PostgreSQL works for the owner role docs/postgres.md creates, and reads every
-//! documented query but writes nothing.
+//! on PostgreSQL (created by a superuser, named in the config, granted by the next sync)
+//! works for the owner role docs/postgres.md creates, and reads every documented query
+//! but writes nothing.
 
 mod common;
 
@@ -15,7 +16,12 @@ fn page() -> String {
 
 /// The ```sql blocks right after the line `<!-- {marker} -->`.
 fn blocks_marked(page: &str, marker: &str) -> Vec<String> {
-    page.split(&format!("<!-- {marker} -->\n```sql\n"))
+    blocks_in(page, marker, "sql")
+}
+
+/// The ```{lang} blocks right after the line `<!-- {marker} -->`.
+fn blocks_in(page: &str, marker: &str, lang: &str) -> Vec<String> {
+    page.split(&format!("<!-- {marker} -->\n```{lang}\n"))
         .skip(1)
         .map(|rest| rest.split("\n```").next().unwrap_or_default().to_string())
         .collect()
@@ -37,22 +43,27 @@ fn the_read_only_role_works_as_documented_for_the_documented_owner() {
     let role = format!("dashboard_{}", db.name);
     let as_written = |block: &String| block.replace("dashboard", &role);
     let superuser = blocks_marked(&page, "postgres superuser");
-    let owner = blocks_marked(&page, "postgres owner");
+    let config = blocks_in(&page, "dashboard config", "toml");
     assert_eq!(
-        (superuser.len(), owner.len()),
+        (superuser.len(), config.len()),
         (1, 1),
-        "one set-up block for each role"
+        "one set-up block for the superuser, one for the config"
     );
     let mut admin = pg::admin_client().expect("the server that made the database");
     admin
         .batch_execute(&as_written(&superuser[0]))
         .unwrap_or_else(|e| panic!("as a superuser: {e:?}"));
     // The owner is the role the tests log in as, made as docs/postgres.md makes `routiq`:
-    // LOGIN, owning the database, no CREATEROLE.
+    // LOGIN, owning the database, no CREATEROLE. It grants nothing by hand: the config
+    // names the role, and the next sync grants it.
     let mut as_owner = db.client();
-    as_owner
-        .batch_execute(&as_written(&owner[0]))
-        .unwrap_or_else(|e| panic!("as the owner ({}): {e:?}", db.user));
+    let roles_line = config[0]
+        .lines()
+        .find(|l| l.starts_with("dashboard_roles"))
+        .expect("the config block names the dashboard's role")
+        .replace("\"dashboard\"", &format!("{role:?}"));
+    env.write_config_org_lines(&roles_line);
+    env.run(&["sync", "--all"]).expect_code(0);
     let dashboard = PgDatabase {
         user: role.clone(),
         password: "choose-another".to_string(),
@@ -78,10 +89,12 @@ fn the_read_only_role_works_as_documented_for_the_documented_owner() {
         refused.code(),
         Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
     );
-    // A table the owner adds later (a newer routiq-sync's migration) is readable too.
+    // A view the owner adds later (a newer routiq-sync's migration) is readable too, from
+    // the next sync.
     as_owner
-        .batch_execute("CREATE TABLE added_later (x int); INSERT INTO added_later VALUES (1)")
+        .batch_execute("CREATE VIEW added_later AS SELECT 1 AS x")
         .unwrap();
+    env.run(&["sync", "--all"]).expect_code(0);
     let later: i32 = reader
         .query_one("SELECT x FROM added_later", &[])
         .expect("a table added later")

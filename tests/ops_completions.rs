@@ -270,6 +270,10 @@ Another API address (a proxy, a test server).
 .TP
 \fBping_url\fR (not set)
 The org's own heartbeat URL.
+.TP
+\fBdashboard_roles\fR (none)
+PostgreSQL roles that may read this org's rows and no other org's; each sync grants
+and revokes to match (the roles are created by an administrator).
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/routiq\-sync/config.toml\fR, \fI~/.config/routiq\-sync/config.toml\fR, \fI/etc/routiq\-sync/config.toml\fR
@@ -349,6 +353,7 @@ fn the_man_page_covers_exit_codes_environment_and_every_config_key() {
         "shard",
         "base_url",
         "resources",
+        "dashboard_roles",
     ]);
     for key in keys {
         assert!(

@@ -461,12 +461,14 @@ fn the_index_migration_runs_on_a_postgres_schema_of_the_version_before() {
 }
 
 /// Store code that may build SQL over a data table outside the `statements` modules:
-/// the upserts (which `statements::planned` of each backend plans) and the migrations'
-/// bookkeeping (`schema_migrations`, no data).
+/// the upserts (which `statements::planned` of each backend plans), the migrations'
+/// bookkeeping (`schema_migrations`, no data) and the reader roles' row security and
+/// grants (`ALTER TABLE`, `GRANT`, `REVOKE` of each org table: no data read or written).
 const BUILDS_SQL_ELSEWHERE: &[&str] = &[
     "sqlite/upsert.rs",
     "postgres/staging.rs",
     "postgres/schema.rs",
+    "postgres/tenants.rs",
 ];
 
 /// Every statement over a data table lives in a `statements` module, so the tests

@@ -257,7 +257,7 @@ fn describe_config(
         let Some(pg) = config.database.postgres() else {
             return (out, false);
         };
-        let (text, ok) = super::store_probe::describe(pg);
+        let (text, ok) = super::store_probe::describe(pg, &readers(config));
         out.push_str(&text);
         return (out, ok);
     };
@@ -270,6 +270,21 @@ fn describe_config(
         config.lock_dir.display()
     );
     (out, db_ok && lock_ok)
+}
+
+/// Each role of the orgs' `dashboard_roles`, once, in the order first named, with the
+/// orgs it is to read.
+fn readers(config: &Config) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for org in &config.orgs {
+        for role in &org.dashboard_roles {
+            match out.iter_mut().find(|(r, _)| r == role) {
+                Some((_, orgs)) => orgs.push(org.id.clone()),
+                None => out.push((role.clone(), vec![org.id.clone()])),
+            }
+        }
+    }
+    out
 }
 
 /// How the config file was found.

@@ -4,10 +4,11 @@
 use std::fmt::Write as _;
 
 use crate::config::PostgresSettings;
-use crate::store::probe::probe_server;
+use crate::store::probe::{probe_readers, probe_server};
 
-/// The `Store` block of `check` for `pg`, and whether a sync could use the store.
-pub fn describe(pg: &PostgresSettings) -> (String, bool) {
+/// The `Store` block of `check` for `pg`, and whether a sync could use the store and
+/// bind `readers` (each dashboard role with the orgs it is to read) to their orgs.
+pub fn describe(pg: &PostgresSettings, readers: &[(String, Vec<String>)]) -> (String, bool) {
     let url = &pg.url;
     let mut out = String::new();
     let from = match &pg.url_env {
@@ -78,5 +79,62 @@ pub fn describe(pg: &PostgresSettings) -> (String, bool) {
         }
     };
     let _ = writeln!(out, "  rights     {rights}");
+    let (text, readers_ok) = describe_readers(pg, readers);
+    out.push_str(&text);
+    (out, ok && readers_ok)
+}
+
+/// The `dashboard roles` lines: for each role, the orgs it reads, and a problem when the
+/// server lacks it (with the SQL to create it) or it could read past row security.
+fn describe_readers(pg: &PostgresSettings, readers: &[(String, Vec<String>)]) -> (String, bool) {
+    let mut out = String::new();
+    if readers.is_empty() {
+        let _ = writeln!(
+            out,
+            "  readers    none (no org has dashboard_roles: no role but the sync's reads the rows)"
+        );
+        return (out, true);
+    }
+    let roles: Vec<String> = readers.iter().map(|(r, _)| r.clone()).collect();
+    let facts = match probe_readers(&pg.url, &pg.schema, &roles) {
+        Ok(facts) => facts,
+        Err(e) => {
+            let _ = writeln!(out, "  readers    PROBLEM: {e}");
+            return (out, false);
+        }
+    };
+    let mut ok = true;
+    let mut create = Vec::new();
+    for (fact, (_, orgs)) in facts.iter().zip(readers) {
+        let role = &fact.role;
+        let orgs = orgs.join(", ");
+        let refusals = fact.refusals();
+        let state = if !fact.exists {
+            ok = false;
+            create.push(format!(
+                "CREATE ROLE {role} LOGIN PASSWORD 'choose-a-password';"
+            ));
+            create.push(format!("ALTER ROLE {role} SET jit = off;"));
+            "PROBLEM: no such role on the server; create it as a superuser (below)".to_string()
+        } else if refusals.is_empty() {
+            "ok: reads these orgs only, from the next sync".to_string()
+        } else {
+            ok = false;
+            format!(
+                "PROBLEM: refused as a dashboard role: it {}; use a plain LOGIN role",
+                refusals.join("; it ")
+            )
+        };
+        let _ = writeln!(out, "  reader     {role} (orgs {orgs}): {state}");
+    }
+    if !create.is_empty() {
+        let _ = writeln!(
+            out,
+            "  create     as a superuser (routiq-sync creates no role), then run a sync:"
+        );
+        for sql in create {
+            let _ = writeln!(out, "               {sql}");
+        }
+    }
     (out, ok)
 }

@@ -232,6 +232,7 @@ impl Shared<'_> {
                 purge_deleted_after: config.purge_deleted_after,
             },
             privacy: &org.privacy,
+            dashboard_roles: &org.dashboard_roles,
         };
         let opts = PlanOptions {
             command: request.command,

@@ -228,6 +228,9 @@ pub struct OrgConfig {
     pub resources_source: Source,
     /// The org's own heartbeat URL, if any.
     pub ping_url: Option<String>,
+    /// The PostgreSQL roles that may read this org's rows (`dashboard_roles`), each once,
+    /// in the order written; empty when none may.
+    pub dashboard_roles: Vec<String>,
     /// What is stored of its records: `[privacy.*]` with its own `[org.privacy.*]`
     /// replacing them per resource (empty: everything is stored).
     pub privacy: std::sync::Arc<crate::privacy::OrgPolicy>,

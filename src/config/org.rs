@@ -85,6 +85,7 @@ fn validate_orgs(
         let shard = check.shard(org.shard.as_deref(), key.as_ref().map(|(k, _)| k.as_str()));
         let base_url = check.base_url(org.base_url.as_deref(), shard.is_some());
         let resources = check.resources(org.resources);
+        let dashboard_roles = check.dashboard_roles(org.dashboard_roles.unwrap_or_default());
         let ping_url = org.ping_url.as_deref().and_then(|url| match http_url(url) {
             Ok(url) => Some(url),
             Err(message) => {
@@ -121,6 +122,7 @@ fn validate_orgs(
                 resources,
                 resources_source,
                 ping_url,
+                dashboard_roles,
                 privacy: Default::default(),
             },
         ));
@@ -358,6 +360,40 @@ impl OrgCheck<'_> {
         }
         ok.then_some(resources)
     }
+
+    /// The roles named, each once; a name PostgreSQL would need quoted, or one of its
+    /// own, is a problem.
+    fn dashboard_roles(&mut self, names: Vec<String>) -> Vec<String> {
+        let mut roles: Vec<String> = Vec::new();
+        for name in names {
+            if !is_role_name(&name) {
+                self.problem(
+                    "dashboard_roles",
+                    format!(
+                        "`{name}` is not a role name routiq-sync grants to: use lower-case \
+                         letters, digits and `_` (not first a digit, not starting `pg_`, at \
+                         most 63 bytes), e.g. \"bondi_dash\""
+                    ),
+                );
+            } else if !roles.contains(&name) {
+                roles.push(name);
+            }
+        }
+        roles
+    }
+}
+
+/// Whether `name` is a role name `dashboard_roles` accepts: one a dashboard can log in
+/// as without quoting (lower-case letters, digits, `_`, not starting with a digit), at
+/// most 63 bytes (PostgreSQL's limit), and not one of the server's own `pg_` roles.
+pub(super) fn is_role_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+        && !name.starts_with("pg_")
 }
 
 /// [`Source::File`] when the setting is written in the file.

@@ -69,6 +69,7 @@ pub(super) struct RawOrg {
     pub resources: Option<Vec<String>>,
     pub ping_url: Option<String>,
     pub hash_secret_env: Option<String>,
+    pub dashboard_roles: Option<Vec<String>>,
     pub privacy: Option<BTreeMap<String, RawPolicy>>,
 }
 
@@ -102,6 +103,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "shard" => "a shard name string, e.g. \"uk1\"",
         "resources" => "a list of resource names, e.g. [\"patients\", \"appointments\"]",
         "hash_secret_env" => "the name of an environment variable, e.g. \"ROUTIQ_HASH_SECRET\"",
+        "dashboard_roles" => "a list of PostgreSQL role names, e.g. [\"bondi_dash\"]",
         "privacy" => "one [privacy.RESOURCE] table per resource, e.g. [privacy.patients]",
         "keep" | "drop" | "hash" | "year" => {
             "a list of field paths, e.g. [\"email\", \"patient_phone_numbers[].number\"]"

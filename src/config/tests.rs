@@ -744,3 +744,37 @@ fn bad_monitoring_settings_name_their_key() {
         .to_string();
     assert!(err.contains("org[0].ping_url"), "{err}");
 }
+
+#[test]
+fn dashboard_roles_are_listed_once_and_must_be_plain_role_names() {
+    let config = parse_ok(&format!(
+        "{UA}{GOOD_ORG}dashboard_roles = [\"bondi_dash\", \"all_clinics\", \"bondi_dash\"]\n"
+    ));
+    assert_eq!(
+        config.orgs[0].dashboard_roles,
+        ["bondi_dash", "all_clinics"]
+    );
+    assert!(
+        parse_ok(&format!("{UA}{GOOD_ORG}")).orgs[0]
+            .dashboard_roles
+            .is_empty()
+    );
+    for bad in ["Bondi", "1dash", "pg_read_all_data", "a-b", ""] {
+        let err = parse_text(&format!("{UA}{GOOD_ORG}dashboard_roles = [\"{bad}\"]\n"))
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains("org[0].dashboard_roles"), "{bad}: {err}");
+        assert!(err.contains("e.g. \"bondi_dash\""), "{bad}: {err}");
+    }
+    let warned = |text: &str| {
+        parse_ok(text)
+            .warnings
+            .iter()
+            .any(|w| w.contains("dashboard_roles does nothing on SQLite"))
+    };
+    let roles = "dashboard_roles = [\"bondi_dash\"]\n";
+    assert!(warned(&format!("{UA}{GOOD_ORG}{roles}")));
+    assert!(!warned(&format!(
+        "database = \"postgres://routiq@db.example.com/clinics\"\n{UA}{GOOD_ORG}{roles}"
+    )));
+}

@@ -9,8 +9,8 @@ use super::error::Problem;
 use super::problems::Problems;
 use super::raw::RawConfig;
 use super::{
-    Config, KeyPolicy, SETTINGS, Source, api_keys, database, monitoring, org, privacy, requests,
-    retention, run_limits, schedule, user_agent,
+    Config, Database, KeyPolicy, OrgConfig, SETTINGS, Source, api_keys, database, monitoring, org,
+    privacy, requests, retention, run_limits, schedule, user_agent,
 };
 
 /// Validates everything; on failure returns every problem found, not just the first.
@@ -54,7 +54,16 @@ pub(super) fn validate(
         &mut warnings,
     );
     api_keys::validate(&orgs, keys, path, file_mode, &mut problems, &mut warnings);
-    let orgs = orgs.into_iter().map(|(_, org)| org).collect();
+    let orgs: Vec<OrgConfig> = orgs.into_iter().map(|(_, org)| org).collect();
+    if matches!(database, Database::Sqlite(_)) && orgs.iter().any(|o| !o.dashboard_roles.is_empty())
+    {
+        warnings.push(
+            "dashboard_roles does nothing on SQLite: the database file's permissions are all \
+             or nothing (give each clinic whose dashboard must not see the others its own \
+             config and database file)"
+                .to_string(),
+        );
+    }
 
     if !problems.0.is_empty() {
         return Err(problems.0);

@@ -27,6 +27,8 @@ pub struct OrgContext<'a> {
     pub retention: Retention,
     /// The org's privacy policy: stored rows are brought under it before the run syncs.
     pub privacy: &'a crate::privacy::OrgPolicy,
+    /// The database roles that may read the org's rows (its `dashboard_roles`).
+    pub dashboard_roles: &'a [String],
 }
 
 impl OrgContext<'_> {

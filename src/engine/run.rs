@@ -111,6 +111,8 @@ fn run_locked(
     // Holding the lock, any run still marked running is one whose process died. Said
     // once this run knows what it does next (it may be skipped as recent).
     let abandoned = store.close_abandoned_runs(ctx.org_id)? > 0;
+    // Who may read the org follows the config at every run, skipped or not.
+    store.apply_readers(ctx.org_id, ctx.dashboard_roles)?;
     let note_abandoned = |next: &str| {
         if abandoned {
             log::warn!(

@@ -121,6 +121,14 @@ pub enum StoreError {
     Failed(#[from] DbFailure),
     /// The database server could not be reached or refused us (a run-time failure: the
     /// server may be back for the next run); `hint` says what to check.
+    /// An org's `dashboard_roles` cannot be given their reading (a role the server lacks,
+    /// a server too old, tables the syncing role does not own); `detail` says what to do.
+    #[error("org {org}: cannot bind its dashboard roles at PostgreSQL {target}: {detail}")]
+    Readers {
+        org: String,
+        target: String,
+        detail: String,
+    },
     #[error("cannot connect to PostgreSQL at {target}: {cause}{hint}")]
     Connect {
         target: String,
@@ -183,7 +191,9 @@ impl StoreError {
             StoreError::NotADatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::OlderSchema { .. } => true,
-            StoreError::Tls { .. } | StoreError::Unusable { .. } => true,
+            StoreError::Tls { .. } | StoreError::Unusable { .. } | StoreError::Readers { .. } => {
+                true
+            }
             StoreError::Busy { .. }
             | StoreError::DiskFull { .. }
             | StoreError::Lock(_)
@@ -212,7 +222,16 @@ impl OrgGuard {
 /// cursors never move back, and rows are marked deleted upstream only after a complete
 /// full walk, or by a verify that listed their id range completely (twice) without them.
 pub trait Store:
-    Locks + SyncState + Records + RunLog + Erasure + PrivacyStore + DerivedColumns + Snapshots + Send
+    Locks
+    + SyncState
+    + Records
+    + RunLog
+    + Erasure
+    + PrivacyStore
+    + DerivedColumns
+    + Snapshots
+    + Readers
+    + Send
 {
 }
 
@@ -225,6 +244,7 @@ impl<T> Store for T where
         + PrivacyStore
         + DerivedColumns
         + Snapshots
+        + Readers
         + Send
 {
 }
@@ -465,6 +485,19 @@ pub trait Erasure {
 
     /// Every org id with a run or sync state stored, sorted.
     fn stored_orgs(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// Who besides the sync may read an org's rows: on PostgreSQL, the database roles the
+/// config's `dashboard_roles` names, bound to the org by row security. SQLite has no
+/// roles (a file's permissions are all or nothing): nothing to do there.
+pub trait Readers {
+    /// Makes `roles` exactly the database roles that may read `org_id`'s rows (and no
+    /// other org's through them), granting and revoking what differs. Call while holding
+    /// the org's lock.
+    fn apply_readers(&mut self, org_id: &str, roles: &[String]) -> Result<(), StoreError> {
+        let _ = (org_id, roles);
+        Ok(())
+    }
 }
 
 /// Opens (creating and migrating if needed) the store at `location`.

@@ -137,3 +137,58 @@ impl Pooling {
 pub fn probe_server(url: &PgUrl, schema: &str) -> Result<ServerInfo, StoreError> {
     postgres::PgStore::session(url, schema)?.server_info()
 }
+
+/// What the server says of one of the config's `dashboard_roles`, for `check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderFacts {
+    pub role: String,
+    /// Whether the server has the role (roles are the administrator's to create).
+    pub exists: bool,
+    /// A superuser reads past every row security policy.
+    pub superuser: bool,
+    /// So does a role with `BYPASSRLS`.
+    pub bypass_rls: bool,
+    /// Tables of the schema it owns (an owner may turn a table's row security off).
+    pub owns: Vec<String>,
+    /// Whether it may create objects in the schema.
+    pub may_create: bool,
+    /// Whether it is a member of the role syncing (whose policy lets it read everything).
+    pub member_of_sync_role: bool,
+}
+
+impl ReaderFacts {
+    /// Why this role must not be a dashboard role, each reason one phrase; empty when it
+    /// may (or does not exist yet).
+    pub fn refusals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.superuser {
+            out.push("is a superuser (superusers read past row security)".to_string());
+        }
+        if self.bypass_rls {
+            out.push("has BYPASSRLS (it reads past row security)".to_string());
+        }
+        if !self.owns.is_empty() {
+            out.push(format!(
+                "owns the table(s) {} (an owner may turn row security off)",
+                self.owns.join(", ")
+            ));
+        }
+        if self.may_create {
+            out.push("may create in the data schema".to_string());
+        }
+        if self.member_of_sync_role {
+            out.push("is a member of the role syncing (which reads every org)".to_string());
+        }
+        out
+    }
+}
+
+/// [`ReaderFacts`] of each of `roles` on the server at `url`, in order, on a session of
+/// its own that changes nothing.
+pub fn probe_readers(
+    url: &PgUrl,
+    schema: &str,
+    roles: &[String],
+) -> Result<Vec<ReaderFacts>, StoreError> {
+    postgres::PgStore::session(url, schema)?.reader_facts(roles)
+}

@@ -352,7 +352,21 @@ impl TestEnv {
         self.write_config_orgs(extra, &self.orgs.clone(), org_lines);
     }
 
+    /// Writes the config with every org, adding `lines(org_id)` to each `[[org]]` table.
+    pub fn write_config_each(&self, lines: &dyn Fn(&str) -> String) {
+        self.write_config_orgs_with("", &self.orgs.clone(), lines);
+    }
+
     fn write_config_orgs(&self, extra: &str, orgs: &[(String, String)], org_lines: &str) {
+        self.write_config_orgs_with(extra, orgs, &|_| org_lines.to_string());
+    }
+
+    fn write_config_orgs_with(
+        &self,
+        extra: &str,
+        orgs: &[(String, String)],
+        org_lines: &dyn Fn(&str) -> String,
+    ) {
         let mut text = format!(
             "{}\nlock_dir = {:?}\nuser_agent = \"routiq-sync tests (tests@example.com)\"\n",
             self.database_line(),
@@ -373,8 +387,9 @@ impl TestEnv {
         text.push('\n');
         for (id, key) in orgs {
             text.push_str(&format!(
-                "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n{org_lines}\n\n",
-                self.fake.base_url()
+                "[[org]]\nid = {id:?}\napi_key = {key:?}\nbase_url = {:?}\n{}\n\n",
+                self.fake.base_url(),
+                org_lines(id)
             ));
         }
         write_private(&self.config_path(), &text);

@@ -443,6 +443,20 @@ pub fn admin_client() -> Option<postgres::Client> {
     )
 }
 
+/// A session as the server's admin in the database `name` (to act there as a
+/// superuser).
+#[track_caller]
+pub fn admin_client_in(name: &str) -> Option<postgres::Client> {
+    let server = server()?;
+    let mut config: postgres::Config = server.admin.parse().expect("the admin's parameters");
+    config.dbname(name);
+    Some(
+        config
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to {name} as admin: {e}")),
+    )
+}
+
 /// The CA certificate trusted for the test cluster's TLS certificate (issued for
 /// `localhost` only), or `None` when the cluster runs without TLS (no openssl, or an
 /// external server).
@@ -945,6 +959,19 @@ impl PgBouncer {
         if let Some(child) = &self.child {
             unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
         }
+    }
+
+    /// Lets `user` log in through it with `password` too (it is restarted to read its
+    /// user list again).
+    pub fn add_user(&mut self, user: &str, password: &str) {
+        use std::io::Write;
+        let mut list = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("userlist.txt"))
+            .expect("userlist.txt");
+        writeln!(list, "\"{user}\" \"{password}\"").expect("add a user");
+        self.stop();
+        self.start();
     }
 
     /// Its log, for failure messages.

@@ -22,7 +22,8 @@ impl Erasure for PgStore {
     }
 
     /// Deletes, then rewrites every table that lost rows (`VACUUM FULL`), so that none of
-    /// the org's bytes stay in the tables' files.
+    /// the org's bytes stay in the tables' files; the roles that could read the org may
+    /// no more.
     fn forget_org(&mut self, org_id: &str) -> Result<Vec<(&'static str, u64)>, StoreError> {
         let out = self.in_tx(org_id, Step::bulk("deleting the org's rows"), |tx| {
             let mut out = Vec::new();
@@ -31,6 +32,7 @@ impl Erasure for PgStore {
                 out.push((name, n));
             }
             mark_scrub(tx, org_id, &out)?;
+            super::tenants::forget_org_readers(tx, org_id)?;
             Ok(out)
         })?;
         self.scrub_due()?;

@@ -24,6 +24,7 @@ mod snapshot;
 mod staging;
 mod state;
 pub mod statements;
+mod tenants;
 mod tls;
 
 use std::cell::RefCell;
@@ -36,8 +37,8 @@ pub use schema::CURRENT_VERSION;
 #[doc(hidden)]
 pub use schema::create_at_version;
 
-use super::StoreError;
 use super::probe::{Pooling, SchemaVersion, ServerInfo};
+use super::{Readers, StoreError};
 use crate::database_url::PgUrl;
 use crate::watchdog::{self, Bound, Watch};
 
@@ -99,6 +100,12 @@ pub struct PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.closing = Some(self.watch(Step::statement("closing the session"), None));
+    }
+}
+
+impl Readers for PgStore {
+    fn apply_readers(&mut self, org_id: &str, roles: &[String]) -> Result<(), StoreError> {
+        self.apply_org_readers(org_id, roles)
     }
 }
 

@@ -321,6 +321,9 @@ pub fn probe_version(path: &Path) -> Result<i64, StoreError> {
     }
 }
 
+/// One file's permissions are all or nothing: no reader of one org alone.
+impl crate::store::Readers for SqliteStore {}
+
 impl Locks for SqliteStore {
     fn try_lock_org(&mut self, org_id: &str) -> Result<Option<OrgGuard>, StoreError> {
         Ok(match file_lock::try_lock(&self.lock_dir, org_id)? {
