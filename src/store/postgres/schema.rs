@@ -34,7 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_contacts.sql"),
     include_str!("migrations/0017_patient_cases.sql"),
     include_str!("migrations/0018_referral_sources.sql"),
-    include_str!("migrations/0030_tenant_roles.sql"),
+    include_str!("migrations/0019_tenant_roles.sql"),
 ];
 
 /// The schema version this build writes.
