@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_contacts.sql"),
     include_str!("migrations/0019_patient_cases.sql"),
     include_str!("migrations/0020_referral_sources.sql"),
+    include_str!("migrations/0021_clinic_kpis.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,385 @@
+//! The clinic KPIs of docs/dashboard.md, proven against an independent computation: a
+//! small known clinic (businesses in two time zones and one without, daylight-saving
+//! changes inside a month, appointments either side of local midnight, late and early
+//! cancellations, a "did not arrive", an archived appointment) synced through the real
+//! binary from the fake Cliniko; every KPI of `appointment_kpi_facts`, per org, business
+//! and practitioner and per local day, week and month, and every documented KPI query,
+//! checked on both stores against figures this test computes from the records with its
+//! own calendar arithmetic (jiff), never from the views.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Backend, TestEnv};
+use fake_cliniko::generate::LINK_BASE;
+use fake_cliniko::{Account, Record, World};
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+const KEY: &str = "kpitestkeykpitestkeykpitestkey0001-au1";
+const HOUR: i64 = 3600;
+
+fn obj(v: Value) -> Record {
+    v.as_object().cloned().unwrap()
+}
+
+fn link(path: &str) -> Value {
+    json!({ "links": { "self": format!("{LINK_BASE}/{path}") } })
+}
+
+fn wire(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// What the diary says of one appointment.
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Booked,
+    Arrived,
+    DidNotArrive,
+    /// Cancelled this many seconds before the start (negative: after it).
+    Cancelled(i64),
+    Archived,
+}
+
+/// One appointment as the test knows it.
+struct Appt {
+    business: usize,
+    practitioner: &'static str,
+    starts: i64,
+    outcome: Outcome,
+}
+
+/// The five appointment KPIs of a group.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Kpis {
+    booked: i64,
+    attended: i64,
+    cancelled: i64,
+    late_cancelled: i64,
+    did_not_arrive: i64,
+}
+
+impl Kpis {
+    fn add(&mut self, a: &Appt) {
+        self.booked += 1;
+        match a.outcome {
+            Outcome::Arrived => self.attended += 1,
+            Outcome::DidNotArrive => self.did_not_arrive += 1,
+            Outcome::Cancelled(before) => {
+                self.cancelled += 1;
+                if before < 24 * HOUR {
+                    self.late_cancelled += 1;
+                }
+            }
+            Outcome::Booked | Outcome::Archived => {}
+        }
+    }
+
+    fn row(self) -> Vec<String> {
+        [
+            self.booked,
+            self.attended,
+            self.cancelled,
+            self.late_cancelled,
+            self.did_not_arrive,
+        ]
+        .map(|n| n.to_string())
+        .to_vec()
+    }
+}
+
+/// The businesses: (name, IANA zone; `None`: Cliniko names none, counted on UTC days).
+const BUSINESSES: [(&str, Option<&str>); 3] = [
+    ("New York", Some("America/New_York")),
+    ("Melbourne", Some("Australia/Melbourne")),
+    ("Nowhere", None),
+];
+
+const P1: &str = "1000000000000000007";
+const P2: &str = "1000000000000000009";
+
+fn zone(business: usize) -> TimeZone {
+    BUSINESSES[business]
+        .1
+        .map_or(TimeZone::UTC, |z| TimeZone::get(z).unwrap())
+}
+
+/// `local` (`YYYY-MM-DDTHH:MM`) at `business`, as Unix seconds.
+fn at(business: usize, local: &str) -> i64 {
+    let dt: DateTime = local.parse().unwrap();
+    dt.to_zoned_datetime(zone(business))
+        .unwrap()
+        .timestamp()
+        .as_second()
+}
+
+/// The clinic: New York moves to daylight time on 8 March 2026, Melbourne leaves it on
+/// 5 April 2026.
+fn appointments() -> Vec<Appt> {
+    use Outcome::*;
+    let (ny, mel, utc) = (0, 1, 2);
+    let a = |business, practitioner, local: &str, outcome| Appt {
+        business,
+        practitioner,
+        starts: at(business, local),
+        outcome,
+    };
+    vec![
+        // Local February, UTC March.
+        a(ny, P1, "2026-02-28T22:30", Arrived),
+        a(ny, P1, "2026-03-01T00:30", Arrived),
+        // Either side of the daylight-saving change, the same local day.
+        a(ny, P1, "2026-03-08T01:30", DidNotArrive),
+        a(ny, P2, "2026-03-08T03:30", Arrived),
+        a(ny, P2, "2026-03-09T09:00", Cancelled(2 * HOUR)),
+        a(ny, P2, "2026-03-10T09:00", Cancelled(72 * HOUR)),
+        a(ny, P1, "2026-03-16T10:00", Cancelled(-HOUR / 2)),
+        // Exactly 24 hours before is not late.
+        a(ny, P1, "2026-03-17T10:00", Cancelled(24 * HOUR)),
+        a(ny, P1, "2026-03-15T10:00", Archived),
+        // Local March, UTC April.
+        a(ny, P1, "2026-03-31T23:30", Booked),
+        // Local March, UTC February.
+        a(mel, P1, "2026-03-01T00:30", Arrived),
+        // A Sunday night and the Monday after: two ISO weeks.
+        a(mel, P2, "2026-03-29T23:30", Arrived),
+        a(mel, P2, "2026-03-30T00:15", DidNotArrive),
+        a(mel, P2, "2026-03-31T23:30", Cancelled(HOUR)),
+        // Local April, UTC March.
+        a(mel, P1, "2026-04-01T00:30", Arrived),
+        // Either side of the change back to standard time.
+        a(mel, P2, "2026-04-05T01:30", Arrived),
+        a(mel, P2, "2026-04-05T09:00", DidNotArrive),
+        a(utc, P1, "2026-03-31T23:30", Arrived),
+        a(utc, P2, "2026-04-01T00:00", Cancelled(30 * HOUR)),
+    ]
+}
+
+/// A period an appointment falls in, by the test's own calendar.
+#[derive(Clone, Copy)]
+enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+fn period(a: &Appt, p: Period) -> String {
+    let day: Date = jiff::Timestamp::from_second(a.starts)
+        .unwrap()
+        .to_zoned_datetime(zone(a.business))
+        .date();
+    let d = match p {
+        Period::Day => day,
+        Period::Week => day
+            .checked_sub(jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())))
+            .unwrap(),
+        Period::Month => day.first_of_month(),
+    };
+    d.to_string()
+}
+
+/// Whom a group is of.
+#[derive(Clone, Copy)]
+enum Scope {
+    Org,
+    Business,
+    Practitioner,
+    BusinessPractitioner,
+}
+
+/// The expected rows `[keys.., period, booked, attended, cancelled, late, dna]`, ordered
+/// by key then period, of the appointments `keep` keeps.
+fn expected(
+    appts: &[Appt],
+    ids: &[String],
+    scope: Scope,
+    p: Period,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<Vec<String>, Kpis> = BTreeMap::new();
+    for a in appts.iter().filter(|a| a.outcome != Outcome::Archived) {
+        let when = period(a, p);
+        if !keep(&when) {
+            continue;
+        }
+        let business = ids[a.business].clone();
+        let mut key = match scope {
+            Scope::Org => vec!["org_1".to_string()],
+            Scope::Business => vec![business],
+            Scope::Practitioner => vec![a.practitioner.to_string()],
+            Scope::BusinessPractitioner => vec![business, a.practitioner.to_string()],
+        };
+        key.push(when);
+        groups.entry(key).or_default().add(a);
+    }
+    groups
+        .into_iter()
+        .map(|(mut k, v)| {
+            k.extend(v.row());
+            k
+        })
+        .collect()
+}
+
+fn world(appts: &[Appt]) -> (World, Vec<String>) {
+    let mut world = World::new();
+    world.add_account(KEY, Account::new("org_1"));
+    let ids: Vec<String> = BUSINESSES
+        .iter()
+        .map(|(name, zone)| {
+            let rec = obj(json!({"business_name": name, "display_name": name,
+                                 "time_zone_identifier": zone}));
+            world.insert(KEY, "businesses", rec).unwrap()
+        })
+        .collect();
+    let patient = world
+        .insert(
+            KEY,
+            "patients",
+            obj(json!({"first_name": "Pat", "last_name": "Test"})),
+        )
+        .unwrap();
+    for a in appts {
+        let cancelled = match a.outcome {
+            Outcome::Cancelled(before) => json!(wire(a.starts - before)),
+            _ => Value::Null,
+        };
+        let archived = match a.outcome {
+            Outcome::Archived => json!(wire(a.starts - 48 * HOUR)),
+            _ => Value::Null,
+        };
+        let rec = obj(json!({
+            "starts_at": wire(a.starts),
+            "ends_at": wire(a.starts + 1800),
+            "cancelled_at": cancelled,
+            "archived_at": archived,
+            "did_not_arrive": a.outcome == Outcome::DidNotArrive,
+            "patient_arrived": a.outcome == Outcome::Arrived,
+            "patient": link(&format!("patients/{patient}")),
+            "practitioner": link(&format!("practitioners/{}", a.practitioner)),
+            "business": link(&format!("businesses/{}", ids[a.business])),
+        }));
+        world.insert(KEY, "individual_appointments", rec).unwrap();
+    }
+    (world, ids)
+}
+
+/// `sql`'s rows, every value as text (dates `YYYY-MM-DD` on both stores).
+fn rows(env: &TestEnv, sql: &str) -> Vec<Vec<String>> {
+    let Backend::Postgres(db) = &env.store else {
+        return env
+            .rows(sql, &[])
+            .into_iter()
+            .map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect())
+            .collect();
+    };
+    use postgres::types::Type;
+    let found = db
+        .client()
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
+    found
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    let ty = row.columns()[i].type_().clone();
+                    if ty == Type::DATE {
+                        row.get::<_, time::Date>(i).to_string()
+                    } else if ty == Type::INT8 {
+                        row.get::<_, i64>(i).to_string()
+                    } else {
+                        row.get::<_, String>(i)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// docs/dashboard.md's KPI queries for this store, in the page's order.
+fn documented_kpi_queries(postgres: bool) -> Vec<String> {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/dashboard.md"))
+        .expect("docs/dashboard.md");
+    let section = page
+        .split("\n## Clinic KPIs\n")
+        .nth(1)
+        .expect("a Clinic KPIs section");
+    let mut out = Vec::new();
+    let mut rest = section;
+    while let Some(start) = rest.find("```sql\n") {
+        let marked = rest[..start].trim_end().ends_with("<!-- postgres -->");
+        let body = &rest[start + 7..];
+        let end = body.find("```").expect("a closed sql block");
+        if marked == postgres {
+            out.push(body[..end].to_string());
+        }
+        rest = &body[end + 3..];
+    }
+    out
+}
+
+on_both_stores!(appointment_kpis_match_an_independent_computation);
+
+fn appointment_kpis_match_an_independent_computation(store: Backend) {
+    let appts = appointments();
+    let (world, ids) = world(&appts);
+    let env = TestEnv::builder()
+        .on(store)
+        .world(world, vec![("org_1".to_string(), KEY.to_string())])
+        .build();
+    let run = env.run(&["sync", "--all"]);
+    run.expect_code(0);
+    run.assert_stderr_has("1 business(es) have no time zone");
+
+    let sums = "SUM(booked), SUM(attended), SUM(cancelled), SUM(late_cancelled), \
+                SUM(did_not_arrive)";
+    for (scope, keys) in [
+        (Scope::Org, "org_id"),
+        (Scope::Business, "business_id"),
+        (Scope::Practitioner, "practitioner_id"),
+        (Scope::BusinessPractitioner, "business_id, practitioner_id"),
+    ] {
+        for (p, column) in [
+            (Period::Day, "local_day"),
+            (Period::Week, "local_week"),
+            (Period::Month, "local_month"),
+        ] {
+            let sql = format!(
+                "SELECT {keys}, CAST({column} AS TEXT) AS period, {sums} \
+                 FROM appointment_kpi_facts WHERE org_id = 'org_1' \
+                 GROUP BY {keys}, period ORDER BY {keys}, period"
+            );
+            let want = expected(&appts, &ids, scope, p, |_| true);
+            assert!(!want.is_empty());
+            assert_eq!(rows(&env, &sql), want, "{sql}");
+        }
+    }
+
+    // The documented queries: March 2026 per business and practitioner, weeks starting
+    // in March per business, days of March for the clinic.
+    let march = |d: &str| d.starts_with("2026-03-");
+    let want = [
+        expected(
+            &appts,
+            &ids,
+            Scope::BusinessPractitioner,
+            Period::Month,
+            march,
+        ),
+        expected(&appts, &ids, Scope::Business, Period::Week, march),
+        expected(&appts, &ids, Scope::Org, Period::Day, march),
+    ];
+    let queries = documented_kpi_queries(matches!(env.store, Backend::Postgres(_)));
+    assert_eq!(queries.len(), want.len(), "{queries:#?}");
+    for (sql, want) in queries.iter().zip(want) {
+        assert!(!want.is_empty());
+        assert_eq!(rows(&env, sql), want, "{sql}");
+    }
+}
