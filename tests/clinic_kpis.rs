@@ -1,9 +1,10 @@
 //! The clinic KPIs of docs/dashboard.md, proven against an independent computation: a
 //! small known clinic (businesses in two time zones and one without, daylight-saving
 //! changes inside a month, appointments either side of local midnight, late and early
-//! cancellations, a "did not arrive", an archived appointment) synced through the real
-//! binary from the fake Cliniko; every KPI of `appointment_kpi_facts`, per org, business
-//! and practitioner and per local day, week and month, and every documented KPI query,
+//! cancellations, a "did not arrive", an archived appointment, patients new in a month)
+//! synced through the real binary from the fake Cliniko; every KPI of
+//! `appointment_kpi_facts` and `new_patient_facts`, per org, business and practitioner
+//! and per local day, week and month, and every documented KPI query,
 //! checked on both stores against figures this test computes from the records with its
 //! own calendar arithmetic (jiff), never from the views.
 
@@ -49,6 +50,8 @@ enum Outcome {
 
 /// One appointment as the test knows it.
 struct Appt {
+    /// Which of the clinic's patients.
+    patient: usize,
     business: usize,
     practitioner: &'static str,
     starts: i64,
@@ -125,12 +128,13 @@ fn appointments() -> Vec<Appt> {
     use Outcome::*;
     let (ny, mel, utc) = (0, 1, 2);
     let a = |business, practitioner, local: &str, outcome| Appt {
+        patient: 0,
         business,
         practitioner,
         starts: at(business, local),
         outcome,
     };
-    vec![
+    let appts = vec![
         // Local February, UTC March.
         a(ny, P1, "2026-02-28T22:30", Arrived),
         a(ny, P1, "2026-03-01T00:30", Arrived),
@@ -158,7 +162,33 @@ fn appointments() -> Vec<Appt> {
         a(mel, P2, "2026-04-05T09:00", DidNotArrive),
         a(utc, P1, "2026-03-31T23:30", Arrived),
         a(utc, P2, "2026-04-01T00:00", Cancelled(30 * HOUR)),
-    ]
+    ];
+    let mut appts = appts;
+    // Patient 1, new in March at Melbourne: a cancelled appointment before the first
+    // does not make them new earlier; visits within 90 days count, later ones do not.
+    let b = |patient, business, practitioner, local: &str, outcome| Appt {
+        patient,
+        business,
+        practitioner,
+        starts: at(business, local),
+        outcome,
+    };
+    appts.extend([
+        b(1, mel, P1, "2026-03-01T10:00", Cancelled(48 * HOUR)),
+        b(1, mel, P1, "2026-03-03T10:00", Arrived),
+        b(1, mel, P2, "2026-03-20T10:00", Arrived),
+        b(1, mel, P1, "2026-04-01T10:00", DidNotArrive),
+        b(1, mel, P1, "2026-05-30T10:00", Arrived),
+        b(1, mel, P1, "2026-06-10T10:00", Arrived),
+        // Patient 2, new on local 31 March in New York (1 April in UTC), seen once.
+        b(2, ny, P2, "2026-03-31T22:00", Arrived),
+        // Patient 3, new in April at the business without a zone (UTC days).
+        b(3, utc, P1, "2026-04-02T09:00", DidNotArrive),
+        b(3, ny, P1, "2026-04-10T09:00", Arrived),
+        // Patient 4: only an archived appointment: never new.
+        b(4, ny, P2, "2026-03-12T09:00", Archived),
+    ]);
+    appts
 }
 
 /// A period an appointment falls in, by the test's own calendar.
@@ -208,13 +238,7 @@ fn expected(
         if !keep(&when) {
             continue;
         }
-        let business = ids[a.business].clone();
-        let mut key = match scope {
-            Scope::Org => vec!["org_1".to_string()],
-            Scope::Business => vec![business],
-            Scope::Practitioner => vec![a.practitioner.to_string()],
-            Scope::BusinessPractitioner => vec![business, a.practitioner.to_string()],
-        };
+        let mut key = group_key(a, ids, scope);
         key.push(when);
         groups.entry(key).or_default().add(a);
     }
@@ -222,6 +246,70 @@ fn expected(
         .into_iter()
         .map(|(mut k, v)| {
             k.extend(v.row());
+            k
+        })
+        .collect()
+}
+
+/// Whom `a` counts for in `scope`.
+fn group_key(a: &Appt, ids: &[String], scope: Scope) -> Vec<String> {
+    let business = ids[a.business].clone();
+    match scope {
+        Scope::Org => vec!["org_1".to_string()],
+        Scope::Business => vec![business],
+        Scope::Practitioner => vec![a.practitioner.to_string()],
+        Scope::BusinessPractitioner => vec![business, a.practitioner.to_string()],
+    }
+}
+
+/// The expected new-patient rows `[keys.., period, new patients, attended within 90
+/// days]` (and the PVA when `pva`), ordered by key then period: each patient counted
+/// once, where and when their first appointment neither cancelled nor archived is.
+fn expected_new(
+    appts: &[Appt],
+    ids: &[String],
+    scope: Scope,
+    p: Period,
+    keep: impl Fn(&str) -> bool,
+    pva: bool,
+) -> Vec<Vec<String>> {
+    let counted = |a: &&Appt| {
+        matches!(
+            a.outcome,
+            Outcome::Booked | Outcome::Arrived | Outcome::DidNotArrive
+        )
+    };
+    let mut first: BTreeMap<usize, &Appt> = BTreeMap::new();
+    for a in appts.iter().filter(counted) {
+        let f = first.entry(a.patient).or_insert(a);
+        if a.starts < f.starts {
+            *f = a;
+        }
+    }
+    let mut groups: BTreeMap<Vec<String>, (i64, i64)> = BTreeMap::new();
+    for (patient, f) in &first {
+        let when = period(f, p);
+        if !keep(&when) {
+            continue;
+        }
+        let visits = appts
+            .iter()
+            .filter(|b| b.patient == *patient && b.outcome == Outcome::Arrived)
+            .filter(|b| b.starts >= f.starts && b.starts < f.starts + 90 * 86_400)
+            .count() as i64;
+        let mut key = group_key(f, ids, scope);
+        key.push(when);
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        g.1 += visits;
+    }
+    groups
+        .into_iter()
+        .map(|(mut k, (n, visits))| {
+            k.extend([n.to_string(), visits.to_string()]);
+            if pva {
+                k.push((visits as f64 / n as f64).to_string());
+            }
             k
         })
         .collect()
@@ -238,13 +326,12 @@ fn world(appts: &[Appt]) -> (World, Vec<String>) {
             world.insert(KEY, "businesses", rec).unwrap()
         })
         .collect();
-    let patient = world
-        .insert(
-            KEY,
-            "patients",
-            obj(json!({"first_name": "Pat", "last_name": "Test"})),
-        )
-        .unwrap();
+    let patients: Vec<String> = (0..5)
+        .map(|n| {
+            let rec = obj(json!({"first_name": format!("Pat{n}"), "last_name": "Test"}));
+            world.insert(KEY, "patients", rec).unwrap()
+        })
+        .collect();
     for a in appts {
         let cancelled = match a.outcome {
             Outcome::Cancelled(before) => json!(wire(a.starts - before)),
@@ -261,7 +348,7 @@ fn world(appts: &[Appt]) -> (World, Vec<String>) {
             "archived_at": archived,
             "did_not_arrive": a.outcome == Outcome::DidNotArrive,
             "patient_arrived": a.outcome == Outcome::Arrived,
-            "patient": link(&format!("patients/{patient}")),
+            "patient": link(&format!("patients/{}", patients[a.patient])),
             "practitioner": link(&format!("practitioners/{}", a.practitioner)),
             "business": link(&format!("businesses/{}", ids[a.business])),
         }));
@@ -292,6 +379,8 @@ fn rows(env: &TestEnv, sql: &str) -> Vec<Vec<String>> {
                     let ty = row.columns()[i].type_().clone();
                     if ty == Type::DATE {
                         row.get::<_, time::Date>(i).to_string()
+                    } else if ty == Type::FLOAT8 {
+                        row.get::<_, f64>(i).to_string()
                     } else if ty == Type::INT8 {
                         row.get::<_, i64>(i).to_string()
                     } else {
@@ -359,6 +448,15 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
             let want = expected(&appts, &ids, scope, p, |_| true);
             assert!(!want.is_empty());
             assert_eq!(rows(&env, &sql), want, "{sql}");
+            let sql = format!(
+                "SELECT {keys}, CAST({column} AS TEXT) AS period, COUNT(*), \
+                 CAST(SUM(attended_within_90_days) AS BIGINT) \
+                 FROM new_patient_facts WHERE org_id = 'org_1' \
+                 GROUP BY {keys}, period ORDER BY {keys}, period"
+            );
+            let want = expected_new(&appts, &ids, scope, p, |_| true, false);
+            assert!(!want.is_empty());
+            assert_eq!(rows(&env, &sql), want, "{sql}");
         }
     }
 
@@ -375,6 +473,14 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
         ),
         expected(&appts, &ids, Scope::Business, Period::Week, march),
         expected(&appts, &ids, Scope::Org, Period::Day, march),
+        expected_new(
+            &appts,
+            &ids,
+            Scope::BusinessPractitioner,
+            Period::Month,
+            march,
+            true,
+        ),
     ];
     let queries = documented_kpi_queries(matches!(env.store, Backend::Postgres(_)));
     assert_eq!(queries.len(), want.len(), "{queries:#?}");

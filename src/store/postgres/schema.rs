@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_referral_sources.sql"),
     include_str!("migrations/0019_tenant_roles.sql"),
     include_str!("migrations/0019_clinic_kpis.sql"),
+    include_str!("migrations/0020_new_patients.sql"),
 ];
 
 /// The schema version this build writes.

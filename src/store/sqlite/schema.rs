@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_patient_cases.sql"),
     include_str!("migrations/0020_referral_sources.sql"),
     include_str!("migrations/0021_clinic_kpis.sql"),
+    include_str!("migrations/0022_new_patients.sql"),
 ];
 
 /// The schema version this build writes.
