@@ -3,7 +3,8 @@
 //! changes inside a month, appointments either side of local midnight, late and early
 //! cancellations, a "did not arrive", an archived appointment, patients new in a month)
 //! synced through the real binary from the fake Cliniko; every KPI of
-//! `appointment_kpi_facts` and `new_patient_facts`, per org, business and practitioner
+//! `appointment_kpi_facts`, `new_patient_facts` and `invoice_kpi_facts` (with a
+//! cancelled and an archived invoice), per org, business and practitioner
 //! and per local day, week and month, and every documented KPI query,
 //! checked on both stores against figures this test computes from the records with its
 //! own calendar arithmetic (jiff), never from the views.
@@ -315,6 +316,79 @@ fn expected_new(
         .collect()
 }
 
+/// One invoice as the test knows it: (business, practitioner, issue date, total as
+/// Cliniko sends it, status, archived).
+type Inv = (usize, &'static str, &'static str, &'static str, i64, bool);
+
+/// Invoices either side of month and week ends; a cancelled one (status 30, "Closed")
+/// and an archived one count for nothing; open, paid and open-credit ones count.
+const INVOICES: &[Inv] = &[
+    (0, P1, "2026-02-28", "85.0", 20, false),
+    (0, P1, "2026-03-01", "85.0", 20, false),
+    (0, P1, "2026-03-01", "33.10", 10, false),
+    (0, P2, "2026-03-08", "120.55", 20, false),
+    (0, P2, "2026-03-09", "99.99", 30, false),
+    (1, P1, "2026-03-29", "60.0", 40, false),
+    (1, P1, "2026-03-30", "0.05", 20, false),
+    (1, P2, "2026-03-31", "150.0", 20, true),
+    (1, P2, "2026-04-01", "70.25", 10, false),
+    (2, P1, "2026-03-15", "10.10", 20, false),
+];
+
+/// `"33.10"` in cents, by the test's own reading of the text.
+fn cents(total: &str) -> i64 {
+    let (whole, frac) = total.split_once('.').unwrap_or((total, "0"));
+    let frac = format!("{frac:0<2}");
+    whole.parse::<i64>().unwrap() * 100 + frac[..2].parse::<i64>().unwrap()
+}
+
+/// The expected revenue rows `[keys.., period, invoices, cents]` of the counted invoices.
+fn expected_revenue(
+    ids: &[String],
+    scope: Scope,
+    p: Period,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<Vec<String>, (i64, i64)> = BTreeMap::new();
+    for &(business, practitioner, issued, total, status, archived) in INVOICES {
+        if status == 30 || archived {
+            continue;
+        }
+        let day: Date = issued.parse().unwrap();
+        let when = match p {
+            Period::Day => day,
+            Period::Week => day
+                .checked_sub(
+                    jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())),
+                )
+                .unwrap(),
+            Period::Month => day.first_of_month(),
+        }
+        .to_string();
+        if !keep(&when) {
+            continue;
+        }
+        let business = ids[business].clone();
+        let mut key = match scope {
+            Scope::Org => vec!["org_1".to_string()],
+            Scope::Business => vec![business],
+            Scope::Practitioner => vec![practitioner.to_string()],
+            Scope::BusinessPractitioner => vec![business, practitioner.to_string()],
+        };
+        key.push(when);
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        g.1 += cents(total);
+    }
+    groups
+        .into_iter()
+        .map(|(mut k, (n, c))| {
+            k.extend([n.to_string(), c.to_string()]);
+            k
+        })
+        .collect()
+}
+
 fn world(appts: &[Appt]) -> (World, Vec<String>) {
     let mut world = World::new();
     world.add_account(KEY, Account::new("org_1"));
@@ -353,6 +427,29 @@ fn world(appts: &[Appt]) -> (World, Vec<String>) {
             "business": link(&format!("businesses/{}", ids[a.business])),
         }));
         world.insert(KEY, "individual_appointments", rec).unwrap();
+    }
+    let descriptions = [
+        (10, "Open"),
+        (20, "Paid"),
+        (30, "Closed"),
+        (40, "Open credit"),
+    ];
+    for (n, &(business, practitioner, issued, total, status, archived)) in
+        INVOICES.iter().enumerate()
+    {
+        let description = descriptions.iter().find(|(s, _)| *s == status).unwrap().1;
+        let rec = obj(json!({
+            "number": n + 1,
+            "issue_date": issued,
+            "status": status,
+            "status_description": description,
+            "total_amount": total,
+            "archived_at": if archived { json!("2026-04-02T00:00:00Z") } else { Value::Null },
+            "patient": link(&format!("patients/{}", patients[0])),
+            "practitioner": link(&format!("practitioners/{practitioner}")),
+            "business": link(&format!("businesses/{}", ids[business])),
+        }));
+        world.insert(KEY, "invoices", rec).unwrap();
     }
     (world, ids)
 }
@@ -423,6 +520,9 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
         .on(store)
         .world(world, vec![("org_1".to_string(), KEY.to_string())])
         .build();
+    env.write_config_org_lines(
+        r#"resources = ["patients", "appointments", "businesses", "invoices"]"#,
+    );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
     run.assert_stderr_has("1 business(es) have no time zone");
@@ -457,6 +557,15 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
             let want = expected_new(&appts, &ids, scope, p, |_| true, false);
             assert!(!want.is_empty());
             assert_eq!(rows(&env, &sql), want, "{sql}");
+            let sql = format!(
+                "SELECT {keys}, CAST({column} AS TEXT) AS period, COUNT(*), \
+                 CAST(SUM(total_cents) AS BIGINT) \
+                 FROM invoice_kpi_facts WHERE org_id = 'org_1' \
+                 GROUP BY {keys}, period ORDER BY {keys}, period"
+            );
+            let want = expected_revenue(&ids, scope, p, |_| true);
+            assert!(!want.is_empty());
+            assert_eq!(rows(&env, &sql), want, "{sql}");
         }
     }
 
@@ -481,6 +590,7 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
             march,
             true,
         ),
+        expected_revenue(&ids, Scope::BusinessPractitioner, Period::Month, march),
     ];
     let queries = documented_kpi_queries(matches!(env.store, Backend::Postgres(_)));
     assert_eq!(queries.len(), want.len(), "{queries:#?}");

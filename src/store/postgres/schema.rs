@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_tenant_roles.sql"),
     include_str!("migrations/0019_clinic_kpis.sql"),
     include_str!("migrations/0020_new_patients.sql"),
+    include_str!("migrations/0021_invoice_kpis.sql"),
 ];
 
 /// The schema version this build writes.

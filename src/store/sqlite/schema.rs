@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_referral_sources.sql"),
     include_str!("migrations/0021_clinic_kpis.sql"),
     include_str!("migrations/0022_new_patients.sql"),
+    include_str!("migrations/0023_invoice_kpis.sql"),
 ];
 
 /// The schema version this build writes.
