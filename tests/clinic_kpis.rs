@@ -4,7 +4,7 @@
 //! cancellations, a "did not arrive", an archived appointment, patients new in a month)
 //! synced through the real binary from the fake Cliniko; every KPI of
 //! `appointment_kpi_facts`, `new_patient_facts` and `invoice_kpi_facts` (with a
-//! cancelled and an archived invoice), per org, business and practitioner
+//! cancelled and an archived invoice) and new patients by referral source, per org, business and practitioner
 //! and per local day, week and month, and every documented KPI query,
 //! checked on both stores against figures this test computes from the records with its
 //! own calendar arithmetic (jiff), never from the views.
@@ -263,17 +263,9 @@ fn group_key(a: &Appt, ids: &[String], scope: Scope) -> Vec<String> {
     }
 }
 
-/// The expected new-patient rows `[keys.., period, new patients, attended within 90
-/// days]` (and the PVA when `pva`), ordered by key then period: each patient counted
-/// once, where and when their first appointment neither cancelled nor archived is.
-fn expected_new(
-    appts: &[Appt],
-    ids: &[String],
-    scope: Scope,
-    p: Period,
-    keep: impl Fn(&str) -> bool,
-    pva: bool,
-) -> Vec<Vec<String>> {
+/// Each patient's first appointment neither cancelled nor archived (this clinic has no
+/// two at the same start).
+fn firsts(appts: &[Appt]) -> BTreeMap<usize, &Appt> {
     let counted = |a: &&Appt| {
         matches!(
             a.outcome,
@@ -287,6 +279,44 @@ fn expected_new(
             *f = a;
         }
     }
+    first
+}
+
+/// Each patient's referral source type in Cliniko, if any (patient 4 is never new).
+const REFERRALS: &[(usize, &str)] = &[(1, "5001"), (2, "5001"), (3, "5002"), (4, "5002")];
+
+/// The expected rows `[referral source type or "none", period, new patients]`.
+fn expected_referrals(appts: &[Appt], p: Period, keep: impl Fn(&str) -> bool) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (patient, f) in firsts(appts) {
+        let when = period(f, p);
+        if !keep(&when) {
+            continue;
+        }
+        let source = REFERRALS
+            .iter()
+            .find(|(r, _)| *r == patient)
+            .map_or("none", |(_, t)| t);
+        *groups.entry((source.to_string(), when)).or_default() += 1;
+    }
+    groups
+        .into_iter()
+        .map(|((source, when), n)| vec![source, when, n.to_string()])
+        .collect()
+}
+
+/// The expected new-patient rows `[keys.., period, new patients, attended within 90
+/// days]` (and the PVA when `pva`), ordered by key then period: each patient counted
+/// once, where and when their first appointment neither cancelled nor archived is.
+fn expected_new(
+    appts: &[Appt],
+    ids: &[String],
+    scope: Scope,
+    p: Period,
+    keep: impl Fn(&str) -> bool,
+    pva: bool,
+) -> Vec<Vec<String>> {
+    let first = firsts(appts);
     let mut groups: BTreeMap<Vec<String>, (i64, i64)> = BTreeMap::new();
     for (patient, f) in &first {
         let when = period(f, p);
@@ -428,6 +458,15 @@ fn world(appts: &[Appt]) -> (World, Vec<String>) {
         }));
         world.insert(KEY, "individual_appointments", rec).unwrap();
     }
+    for &(patient, source_type) in REFERRALS {
+        let rec = obj(json!({
+            "patient": link(&format!("patients/{}", patients[patient])),
+            "referral_source_type": link(&format!("referral_source_types/{source_type}")),
+            "referrer_type": null,
+            "subcategory": "Google",
+        }));
+        world.insert(KEY, "referral_sources", rec).unwrap();
+    }
     let descriptions = [
         (10, "Open"),
         (20, "Paid"),
@@ -521,7 +560,7 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
         .world(world, vec![("org_1".to_string(), KEY.to_string())])
         .build();
     env.write_config_org_lines(
-        r#"resources = ["patients", "appointments", "businesses", "invoices"]"#,
+        r#"resources = ["patients", "appointments", "businesses", "invoices", "referral_sources"]"#,
     );
     let run = env.run(&["sync", "--all"]);
     run.expect_code(0);
@@ -568,6 +607,26 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
             assert_eq!(rows(&env, &sql), want, "{sql}");
         }
     }
+    for column in ["local_day", "local_week", "local_month"] {
+        let p = match column {
+            "local_day" => Period::Day,
+            "local_week" => Period::Week,
+            _ => Period::Month,
+        };
+        let sql = format!(
+            "SELECT COALESCE(s.referral_source_type_id, 'none') AS source, \
+             CAST(f.{column} AS TEXT) AS period, COUNT(*) \
+             FROM new_patient_facts AS f LEFT JOIN referral_sources AS s \
+             ON s.org_id = f.org_id AND s.patient_id = f.patient_id \
+             AND s.archived_at IS NULL AND s.deleted_upstream_at IS NULL \
+             WHERE f.org_id = 'org_1' GROUP BY source, period ORDER BY source, period"
+        );
+        assert_eq!(
+            rows(&env, &sql),
+            expected_referrals(&appts, p, |_| true),
+            "{sql}"
+        );
+    }
 
     // The documented queries: March 2026 per business and practitioner, weeks starting
     // in March per business, days of March for the clinic.
@@ -591,6 +650,7 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
             true,
         ),
         expected_revenue(&ids, Scope::BusinessPractitioner, Period::Month, march),
+        expected_referrals(&appts, Period::Month, march),
     ];
     let queries = documented_kpi_queries(matches!(env.store, Backend::Postgres(_)));
     assert_eq!(queries.len(), want.len(), "{queries:#?}");
