@@ -659,3 +659,76 @@ fn appointment_kpis_match_an_independent_computation(store: Backend) {
         assert_eq!(rows(&env, sql), want, "{sql}");
     }
 }
+
+/// The documented KPI queries on one org of 20,000 patients and 1,000,000 appointments
+/// (three businesses in three time zones, four years), timed (median of 5) with their
+/// plans, on PostgreSQL. Run with
+/// `ROUTIQ_REQUIRE_POSTGRES=1 cargo test --test clinic_kpis kpi_cost_postgres -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: seeds 1,000,000 appointments"]
+fn kpi_cost_postgres() {
+    use routiq_sync::store::StoreLocation;
+    let Some(Backend::Postgres(db)) = Backend::postgres() else {
+        return;
+    };
+    let url = routiq_sync::database_url::PgUrl::parse(&db.url()).expect("the test URL");
+    let mut store = routiq_sync::store::open(&StoreLocation::Postgres {
+        url,
+        schema: "public".to_string(),
+    })
+    .expect("create the schema");
+    let mut client = db.client();
+    let began = std::time::Instant::now();
+    client
+        .batch_execute(
+            "INSERT INTO businesses (org_id, id, business_name, time_zone_identifier,
+                                     updated_at, raw_json, synced_at)
+             VALUES ('org_1', '1', 'NY', 'America/New_York', now(), '{}', now()),
+                    ('org_1', '2', 'MEL', 'Australia/Melbourne', now(), '{}', now()),
+                    ('org_1', '3', 'LON', 'Europe/London', now(), '{}', now());
+             INSERT INTO patients (org_id, id, first_name, updated_at, raw_json, synced_at)
+             SELECT 'org_1', p::text, 'P' || p, now(), '{}', now()
+             FROM generate_series(1, 20000) AS p;
+             INSERT INTO appointments (org_id, id, starts_at, ends_at, cancelled_at, patient_id,
+                                       practitioner_id, business_id, did_not_arrive,
+                                       patient_arrived, updated_at, raw_json, synced_at)
+             SELECT 'org_1', n::text, s, s + interval '30 minutes',
+                    CASE WHEN n % 13 = 0 THEN s - (n % 72) * interval '1 hour' END,
+                    (1 + n % 20000)::text, (1 + n % 10)::text, (1 + n % 3)::text,
+                    CASE WHEN n % 29 = 0 THEN 1 ELSE 0 END,
+                    CASE WHEN n % 29 <> 0 THEN 1 ELSE 0 END, now(), '{}', now()
+             FROM generate_series(1, 1000000) AS n,
+                  LATERAL (SELECT timestamptz '2024-01-01T00:00:00Z'
+                                  + (n % 1461) * interval '1 day'
+                                  + (n % 10) * interval '1 hour' AS s) AS at;
+             INSERT INTO invoices (org_id, id, issue_date, status, total_amount, practitioner_id,
+                                   business_id, patient_id, updated_at, raw_json, synced_at)
+             SELECT 'org_1', n::text, to_char(date '2024-01-01' + (n % 1461), 'YYYY-MM-DD'),
+                    CASE WHEN n % 31 = 0 THEN 30 ELSE 20 END, '85.0', (1 + n % 10)::text,
+                    (1 + n % 3)::text, (1 + n % 20000)::text, now(), '{}', now()
+             FROM generate_series(1, 500000) AS n;",
+        )
+        .expect("seed");
+    store.refresh_local_offsets("org_1").expect("offsets");
+    client.batch_execute("VACUUM ANALYZE").expect("vacuum");
+    println!("seeded in {:.1} s", began.elapsed().as_secs_f64());
+    let queries = documented_kpi_queries(true);
+    for sql in &queries {
+        let mut times: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                client.query(sql.as_str(), &[]).expect("query");
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let plan: Vec<String> = client
+            .query(&format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}"), &[])
+            .expect("plan")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let first = sql.lines().nth(3).unwrap_or_default();
+        println!("\n{first}\nmedian {:.0} ms\n{}", times[2], plan.join("\n"));
+    }
+}
