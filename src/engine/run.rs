@@ -273,6 +273,19 @@ fn run_recorded(
         going = merge_stop(ctx, &mut result, stop);
     }
 
+    // The KPI views read local days through each business's offsets: rewritten from
+    // the stored businesses every run (a few hundred rows each), so a business added
+    // or moved to another zone is placed right from this run on.
+    let unknown_zones = store.refresh_local_offsets(ctx.org_id)?;
+    if let Some(first) = unknown_zones.first() {
+        log::warn!(
+            "{}: {} business(es) have no time zone this build knows (e.g. {first}); \
+             their appointments are counted on UTC days until Cliniko names a known zone",
+            ctx.org_id,
+            unknown_zones.len()
+        );
+    }
+
     let mut totals = BTreeMap::new();
     for plan in plans {
         totals.insert(

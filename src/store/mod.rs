@@ -5,6 +5,7 @@
 
 mod derived;
 mod failure;
+pub mod local_offsets;
 mod model;
 pub mod postgres;
 mod privacy_state;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 pub use derived::{DeriveProgress, DerivedColumns, DerivedRow, DerivedState};
 pub(crate) use derived::{add_state, assigned};
 pub use failure::{DbFailure, FailureKind};
+pub use local_offsets::LocalOffsets;
 pub use model::{
     ABANDONED_RUN, AccountFacts, DEADLINE_TEXT, FullWalkState, OrgFacts, OrgState, PageWrite,
     ResourceCounts, ResourceState, RunOutcome, RunRecord, RunStatus, SettledSecond,
@@ -229,6 +231,7 @@ pub trait Store:
     + Erasure
     + PrivacyStore
     + DerivedColumns
+    + LocalOffsets
     + Snapshots
     + Readers
     + Send
@@ -243,6 +246,7 @@ impl<T> Store for T where
         + Erasure
         + PrivacyStore
         + DerivedColumns
+        + LocalOffsets
         + Snapshots
         + Readers
         + Send

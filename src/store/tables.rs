@@ -42,6 +42,7 @@ pub fn org_tables() -> Vec<&'static str> {
         "org_facts",
         "privacy_state",
         "derived_columns",
+        "local_offsets",
     ]);
     names
 }

@@ -716,6 +716,11 @@ impl TestEnv {
                     _ => None,
                 };
                 let ts = |k: &str| text(k).map(|t| canonical_time(&t));
+                let flag = |k: &str| {
+                    r.get(k)
+                        .and_then(|v| v.as_bool())
+                        .map(|b| i32::from(b).to_string())
+                };
                 let link = |name: &str| {
                     r.get(name)
                         .and_then(|l| l.pointer("/links/self"))
@@ -753,6 +758,8 @@ impl TestEnv {
                         ("practitioner_id", link("practitioner")),
                         ("appointment_type_id", link("appointment_type")),
                         ("business_id", link("business")),
+                        ("did_not_arrive", flag("did_not_arrive")),
+                        ("patient_arrived", flag("patient_arrived")),
                     ],
                     other => panic!("server_truth knows no table {other}"),
                 };

@@ -1,6 +1,6 @@
 //! Individual appointments: one patient, one practitioner, one time.
 
-use super::super::spec::Kind::Timestamp;
+use super::super::spec::Kind::{Flag, Timestamp};
 use super::super::spec::{ARCHIVED_CANCELLED, Column, Route, Spec};
 use super::Resource;
 
@@ -35,6 +35,8 @@ pub(super) const SPEC: Spec = Spec {
             Some(Resource::AppointmentTypes),
         ),
         Column::link("business_id", "business", Some(Resource::Businesses)),
+        Column::field("did_not_arrive", Flag),
+        Column::field("patient_arrived", Flag),
     ],
     api_fields: &[
         "appointment_type.links.self",

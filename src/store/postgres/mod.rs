@@ -14,6 +14,7 @@ mod connect;
 mod derived;
 mod erasure;
 mod lease;
+mod local_offsets;
 mod prepared;
 mod privacy;
 mod records;

@@ -35,6 +35,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_patient_cases.sql"),
     include_str!("migrations/0018_referral_sources.sql"),
     include_str!("migrations/0019_tenant_roles.sql"),
+    include_str!("migrations/0020_clinic_kpis.sql"),
+    include_str!("migrations/0021_new_patients.sql"),
+    include_str!("migrations/0022_invoice_kpis.sql"),
 ];
 
 /// The schema version this build writes.

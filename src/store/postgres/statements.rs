@@ -97,6 +97,11 @@ pub const RENEW_LEASES: &str =
                         AND expires_at > clock_timestamp()
                       FOR UPDATE SKIP LOCKED)";
 
+/// Stretches of businesses' UTC offsets (`local_offsets`), one per array element.
+pub const INSERT_LOCAL_OFFSET: &str = "INSERT INTO local_offsets
+     (org_id, business_id, starts_utc, ends_utc, utc_offset_seconds)
+     SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])";
+
 /// Every statement above (but [`vacuum_full`]), for every table it runs on, each
 /// resource's staging upsert, and the shared statements in PostgreSQL's dialect
 /// ([`sql::planned`]): what `tests/query_plans.rs` plans. The upserts and rewrites name
@@ -127,6 +132,7 @@ pub fn planned(client: &mut impl GenericClient) -> Result<Vec<String>, postgres:
             LEASE_STILL_OURS,
             RELEASE_LEASE,
             RENEW_LEASES,
+            INSERT_LOCAL_OFFSET,
         ]
         .map(str::to_string),
     );

@@ -370,6 +370,12 @@ pub static FINISH_DERIVE: Statement = Statement::text(
        pending = NULL, after_id = NULL",
 );
 
+/// Each stored business of org `?1` and its IANA time zone (for `local_offsets`).
+pub static BUSINESS_ZONES: Statement = Statement::text(
+    "SELECT id, time_zone_identifier FROM businesses
+     WHERE org_id = ?1 AND deleted_upstream_at IS NULL ORDER BY id",
+);
+
 /// Every statement above in dialect `d`, for every table it runs on: what each backend's
 /// `statements::planned` adds to its own. `types` holds the column types of each resource
 /// table by name (PostgreSQL's; none on SQLite).
@@ -422,6 +428,7 @@ pub fn planned(d: Dialect, types: &HashMap<&str, ColumnTypes>) -> Vec<String> {
             &DERIVED_STATE,
             &SAVE_DERIVE_PROGRESS,
             &FINISH_DERIVE,
+            &BUSINESS_ZONES,
         ]
         .map(|s| s.get(d).to_string()),
     );

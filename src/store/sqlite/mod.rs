@@ -8,6 +8,7 @@
 mod derived;
 mod erasure;
 mod error;
+mod local_offsets;
 mod open;
 mod privacy;
 pub mod private;

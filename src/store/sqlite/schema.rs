@@ -27,6 +27,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_contacts.sql"),
     include_str!("migrations/0019_patient_cases.sql"),
     include_str!("migrations/0020_referral_sources.sql"),
+    include_str!("migrations/0021_clinic_kpis.sql"),
+    include_str!("migrations/0022_new_patients.sql"),
+    include_str!("migrations/0023_invoice_kpis.sql"),
 ];
 
 /// The schema version this build writes.

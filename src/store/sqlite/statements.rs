@@ -59,6 +59,10 @@ pub const CREATE_SEEN_IDS: &str = "DROP TABLE IF EXISTS temp.full_seen_ids;
 /// One seen id into the walk's temporary table.
 pub const INSERT_SEEN_ID: &str = "INSERT OR IGNORE INTO temp.full_seen_ids (id) VALUES (?1)";
 
+/// One stretch of a business's UTC offset (`local_offsets`).
+pub const INSERT_LOCAL_OFFSET: &str = "INSERT INTO local_offsets
+     (org_id, business_id, starts_utc, ends_utc, utc_offset_seconds) VALUES (?1, ?2, ?3, ?4, ?5)";
+
 /// Every statement above, expanded for every table it runs on, each resource's upsert,
 /// and the shared statements in SQLite's dialect ([`sql::planned`]): what
 /// `tests/query_plans.rs` plans. The walk's end reads `temp.full_seen_ids`: run
@@ -80,6 +84,7 @@ pub fn planned() -> Vec<String> {
             ADVANCE_CURSOR,
             LOAD_SEEN,
             INSERT_SEEN_ID,
+            INSERT_LOCAL_OFFSET,
         ]
         .map(str::to_string),
     );
