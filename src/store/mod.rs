@@ -14,6 +14,7 @@ mod scrub;
 pub mod snapshot;
 pub mod sql;
 pub mod sqlite;
+mod store_facts;
 mod tables;
 
 use std::fmt;

@@ -38,7 +38,7 @@ pub use schema::CURRENT_VERSION;
 #[doc(hidden)]
 pub use schema::create_at_version;
 
-use super::probe::{Pooling, SchemaVersion, ServerInfo};
+use super::store_facts::{Pooling, SchemaVersion, ServerInfo};
 use super::{Readers, StoreError};
 use crate::database_url::PgUrl;
 use crate::watchdog::{self, Bound, Watch};

@@ -315,7 +315,7 @@ pub(super) fn forget_org_readers(
 }
 
 /// What `check` asks of each reader role: whether the server has it, and whatever would
-/// let it read past the row security (see [`crate::store::probe::ReaderFacts`]).
+/// let it read past the row security (see [`crate::store::store_facts::ReaderFacts`]).
 const READER_FACTS: &str = "
     SELECT r.name, a.oid IS NOT NULL, coalesce(a.rolsuper, false),
            coalesce(a.rolbypassrls, false),
@@ -331,16 +331,16 @@ const READER_FACTS: &str = "
     ORDER BY r.i";
 
 impl PgStore {
-    /// [`ReaderFacts`](crate::store::probe::ReaderFacts) of each of `roles`, in order,
+    /// [`ReaderFacts`](crate::store::store_facts::ReaderFacts) of each of `roles`, in order,
     /// changing nothing.
     pub fn reader_facts(
         &self,
         roles: &[String],
-    ) -> Result<Vec<crate::store::probe::ReaderFacts>, StoreError> {
+    ) -> Result<Vec<crate::store::store_facts::ReaderFacts>, StoreError> {
         let step = Step::statement("reading the dashboard roles' rights");
         let schema = self.schema.clone();
         self.query(step, READER_FACTS, &[&roles, &schema], |r| {
-            crate::store::probe::ReaderFacts {
+            crate::store::store_facts::ReaderFacts {
                 role: r.get(0),
                 exists: r.get(1),
                 superuser: r.get(2),
